@@ -1,0 +1,84 @@
+"""ingest (HTTP function): the public door for events. Checks keys and events, queues, answers 202."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import flask
+import functions_framework
+
+from shared import apikeys, db, events, intake, settings
+from shared import http as web
+
+router = web.Router()
+_keys = apikeys.KeyCache()
+
+
+def _caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Response:
+    token = web.bearer_token(request)
+    if token is None:
+        return web.problem(401, "unauthorized", "send the organization's ingest key as 'Authorization: Bearer <key>'",
+                           headers={"WWW-Authenticate": "Bearer"})
+    caller = _keys.lookup(db.transaction, token)
+    if caller is None:
+        return web.problem(401, "unauthorized", "the API key is unknown or revoked",
+                           headers={"WWW-Authenticate": "Bearer"})
+    if scope not in caller.scopes:
+        return web.problem(403, "forbidden", f"this key does not have the '{scope}' scope")
+    return caller
+
+
+def _body(request: flask.Request) -> bytes | flask.Response:
+    limit = settings.get_settings().max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return web.problem(413, "too_large", f"the body is {request.content_length} bytes; at most {limit} allowed")
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        return web.problem(413, "too_large", f"the body is over {limit} bytes")
+    return data
+
+
+@router.route("POST", "/v1/events")
+def post_events(request: flask.Request) -> flask.Response:
+    if request.mimetype != "application/json":
+        return web.problem(415, "unsupported_media_type",
+                           f"send 'Content-Type: application/json' (got '{request.mimetype or 'none'}')")
+    caller = _caller(request, "ingest")
+    if isinstance(caller, flask.Response):
+        return caller
+    body = _body(request)
+    if isinstance(body, flask.Response):
+        return body
+    try:
+        document: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return web.problem(400, "invalid_json", f"the body is not valid JSON: {exc}")
+    if isinstance(document, dict) and "events" in document:
+        extra = sorted(set(document) - {"events"})
+        if extra:
+            return web.problem(400, "invalid_envelope", "a batch envelope has only the 'events' field",
+                               [web.FieldError(loc=[k], msg="unknown field", type="extra_forbidden") for k in extra])
+        batch = document["events"]
+        if not isinstance(batch, list) or not batch:
+            return web.problem(400, "invalid_envelope", "'events' must be a non-empty array of events",
+                               [web.FieldError(loc=["events"], msg="must be a non-empty array", type="list_type")])
+    elif isinstance(document, dict):
+        batch = [document]
+    else:
+        return web.problem(400, "invalid_envelope", 'the body must be one event object or {"events": [...]}')
+    limit = settings.get_settings().max_batch_events
+    if len(batch) > limit:
+        return web.problem(413, "too_many_events", f"{len(batch)} events in one request; at most {limit} allowed")
+    result = intake.accept(db.transaction, caller, batch)
+    return web.json_response(result, 202)
+
+
+@router.route("GET", "/v1/schema/events")
+def get_schema(request: flask.Request) -> flask.Response:
+    return web.json_response(events.json_schema(), headers={"Cache-Control": "public, max-age=3600"})
+
+
+@functions_framework.http
+def ingest(request: flask.Request) -> flask.Response:
+    return router.dispatch(request)

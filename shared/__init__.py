@@ -1,0 +1,1 @@
+"""Code shared by every WedSync Analytics function: settings, database and queue access, the event catalog."""

@@ -1,0 +1,152 @@
+"""The local pipeline: every function of deploy.yaml served by functions-framework, queue functions woken
+the way production wakes them.
+
+Production invokes a queue function with an HTTP POST soon after a message is queued (docs/triggering.md).
+Locally a dispatcher thread per queue does the same: it LISTENs to pgmq's insert notification, POSTs to the
+function, and keeps POSTing while the function says more is waiting. A slow poll covers missed notifications.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+
+from shared import deployment, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class RunningFunction:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    spec: deployment.Function
+
+
+@dataclass
+class Pipeline:
+    """Handles of a running local pipeline; `stop()` ends everything it started."""
+
+    database_url: str
+    functions: dict[str, RunningFunction] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def url(self, name: str) -> str:
+        return self.functions[name].url
+
+    def stop(self) -> None:
+        self._stop.set()
+        for fn in self.functions.values():
+            if fn.process.poll() is None:
+                fn.process.terminate()
+        for fn in self.functions.values():
+            try:
+                fn.process.wait(10)
+            except subprocess.TimeoutExpired:
+                fn.process.kill()
+        for thread in self._threads:
+            thread.join(5)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _auth_headers() -> dict[str, str]:
+    secret = settings.get_settings().invoke_secret
+    return {"Authorization": f"Bearer {secret.get_secret_value()}"} if secret else {}
+
+
+def start_function(name: str, spec: deployment.Function, database_url: str, port: int,
+                   extra_env: dict[str, str] | None = None) -> RunningFunction:
+    """Serve one function with functions-framework (gunicorn) on 127.0.0.1:port."""
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "functions_framework", "--target", spec.entry_point,
+               "--source", str(ROOT / spec.source), "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    return RunningFunction(name, f"http://127.0.0.1:{port}", process, spec)
+
+
+def wait_ready(fn: RunningFunction, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fn.process.poll() is not None:
+            raise RuntimeError(f"function {fn.name} exited with code {fn.process.returncode}")
+        try:
+            requests.get(fn.url + "/healthz", timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise TimeoutError(f"function {fn.name} did not answer within {timeout:.0f}s")
+
+
+def invoke_until_drained(url: str, stop: threading.Event | None = None) -> int:
+    """POST to a queue function until it reports nothing more waiting; returns how many calls it made."""
+    calls = 0
+    while stop is None or not stop.is_set():
+        try:
+            answer = requests.post(url, headers=_auth_headers(), timeout=120)
+        except requests.ConnectionError:
+            time.sleep(0.5)
+            continue
+        calls += 1
+        if answer.status_code >= 500:
+            time.sleep(1.0)  # the database may be restarting; back off, the messages are safe in the queue
+            continue
+        if not (answer.ok and answer.json().get("more")):
+            break
+    return calls
+
+
+def _dispatch(database_url: str, queue: str, url: str, stop: threading.Event, poll_seconds: float) -> None:
+    channel = f"pgmq.q_{queue}.INSERT"
+    while not stop.is_set():
+        try:
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
+                while not stop.is_set():
+                    invoke_until_drained(url, stop)
+                    # Wait for the next insert (or the slow poll), then swallow the burst that came with it.
+                    for _ in conn.notifies(timeout=poll_seconds, stop_after=1):
+                        pass
+        except psycopg.Error:
+            time.sleep(1.0)  # the database went away; reconnect and carry on
+
+
+def start(database_url: str, *, spec: deployment.DeployFile | None = None, ports: dict[str, int] | None = None,
+          poll_seconds: float = 5.0, extra_env: dict[str, str] | None = None) -> Pipeline:
+    """Start every HTTP and queue function of deploy.yaml and the dispatchers that wake the queue ones."""
+    spec = spec or deployment.load()
+    pipeline = Pipeline(database_url)
+    for name, fn in spec.functions.items():
+        if fn.trigger.kind in ("http", "queue"):
+            port = (ports or {}).get(name) or free_port()
+            pipeline.functions[name] = start_function(name, fn, database_url, port, extra_env)
+    try:
+        for fn in pipeline.functions.values():
+            wait_ready(fn)
+    except Exception:
+        pipeline.stop()
+        raise
+    for name, fn in pipeline.functions.items():
+        if isinstance(fn.spec.trigger, deployment.QueueTrigger):
+            thread = threading.Thread(
+                target=_dispatch, name=f"dispatch-{name}", daemon=True,
+                args=(database_url, fn.spec.trigger.queue, fn.url + "/", pipeline._stop, poll_seconds))
+            thread.start()
+            pipeline._threads.append(thread)
+    return pipeline

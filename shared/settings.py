@@ -1,0 +1,52 @@
+"""Configuration, read once from the environment (and `.env`) into a typed model."""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the pipeline. Names are the environment variables, case-insensitive."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL. Unset: an embedded server under WEDSYNC_DATA_DIR."
+    )
+    wedsync_data_dir: str = Field(default=".data", description="Where the embedded PostgreSQL keeps its files.")
+    pii_hash_key: SecretStr = Field(
+        default=SecretStr("wedsync-local-development-only"),
+        description="Key of the HMAC that pseudonymises personal data (emails, phones) before storage.",
+    )
+    ingest_queue: str = "ingest"
+    aggregate_queue: str = "aggregate"
+    max_body_bytes: int = 1024 * 1024
+    max_batch_events: int = 1000
+    max_future_skew_seconds: int = 600
+    queue_batch_size: int = Field(default=50, description="Messages a queue function reads per transaction.")
+    queue_visibility_timeout_seconds: int = 30
+    queue_max_reads: int = Field(
+        default=5, description="A message read more often than this goes to the dead letters instead of looping."
+    )
+    api_key_cache_seconds: float = Field(
+        default=10.0, description="How long a verified key is trusted without a look-up (revocation delay)."
+    )
+    db_pool_max_size: int = 8
+    invoke_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret the database or scheduler sends to queue and cron functions; unset: open.",
+    )
+
+    @property
+    def max_future_skew(self) -> timedelta:
+        return timedelta(seconds=self.max_future_skew_seconds)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache after changing the environment."""
+    return Settings()

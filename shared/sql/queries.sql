@@ -1,0 +1,141 @@
+-- Named queries run by the Python code. Each starts with a `-- name:` header and a one-line description.
+
+-- name: create_organization
+-- Creates an organization and returns its id.
+insert into public.organizations (name, timezone, currency, settings)
+values (%(name)s, %(timezone)s, %(currency)s, %(settings)s)
+returning id;
+
+-- name: get_organization
+-- One organization by id.
+select id, name, timezone, currency, settings, data_version, created_at
+from public.organizations where id = %(id)s;
+
+-- name: list_organizations
+-- Every organization, oldest first.
+select id, name, timezone, currency, settings, data_version, created_at
+from public.organizations order by created_at, id;
+
+-- name: organizations_by_id
+-- The zone and currency of the given organizations.
+select id, timezone, currency from public.organizations where id = any(%(ids)s::uuid[]);
+
+-- name: create_api_key
+-- Stores a new key by its hash; the key itself is never stored.
+insert into public.api_keys (organization_id, name, prefix, key_hash, scopes)
+values (%(organization_id)s, %(name)s, %(prefix)s, %(key_hash)s, %(scopes)s)
+returning id;
+
+-- name: find_api_key
+-- The live key with this hash, with its organization's zone and currency.
+select k.id, k.organization_id, k.scopes, o.timezone, o.currency
+from public.api_keys k join public.organizations o on o.id = k.organization_id
+where k.key_hash = %(key_hash)s and k.revoked_at is null;
+
+-- name: touch_api_key
+-- Records that a key was used (at most once per cache period, not per request).
+update public.api_keys set last_used_at = now() where id = %(id)s;
+
+-- name: revoke_api_key
+-- Revokes a key by its visible prefix; returns the key id if one was live.
+update public.api_keys set revoked_at = now()
+where prefix = %(prefix)s and revoked_at is null
+returning id;
+
+-- name: list_api_keys
+-- The keys of an organization, without their hashes.
+select id, name, prefix, scopes, created_at, revoked_at, last_used_at
+from public.api_keys where organization_id = %(organization_id)s order by created_at;
+
+-- name: queue_send
+-- Puts one message on a queue; returns its id.
+select pgmq.send(%(queue)s, %(message)s::jsonb);
+
+-- name: queue_send_batch
+-- Puts several messages on a queue in one statement; returns their ids.
+select * from pgmq.send_batch(%(queue)s, %(messages)s::jsonb[]);
+
+-- name: queue_read
+-- Reads up to qty messages, hiding them from other readers for vt seconds.
+select msg_id, read_ct, enqueued_at, message from pgmq.read(%(queue)s, %(vt)s, %(qty)s);
+
+-- name: queue_delete
+-- Deletes processed messages; returns the ids that were deleted.
+select * from pgmq.delete(%(queue)s, %(ids)s::bigint[]);
+
+-- name: queue_metrics
+-- Depth and age of the oldest message of one queue.
+select queue_length, oldest_msg_age_sec, total_messages from pgmq.metrics(%(queue)s);
+
+-- name: known_event_ids
+-- Which of these event ids an organization already has stored.
+select event_id from public.analytics_event_keys
+where organization_id = %(organization_id)s and event_id = any(%(event_ids)s::text[]);
+
+-- name: store_events
+-- Stores events not seen before (unique on organization and event id, in key order so concurrent writers
+-- never deadlock) and returns what was stored.
+with input as (
+  select *
+  from jsonb_to_recordset(%(events)s::jsonb) as t(
+    organization_id uuid, event_id text, event_type text, schema_version smallint, occurred_at timestamptz,
+    received_at timestamptz, source text, client_id text, booking_id text, amount_minor bigint,
+    currency char(3), properties jsonb)
+), claimed as (
+  insert into public.analytics_event_keys (organization_id, event_id, occurred_at)
+  select organization_id, event_id, occurred_at from input order by organization_id, event_id
+  on conflict do nothing
+  returning organization_id, event_id, id
+)
+insert into public.analytics_events (id, organization_id, event_id, event_type, schema_version, occurred_at,
+  received_at, source, client_id, booking_id, amount_minor, currency, properties)
+select c.id, i.organization_id, i.event_id, i.event_type, i.schema_version, i.occurred_at, i.received_at,
+  i.source, i.client_id, i.booking_id, i.amount_minor, i.currency, coalesce(i.properties, '{}'::jsonb)
+from input i join claimed c using (organization_id, event_id)
+returning id, organization_id, event_type, occurred_at, source;
+
+-- name: record_dead_letters
+-- Keeps rejected payloads with every reason; a repeat of the same payload counts as another attempt.
+insert into public.analytics_dead_letters
+  (organization_id, source, stage, event_id, event_type, payload, reasons, fingerprint)
+select organization_id, source, stage, event_id, event_type, payload, reasons, decode(fingerprint, 'hex')
+from jsonb_to_recordset(%(rows)s::jsonb) as t(
+  organization_id uuid, source text, stage text, event_id text, event_type text, payload jsonb,
+  reasons jsonb, fingerprint text)
+order by organization_id, source, stage, fingerprint
+on conflict (organization_id, source, stage, fingerprint) do update
+set attempts = analytics_dead_letters.attempts + 1,
+    last_seen_at = now(),
+    reasons = excluded.reasons,
+    replay_state = case when analytics_dead_letters.replay_state = 'replayed'
+                        then 'pending' else analytics_dead_letters.replay_state end;
+
+-- name: bump_source_stats
+-- Adds to the per-source, per-hour intake counters.
+insert into public.analytics_source_stats
+  (organization_id, source, bucket, received, stored, duplicates, rejected, ignored, refused)
+select organization_id, source, bucket, received, stored, duplicates, rejected, ignored, refused
+from jsonb_to_recordset(%(rows)s::jsonb) as t(
+  organization_id uuid, source text, bucket timestamptz, received bigint, stored bigint, duplicates bigint,
+  rejected bigint, ignored bigint, refused bigint)
+order by organization_id, source, bucket
+on conflict (organization_id, source, bucket) do update
+set received = analytics_source_stats.received + excluded.received,
+    stored = analytics_source_stats.stored + excluded.stored,
+    duplicates = analytics_source_stats.duplicates + excluded.duplicates,
+    rejected = analytics_source_stats.rejected + excluded.rejected,
+    ignored = analytics_source_stats.ignored + excluded.ignored,
+    refused = analytics_source_stats.refused + excluded.refused;
+
+-- name: ensure_event_partitions
+-- Creates the monthly event partitions from a month on; returns how many it created.
+select public.analytics_ensure_event_partitions_v1(%(from)s::date, %(months)s);
+
+-- name: list_dead_letters
+-- Dead letters of an organization, newest first.
+select id, organization_id, source, stage, event_id, event_type, payload, reasons, first_seen_at, last_seen_at,
+       attempts, replay_state
+from public.analytics_dead_letters
+where organization_id = %(organization_id)s
+order by last_seen_at desc, id desc
+limit %(limit)s;
