@@ -16,6 +16,8 @@ from pydantic import ValidationError
 
 from shared import apikeys, db, migrations, organizations, queries, runner
 
+SCHEMA_FILE = runner.ROOT / "schemas" / "events.schema.json"
+
 
 def _print(payload: dict[str, Any], as_json: bool, lines: list[str]) -> None:
     if as_json:
@@ -146,6 +148,18 @@ def cmd_dead_letters_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema_export(args: argparse.Namespace) -> int:
+    from shared import events
+
+    text = json.dumps(events.json_schema(), indent=2, sort_keys=True) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wedsync-analytics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -185,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     dll.add_argument("--limit", type=int, default=50)
     dll.add_argument("--json", action="store_true")
     dll.set_defaults(func=cmd_dead_letters_list)
+
+    schema = sub.add_parser("schema", help="the event catalog").add_subparsers(dest="schema_command", required=True)
+    export = schema.add_parser("export", help="write the catalog as JSON Schema")
+    export.add_argument("--out", default=str(SCHEMA_FILE), help="file to write, or - for stdout")
+    export.set_defaults(func=cmd_schema_export)
     return parser
 
 

@@ -9,6 +9,7 @@ function, and keeps POSTing while the function says more is waiting. A slow poll
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +33,27 @@ class RunningFunction:
     process: subprocess.Popen[bytes]
     spec: deployment.Function
 
+    def signal(self, signum: int) -> None:
+        """Signal the whole process group: gunicorn's arbiter and the workers it forked."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.process.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill would: no cleanup of any kind."""
+        self.signal(signal.SIGKILL)
+        self.process.wait(10)
+
 
 @dataclass
 class Pipeline:
@@ -48,13 +70,7 @@ class Pipeline:
     def stop(self) -> None:
         self._stop.set()
         for fn in self.functions.values():
-            if fn.process.poll() is None:
-                fn.process.terminate()
-        for fn in self.functions.values():
-            try:
-                fn.process.wait(10)
-            except subprocess.TimeoutExpired:
-                fn.process.kill()
+            fn.stop()
         for thread in self._threads:
             thread.join(5)
 
@@ -77,7 +93,7 @@ def start_function(name: str, spec: deployment.Function, database_url: str, port
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "functions_framework", "--target", spec.entry_point,
                "--source", str(ROOT / spec.source), "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
+    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     return RunningFunction(name, f"http://127.0.0.1:{port}", process, spec)
 
 

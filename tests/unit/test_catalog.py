@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from pydantic import ValidationError
+
+from shared import cli, currencies, events, privacy, queries
+from tests import factories
+
+
+def test_committed_json_schema_matches_the_catalog() -> None:
+    committed = json.loads(cli.SCHEMA_FILE.read_text())
+    assert committed == json.loads(json.dumps(events.json_schema())), "run: wedsync-analytics schema export"
+
+
+def test_factories_cover_every_catalog_type() -> None:
+    assert set(factories.SAMPLE_DATA) == set(events.EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event_type", events.EVENT_TYPES)
+def test_every_type_rejects_unknown_data_fields(event_type: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        events.validate(factories.make_event(event_type, surprise="x"))
+    assert any(e["type"] == "extra_forbidden" for e in caught.value.errors())
+
+
+def test_naive_times_are_read_in_the_given_zone_including_quarter_hour_offsets() -> None:
+    event = events.validate(factories.make_event(occurred_at="2026-03-01T12:00:00"), tz=ZoneInfo("Australia/Eucla"))
+    assert event.occurred_at == datetime(2026, 3, 1, 3, 15, tzinfo=UTC)  # Eucla is UTC+08:45
+
+
+def test_future_limit_is_measured_from_the_moment_of_receipt() -> None:
+    received = datetime(2026, 1, 1, tzinfo=UTC)
+    event = factories.make_event(occurred_at=(received + timedelta(minutes=5)).isoformat())
+    assert events.validate(event, now=received)
+    with pytest.raises(ValidationError):
+        events.validate(event, now=received - timedelta(minutes=10))
+
+
+def test_money_must_be_integer_minor_units() -> None:
+    for amount in (10.0, "10", True, 0, -1):
+        with pytest.raises(ValidationError):
+            events.validate(factories.make_event("payment.succeeded", amount_minor=amount))
+
+
+def test_pseudonyms_are_stable_keyed_and_ignore_formatting() -> None:
+    key = b"k"
+    assert privacy.pseudonym("Ava@Example.com ", key) == privacy.pseudonym("ava@example.com", key)
+    assert privacy.pseudonym("+44 7700-900123", key) == privacy.pseudonym("+447700900123", key)
+    assert privacy.pseudonym("ava@example.com", key) != privacy.pseudonym("ava@example.com", b"other")
+    scrubbed = privacy.scrub({"data": {"email": "a@b.co", "reason": "call a@b.co", "n": 3}}, key)
+    assert "a@b.co" not in json.dumps(scrubbed) and scrubbed["data"]["n"] == 3
+
+
+def test_money_formatting_is_exact_for_every_minor_unit_size() -> None:
+    assert currencies.format_minor(123456, "EUR") == "1,234.56 EUR"
+    assert currencies.format_minor(123456, "JPY") == "123,456 JPY"
+    assert currencies.format_minor(-1005, "KWD") == "-1.005 KWD"
+
+
+def test_named_queries_parse_and_refuse_duplicates() -> None:
+    parsed = queries.parse("-- name: a\n-- first\nselect 1;\n-- name: b\n-- second\nselect 2;\n")
+    assert parsed == {"a": "select 1", "b": "select 2"}
+    with pytest.raises(ValueError, match="twice"):
+        queries.parse("-- name: a\nselect 1;\n-- name: a\nselect 2;\n")
+    assert "pgmq.read" in queries.get("queue_read")
+    with pytest.raises(KeyError, match="no_such_query"):
+        queries.get("no_such_query")
