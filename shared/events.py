@@ -8,6 +8,7 @@ with an ISO 4217 currency, and personal data is accepted only in the fields that
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -61,14 +63,26 @@ def _phone(value: str) -> str:
     raise ValueError("must be a phone number (digits, spaces, +, -, parentheses)")
 
 
+def _pseudonymise(value: str, info: ValidationInfo) -> str:
+    """Personal data fields leave validation as keyed pseudonyms whenever a key is in the context."""
+    key: bytes | None = (info.context or {}).get("pii_key")
+    return privacy.pseudonym(value, key) if key else value
+
+
+def _redact(value: str, info: ValidationInfo) -> str:
+    """Free text may hold an email address; it leaves validation pseudonymised too."""
+    key: bytes | None = (info.context or {}).get("pii_key")
+    return privacy.scrub(value, key) if key and "@" in value else value
+
+
 Ref = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
 Slug = Annotated[StrictStr, AfterValidator(_slug)]
-Text = Annotated[StrictStr, Field(max_length=500)]
+Text = Annotated[StrictStr, Field(max_length=500), AfterValidator(_redact)]
 Currency = Annotated[StrictStr, AfterValidator(_currency)]
 PositiveMinor = Annotated[StrictInt, Field(gt=0, le=10**13, description="Integer minor units (cents), never floats")]
 NonNegativeMinor = Annotated[StrictInt, Field(ge=0, le=10**13, description="Integer minor units (cents)")]
-Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(_email)]
-Phone = Annotated[StrictStr, Field(max_length=40), AfterValidator(_phone)]
+Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(_email), AfterValidator(_pseudonymise)]
+Phone = Annotated[StrictStr, Field(max_length=40), AfterValidator(_phone), AfterValidator(_pseudonymise)]
 Url = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://")]
 
 Channel = Literal["web_form", "email", "phone", "social", "marketplace", "referral", "walk_in", "other"]
@@ -432,10 +446,51 @@ EVENT_TYPES: tuple[str, ...] = tuple(
 )
 
 
+EVENTS_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The outcome of checking a batch: the good events as JSON-ready dicts and the errors per position."""
+
+    accepted: list[tuple[int, dict[str, Any]]]
+    rejected: list[tuple[int, ValidationError]]
+
+
+def _context(tz: ZoneInfo | None, now: datetime | None, max_future_skew: timedelta | None,
+             pii_key: bytes | None) -> dict[str, Any]:
+    return {"tz": tz, "now": now, "max_future_skew": max_future_skew, "pii_key": pii_key}
+
+
 def validate(raw: Any, *, tz: ZoneInfo | None = None, now: datetime | None = None,
-             max_future_skew: timedelta | None = None) -> Event:
-    """Check one raw event against the catalog; raises pydantic.ValidationError listing every problem."""
-    return EVENT_ADAPTER.validate_python(raw, context={"tz": tz, "now": now, "max_future_skew": max_future_skew})
+             max_future_skew: timedelta | None = None, pii_key: bytes | None = None) -> Event:
+    """Check one raw event against the catalog; raises pydantic.ValidationError listing every problem.
+
+    With `pii_key`, emails and phone numbers come back as keyed pseudonyms (never in clear).
+    """
+    return EVENT_ADAPTER.validate_python(raw, context=_context(tz, now, max_future_skew, pii_key))
+
+
+def check_batch(raws: list[Any], *, tz: ZoneInfo | None = None, now: datetime | None = None,
+                max_future_skew: timedelta | None = None, pii_key: bytes | None = None) -> Checked:
+    """Check many events at once. The whole batch is validated and dumped in one pass through
+    pydantic-core; only when something is wrong is it checked event by event to place the errors."""
+    context = _context(tz, now, max_future_skew, pii_key)
+    try:
+        models = EVENTS_ADAPTER.validate_python(raws, context=context)
+    except ValidationError:
+        accepted: list[tuple[int, dict[str, Any]]] = []
+        rejected: list[tuple[int, ValidationError]] = []
+        for index, raw in enumerate(raws):
+            try:
+                model = EVENT_ADAPTER.validate_python(raw, context=context)
+            except ValidationError as exc:
+                rejected.append((index, exc))
+                continue
+            accepted.append((index, EVENT_ADAPTER.dump_python(model, mode="json", exclude_none=True)))
+        return Checked(accepted, rejected)
+    dumped = EVENTS_ADAPTER.dump_python(models, mode="json", exclude_none=True)
+    return Checked(list(enumerate(dumped)), [])
 
 
 def json_schema() -> dict[str, Any]:

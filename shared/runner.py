@@ -128,6 +128,11 @@ def invoke_until_drained(url: str, stop: threading.Event | None = None) -> int:
     return calls
 
 
+# pgmq notifies at most once per this window per queue (see the queues migration); a message queued inside
+# the window of the last notification gets none, so the dispatcher drains once more after the window.
+NOTIFY_THROTTLE_SECONDS = 0.05
+
+
 def _dispatch(database_url: str, queue: str, url: str, stop: threading.Event, poll_seconds: float) -> None:
     channel = f"pgmq.q_{queue}.INSERT"
     while not stop.is_set():
@@ -136,9 +141,15 @@ def _dispatch(database_url: str, queue: str, url: str, stop: threading.Event, po
                 conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
                 while not stop.is_set():
                     invoke_until_drained(url, stop)
-                    # Wait for the next insert (or the slow poll), then swallow the burst that came with it.
-                    for _ in conn.notifies(timeout=poll_seconds, stop_after=1):
-                        pass
+                    # Wait for the next insert (or the slow poll, which also covers a notification lost in a
+                    # reconnect), then swallow the burst that came with it: one drain serves them all.
+                    woken = any(True for _ in conn.notifies(timeout=poll_seconds, stop_after=1))
+                    while woken:
+                        for _ in conn.notifies(timeout=0.001):
+                            pass
+                        invoke_until_drained(url, stop)
+                        time.sleep(NOTIFY_THROTTLE_SECONDS * 2)
+                        woken = any(True for _ in conn.notifies(timeout=0.001, stop_after=1))
         except psycopg.Error:
             time.sleep(1.0)  # the database went away; reconnect and carry on
 

@@ -5,5 +5,7 @@
 select pgmq.create('ingest');
 select pgmq.create('aggregate');
 
-select pgmq.enable_notify_insert('ingest', 0);
-select pgmq.enable_notify_insert('aggregate', 0);
+-- Throttled: with 0, every insert updates one shared throttle row, which serialises all concurrent senders.
+-- At most one wake-up per 50 ms per queue is plenty: one drain call takes everything queued so far.
+select pgmq.enable_notify_insert('ingest', 50);
+select pgmq.enable_notify_insert('aggregate', 50);

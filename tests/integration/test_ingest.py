@@ -194,3 +194,73 @@ def test_missing_currency_is_filled_with_the_organizations_and_naive_times_read_
     assert row is not None
     assert row[0] == "NPR" and row[1] == 80000
     assert row[2] == datetime(2026, 1, 15, 3, 15, tzinfo=UTC)  # Kathmandu is UTC+05:45
+
+
+def test_intake_counters_add_up_per_source(
+    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    first = [make_event("app.action") for _ in range(4)]
+    _post(ingest_app, org.ingest_key, {"events": [*first, first[0], make_event("app.action", user_id=None)]})
+    _post(ingest_app, org.ingest_key, first[1])  # queued again before the first copy is stored
+    _drain()
+    _post(ingest_app, org.ingest_key, first[2])  # known by now: stopped at ingest
+    row = conn.execute("select sum(received), sum(stored), sum(duplicates), sum(rejected) "
+                       "from analytics_source_stats where organization_id = %s and source = 'api'",
+                       (org.id,)).fetchone()
+    assert row == (8, 4, 3, 1)
+
+
+def test_a_message_for_an_unknown_organization_is_dead_lettered_not_retried_forever(
+    make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    from shared import intake, queues
+
+    ghost = "00000000-0000-4000-8000-000000000001"
+    with db.transaction() as c:
+        queues.send(c, "ingest", intake.IngestMessage(organization_id=ghost, source="api",
+                                                      received_at=datetime.now(UTC), events=[make_event()]))
+    outcome = _drain()
+    assert (outcome.messages, outcome.stored, outcome.dead_messages) == (1, 0, 1)
+    reasons = conn.execute("select reasons from analytics_dead_letters").fetchone()
+    assert reasons is not None and reasons[0][0]["type"] == "unknown_organization"
+    assert conn.execute("select count(*) from pgmq.q_ingest").fetchone() == (0,)
+
+
+def test_a_message_read_too_often_goes_to_the_dead_letters(
+    make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    from shared import apikeys, intake, settings
+
+    org = make_org()
+    caller = apikeys.KeyCache().lookup(db.transaction, org.ingest_key)
+    assert caller is not None
+    intake.accept(db.transaction, caller, [make_event(), make_event()])
+    limit = settings.get_settings().queue_max_reads
+    conn.execute("update pgmq.q_ingest set read_ct = %s", (limit,))  # as if every earlier read had crashed
+    outcome = _drain()
+    assert (outcome.stored, outcome.dead_messages, outcome.rejected) == (0, 1, 2)
+    rows = conn.execute("select reasons->0->>'type', payload ? 'event_id' from analytics_dead_letters").fetchall()
+    assert rows == [("retry_limit", True), ("retry_limit", True)]
+
+
+def test_a_batch_the_database_refuses_is_split_so_only_the_bad_message_is_dead_lettered(
+    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    good = [make_event("app.action") for _ in range(3)]
+    for event in good:
+        _post(ingest_app, org.ingest_key, event)
+    # A message that passes the catalog but that the database refuses: an event id longer than a text index
+    # entry can hold is one; simpler, a trigger standing in for any constraint the database enforces.
+    conn.execute("""create function refuse_poison() returns trigger language plpgsql as $$
+        begin if new.event_id = 'poison' then raise exception 'refused by a database rule'; end if;
+        return new; end $$""")
+    conn.execute("create trigger refuse_poison before insert on analytics_event_keys "
+                 "for each row execute function refuse_poison()")
+    _post(ingest_app, org.ingest_key, make_event("app.action", event_id="poison"))
+    outcome = _drain()
+    assert (outcome.stored, outcome.dead_messages) == (3, 1)
+    letter = conn.execute("select event_id, reasons->0->>'type', reasons->0->>'msg' from analytics_dead_letters").fetchone()
+    assert letter is not None and letter[0] == "poison" and letter[1] == "store_failed"
+    assert "refused by a database rule" in letter[2]
