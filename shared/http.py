@@ -27,8 +27,9 @@ class Problem(BaseModel):
     fields: list[FieldError] = Field(default_factory=list)
 
 
-def json_response(body: BaseModel | dict[str, Any] | list[Any], status: int = 200,
-                  headers: dict[str, str] | None = None) -> flask.Response:
+def json_response(
+    body: BaseModel | dict[str, Any] | list[Any], status: int = 200, headers: dict[str, str] | None = None
+) -> flask.Response:
     text = body.model_dump_json() if isinstance(body, BaseModel) else flask.json.dumps(body)
     response = flask.Response(text, status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
@@ -36,8 +37,13 @@ def json_response(body: BaseModel | dict[str, Any] | list[Any], status: int = 20
     return response
 
 
-def problem(status: int, error: str, message: str, fields: list[FieldError] | None = None,
-            headers: dict[str, str] | None = None) -> flask.Response:
+def problem(
+    status: int,
+    error: str,
+    message: str,
+    fields: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> flask.Response:
     return json_response(Problem(error=error, message=message, fields=fields or []), status, headers)
 
 
@@ -95,6 +101,10 @@ class Router:
                 return handler(request, **match.groupdict())
             allowed.add(method)
         if allowed:
-            return problem(405, "method_not_allowed", f"use {', '.join(sorted(allowed))} on {request.path}",
-                           headers={"Allow": ", ".join(sorted(allowed))})
+            return problem(
+                405,
+                "method_not_allowed",
+                f"use {', '.join(sorted(allowed))} on {request.path}",
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
         return problem(404, "not_found", f"no endpoint at {request.path}")

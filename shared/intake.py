@@ -13,7 +13,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from psycopg import Connection
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from shared import apikeys, deadletters, events, privacy, queries, queues, settings, stats
 
@@ -72,15 +72,25 @@ def accept(
     seen: set[str] = set()
     duplicates = 0
 
-    checked = events.check_batch(raw_events, tz=caller.timezone, now=now, max_future_skew=cfg.max_future_skew,
-                                 pii_key=key)
+    checked = events.check_batch(
+        raw_events, tz=caller.timezone, now=now, max_future_skew=cfg.max_future_skew, pii_key=key
+    )
     for index, exc in checked.rejected:
         raw = raw_events[index]
         reasons = deadletters.reasons_from(exc, strip_tag=_event_type(raw))
         rejected.append(Rejection(index=index, event_id=_event_id(raw), errors=reasons))
-        letters.append(deadletters.DeadLetter(
-            caller.organization_id, source, "ingest", privacy.scrub(raw, key), reasons, _event_id(raw),
-            _event_type(raw), now))
+        letters.append(
+            deadletters.DeadLetter(
+                caller.organization_id,
+                source,
+                "ingest",
+                privacy.scrub(raw, key),
+                reasons,
+                _event_id(raw),
+                _event_type(raw),
+                now,
+            )
+        )
     for _, event in checked.accepted:
         if event["event_id"] in seen:
             duplicates += 1
@@ -92,17 +102,24 @@ def accept(
     with transaction() as conn:
         if accepted:
             stored = {
-                row[0] for row in conn.execute(
+                row[0]
+                for row in conn.execute(
                     queries.get("known_event_ids"),
-                    {"organization_id": caller.organization_id, "event_ids": [e["event_id"] for e in accepted]},
+                    {
+                        "organization_id": caller.organization_id,
+                        "event_ids": [e["event_id"] for e in accepted],
+                    },
                 )
             }
             if stored:
                 duplicates += sum(1 for e in accepted if e["event_id"] in stored)
                 accepted = [e for e in accepted if e["event_id"] not in stored]
         if accepted:
-            queues.send(conn, cfg.ingest_queue, IngestMessage(
-                organization_id=caller.organization_id, source=source, received_at=now, events=accepted))
+            queues.send(
+                conn,
+                cfg.ingest_queue,
+                IngestMessage(organization_id=caller.organization_id, source=source, received_at=now, events=accepted),
+            )
         deadletters.record(conn, letters)
         # Queued events are counted as received by validate; only what stops here is counted here, so the
         # common all-good request does not touch the (hot) counter row at all.

@@ -97,7 +97,7 @@ def migrate(url: str | None = None, directory: Path = MIGRATIONS_DIR) -> list[Mi
                     continue
                 text = migration.read()
                 with conn.transaction():
-                    conn.execute(sql.SQL(text))  # type: ignore[arg-type]  # migration files are trusted SQL
+                    conn.execute(sql.SQL(text))  # type: ignore[arg-type,unused-ignore]  # migration files are trusted SQL
                     conn.execute(
                         "insert into supabase_migrations.schema_migrations (version, statements, name) "
                         "values (%s, %s, %s)",

@@ -54,13 +54,22 @@ def create(conn: Connection[Any], new: NewOrganization) -> CreatedOrganization:
     """Create the organization with an ingest key and a read key, in the caller's transaction."""
     row = conn.execute(
         queries.get("create_organization"),
-        {"name": new.name, "timezone": new.timezone, "currency": new.currency, "settings": json.dumps(new.settings)},
+        {
+            "name": new.name,
+            "timezone": new.timezone,
+            "currency": new.currency,
+            "settings": json.dumps(new.settings),
+        },
     ).fetchone()
     assert row is not None
     org_id: UUID = row[0]
     ingest = apikeys.create(conn, org_id, ["ingest"], name="ingest")
     read = apikeys.create(conn, org_id, ["read"], name="read")
     return CreatedOrganization(
-        id=org_id, name=new.name, timezone=new.timezone, currency=new.currency,
-        ingest_key=ingest.key, read_key=read.key,
+        id=org_id,
+        name=new.name,
+        timezone=new.timezone,
+        currency=new.currency,
+        ingest_key=ingest.key,
+        read_key=read.key,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,7 @@ def send(conn: Connection[Any], queue: str, message: BaseModel | dict[str, Any])
     return int(row[0])
 
 
-def send_batch(conn: Connection[Any], queue: str, messages: list[BaseModel] | list[dict[str, Any]]) -> list[int]:
+def send_batch(conn: Connection[Any], queue: str, messages: Sequence[BaseModel | dict[str, Any]]) -> list[int]:
     """Queue several messages in one statement inside the caller's transaction."""
     if not messages:
         return []

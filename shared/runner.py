@@ -8,6 +8,7 @@ function, and keeps POSTing while the function says more is waiting. A slow poll
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -36,10 +37,8 @@ class RunningFunction:
     def signal(self, signum: int) -> None:
         """Signal the whole process group: gunicorn's arbiter and the workers it forked."""
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):  # it may die between the check and the signal
                 os.killpg(self.process.pid, signum)
-            except ProcessLookupError:
-                pass
 
     def stop(self, timeout: float = 10.0) -> None:
         self.signal(signal.SIGTERM)
@@ -86,13 +85,29 @@ def _auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {secret.get_secret_value()}"} if secret else {}
 
 
-def start_function(name: str, spec: deployment.Function, database_url: str, port: int,
-                   extra_env: dict[str, str] | None = None) -> RunningFunction:
+def start_function(
+    name: str,
+    spec: deployment.Function,
+    database_url: str,
+    port: int,
+    extra_env: dict[str, str] | None = None,
+) -> RunningFunction:
     """Serve one function with functions-framework (gunicorn) on 127.0.0.1:port."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "functions_framework", "--target", spec.entry_point,
-               "--source", str(ROOT / spec.source), "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "functions_framework",
+        "--target",
+        spec.entry_point,
+        "--source",
+        str(ROOT / spec.source),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     return RunningFunction(name, f"http://127.0.0.1:{port}", process, spec)
 
@@ -133,36 +148,57 @@ def invoke_until_drained(url: str, stop: threading.Event | None = None) -> int:
 NOTIFY_THROTTLE_SECONDS = 0.05
 
 
-def _dispatch(database_url: str, queue: str, url: str, stop: threading.Event, poll_seconds: float) -> None:
+def _drain_in_parallel(url: str, stop: threading.Event, workers: int) -> None:
+    """Like production with several instances: `workers` concurrent drain loops on one queue. pgmq's
+    SKIP LOCKED reads give each its own messages; one worker's database time overlaps another's Python."""
+    if workers == 1:
+        invoke_until_drained(url, stop)
+        return
+    threads = [threading.Thread(target=invoke_until_drained, args=(url, stop), daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _dispatch(
+    database_url: str, queue: str, url: str, stop: threading.Event, poll_seconds: float, workers: int
+) -> None:
     channel = f"pgmq.q_{queue}.INSERT"
     while not stop.is_set():
         try:
             with psycopg.connect(database_url, autocommit=True) as conn:
                 conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
                 while not stop.is_set():
-                    invoke_until_drained(url, stop)
+                    _drain_in_parallel(url, stop, workers)
                     # Wait for the next insert (or the slow poll, which also covers a notification lost in a
                     # reconnect), then swallow the burst that came with it: one drain serves them all.
                     woken = any(True for _ in conn.notifies(timeout=poll_seconds, stop_after=1))
                     while woken:
                         for _ in conn.notifies(timeout=0.001):
                             pass
-                        invoke_until_drained(url, stop)
+                        _drain_in_parallel(url, stop, workers)
                         time.sleep(NOTIFY_THROTTLE_SECONDS * 2)
                         woken = any(True for _ in conn.notifies(timeout=0.001, stop_after=1))
         except psycopg.Error:
             time.sleep(1.0)  # the database went away; reconnect and carry on
 
 
-def start(database_url: str, *, spec: deployment.DeployFile | None = None, ports: dict[str, int] | None = None,
-          poll_seconds: float = 5.0, extra_env: dict[str, str] | None = None) -> Pipeline:
+def start(
+    database_url: str,
+    *,
+    spec: deployment.DeployFile | None = None,
+    ports: dict[str, int] | None = None,
+    poll_seconds: float = 5.0,
+    extra_env: dict[str, str] | None = None,
+) -> Pipeline:
     """Start every HTTP and queue function of deploy.yaml and the dispatchers that wake the queue ones."""
     spec = spec or deployment.load()
     pipeline = Pipeline(database_url)
-    for name, fn in spec.functions.items():
-        if fn.trigger.kind in ("http", "queue"):
+    for name, function in spec.functions.items():
+        if function.trigger.kind in ("http", "queue"):
             port = (ports or {}).get(name) or free_port()
-            pipeline.functions[name] = start_function(name, fn, database_url, port, extra_env)
+            pipeline.functions[name] = start_function(name, function, database_url, port, extra_env)
     try:
         for fn in pipeline.functions.values():
             wait_ready(fn)
@@ -172,8 +208,18 @@ def start(database_url: str, *, spec: deployment.DeployFile | None = None, ports
     for name, fn in pipeline.functions.items():
         if isinstance(fn.spec.trigger, deployment.QueueTrigger):
             thread = threading.Thread(
-                target=_dispatch, name=f"dispatch-{name}", daemon=True,
-                args=(database_url, fn.spec.trigger.queue, fn.url + "/", pipeline._stop, poll_seconds))
+                target=_dispatch,
+                name=f"dispatch-{name}",
+                daemon=True,
+                args=(
+                    database_url,
+                    fn.spec.trigger.queue,
+                    fn.url + "/",
+                    pipeline._stop,
+                    poll_seconds,
+                    min(fn.spec.runtime.max_instances, settings.get_settings().local_queue_workers),
+                ),
+            )
             thread.start()
             pipeline._threads.append(thread)
     return pipeline

@@ -30,12 +30,16 @@ class Settings(BaseSettings):
     queue_batch_size: int = Field(default=50, description="Messages a queue function reads per transaction.")
     queue_visibility_timeout_seconds: int = 30
     queue_max_reads: int = Field(
-        default=5, description="A message read more often than this goes to the dead letters instead of looping."
+        default=5,
+        description="A message read more often than this goes to the dead letters instead of looping.",
     )
     api_key_cache_seconds: float = Field(
         default=10.0, description="How long a verified key is trusted without a look-up (revocation delay)."
     )
     db_pool_max_size: int = 8
+    local_queue_workers: int = Field(
+        default=2, ge=1, le=16, description="Concurrent drains per queue function under `up` (instances in production)."
+    )
     invoke_secret: SecretStr | None = Field(
         default=None,
         description="Shared secret the database or scheduler sends to queue and cron functions; unset: open.",

@@ -35,8 +35,12 @@ class Tally:
         for (org, source, bucket, counter), n in sorted(self._counts.items(), key=lambda kv: str(kv[0])):
             row = merged.setdefault(
                 (org, source, bucket),
-                {"organization_id": str(org), "source": source, "bucket": bucket.isoformat(),
-                 **dict.fromkeys(_COUNTERS, 0)},
+                {
+                    "organization_id": str(org),
+                    "source": source,
+                    "bucket": bucket.isoformat(),
+                    **dict.fromkeys(_COUNTERS, 0),
+                },
             )
             row[counter] += n
         return list(merged.values())

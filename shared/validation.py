@@ -112,9 +112,17 @@ def _dead_message(work: _Work, msg: queues.QueueMessage, reason: deadletters.Rea
     payloads: list[Any] = items if items else [raw]
     key = settings.get_settings().pii_hash_key.get_secret_value().encode()
     for payload in payloads:
-        work.letters.append(deadletters.DeadLetter(
-            org, source, "validate", privacy.scrub(payload, key), [reason],
-            intake._event_id(payload), intake._event_type(payload)))
+        work.letters.append(
+            deadletters.DeadLetter(
+                org,
+                source,
+                "validate",
+                privacy.scrub(payload, key),
+                [reason],
+                intake._event_id(payload),
+                intake._event_type(payload),
+            )
+        )
     work.tally.add(org, source, datetime.now(UTC), "received", len(payloads))
     work.tally.add(org, source, datetime.now(UTC), "rejected", len(payloads))
     work.dead_messages += 1
@@ -123,14 +131,23 @@ def _dead_message(work: _Work, msg: queues.QueueMessage, reason: deadletters.Rea
 def _process_events(work: _Work, msg: intake.IngestMessage, org: Organization) -> None:
     cfg = settings.get_settings()
     key = cfg.pii_hash_key.get_secret_value().encode()
-    checked = events.check_batch(msg.events, tz=org.timezone, now=msg.received_at,
-                                 max_future_skew=cfg.max_future_skew, pii_key=key)
+    checked = events.check_batch(
+        msg.events, tz=org.timezone, now=msg.received_at, max_future_skew=cfg.max_future_skew, pii_key=key
+    )
     for index, exc in checked.rejected:
         raw = msg.events[index]
         reasons = deadletters.reasons_from(exc, strip_tag=intake._event_type(raw))
-        work.letters.append(deadletters.DeadLetter(
-            org.id, msg.source, "validate", privacy.scrub(raw, key), reasons, intake._event_id(raw),
-            intake._event_type(raw)))
+        work.letters.append(
+            deadletters.DeadLetter(
+                org.id,
+                msg.source,
+                "validate",
+                privacy.scrub(raw, key),
+                reasons,
+                intake._event_id(raw),
+                intake._event_type(raw),
+            )
+        )
         work.tally.add(org.id, msg.source, msg.received_at, "rejected")
     work.tally.add(org.id, msg.source, msg.received_at, "received", len(msg.events))
     received_at = msg.received_at.isoformat()
@@ -143,47 +160,63 @@ def _process(conn: Connection[Any], batch: list[queues.QueueMessage]) -> _Work:
     parsed: list[tuple[queues.QueueMessage, intake.IngestMessage]] = []
     for msg in batch:
         if msg.read_ct > cfg.queue_max_reads:
-            _dead_message(work, msg, deadletters.Reason(
-                loc=["queue", "ingest", msg.msg_id], type="retry_limit",
-                msg=f"read {msg.read_ct} times without being processed (limit {cfg.queue_max_reads})"))
+            _dead_message(
+                work,
+                msg,
+                deadletters.Reason(
+                    loc=["queue", "ingest", msg.msg_id],
+                    type="retry_limit",
+                    msg=f"read {msg.read_ct} times without being processed (limit {cfg.queue_max_reads})",
+                ),
+            )
             continue
         try:
             parsed.append((msg, intake.IngestMessage.model_validate(msg.message)))
         except ValidationError as exc:
-            _dead_message(work, msg, deadletters.Reason(
-                loc=["queue", "ingest", msg.msg_id], type="bad_message",
-                msg="not a valid ingest message: " + "; ".join(r.msg for r in deadletters.reasons_from(exc))))
+            _dead_message(
+                work,
+                msg,
+                deadletters.Reason(
+                    loc=["queue", "ingest", msg.msg_id],
+                    type="bad_message",
+                    msg="not a valid ingest message: " + "; ".join(r.msg for r in deadletters.reasons_from(exc)),
+                ),
+            )
     orgs = _load_organizations(conn, {m.organization_id for _, m in parsed})
     for msg, message in parsed:
         org = orgs.get(message.organization_id)
         if org is None:
-            _dead_message(work, msg, deadletters.Reason(
-                loc=["organization_id"], type="unknown_organization",
-                msg=f"organization {message.organization_id} does not exist"))
+            _dead_message(
+                work,
+                msg,
+                deadletters.Reason(
+                    loc=["organization_id"],
+                    type="unknown_organization",
+                    msg=f"organization {message.organization_id} does not exist",
+                ),
+            )
             continue
         _process_events(work, message, org)
     return work
 
 
-def _dedupe(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Split rows into first occurrences and repeats of the same (organization, event id) in this batch."""
+def _first_occurrences(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows without repeats of an (organization, event id) already earlier in this batch."""
     seen: set[tuple[str, str]] = set()
     unique: list[dict[str, Any]] = []
-    repeats: list[dict[str, Any]] = []
     for row in rows:
         key = (row["organization_id"], row["event_id"])
-        (repeats if key in seen else unique).append(row)
-        seen.add(key)
-    return unique, repeats
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique
 
 
 def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
     """Insert the batch's rows; returns (stored, duplicates) and queues the stored ids for aggregation."""
     cfg = settings.get_settings()
-    unique, repeats = _dedupe(work.rows)
-    stored_rows = conn.execute(
-        queries.get("store_events"), {"events": json.dumps(unique)}
-    ).fetchall() if unique else []
+    unique = _first_occurrences(work.rows)
+    stored_rows = conn.execute(queries.get("store_events"), {"events": json.dumps(unique)}).fetchall() if unique else []
     stored_keys: dict[tuple[str, str], int] = defaultdict(int)
     by_org: dict[UUID, list[tuple[int, datetime]]] = defaultdict(list)
     for event_pk, org_id, _type, occurred_at, source in stored_rows:
@@ -198,11 +231,19 @@ def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
         at = datetime.fromisoformat(received_at[(org_s, source)])
         work.tally.add(UUID(org_s), source, at, "stored", stored_keys[(org_s, source)])
         work.tally.add(UUID(org_s), source, at, "duplicates", n - stored_keys[(org_s, source)])
-    queues.send_batch(conn, cfg.aggregate_queue, [
-        StoredEvents(organization_id=org, ids=[pk for pk, _ in items],
-                     occurred_from=min(t for _, t in items), occurred_to=max(t for _, t in items))
-        for org, items in sorted(by_org.items())
-    ])
+    queues.send_batch(
+        conn,
+        cfg.aggregate_queue,
+        [
+            StoredEvents(
+                organization_id=org,
+                ids=[pk for pk, _ in items],
+                occurred_from=min(t for _, t in items),
+                occurred_to=max(t for _, t in items),
+            )
+            for org, items in sorted(by_org.items())
+        ],
+    )
     return len(stored_rows), len(work.rows) - len(stored_rows)
 
 
@@ -211,8 +252,13 @@ def _finish(conn: Connection[Any], batch: list[queues.QueueMessage], work: _Work
     deadletters.record(conn, work.letters)
     work.tally.write(conn)
     queues.delete(conn, settings.get_settings().ingest_queue, [m.msg_id for m in batch])
-    return BatchOutcome(messages=len(batch), stored=stored, duplicates=duplicates,
-                        rejected=len(work.letters), dead_messages=work.dead_messages)
+    return BatchOutcome(
+        messages=len(batch),
+        stored=stored,
+        duplicates=duplicates,
+        rejected=len(work.letters),
+        dead_messages=work.dead_messages,
+    )
 
 
 def run_batch(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> BatchOutcome:
@@ -224,8 +270,12 @@ def run_batch(transaction: Callable[[], AbstractContextManager[Connection[Any]]]
     cfg = settings.get_settings()
     try:
         with transaction() as conn:
-            batch = queues.read(conn, cfg.ingest_queue, visibility_timeout=cfg.queue_visibility_timeout_seconds,
-                                quantity=cfg.queue_batch_size)
+            batch = queues.read(
+                conn,
+                cfg.ingest_queue,
+                visibility_timeout=cfg.queue_visibility_timeout_seconds,
+                quantity=cfg.queue_batch_size,
+            )
             if not batch:
                 return BatchOutcome()
             return _finish(conn, batch, _process(conn, batch))
@@ -237,23 +287,36 @@ def _run_isolated(transaction: Callable[[], AbstractContextManager[Connection[An
     cfg = settings.get_settings()
     outcome = BatchOutcome()
     with transaction() as conn:
-        batch = queues.read(conn, cfg.ingest_queue, visibility_timeout=cfg.queue_visibility_timeout_seconds,
-                            quantity=cfg.queue_batch_size)
+        batch = queues.read(
+            conn,
+            cfg.ingest_queue,
+            visibility_timeout=cfg.queue_visibility_timeout_seconds,
+            quantity=cfg.queue_batch_size,
+        )
         for msg in batch:
             try:
                 with conn.transaction():
                     outcome.add(_finish(conn, [msg], _process(conn, [msg])))
-            except Exception as exc:  # noqa: BLE001  # any failure of one message dead-letters that message
+            except Exception as exc:  # any failure of one message dead-letters that message
                 work = _Work()
-                _dead_message(work, msg, deadletters.Reason(
-                    loc=["queue", "ingest", msg.msg_id], type="store_failed",
-                    msg=f"the database refused this message: {str(exc).strip()[:500]}"))
+                _dead_message(
+                    work,
+                    msg,
+                    deadletters.Reason(
+                        loc=["queue", "ingest", msg.msg_id],
+                        type="store_failed",
+                        msg=f"the database refused this message: {str(exc).strip()[:500]}",
+                    ),
+                )
                 outcome.add(_finish(conn, [msg], work))
     return outcome
 
 
-def drain(transaction: Callable[[], AbstractContextManager[Connection[Any]]], *,
-          budget: timedelta = timedelta(seconds=20)) -> tuple[BatchOutcome, bool]:
+def drain(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]],
+    *,
+    budget: timedelta = timedelta(seconds=20),
+) -> tuple[BatchOutcome, bool]:
     """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting)."""
     global _partitions_checked
     today = datetime.now(UTC).date()

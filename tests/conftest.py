@@ -49,8 +49,11 @@ def database_url(server_url: str, template_database: str, monkeypatch: pytest.Mo
     """A fresh, fully migrated database for this test; DATABASE_URL points at it."""
     name = f"wsa_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("create database {} template {}").format(
-            psycopg.sql.Identifier(name), psycopg.sql.Identifier(template_database)))
+        conn.execute(
+            psycopg.sql.SQL("create database {} template {}").format(
+                psycopg.sql.Identifier(name), psycopg.sql.Identifier(template_database)
+            )
+        )
     url = _with_db(server_url, name)
     monkeypatch.setenv("DATABASE_URL", url)
     settings.get_settings.cache_clear()
@@ -72,11 +75,17 @@ def conn(database_url: str) -> Iterator[psycopg.Connection[Any]]:
 def make_org(database_url: str) -> Callable[..., organizations.CreatedOrganization]:
     """Factory: make_org(timezone="Asia/Kathmandu", currency="NPR") creates an organization with keys."""
 
-    def make(name: str = "Rose & Thorn Weddings", timezone: str = "Europe/London", currency: str = "GBP",
-             **settings_: Any) -> organizations.CreatedOrganization:
+    def make(
+        name: str = "Rose & Thorn Weddings",
+        timezone: str = "Europe/London",
+        currency: str = "GBP",
+        **settings_: Any,
+    ) -> organizations.CreatedOrganization:
         with db.transaction() as c:
-            return organizations.create(c, organizations.NewOrganization(
-                name=name, timezone=timezone, currency=currency, settings=settings_))
+            return organizations.create(
+                c,
+                organizations.NewOrganization(name=name, timezone=timezone, currency=currency, settings=settings_),
+            )
 
     return make
 

@@ -10,17 +10,38 @@ _ids = itertools.count(1)
 
 SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "client.created": {"lead_source": "instagram", "email": "ava@example.com", "phone": "+44 7700 900123"},
-    "inquiry.received": {"lead_source": "instagram", "channel": "web_form", "wedding_date": "2027-06-12",
-                         "guest_count": 120, "budget_minor": 450000, "currency": "GBP"},
-    "booking.confirmed": {"booking_id": "b-1", "package": "full_day", "value_minor": 320000, "currency": "GBP",
-                          "wedding_date": "2027-06-12"},
+    "inquiry.received": {
+        "lead_source": "instagram",
+        "channel": "web_form",
+        "wedding_date": "2027-06-12",
+        "guest_count": 120,
+        "budget_minor": 450000,
+        "currency": "GBP",
+    },
+    "booking.confirmed": {
+        "booking_id": "b-1",
+        "package": "full_day",
+        "value_minor": 320000,
+        "currency": "GBP",
+        "wedding_date": "2027-06-12",
+    },
     "booking.cancelled": {"booking_id": "b-1", "reason": "date moved"},
-    "payment.succeeded": {"payment_id": "p-1", "amount_minor": 80000, "currency": "GBP", "kind": "deposit",
-                          "booking_id": "b-1"},
+    "payment.succeeded": {
+        "payment_id": "p-1",
+        "amount_minor": 80000,
+        "currency": "GBP",
+        "kind": "deposit",
+        "booking_id": "b-1",
+    },
     "payment.failed": {"payment_id": "p-2", "amount_minor": 80000, "currency": "GBP", "kind": "balance"},
     "payment.refunded": {"payment_id": "p-1", "amount_minor": 20000, "currency": "GBP"},
     "form.started": {"form_id": "f-contact", "session_id": "s-1"},
-    "form.submitted": {"form_id": "f-contact", "session_id": "s-1", "is_inquiry": True, "lead_source": "google"},
+    "form.submitted": {
+        "form_id": "f-contact",
+        "session_id": "s-1",
+        "is_inquiry": True,
+        "lead_source": "google",
+    },
     "email.sent": {"message_id": "m-1", "template": "welcome"},
     "email.delivered": {"message_id": "m-1", "template": "welcome"},
     "email.opened": {"message_id": "m-1", "template": "welcome"},
@@ -44,9 +65,14 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
 NEEDS_CLIENT = {"client.created", "inquiry.received", "booking.confirmed"}
 
 
-def make_event(type: str = "inquiry.received", *, event_id: str | None = None,
-               occurred_at: datetime | str | None = None, client_id: str | None = "client-1",
-               **data: Any) -> dict[str, Any]:
+def make_event(
+    type: str = "inquiry.received",
+    *,
+    event_id: str | None = None,
+    occurred_at: datetime | str | None = None,
+    client_id: str | None = "client-1",
+    **data: Any,
+) -> dict[str, Any]:
     """A valid event of `type`; keyword arguments replace (or, with None, remove) its data fields."""
     fields = {**SAMPLE_DATA[type], **data}
     fields = {k: v for k, v in fields.items() if v is not None}

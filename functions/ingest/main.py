@@ -18,12 +18,17 @@ _keys = apikeys.KeyCache()
 def _caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Response:
     token = web.bearer_token(request)
     if token is None:
-        return web.problem(401, "unauthorized", "send the organization's ingest key as 'Authorization: Bearer <key>'",
-                           headers={"WWW-Authenticate": "Bearer"})
+        return web.problem(
+            401,
+            "unauthorized",
+            "send the organization's ingest key as 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     caller = _keys.lookup(db.transaction, token)
     if caller is None:
-        return web.problem(401, "unauthorized", "the API key is unknown or revoked",
-                           headers={"WWW-Authenticate": "Bearer"})
+        return web.problem(
+            401, "unauthorized", "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
+        )
     if scope not in caller.scopes:
         return web.problem(403, "forbidden", f"this key does not have the '{scope}' scope")
     return caller
@@ -42,8 +47,11 @@ def _body(request: flask.Request) -> bytes | flask.Response:
 @router.route("POST", "/v1/events")
 def post_events(request: flask.Request) -> flask.Response:
     if request.mimetype != "application/json":
-        return web.problem(415, "unsupported_media_type",
-                           f"send 'Content-Type: application/json' (got '{request.mimetype or 'none'}')")
+        return web.problem(
+            415,
+            "unsupported_media_type",
+            f"send 'Content-Type: application/json' (got '{request.mimetype or 'none'}')",
+        )
     caller = _caller(request, "ingest")
     if isinstance(caller, flask.Response):
         return caller
@@ -57,12 +65,20 @@ def post_events(request: flask.Request) -> flask.Response:
     if isinstance(document, dict) and "events" in document:
         extra = sorted(set(document) - {"events"})
         if extra:
-            return web.problem(400, "invalid_envelope", "a batch envelope has only the 'events' field",
-                               [web.FieldError(loc=[k], msg="unknown field", type="extra_forbidden") for k in extra])
+            return web.problem(
+                400,
+                "invalid_envelope",
+                "a batch envelope has only the 'events' field",
+                [web.FieldError(loc=[k], msg="unknown field", type="extra_forbidden") for k in extra],
+            )
         batch = document["events"]
         if not isinstance(batch, list) or not batch:
-            return web.problem(400, "invalid_envelope", "'events' must be a non-empty array of events",
-                               [web.FieldError(loc=["events"], msg="must be a non-empty array", type="list_type")])
+            return web.problem(
+                400,
+                "invalid_envelope",
+                "'events' must be a non-empty array of events",
+                [web.FieldError(loc=["events"], msg="must be a non-empty array", type="list_type")],
+            )
     elif isinstance(document, dict):
         batch = [document]
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -33,18 +34,21 @@ def _invoke_in_background(url: str) -> None:
     """Start a drain call that the test will cut short by killing the worker."""
 
     def call() -> None:
-        try:
+        with contextlib.suppress(requests.ConnectionError):  # the worker is killed under this request
             requests.post(url + "/", timeout=60)
-        except requests.ConnectionError:
-            pass  # the worker was killed under this request, as intended
 
     threading.Thread(target=call, daemon=True).start()
 
 
 def _start_validate(database_url: str) -> runner.RunningFunction:
     spec = deployment.load().functions["validate"]
-    fn = runner.start_function("validate", spec, database_url, runner.free_port(),
-                               {"QUEUE_BATCH_SIZE": "10", "QUEUE_VISIBILITY_TIMEOUT_SECONDS": "2"})
+    fn = runner.start_function(
+        "validate",
+        spec,
+        database_url,
+        runner.free_port(),
+        {"QUEUE_BATCH_SIZE": "10", "QUEUE_VISIBILITY_TIMEOUT_SECONDS": "2"},
+    )
     runner.wait_ready(fn)
     return fn
 
@@ -69,15 +73,19 @@ def test_worker_killed_mid_batch_leaves_nothing_lost_or_duplicated(
             blocker.execute("lock table analytics_event_keys in share row exclusive mode")
             _invoke_in_background(worker.url)
             for _ in range(200):
-                waiting = conn.execute("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
-                                       "and query like '%%analytics_event_keys%%'").fetchone()
+                waiting = conn.execute(
+                    "select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                    "and query like '%%analytics_event_keys%%'"
+                ).fetchone()
                 if waiting and waiting[0] > 0:
                     break
                 threading.Event().wait(0.05)
             else:
                 raise AssertionError("the worker never reached the insert")
             # The messages the worker read are row-locked by its open transaction.
-            free = conn.execute("select count(*) from (select 1 from pgmq.q_ingest for update skip locked) s").fetchone()
+            free = conn.execute(
+                "select count(*) from (select 1 from pgmq.q_ingest for update skip locked) s"
+            ).fetchone()
             worker.kill()
             blocker.rollback()
         assert free is not None and free[0] == 30 - 10  # it really was holding a batch of 10 when killed

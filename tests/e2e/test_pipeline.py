@@ -40,8 +40,12 @@ def test_events_posted_over_http_are_stored_by_the_running_pipeline(
 ) -> None:
     org = make_org(timezone="America/St_Johns", currency="CAD")
     events = [factories.make_event(t) for t in ("inquiry.received", "booking.confirmed", "payment.succeeded")]
-    answer = requests.post(pipeline.url("ingest") + "/v1/events", json={"events": events},
-                           headers={"Authorization": f"Bearer {org.ingest_key}"}, timeout=10)
+    answer = requests.post(
+        pipeline.url("ingest") + "/v1/events",
+        json={"events": events},
+        headers={"Authorization": f"Bearer {org.ingest_key}"},
+        timeout=10,
+    )
     assert answer.status_code == 202 and answer.json()["accepted"] == 3
     _wait_for(conn, "select count(*) from analytics_events", (3,))
     rows = conn.execute("select event_id, event_type, organization_id from analytics_events order by id").fetchall()
@@ -54,8 +58,13 @@ def test_every_function_answers_its_health_probe(pipeline: runner.Pipeline) -> N
     for name in pipeline.functions:
         health = requests.get(pipeline.url(name) + "/healthz", timeout=10)
         assert health.status_code == 200, (name, health.text)
-        assert health.json() == {"ok": True, "database": True, "migrations_current": True, "queues": True,
-                                 "detail": ""}
+        assert health.json() == {
+            "ok": True,
+            "database": True,
+            "migrations_current": True,
+            "queues": True,
+            "detail": "",
+        }
 
 
 def test_the_event_catalog_is_served_as_json_schema(pipeline: runner.Pipeline) -> None:
@@ -68,24 +77,57 @@ def test_cli_creates_an_organization_whose_key_the_pipeline_accepts(
     pipeline: runner.Pipeline, database_url: str, conn: psycopg.Connection[Any]
 ) -> None:
     created = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "org", "create", "--name", "Petal & Vine", "--timezone",
-         "Australia/Adelaide", "--currency", "aud", "--json"],
-        capture_output=True, text=True, check=True, env={"DATABASE_URL": database_url, "PATH": ""},
+        [
+            sys.executable,
+            "-m",
+            "shared.cli",
+            "org",
+            "create",
+            "--name",
+            "Petal & Vine",
+            "--timezone",
+            "Australia/Adelaide",
+            "--currency",
+            "aud",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"DATABASE_URL": database_url, "PATH": ""},
         cwd=runner.ROOT,
     )
     org = json.loads(created.stdout)
     assert org["currency"] == "AUD" and org["ingest_key"].startswith("wsk_")
-    answer = requests.post(pipeline.url("ingest") + "/v1/events", json=factories.make_event("app.action"),
-                           headers={"Authorization": f"Bearer {org['ingest_key']}"}, timeout=10)
+    answer = requests.post(
+        pipeline.url("ingest") + "/v1/events",
+        json=factories.make_event("app.action"),
+        headers={"Authorization": f"Bearer {org['ingest_key']}"},
+        timeout=10,
+    )
     assert answer.status_code == 202
     _wait_for(conn, "select count(*) from analytics_events", (1,))
 
 
 def test_cli_refuses_an_unknown_time_zone_or_currency_with_the_field_named(database_url: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "org", "create", "--name", "X", "--timezone", "Mars/Olympus",
-         "--currency", "ZZZ"],
-        capture_output=True, text=True, env={"DATABASE_URL": database_url, "PATH": ""}, cwd=runner.ROOT,
+        [
+            sys.executable,
+            "-m",
+            "shared.cli",
+            "org",
+            "create",
+            "--name",
+            "X",
+            "--timezone",
+            "Mars/Olympus",
+            "--currency",
+            "ZZZ",
+        ],
+        capture_output=True,
+        text=True,
+        env={"DATABASE_URL": database_url, "PATH": ""},
+        cwd=runner.ROOT,
     )
     assert result.returncode == 2
     assert "--timezone" in result.stderr and "IANA" in result.stderr

@@ -35,15 +35,20 @@ def test_every_event_type_is_accepted_stored_and_handed_to_aggregation(
     assert answer.json == {"accepted": 1, "duplicates": 0, "rejected": []}
     outcome = _drain()
     assert (outcome.stored, outcome.duplicates, outcome.rejected) == (1, 0, 0)
-    row = conn.execute("select event_type, organization_id, properties from analytics_events "
-                       "where event_id = %s", (event["event_id"],)).fetchone()
+    row = conn.execute(
+        "select event_type, organization_id, properties from analytics_events where event_id = %s",
+        (event["event_id"],),
+    ).fetchone()
     assert row is not None and row[0] == event_type and row[1] == org.id
     handed = conn.execute("select message from pgmq.q_aggregate").fetchall()
     assert len(handed) == 1 and len(handed[0][0]["ids"]) == 1
 
 
 def test_batch_answer_counts_accepted_duplicates_and_lists_each_rejection(
-    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     good = make_event("payment.succeeded")
@@ -59,7 +64,10 @@ def test_batch_answer_counts_accepted_duplicates_and_lists_each_rejection(
 
 
 def test_resending_stored_events_reports_them_as_duplicates_and_stores_nothing_twice(
-    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     batch = [make_event("inquiry.received") for _ in range(5)]
@@ -71,7 +79,10 @@ def test_resending_stored_events_reports_them_as_duplicates_and_stores_nothing_t
 
 
 def test_duplicates_queued_before_the_first_copy_was_stored_are_counted_not_stored(
-    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     event = make_event("app.action")
@@ -94,14 +105,21 @@ def test_duplicates_queued_before_the_first_copy_was_stored_are_counted_not_stor
         (lambda e: e["data"].update(amount_minor=-100), ("data", "amount_minor")),
         (lambda e: e["data"].update(currency="EURO"), ("data", "currency")),
         (lambda e: e["data"].update(kind="tip"), ("data", "kind")),
-        (lambda e: e.update(occurred_at=(datetime.now(UTC) + timedelta(days=2)).isoformat()), ("occurred_at",)),
+        (
+            lambda e: e.update(occurred_at=(datetime.now(UTC) + timedelta(days=2)).isoformat()),
+            ("occurred_at",),
+        ),
         (lambda e: e.update(occurred_at="yesterday"), ("occurred_at",)),
         (lambda e: e.update(event_id=""), ("event_id",)),
     ],
 )
 def test_bad_events_are_rejected_with_the_field_and_kept_in_the_dead_letters(
-    mutate: Callable[[dict[str, Any]], Any], loc: tuple[str, ...], ingest_app: Any,
-    make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    mutate: Callable[[dict[str, Any]], Any],
+    loc: tuple[str, ...],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     event = make_event("payment.succeeded")
@@ -118,8 +136,9 @@ def test_bad_events_are_rejected_with_the_field_and_kept_in_the_dead_letters(
     assert [tuple(r["loc"]) for r in letter[1]] == [tuple(e["loc"]) for e in errors]
 
 
-def test_review_needs_a_rating_or_an_nps_score(ingest_app: Any, make_org: Callable[..., Any],
-                                               make_event: Callable[..., Any]) -> None:
+def test_review_needs_a_rating_or_an_nps_score(
+    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any]
+) -> None:
     org = make_org()
     answer = _post(ingest_app, org.ingest_key, make_event("review.received", rating=None, nps=None))
     assert "rating" in answer.json["rejected"][0]["errors"][0]["msg"]
@@ -142,8 +161,13 @@ def test_review_needs_a_rating_or_an_nps_score(ingest_app: Any, make_org: Callab
     ],
 )
 def test_malformed_requests_get_a_clear_error_and_the_right_status(
-    body: Any, content_type: str, status: int, error: str, ingest_app: Any, make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any]
+    body: Any,
+    content_type: str,
+    status: int,
+    error: str,
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     answer = _post(ingest_app, org.ingest_key, body, content_type)
@@ -153,7 +177,10 @@ def test_malformed_requests_get_a_clear_error_and_the_right_status(
 
 
 def test_missing_bad_revoked_or_wrongly_scoped_keys_are_refused(
-    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     event = make_event()
@@ -161,8 +188,7 @@ def test_missing_bad_revoked_or_wrongly_scoped_keys_are_refused(
     assert _post(ingest_app, "wsk_nope_nope", event).status_code == 401
     assert _post(ingest_app, org.read_key, event).status_code == 403
     conn.execute("update api_keys set revoked_at = now() where organization_id = %s", (org.id,))
-    ingest_app.application  # the app object is shared; its key cache must not outlive a revocation
-    import main as ingest_main  # the module functions-framework loaded
+    import main as ingest_main  # the module functions-framework loaded; its key cache would hide the revocation
 
     ingest_main._keys.clear()
     assert _post(ingest_app, org.ingest_key, event).status_code == 401
@@ -170,10 +196,17 @@ def test_missing_bad_revoked_or_wrongly_scoped_keys_are_refused(
 
 
 def test_personal_data_is_pseudonymised_before_it_is_stored(
-    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
-    _post(ingest_app, org.ingest_key, make_event("client.created", email="Ava@Example.com", phone="+44 7700 900123"))
+    _post(
+        ingest_app,
+        org.ingest_key,
+        make_event("client.created", email="Ava@Example.com", phone="+44 7700 900123"),
+    )
     _post(ingest_app, org.ingest_key, make_event("booking.cancelled", reason="see ava@example.com"))
     _drain()
     stored = json.dumps([r[0] for r in conn.execute("select properties from analytics_events")])
@@ -184,7 +217,10 @@ def test_personal_data_is_pseudonymised_before_it_is_stored(
 
 
 def test_missing_currency_is_filled_with_the_organizations_and_naive_times_read_in_its_zone(
-    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org(timezone="Asia/Kathmandu", currency="NPR")
     event = make_event("payment.succeeded", currency=None, occurred_at="2026-01-15T09:00:00")
@@ -197,7 +233,10 @@ def test_missing_currency_is_filled_with_the_organizations_and_naive_times_read_
 
 
 def test_intake_counters_add_up_per_source(
-    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     first = [make_event("app.action") for _ in range(4)]
@@ -205,9 +244,11 @@ def test_intake_counters_add_up_per_source(
     _post(ingest_app, org.ingest_key, first[1])  # queued again before the first copy is stored
     _drain()
     _post(ingest_app, org.ingest_key, first[2])  # known by now: stopped at ingest
-    row = conn.execute("select sum(received), sum(stored), sum(duplicates), sum(rejected) "
-                       "from analytics_source_stats where organization_id = %s and source = 'api'",
-                       (org.id,)).fetchone()
+    row = conn.execute(
+        "select sum(received), sum(stored), sum(duplicates), sum(rejected) "
+        "from analytics_source_stats where organization_id = %s and source = 'api'",
+        (org.id,),
+    ).fetchone()
     assert row == (8, 4, 3, 1)
 
 
@@ -218,8 +259,13 @@ def test_a_message_for_an_unknown_organization_is_dead_lettered_not_retried_fore
 
     ghost = "00000000-0000-4000-8000-000000000001"
     with db.transaction() as c:
-        queues.send(c, "ingest", intake.IngestMessage(organization_id=ghost, source="api",
-                                                      received_at=datetime.now(UTC), events=[make_event()]))
+        queues.send(
+            c,
+            "ingest",
+            intake.IngestMessage(
+                organization_id=ghost, source="api", received_at=datetime.now(UTC), events=[make_event()]
+            ),
+        )
     outcome = _drain()
     assert (outcome.messages, outcome.stored, outcome.dead_messages) == (1, 0, 1)
     reasons = conn.execute("select reasons from analytics_dead_letters").fetchone()
@@ -245,7 +291,10 @@ def test_a_message_read_too_often_goes_to_the_dead_letters(
 
 
 def test_a_batch_the_database_refuses_is_split_so_only_the_bad_message_is_dead_lettered(
-    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     good = [make_event("app.action") for _ in range(3)]
@@ -256,11 +305,15 @@ def test_a_batch_the_database_refuses_is_split_so_only_the_bad_message_is_dead_l
     conn.execute("""create function refuse_poison() returns trigger language plpgsql as $$
         begin if new.event_id = 'poison' then raise exception 'refused by a database rule'; end if;
         return new; end $$""")
-    conn.execute("create trigger refuse_poison before insert on analytics_event_keys "
-                 "for each row execute function refuse_poison()")
+    conn.execute(
+        "create trigger refuse_poison before insert on analytics_event_keys "
+        "for each row execute function refuse_poison()"
+    )
     _post(ingest_app, org.ingest_key, make_event("app.action", event_id="poison"))
     outcome = _drain()
     assert (outcome.stored, outcome.dead_messages) == (3, 1)
-    letter = conn.execute("select event_id, reasons->0->>'type', reasons->0->>'msg' from analytics_dead_letters").fetchone()
+    letter = conn.execute(
+        "select event_id, reasons->0->>'type', reasons->0->>'msg' from analytics_dead_letters"
+    ).fetchone()
     assert letter is not None and letter[0] == "poison" and letter[1] == "store_failed"
     assert "refused by a database rule" in letter[2]

@@ -29,15 +29,22 @@ def test_migrations_apply_from_empty_and_record_each_version_once(server_url: st
 
 def test_schema_has_the_tables_queues_and_functions_the_code_uses(conn: psycopg.Connection[Any]) -> None:
     tables = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'public'")}
-    assert {"organizations", "api_keys", "analytics_event_keys", "analytics_dead_letters",
-            "analytics_source_stats"} <= tables
+    assert {
+        "organizations",
+        "api_keys",
+        "analytics_event_keys",
+        "analytics_dead_letters",
+        "analytics_source_stats",
+    } <= tables
     kind = conn.execute("select relkind from pg_class where relname = 'analytics_events'").fetchone()
     assert kind == ("p",)
     queue_names = {r[0] for r in conn.execute("select queue_name from pgmq.list_queues()")}
     assert {"ingest", "aggregate"} <= queue_names
 
 
-def test_every_public_table_has_row_level_security_and_an_organization_column(conn: psycopg.Connection[Any]) -> None:
+def test_every_public_table_has_row_level_security_and_an_organization_column(
+    conn: psycopg.Connection[Any],
+) -> None:
     rows = conn.execute("""
         select c.relname, c.relrowsecurity,
                exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attnum > 0
@@ -52,9 +59,13 @@ def test_every_public_table_has_row_level_security_and_an_organization_column(co
 
 
 def test_partitions_exist_a_year_ahead_and_a_default_catches_the_rest(conn: psycopg.Connection[Any]) -> None:
-    parts = {r[0] for r in conn.execute(
-        "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
-        "where i.inhparent = 'public.analytics_events'::regclass")}
+    parts = {
+        r[0]
+        for r in conn.execute(
+            "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
+            "where i.inhparent = 'public.analytics_events'::regclass"
+        )
+    }
     assert "analytics_events_default" in parts
     ahead = conn.execute("select to_char(now() + interval '12 months', '\"analytics_events_y\"YYYY\"m\"MM')").fetchone()
     assert ahead is not None and ahead[0] in parts
