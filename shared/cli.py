@@ -152,7 +152,13 @@ def cmd_dead_letters_list(args: argparse.Namespace) -> int:
 def cmd_source_add(args: argparse.Namespace) -> int:
     from shared import webhooks
 
-    options = webhooks.SourceSettings(inquiry_forms=args.inquiry_form or [], lead_source=args.lead_source)
+    try:
+        options = webhooks.SourceSettings(inquiry_forms=args.inquiry_form or [], lead_source=args.lead_source)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            print(f"error: --{str(err['loc'][0]).replace('_', '-')}: {err['msg'].removeprefix('Value error, ')}",
+                  file=sys.stderr)
+        return 2
     try:
         with db.transaction() as conn:
             new = webhooks.create(conn, UUID(args.org), args.provider, secret=args.secret, name=args.name,

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 
 from psycopg import Connection
 from psycopg.types.json import Jsonb
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from shared import providers, queries, queues, secretbox, settings, stats
 
@@ -48,6 +48,16 @@ class SourceSettings(BaseModel):
 
     inquiry_forms: list[str] = Field(default_factory=list, description="Form ids, or '*' for every form")
     lead_source: str | None = Field(default=None, description="Lead source when the form does not say")
+
+    @field_validator("lead_source")
+    @classmethod
+    def _slug(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        slug = providers.slug_or_none(value)
+        if slug is None:
+            raise ValueError("must be a short name such as website, instagram or wedding_fair")
+        return slug
 
 
 class SourceInfo(BaseModel):
@@ -172,7 +182,7 @@ def receive(transaction: Transaction, provider_name: str, source_id: str, body: 
     except KeyError:
         return Receipt(404, f"unknown provider '{provider_name}'; one of: {', '.join(providers.PROVIDERS)}")
     with transaction() as conn:
-        registered = _lookup(conn, provider.name, source_id, now)
+        registered = _lookup(conn, provider.name, source_id, now)  # SecretUnreadable: a 500, the provider retries
     if registered is None:
         return Receipt(404, f"no {provider.name} webhook source {source_id}")
     source = registered.source

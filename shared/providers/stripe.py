@@ -154,7 +154,7 @@ def _client(metadata: Mapping[str, str], fallback: str | None = None) -> str | N
 def _succeeded(key: str, payment_id: str, amount: int, currency: str, metadata: Mapping[str, str],
                when: str, client_fallback: str | None = None) -> dict[str, Any]:
     return p.event(key, "payment.succeeded", when, {
-        "payment_id": p.ref("stripe", payment_id) if p.ref_or_none(payment_id) is None else payment_id,
+        "payment_id": p.ref_or_none(payment_id) or p.ref("stripe", payment_id),
         "amount_minor": amount, "currency": currency.upper(), **_common(metadata),
     }, _client(metadata, client_fallback))
 
