@@ -198,8 +198,8 @@ def cmd_source_rotate(args: argparse.Namespace) -> int:
 
     try:
         with db.transaction() as conn:
-            until, generated = webhooks.rotate_secret(conn, UUID(args.source), secret=args.secret,
-                                                      window=timedelta(hours=args.window_hours))
+            window = timedelta(hours=args.window_hours) if args.window_hours is not None else None
+            until, generated = webhooks.rotate_secret(conn, UUID(args.source), secret=args.secret, window=window)
     except LookupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -236,7 +236,8 @@ def _add_source_commands(sub: Any) -> None:
     rot = cmds.add_parser("rotate-secret", help="replace a source's secret; the old one stays valid for a window")
     rot.add_argument("--source", required=True)
     rot.add_argument("--secret", help="the new secret (generated when omitted, where we choose it)")
-    rot.add_argument("--window-hours", type=float, default=24.0, help="how long the old secret stays valid")
+    rot.add_argument("--window-hours", type=float,
+                     help="how long the old secret stays valid (default WEBHOOK_ROTATION_WINDOW_HOURS, 24)")
     rot.add_argument("--json", action="store_true")
     rot.set_defaults(func=cmd_source_rotate)
 

@@ -302,3 +302,65 @@ def test_cli_adds_lists_and_rotates_sources_without_printing_given_secrets(
     rotated = json.loads(capsys.readouterr().out)
     assert rotated["secret"] is None and rotated["previous_valid_until"]
     assert cli.main(["source", "rotate-secret", "--source", str(uuid4())]) == 1
+
+
+def _signed(provider: str, secret: str, private: Any) -> tuple[bytes, dict[str, str], dict[str, str]]:
+    """(body, good headers, headers signed with someone else's secret) for each provider."""
+    if provider == "resend":
+        raw = wp.body(wp.resend_event("email.delivered"))
+        other = "whsec_" + "b3RoZXItc2VjcmV0LW90aGVyLXNlY3JldC0zMmI="
+        return raw, wp.svix_headers(raw, secret), wp.svix_headers(raw, other)
+    if provider == "sendgrid":
+        raw = wp.body([wp.sendgrid_item("delivered")])
+        return raw, wp.sendgrid_headers(raw, private), wp.sendgrid_headers(raw, wp.sendgrid_keys()[0])
+    if provider == "typeform":
+        raw = wp.body(wp.typeform_response())
+        return raw, wp.typeform_headers(raw, secret), wp.typeform_headers(raw, "not-the-secret")
+    if provider == "postmark":
+        raw = wp.body({"RecordType": "Open", "MessageID": "m-1", "ReceivedAt": "2026-11-20T10:00:00Z"})
+        return raw, wp.postmark_headers(secret), wp.postmark_headers("wedsync:not-the-password-at-all")
+    raw = wp.body({"submission_id": "s-9", "form_id": "contact", "submitted_at": "2026-11-20T10:00:00Z"})
+    return raw, wp.form_headers(raw, secret), wp.form_headers(raw, "not-the-secret")
+
+
+@pytest.mark.parametrize("provider", ["resend", "sendgrid", "typeform", "postmark", "form"])
+def test_every_provider_refuses_forged_tampered_and_unsigned_deliveries_and_accepts_the_genuine_one(
+    provider: str, ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    private, public = wp.sendgrid_keys()
+    given = {"resend": wp.SVIX_SECRET, "sendgrid": public}.get(provider)
+    src = _source(org.id, provider, given)
+    secret = given or src.secret
+    assert secret is not None
+    raw, good, forged = _signed(provider, secret, private)
+    tampered = raw.replace(b"2026-11-20", b"2026-11-21") if b"2026-11-20" in raw else raw.replace(b"ava", b"eve")
+    assert tampered != raw
+    attacks = [(raw, forged), (tampered, good), (raw, {})]
+    if provider == "postmark":
+        attacks.remove((tampered, good))  # Postmark signs nothing: basic auth cannot see a changed body (TLS does)
+    for body_, headers in attacks:
+        assert _post(ingest_app, src, body_, headers).status_code == 401
+    assert _queued(conn) == 0
+    assert _stats(conn, f"{provider}:{src.source.id}")["refused"] == len(attacks)
+    assert _post(ingest_app, src, raw, good).status_code == 202
+    assert _queued(conn) == 1
+    outcome = _drain()
+    assert outcome.stored >= 1 and outcome.rejected == 0
+
+
+def test_queued_delivery_of_an_unknown_provider_is_dead_lettered_without_blocking_the_batch(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    src = _source(org.id, "stripe", wp.STRIPE_SECRET)
+    raw = wp.body(wp.stripe_event("payment_intent.succeeded", wp.payment_intent("pi_ok", 700)))
+    assert _post(ingest_app, src, raw, wp.stripe_headers(raw)).status_code == 202
+    conn.execute("select pgmq.send('ingest', %s::jsonb)", (json.dumps({
+        "kind": "webhook", "organization_id": str(org.id), "provider": "paypal", "source_id": str(uuid4()),
+        "received_at": "2026-11-20T10:00:00Z", "body": "{}", "headers": {}}),))
+    outcome = _drain()
+    assert (outcome.stored, outcome.dead_messages) == (1, 1)
+    [(reasons,)] = conn.execute("select reasons from analytics_dead_letters").fetchall()
+    assert reasons[0]["type"] == "parse_failed"
+    assert _queued(conn) == 0
