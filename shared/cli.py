@@ -168,7 +168,10 @@ def cmd_source_add(args: argparse.Namespace) -> int:
         return 2
     lines = [f"source     {new.source.id} ({new.source.provider})",
              f"endpoint   POST {new.source.endpoint}"]
-    if new.secret is not None:
+    if new.secret is not None and new.source.provider == "postmark":
+        scheme, _, rest = new.source.endpoint.partition("://")
+        lines += [f"secret     {new.secret}", f"Paste into Postmark (shown once): {scheme}://{new.secret}@{rest}"]
+    elif new.secret is not None:
         lines += [f"secret     {new.secret}", "The secret is shown once; paste it into the provider now."]
     else:
         lines.append("The secret you gave is stored encrypted and will not be shown again.")

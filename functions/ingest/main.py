@@ -90,7 +90,8 @@ def post_webhook(request: flask.Request, provider: str, source_id: str) -> flask
         return web.json_response({"received": True}, 202)
     if receipt.status == 404:
         return web.problem(404, "unknown_source", receipt.message)
-    return web.problem(401, "invalid_signature", receipt.message)
+    challenge = {"WWW-Authenticate": 'Basic realm="wedsync-webhooks"'} if provider == "postmark" else None
+    return web.problem(401, "invalid_signature", receipt.message, headers=challenge)
 
 
 @functions_framework.http

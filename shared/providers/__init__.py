@@ -180,6 +180,11 @@ def rejected_from(exc: ValidationError, payload: Any, provider: str, *, event_id
     return Rejected(payload, reasons, event_id, event_type)
 
 
+def check_hmac_secret(secret: str) -> str | None:
+    """A secret we normally generate, given by hand (e.g. one already set in Typeform): long enough to be one."""
+    return None if len(secret) >= 16 else "must be at least 16 characters (omit --secret to generate one)"
+
+
 def hmac_secret() -> str:
     """A fresh random secret for providers where we choose it (forms, Typeform, Postmark credentials)."""
     return _secrets.token_urlsafe(32)

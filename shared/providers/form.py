@@ -93,5 +93,5 @@ def parse(body: str, headers: Mapping[str, str], source: p.Source) -> p.Mapped:
     return out
 
 
-PROVIDER = p.Provider(name="form", headers=(), verify=verify, parse=parse, generate_secret=p.hmac_secret,
+PROVIDER = p.Provider(name="form", headers=(), verify=verify, parse=parse, generate_secret=p.hmac_secret, check_secret=p.check_hmac_secret,
                       secret_label="form signing secret")

@@ -112,5 +112,5 @@ def parse(body: str, headers: Mapping[str, str], source: p.Source) -> p.Mapped:
     return out
 
 
-PROVIDER = p.Provider(name="typeform", headers=(), verify=verify, parse=parse, generate_secret=p.hmac_secret,
+PROVIDER = p.Provider(name="typeform", headers=(), verify=verify, parse=parse, generate_secret=p.hmac_secret, check_secret=p.check_hmac_secret,
                       secret_label="Typeform webhook secret")
