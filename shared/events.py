@@ -75,7 +75,10 @@ def _redact(value: str, info: ValidationInfo) -> str:
     return privacy.scrub(value, key) if key and "@" in value else value
 
 
-Ref = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
+# Every free string passes through _redact: an email address used as an id or left in a URL is personal data too.
+Ref = Annotated[
+    StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"), AfterValidator(_redact)
+]
 Slug = Annotated[StrictStr, AfterValidator(_slug)]
 Text = Annotated[StrictStr, Field(max_length=500), AfterValidator(_redact)]
 Currency = Annotated[StrictStr, AfterValidator(_currency)]
@@ -83,7 +86,7 @@ PositiveMinor = Annotated[StrictInt, Field(gt=0, le=10**13, description="Integer
 NonNegativeMinor = Annotated[StrictInt, Field(ge=0, le=10**13, description="Integer minor units (cents)")]
 Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(_email), AfterValidator(_pseudonymise)]
 Phone = Annotated[StrictStr, Field(max_length=40), AfterValidator(_phone), AfterValidator(_pseudonymise)]
-Url = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://")]
+Url = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://"), AfterValidator(_redact)]
 
 Channel = Literal["web_form", "email", "phone", "social", "marketplace", "referral", "walk_in", "other"]
 PaymentKind = Literal["deposit", "instalment", "balance", "other"]

@@ -45,6 +45,21 @@ class Settings(BaseSettings):
         description="Shared secret the database or scheduler sends to queue and cron functions; unset: open.",
     )
 
+    # ----- webhook sources (shared/webhooks.py) -----
+    webhook_secrets_key: SecretStr = Field(
+        default=SecretStr("wedsync-local-development-only"),
+        description="Key that encrypts stored webhook signing secrets (AES-256-GCM). Set it in production.",
+    )
+    webhook_tolerance_seconds: int = Field(
+        default=300, description="How old (or early) a signed webhook timestamp may be before it is refused."
+    )
+    webhook_rotation_window_hours: float = Field(
+        default=24.0, description="How long the previous secret stays valid after `source rotate-secret`."
+    )
+    ingest_public_url: str = Field(
+        default="http://127.0.0.1:8080", description="Public base URL of the ingest function (webhook URLs)."
+    )
+
     @property
     def max_future_skew(self) -> timedelta:
         return timedelta(seconds=self.max_future_skew_seconds)

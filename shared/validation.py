@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 from pydantic import BaseModel, ValidationError
 
-from shared import deadletters, errors, events, intake, privacy, queries, queues, settings, stats
+from shared import deadletters, errors, events, intake, privacy, queries, queues, settings, stats, webhooks
 
 
 class StoredEvents(BaseModel):
@@ -149,15 +149,58 @@ def _process_events(work: _Work, msg: intake.IngestMessage, org: Organization) -
             )
         )
         work.tally.add(org.id, msg.source, msg.received_at, "rejected")
-    work.tally.add(org.id, msg.source, msg.received_at, "received", len(msg.events))
     received_at = msg.received_at.isoformat()
     work.rows.extend(_row(event, org, msg.source, received_at) for _, event in checked.accepted)
+
+
+def _process_webhook(
+    work: _Work, msg: queues.QueueMessage, message: webhooks.WebhookMessage, org: Organization
+) -> None:
+    """A provider delivery: parsed here (not at ingest), then its events take the first-party path."""
+    source = message.source.label
+    try:
+        mapped = webhooks.expand(message)
+    except Exception as exc:  # a parser failure dead-letters this delivery, not the batch
+        _dead_message(
+            work,
+            msg,
+            deadletters.Reason(
+                loc=[message.provider], type="parse_failed", msg=f"the delivery could not be read: {exc}"[:500]
+            ),
+        )
+        return
+    key = settings.get_settings().pii_hash_key.get_secret_value().encode()
+    work.tally.add(org.id, source, message.received_at, "received", mapped.items)
+    work.tally.add(org.id, source, message.received_at, "ignored", mapped.ignored)
+    for bad in mapped.rejected:
+        work.letters.append(
+            deadletters.DeadLetter(
+                org.id, source, "validate", privacy.scrub(bad.payload, key), bad.reasons, bad.event_id, bad.event_type
+            )
+        )
+        work.tally.add(org.id, source, message.received_at, "rejected")
+    if mapped.events:
+        _process_events(
+            work,
+            intake.IngestMessage(
+                organization_id=org.id, source=source, received_at=message.received_at, events=mapped.events
+            ),
+            org,
+        )
+
+
+def _parse_message(msg: queues.QueueMessage) -> intake.IngestMessage | webhooks.WebhookMessage:
+    """Dispatch on the message `kind`: first-party `events` (the default) or a provider `webhook`."""
+    kind = msg.message.get("kind", "events") if isinstance(msg.message, dict) else "events"
+    if kind == "webhook":
+        return webhooks.WebhookMessage.model_validate(msg.message)
+    return intake.IngestMessage.model_validate(msg.message)
 
 
 def _process(conn: Connection[Any], batch: list[queues.QueueMessage]) -> _Work:
     cfg = settings.get_settings()
     work = _Work()
-    parsed: list[tuple[queues.QueueMessage, intake.IngestMessage]] = []
+    parsed: list[tuple[queues.QueueMessage, intake.IngestMessage | webhooks.WebhookMessage]] = []
     for msg in batch:
         if msg.read_ct > cfg.queue_max_reads:
             _dead_message(
@@ -171,7 +214,7 @@ def _process(conn: Connection[Any], batch: list[queues.QueueMessage]) -> _Work:
             )
             continue
         try:
-            parsed.append((msg, intake.IngestMessage.model_validate(msg.message)))
+            parsed.append((msg, _parse_message(msg)))
         except ValidationError as exc:
             _dead_message(
                 work,
@@ -196,7 +239,12 @@ def _process(conn: Connection[Any], batch: list[queues.QueueMessage]) -> _Work:
                 ),
             )
             continue
-        _process_events(work, message, org)
+        if isinstance(message, webhooks.WebhookMessage):
+            _process_webhook(work, msg, message, org)
+        else:
+            # First-party events are counted as received here; ingest counted only what it stopped itself.
+            work.tally.add(org.id, message.source, message.received_at, "received", len(message.events))
+            _process_events(work, message, org)
     return work
 
 

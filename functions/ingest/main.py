@@ -8,7 +8,7 @@ from typing import Any
 import flask
 import functions_framework
 
-from shared import apikeys, db, events, intake, settings
+from shared import apikeys, db, events, intake, settings, webhooks
 from shared import http as web
 
 router = web.Router()
@@ -93,6 +93,21 @@ def post_events(request: flask.Request) -> flask.Response:
 @router.route("GET", "/v1/schema/events")
 def get_schema(request: flask.Request) -> flask.Response:
     return web.json_response(events.json_schema(), headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.route("POST", "/v1/webhooks/<provider>/<source_id>")
+def post_webhook(request: flask.Request, provider: str, source_id: str) -> flask.Response:
+    """A provider's delivery: 202 once it is verified and queued; 401 (nothing stored) when not authentic."""
+    body = _body(request)
+    if isinstance(body, flask.Response):
+        return body
+    receipt = webhooks.receive(db.transaction, provider, source_id, body, request.headers)
+    if receipt.status == 202:
+        return web.json_response({"received": True}, 202)
+    if receipt.status == 404:
+        return web.problem(404, "unknown_source", receipt.message)
+    challenge = {"WWW-Authenticate": 'Basic realm="wedsync-webhooks"'} if provider == "postmark" else None
+    return web.problem(401, "invalid_signature", receipt.message, headers=challenge)
 
 
 @functions_framework.http

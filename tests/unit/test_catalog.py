@@ -69,3 +69,14 @@ def test_named_queries_parse_and_refuse_duplicates() -> None:
     assert "pgmq.read" in queries.get("queue_read")
     with pytest.raises(KeyError, match="no_such_query"):
         queries.get("no_such_query")
+
+
+def test_an_email_used_as_an_id_or_inside_a_url_is_pseudonymised() -> None:
+    key = b"k"
+    event = events.validate(
+        factories.make_event("email.clicked", url="https://x.example/?u=ava@example.com", client_id="ava@example.com"),
+        pii_key=key,
+    )
+    dumped = json.dumps(events.EVENT_ADAPTER.dump_python(event, mode="json"))
+    assert "ava@example.com" not in dumped
+    assert event.client_id == privacy.pseudonym("ava@example.com", key)
