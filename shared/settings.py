@@ -41,6 +41,18 @@ class Settings(BaseSettings):
         description="Shared secret the database or scheduler sends to queue and cron functions; unset: open.",
     )
 
+    # ----- aggregation (docs/aggregation.md) -----
+    refresh_queue: str = "refresh"
+    aggregate_batch_size: int = Field(
+        default=100, description="StoredEvents messages aggregate reads per transaction (each holds many ids)."
+    )
+    refresh_debounce_seconds: int = Field(
+        default=5, description="Materialized views refresh at most this often after their inputs changed."
+    )
+    refresh_safety_seconds: int = Field(
+        default=900, description="A view is refreshed at least this often even when nothing flagged it."
+    )
+
     @property
     def max_future_skew(self) -> timedelta:
         return timedelta(seconds=self.max_future_skew_seconds)
