@@ -60,37 +60,38 @@ select rows_deleted, rows_written, clients_written, data_version
 from public.analytics_rebuild_v1(%(organization_id)s, %(from)s, %(to)s, %(queue)s);
 
 -- name: organization_zone
--- The time zone of one organization.
-select timezone from public.organizations where id = %(organization_id)s;
+-- The time zone and default currency of one organization.
+select timezone, currency from public.organizations where id = %(organization_id)s;
 
 -- name: rollup_sums
--- Sums of rollup rows of some metrics in [start, end), grouped by period (the org's zone; hour periods are the
--- instant the local hour starts so a repeated DST hour stays two hours) and one dimension column.
+-- Sums of the rollup rows of some metrics whose bucket starts in [floor15(start), end), per period in the org's
+-- zone: for hours the UTC instant the local hour starts (a repeated DST hour stays two hours), otherwise the
+-- local start of the day, ISO week or month (naive local time); null for 'all'.
 select case %(interval)s
-         when 'hour' then bucket - make_interval(mins => extract(minute from bucket at time zone %(tz)s)::int)
+         when 'hour' then (bucket - make_interval(mins => extract(minute from bucket at time zone %(tz)s)::int))
+                          at time zone 'UTC'
          when 'all' then null
-         else date_trunc(%(interval)s, bucket at time zone %(tz)s) at time zone %(tz)s
+         else date_trunc(%(interval)s, bucket at time zone %(tz)s)
        end as period,
-       metric,
-       case %(by)s when 'dim1' then dim1 when 'dim2' then dim2 when 'currency' then currency else '' end as dim,
-       currency,
+       metric, dim1, dim2, currency,
        sum(events)::bigint, sum(amount_minor)::bigint, sum(value_sum)::bigint, sum(value_count)::bigint
 from public.analytics_rollups
 where organization_id = %(organization_id)s and metric = any(%(metrics)s::text[])
-  and bucket >= public.analytics_bucket_v1(%(start)s) and bucket < public.analytics_bucket_v1(%(end)s)
-group by 1, 2, 3, 4;
+  and bucket >= public.analytics_bucket_v1(%(start)s) and bucket < %(end)s
+group by 1, 2, 3, 4, 5;
 
 -- name: active_clients
--- Exact count of distinct clients active in [start, end), per period in the org's zone.
+-- Exact count of distinct clients active per period (as in rollup_sums) of [floor15(start), end).
 select case %(interval)s
-         when 'hour' then bucket - make_interval(mins => extract(minute from bucket at time zone %(tz)s)::int)
+         when 'hour' then (bucket - make_interval(mins => extract(minute from bucket at time zone %(tz)s)::int))
+                          at time zone 'UTC'
          when 'all' then null
-         else date_trunc(%(interval)s, bucket at time zone %(tz)s) at time zone %(tz)s
+         else date_trunc(%(interval)s, bucket at time zone %(tz)s)
        end as period,
        count(distinct client_id)::bigint
 from public.analytics_active_clients
 where organization_id = %(organization_id)s
-  and bucket >= public.analytics_bucket_v1(%(start)s) and bucket < public.analytics_bucket_v1(%(end)s)
+  and bucket >= public.analytics_bucket_v1(%(start)s) and bucket < %(end)s
 group by 1;
 
 -- name: funnel_counts
