@@ -78,7 +78,7 @@ def apply(conn: Connection[Any], messages: list[validation.StoredEvents]) -> tup
     start = min(m.occurred_from for m in messages)
     end = max(m.occurred_to for m in messages)
     rows = conn.execute(queries.get("aggregate_events"), {"ids": ids, "from": start, "to": end}).fetchall()
-    if rows:
+    if any(r[3] for r in rows):
         request_refresh(conn)
     return sum(int(r[1]) for r in rows), len(rows)
 

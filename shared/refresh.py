@@ -93,3 +93,11 @@ def run(transaction: Transaction, *, force: bool = False) -> RefreshOutcome:
         views = refresh_all(conn, orgs)
     return RefreshOutcome(refreshed=views, organizations=len(orgs), messages=messages, reason=reason,
                           duration_ms=int((time.monotonic() - t0) * 1000))
+
+
+def request(transaction: Transaction) -> None:
+    """Ask for a debounced refresh (after a rebuild, say), unless one is already waiting."""
+    cfg = settings.get_settings()
+    with transaction() as conn:
+        conn.execute(queries.get("request_refresh_if_idle"),
+                     {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds})

@@ -2,7 +2,7 @@
 
 -- name: aggregate_events
 -- Adds stored events to the rollups, bumps data_version and publishes notices; one row per organization.
-select organization_id, events, data_version
+select organization_id, events, data_version, views_pending
 from public.analytics_aggregate_events_v1(%(ids)s::bigint[], %(from)s::timestamptz, %(to)s::timestamptz);
 
 -- name: request_refresh_if_idle

@@ -214,7 +214,7 @@ $$;
 -- in the same transaction, so each event is counted exactly once. Shared advisory locks (in organization order)
 -- let aggregate workers run side by side while keeping rebuild and reconcile out; upserts go in key order.
 create or replace function public.analytics_aggregate_events_v1(p_ids bigint[], p_from timestamptz, p_to timestamptz)
-returns table (organization_id uuid, events bigint, data_version bigint)
+returns table (organization_id uuid, events bigint, data_version bigint, views_pending boolean)
 language plpgsql
 as $$
 #variable_conflict use_column
@@ -263,7 +263,8 @@ begin
     where e.id = any(p_ids) and e.occurred_at between p_from and p_to group by 1) c;
 
   return query
-  select c.organization_id, coalesce((v_counts ->> c.organization_id::text)::bigint, 0), c.data_version
+  select c.organization_id, coalesce((v_counts ->> c.organization_id::text)::bigint, 0), c.data_version,
+         c.organization_id = any(coalesce(v_funnel, '{}'))
   from public.analytics_note_changes_v1(v_orgs, coalesce(v_funnel, '{}'), 'aggregate',
        public.analytics_bucket_v1(p_from), public.analytics_bucket_v1(p_to) + interval '15 minutes', v_counts) c;
 end
