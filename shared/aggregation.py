@@ -20,7 +20,7 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import ValidationError
 
-from shared import deadletters, errors, queries, queues, settings, validation
+from shared import deadletters, errors, queries, queues, refresh, settings, validation
 
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
 
@@ -79,15 +79,8 @@ def apply(conn: Connection[Any], messages: list[validation.StoredEvents]) -> tup
     end = max(m.occurred_to for m in messages)
     rows = conn.execute(queries.get("aggregate_events"), {"ids": ids, "from": start, "to": end}).fetchall()
     if any(r[3] for r in rows):
-        request_refresh(conn)
+        refresh.request_in(conn)  # views refresh at most once per debounce period
     return sum(int(r[1]) for r in rows), len(rows)
-
-
-def request_refresh(conn: Connection[Any]) -> None:
-    """Queue one delayed refresh unless one already waits: views refresh at most once per debounce period."""
-    cfg = settings.get_settings()
-    conn.execute(queries.get("request_refresh_if_idle"),
-                 {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds})
 
 
 def _finish(conn: Connection[Any], batch: list[queues.QueueMessage]) -> BatchOutcome:

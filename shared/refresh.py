@@ -85,19 +85,33 @@ def run(transaction: Transaction, *, force: bool = False) -> RefreshOutcome:
     messages = _consume_messages(transaction)
     with transaction() as conn:
         if not conn.execute(queries.get("try_refresh_lock")).fetchone()[0]:  # type: ignore[index]
-            return RefreshOutcome(messages=messages, skipped=True, reason="another refresher is running")
-        reason = _why(conn, messages, force)
-        if not reason:
-            return RefreshOutcome(messages=messages)
-        orgs = [r[0] for r in conn.execute(queries.get("claim_view_changes")).fetchall()]
-        views = refresh_all(conn, orgs)
+            skipped = True
+        else:
+            skipped = False
+            reason = _why(conn, messages, force)
+            if not reason:
+                return RefreshOutcome(messages=messages)
+            orgs = [r[0] for r in conn.execute(queries.get("claim_view_changes")).fetchall()]
+            views = refresh_all(conn, orgs)
+    # Changes committed while this refresh ran (or while another refresher held the lock) get a new debounced
+    # request, in case the request their writer saw waiting was the one consumed above.
+    with transaction() as conn:
+        if conn.execute(queries.get("view_refresh_state")).fetchone()[0] is not None:  # type: ignore[index]
+            request_in(conn)
+    if skipped:
+        return RefreshOutcome(messages=messages, skipped=True, reason="another refresher is running")
     return RefreshOutcome(refreshed=views, organizations=len(orgs), messages=messages, reason=reason,
                           duration_ms=int((time.monotonic() - t0) * 1000))
 
 
+def request_in(conn: Connection[Any]) -> None:
+    """Queue one refresh delayed by REFRESH_DEBOUNCE_SECONDS, in the caller's transaction, unless one waits."""
+    cfg = settings.get_settings()
+    conn.execute(queries.get("request_refresh_if_idle"),
+                 {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds})
+
+
 def request(transaction: Transaction) -> None:
     """Ask for a debounced refresh (after a rebuild, say), unless one is already waiting."""
-    cfg = settings.get_settings()
     with transaction() as conn:
-        conn.execute(queries.get("request_refresh_if_idle"),
-                     {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds})
+        request_in(conn)
