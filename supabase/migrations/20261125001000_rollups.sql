@@ -509,3 +509,24 @@ grant select on public.analytics_rollups, public.analytics_active_clients, publi
 -- The debounced refresh queue: aggregate drops one delayed message when views became pending.
 select pgmq.create('refresh');
 select pgmq.enable_notify_insert('refresh', 0);
+
+-- PostgREST exposes public functions as RPC and PostgreSQL grants EXECUTE to PUBLIC by default: the pipeline's
+-- functions are for the service role only (no signed-in user may publish notices, aggregate or rebuild).
+revoke execute on function
+  public.analytics_publish_change_v1(uuid, jsonb),
+  public.analytics_note_changes_v1(uuid[], uuid[], text, timestamptz, timestamptz, jsonb),
+  public.analytics_aggregate_events_v1(bigint[], timestamptz, timestamptz),
+  public.analytics_pending_event_ids_v1(uuid, text),
+  public.analytics_expected_rollups_v1(uuid, timestamptz, timestamptz, text),
+  public.analytics_reconcile_v1(uuid, timestamptz, timestamptz, text),
+  public.analytics_rebuild_v1(uuid, timestamptz, timestamptz, text)
+from public, anon, authenticated;
+grant execute on function
+  public.analytics_publish_change_v1(uuid, jsonb),
+  public.analytics_note_changes_v1(uuid[], uuid[], text, timestamptz, timestamptz, jsonb),
+  public.analytics_aggregate_events_v1(bigint[], timestamptz, timestamptz),
+  public.analytics_pending_event_ids_v1(uuid, text),
+  public.analytics_expected_rollups_v1(uuid, timestamptz, timestamptz, text),
+  public.analytics_reconcile_v1(uuid, timestamptz, timestamptz, text),
+  public.analytics_rebuild_v1(uuid, timestamptz, timestamptz, text)
+to service_role;

@@ -341,3 +341,25 @@ def test_cli_reconcile_and_rebuild_report_and_repair(
     with pytest.raises(SystemExit):
         cli.main(["rebuild", "--org", str(org.id), "--from", "2026-11-01T00:00:00", "--to", "2026-11-02T00:00:00Z"])
     assert "needs a UTC offset" in capsys.readouterr().err
+
+
+def test_signed_in_users_read_only_their_organizations_numbers_and_cannot_run_pipeline_functions(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+) -> None:
+    mine, theirs = make_org(name="Mine"), make_org(name="Theirs")
+    for org in (mine, theirs):
+        _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received")])
+    _validate()
+    aggregation.drain(db.transaction)
+    refresh.run(db.transaction, force=True)
+    with conn.transaction():
+        conn.execute("set local role authenticated")
+        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                     (json.dumps({"organization_id": str(mine.id)}),))
+        assert {r[0] for r in conn.execute("select organization_id from analytics_rollups")} == {mine.id}
+        assert {r[0] for r in conn.execute("select organization_id from analytics_client_funnel")} == {mine.id}
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select * from analytics_client_funnel_mv")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+        conn.execute("set local role authenticated")
+        conn.execute("select * from analytics_rebuild_v1(%s, now() - interval '1 day', now())", (theirs.id,))
