@@ -224,12 +224,16 @@ declare
   v_counts jsonb;
   v_org uuid;
 begin
-  select array_agg(distinct e.organization_id order by e.organization_id),
-         array_agg(distinct e.organization_id order by e.organization_id)
-           filter (where e.event_type = any(public.analytics_funnel_inputs_v1()))
-    into v_orgs, v_funnel
-  from public.analytics_events e
-  where e.id = any(p_ids) and e.occurred_at between p_from and p_to;
+  select array_agg(s.org order by s.org), array_agg(s.org order by s.org) filter (where s.funnel),
+         jsonb_object_agg(s.org, s.n)
+    into v_orgs, v_funnel, v_counts
+  from (
+    select e.organization_id as org, count(*) as n,
+           bool_or(e.event_type = any(public.analytics_funnel_inputs_v1())) as funnel
+    from public.analytics_events e
+    where e.id = any(p_ids) and e.occurred_at between p_from and p_to
+    group by 1
+  ) s;
   if v_orgs is null then
     return;
   end if;
@@ -257,10 +261,6 @@ begin
   where e.id = any(p_ids) and e.occurred_at between p_from and p_to and e.client_id is not null
   order by 1, 2, 3
   on conflict do nothing;
-
-  select jsonb_object_agg(o, n) into v_counts from (
-    select e.organization_id o, count(*) n from public.analytics_events e
-    where e.id = any(p_ids) and e.occurred_at between p_from and p_to group by 1) c;
 
   return query
   select c.organization_id, coalesce((v_counts ->> c.organization_id::text)::bigint, 0), c.data_version,
