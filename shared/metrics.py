@@ -20,6 +20,7 @@ API (all return pydantic models):
     cohorts(conn, org_id, start_month, end_month) -> list[Cohort]
     lead_times(conn, org_id, measure, start_month, end_month) -> LeadTimes
     freshness(conn, org_id) -> list[ViewFreshness]
+    catalog() -> list[MetricInfo]; get(name) -> Metric; local_window(timezone, first_day, last_day) -> (start, end)
 """
 
 from __future__ import annotations
@@ -157,6 +158,31 @@ _count("app_actions", "app.action", "Actions taken in the app by team members", 
 ACTIVE_CLIENTS = Metric(name="active_clients", description="Distinct clients with any event (exact)", unit="count",
                         plus=())
 REGISTRY[ACTIVE_CLIENTS.name] = ACTIVE_CLIENTS
+
+
+class MetricInfo(BaseModel):
+    """What the dashboard shows about a metric (its catalog entry)."""
+
+    name: str
+    description: str
+    unit: Unit
+    dimensions: list[str] = Field(description="Allowed values of `by` in breakdown()")
+    per_currency: bool = Field(description="Money: one value per currency, never summed across currencies")
+
+
+def catalog() -> list[MetricInfo]:
+    """Every metric of the registry, by name."""
+    return [MetricInfo(name=m.name, description=m.description, unit=m.unit, dimensions=sorted(m.dimensions),
+                       per_currency=m.per_currency) for m in sorted(REGISTRY.values(), key=lambda m: m.name)]
+
+
+def local_window(timezone: str, first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    """[start, end) instants of the local days first_day..last_day (inclusive) in an IANA zone: from local
+    midnight of first_day to local midnight after last_day (DST-aware)."""
+    tz = ZoneInfo(timezone)
+    start = datetime.combine(first_day, datetime.min.time(), tz)
+    end = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def get(name: str) -> Metric:
