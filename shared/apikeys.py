@@ -99,3 +99,7 @@ class KeyCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+# The process-wide cache every HTTP function uses; tests clear it to see a revocation at once.
+cache = KeyCache()

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     ingest_public_url: str = Field(
         default="http://127.0.0.1:8080", description="Public base URL of the ingest function (webhook URLs)."
     )
+    # ----- aggregation (docs/aggregation.md) -----
+    refresh_queue: str = "refresh"
+    aggregate_batch_size: int = Field(
+        default=100, description="StoredEvents messages aggregate reads per transaction (each holds many ids)."
+    )
+    refresh_debounce_seconds: int = Field(
+        default=5, description="Materialized views refresh at most this often after their inputs changed."
+    )
+    refresh_safety_seconds: int = Field(
+        default=900, description="A view is refreshed at least this often even when nothing flagged it."
+    )
 
     @property
     def max_future_skew(self) -> timedelta:

@@ -104,3 +104,8 @@ def ingest_app() -> Any:
 @pytest.fixture(scope="session")
 def validate_app() -> Any:
     return create_app(target="validate", source=str(ROOT / "functions/validate/main.py")).test_client()
+
+
+@pytest.fixture(scope="session")
+def aggregate_app() -> Any:
+    return create_app(target="aggregate", source=str(ROOT / "functions/aggregate/main.py")).test_client()

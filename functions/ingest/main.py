@@ -12,7 +12,6 @@ from shared import apikeys, db, events, intake, settings, webhooks
 from shared import http as web
 
 router = web.Router()
-_keys = apikeys.KeyCache()
 
 
 def _caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Response:
@@ -24,7 +23,7 @@ def _caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Respon
             "send the organization's ingest key as 'Authorization: Bearer <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    caller = _keys.lookup(db.transaction, token)
+    caller = apikeys.cache.lookup(db.transaction, token)
     if caller is None:
         return web.problem(
             401, "unauthorized", "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}

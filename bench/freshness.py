@@ -1,0 +1,251 @@
+"""Freshness of the rollups under a steady ingest load, and the aggregate stage's throughput.
+
+Starts the real local pipeline (every function of deploy.yaml with its dispatchers, `shared.runner.start`) on a
+throwaway database, posts events to ingest at a fixed rate, and measures for every request the time from its
+202 answer to its events being visible in the rollups (each request carries its own `app.action` action, so a
+poller sees exactly when its rollup row appears). Then, with aggregate stopped, fills the aggregate queue and
+times `aggregation.drain` alone.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/freshness.py \
+        --rates 1000 10000 --seconds 20
+
+Prints a Markdown table for BENCHMARKS.md. Runs for about `len(rates) * (seconds + 10) + 30` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+from psycopg import conninfo, sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from shared import aggregation, db, deployment, migrations, organizations, runner, settings
+
+
+def _event(batch: int, i: int, when: datetime) -> dict[str, Any]:
+    return {"event_id": f"b{batch}-{i}-{uuid.uuid4().hex[:6]}", "type": "app.action",
+            "occurred_at": when.isoformat(), "client_id": f"c-{i % 50}",
+            "data": {"user_id": f"u-{i % 7}", "action": f"bench_{batch}"}}
+
+
+_MIX = [
+    ("inquiry.received", {"lead_source": "instagram", "channel": "web_form"}),
+    ("booking.confirmed", {"package": "full_day", "value_minor": 320000, "wedding_date": "2027-06-12"}),
+    ("payment.succeeded", {"payment_id": "p", "amount_minor": 80000, "kind": "deposit", "currency": "EUR"}),
+    ("email.opened", {"message_id": "m", "template": "welcome"}),
+    ("notification.delivered", {"notification_id": "n", "channel": "sms", "template": "reminder"}),
+    ("review.received", {"review_id": "r", "rating": 5, "nps": 9}),
+]
+
+
+def _mixed(batch: int, i: int, when: datetime) -> dict[str, Any]:
+    """A realistic mix of event types (every 7th an app action), spread over ten hours of buckets."""
+    if i % 7 == 6:
+        return _event(batch, i, when)
+    kind, data = _MIX[i % len(_MIX)]
+    data = {**data, "booking_id": f"bk-{batch}-{i}"} if kind == "booking.confirmed" else data
+    return {"event_id": f"m{batch}-{i}", "type": kind, "occurred_at": when.isoformat(),
+            "client_id": f"c-{i % 200}", "data": data}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+class Watcher(threading.Thread):
+    """Polls the rollups for the batches posted so far and records when each first became visible."""
+
+    def __init__(self, url: str, org: uuid.UUID) -> None:
+        super().__init__(daemon=True)
+        self.url, self.org = url, org
+        self.accepted: dict[str, float] = {}
+        self.visible: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.max_depth: dict[str, int] = {"ingest": 0, "aggregate": 0}
+
+    def run(self) -> None:
+        since = datetime.now(UTC) - timedelta(minutes=20)
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                with self.lock:
+                    waiting = [k for k in self.accepted if k not in self.visible]
+                if waiting:
+                    rows = conn.execute(
+                        "select distinct dim1 from analytics_rollups where organization_id = %s and "
+                        "metric = 'app.action' and bucket >= %s and dim1 = any(%s)",
+                        (self.org, since, waiting)).fetchall()
+                    now = time.monotonic()
+                    with self.lock:
+                        for (key,) in rows:
+                            self.visible.setdefault(key, now)
+                for queue in self.max_depth:
+                    depth = conn.execute("select queue_length from pgmq.metrics(%s)", (queue,)).fetchone()
+                    self.max_depth[queue] = max(self.max_depth[queue], int(depth[0]) if depth else 0)
+                time.sleep(0.005)
+
+
+def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float, batch_size: int) -> dict[str, Any]:
+    """Post `rate` events per second for `seconds`, in requests of `batch_size` events, on a fixed schedule."""
+    session_local = threading.local()
+    requests_per_second = rate / batch_size
+    total = int(requests_per_second * seconds)
+    late = 0
+    errors = 0
+    base = int(time.time() * 1000) % 10**9
+
+    def send(n: int) -> None:
+        nonlocal errors
+        session = getattr(session_local, "s", None)
+        if session is None:
+            session = session_local.s = requests.Session()
+        now = datetime.now(UTC)
+        # One app action marks the request (the poller looks for its action); the rest is the realistic mix,
+        # so view refreshes (bookings, payments, inquiries) run during the measurement too.
+        body = json.dumps({"events": [_event(base + n, 0, now)]
+                           + [_mixed(base + n, i, now) for i in range(1, batch_size)]})
+        answer = session.post(ingest + "/v1/events", data=body, timeout=30,
+                              headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        at = time.monotonic()
+        if answer.status_code != 202:
+            errors += 1
+            return
+        with watcher.lock:
+            watcher.accepted[f"bench_{base + n}"] = at
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for n in range(total):
+            due = start + n / requests_per_second
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -0.05:
+                late += 1
+            pool.submit(send, n)
+    sent_seconds = time.monotonic() - start
+    depth_while_sending = dict(watcher.max_depth)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with watcher.lock:
+            if len(watcher.visible) >= len(watcher.accepted):
+                break
+        time.sleep(0.05)
+    with watcher.lock:
+        keys = [k for k in watcher.accepted if k.startswith("bench_") and int(k[6:]) >= base]
+        lat = [watcher.visible[k] - watcher.accepted[k] for k in keys if k in watcher.visible]
+        missing = len(keys) - len(lat)
+    return {"rate": rate, "achieved": round(len(keys) * batch_size / sent_seconds), "requests": len(keys),
+            "batch": batch_size, "errors": errors, "late_sends": late, "missing": missing,
+            "p50": _percentile(lat, 0.50), "p95": _percentile(lat, 0.95), "p99": _percentile(lat, 0.99),
+            "max": max(lat), "mean": statistics.fmean(lat),
+            "max_queue_depth": depth_while_sending}
+
+
+def throughput(url: str, org: organizations.CreatedOrganization, events: int) -> dict[str, Any]:
+    """Aggregate alone: fill the aggregate queue (ingest and validate only), then time draining it in-process."""
+    spec = deployment.load()
+    only = deployment.DeployFile(functions={k: v for k, v in spec.functions.items() if k in ("ingest", "validate")})
+    pipeline = runner.start(url, spec=only, poll_seconds=1.0)
+    try:
+        now = datetime.now(UTC)
+        with requests.Session() as s, ThreadPoolExecutor(max_workers=8) as pool:
+            def post(n: int) -> None:
+                body = json.dumps({"events": [_mixed(n, i, now - timedelta(minutes=i % 600))
+                                              for i in range(500)]})
+                s.post(pipeline.url("ingest") + "/v1/events", data=body, timeout=60,
+                       headers={"Authorization": f"Bearer {org.ingest_key}", "Content-Type": "application/json"})
+            list(pool.map(post, range(events // 500)))
+        with psycopg.connect(url, autocommit=True) as conn:
+            while conn.execute("select queue_length from pgmq.metrics('ingest')").fetchone()[0]:  # type: ignore[index]
+                time.sleep(0.2)
+            # Re-cut the queued work into messages of 50 events, the shape validate produces at a steady
+            # 1,000 events/s, so the per-message and per-transaction costs are part of the figure.
+            with conn.transaction():
+                rows = conn.execute("select msg_id, message from pgmq.q_aggregate").fetchall()
+                conn.execute("select pgmq.delete('aggregate', %s::bigint[])", ([r[0] for r in rows],))
+                pieces = []
+                for _, message in rows:
+                    ids = message["ids"]
+                    pieces += [json.dumps({**message, "ids": ids[k:k + 50]}) for k in range(0, len(ids), 50)]
+                conn.execute("select pgmq.send_batch('aggregate', %s::jsonb[])", (pieces,))
+            queued = len(pieces)
+    finally:
+        pipeline.stop()
+    t0 = time.monotonic()
+    totals, more = aggregation.drain(db.transaction, budget=timedelta(minutes=5))
+    seconds = time.monotonic() - t0
+    return {"events": totals.events, "messages": totals.messages, "queued_messages": queued, "seconds": seconds,
+            "events_per_second": totals.events / seconds, "more": more}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--batch", type=int, default=0, help="events per request (default: rate / 20)")
+    parser.add_argument("--throughput-events", type=int, default=50_000)
+    args = parser.parse_args()
+
+    admin = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"wsa_bench_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = conninfo.make_conninfo(admin, dbname=name)
+    os.environ["DATABASE_URL"] = url
+    settings.get_settings.cache_clear()
+    try:
+        migrations.migrate(url)
+        with db.transaction() as conn:
+            org = organizations.create(conn, organizations.NewOrganization(
+                name="Bench Studio", timezone="Asia/Kathmandu", currency="NPR"))
+        results = []
+        pipeline = runner.start(url, poll_seconds=1.0)
+        watcher = Watcher(url, org.id)
+        watcher.start()
+        try:
+            time.sleep(2)
+            for rate in args.rates:
+                batch = args.batch or max(1, min(1000, rate // 20))
+                watcher.max_depth = {"ingest": 0, "aggregate": 0}
+                result = run_load(pipeline.url("ingest"), org.ingest_key, watcher, rate, args.seconds, batch)
+                results.append(result)
+                print(json.dumps(result), flush=True)
+        finally:
+            watcher.stop.set()
+            pipeline.stop()
+        tp = throughput(url, org, args.throughput_events)
+        print(json.dumps(tp), flush=True)
+        print("\n| target ev/s | achieved ev/s | events/request | requests | p50 ms | p95 ms | p99 ms | max ms |"
+              " not visible | max depth ingest / aggregate queue |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for r in results:
+            print(f"| {r['rate']} | {r['achieved']} | {r['batch']} | {r['requests']} | {r['p50'] * 1000:.0f} | "
+                  f"{r['p95'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['max'] * 1000:.0f} | {r['missing']} | "
+                  f"{r['max_queue_depth']['ingest']} / {r['max_queue_depth']['aggregate']} |")
+        print(f"\naggregate alone: {tp['events']} events in {tp['messages']} messages, {tp['seconds']:.2f} s, "
+              f"{tp['events_per_second']:.0f} events/s")
+    finally:
+        db.close_pools()
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""aggregate (queue-triggered function): drains the aggregate queue into the rollups.
+
+Production invokes it with an HTTP POST when validate queues stored events (see docs/triggering.md); the local
+runner does the same. Each call drains batches until the queue is empty or its time budget is spent.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import flask
+import functions_framework
+
+from shared import aggregation, db
+from shared import http as web
+
+router = web.Router()
+
+
+@router.route("POST", "/")
+def post_drain(request: flask.Request) -> flask.Response:
+    if not web.invoker_allowed(request):
+        return web.problem(401, "unauthorized", "this function is invoked by the pipeline only")
+    totals, more = aggregation.drain(db.transaction, budget=timedelta(seconds=20))
+    return web.json_response({**vars(totals), "more": more})
+
+
+@functions_framework.http
+def aggregate(request: flask.Request) -> flask.Response:
+    return router.dispatch(request)

@@ -1,0 +1,29 @@
+"""refresh (queue- and cron-triggered function): refreshes the analytics materialized views.
+
+Aggregate queues one delayed message on the refresh queue when a view's inputs change (the debounce); a cron
+entry calls the same endpoint as a safety net. Each call refreshes, concurrently, every view that is pending
+or has not been refreshed for REFRESH_SAFETY_SECONDS, and consumes the waiting refresh messages.
+"""
+
+from __future__ import annotations
+
+import flask
+import functions_framework
+
+from shared import db, refresh
+from shared import http as web
+
+router = web.Router()
+
+
+@router.route("POST", "/")
+def post_refresh(request: flask.Request) -> flask.Response:
+    if not web.invoker_allowed(request):
+        return web.problem(401, "unauthorized", "this function is invoked by the pipeline only")
+    outcome = refresh.run(db.transaction)
+    return web.json_response({**outcome.model_dump(mode="json"), "more": False})
+
+
+@functions_framework.http
+def refresh_views(request: flask.Request) -> flask.Response:
+    return router.dispatch(request)
