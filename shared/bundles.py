@@ -85,6 +85,16 @@ def _env_vars_flag(values: dict[str, str]) -> str:
     return f"^{delimiter}^" + delimiter.join(f"{k}={v}" for k, v in values.items())
 
 
+def runtime_env(fn: deployment.Function) -> tuple[dict[str, str], dict[str, str]]:
+    """The function's environment on Cloud Run: ({VAR: secret:version}, {VAR: literal value})."""
+    secrets = {k: v.secret if ":" in v.secret else f"{v.secret}:latest"
+               for k, v in sorted(fn.env.items()) if v.secret is not None}
+    literals = {k: v.value for k, v in sorted(fn.env.items()) if v.value is not None}
+    if fn.runtime.concurrency > 1 and "THREADS" not in fn.env:
+        literals["THREADS"] = str(fn.runtime.concurrency)  # gunicorn threads = requests one instance serves
+    return secrets, literals
+
+
 def deploy_args(name: str, fn: deployment.Function, region: str, runtime: str = "python311",
                 source: str = ".") -> list[str]:
     """The `gcloud functions deploy` arguments for one function.
@@ -102,11 +112,7 @@ def deploy_args(name: str, fn: deployment.Function, region: str, runtime: str = 
         args.append(f"--cpu={rt.effective_cpu:g}")
     args += [f"--timeout={rt.timeout_seconds}s", f"--concurrency={rt.concurrency}",
              f"--min-instances={rt.min_instances}", f"--max-instances={rt.max_instances}"]
-    secrets = {k: v.secret if ":" in (v.secret or "") else f"{v.secret}:latest"
-               for k, v in sorted(fn.env.items()) if v.secret is not None}
-    literals = {k: v.value for k, v in sorted(fn.env.items()) if v.value is not None}
-    if rt.concurrency > 1 and "THREADS" not in fn.env:
-        literals["THREADS"] = str(rt.concurrency)  # functions-framework's gunicorn threads = requests served
+    secrets, literals = runtime_env(fn)
     if secrets:
         args.append("--set-secrets=" + ",".join(f"{k}={v}" for k, v in secrets.items()))
     if literals:
