@@ -10,6 +10,7 @@ the field and what is allowed, so one run of `wedsync-analytics deploy check` li
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,7 +235,7 @@ def _check_function(name: str, fn: Function, root: Path, queues: set[str]) -> li
                     "(Cloud Run's rule)")
     elif name == "supabase":
         bad("name", "'supabase' is reserved: `deploy plan` writes the database wiring there")
-    source = (root / fn.source).resolve()
+    source = Path(os.path.normpath(root / fn.source))  # normpath, not resolve: symlinked folders are fine
     if source.suffix != ".py" or not source.is_relative_to(root):
         bad("source", f"'{fn.source}' must be a .py file inside the project")
     elif not source.is_file():

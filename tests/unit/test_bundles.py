@@ -126,7 +126,9 @@ def test_the_cli_check_reports_problems_with_exit_code_2(tmp_path: Path, capsys:
     (tmp_path / "functions").symlink_to(deployment.ROOT / "functions")
     (tmp_path / "supabase").symlink_to(deployment.ROOT / "supabase")
     assert cli.main(["deploy", "check", "--file", str(bad)]) == 2
-    assert "function 'validate', field 'trigger.schedule': 'every day' has 2 field(s)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: deploy.yaml: 1 problem(s)\n")
+    assert "function 'validate', field 'trigger.schedule': 'every day' has 2 field(s)" in err
     assert cli.main(["deploy", "check"]) == 0
     assert "ok  validate" in capsys.readouterr().out
 
