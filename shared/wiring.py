@@ -77,10 +77,17 @@ def _queue_wiring(name: str, fn: deployment.Function, trigger: deployment.QueueT
         fn=sql.Literal(name), queue=sql.Literal(trigger.queue), batch=sql.Literal(trigger.batch_size),
         calls=sql.Literal(fn.runtime.max_instances), path=sql.Literal(trigger.path),
         timeout=sql.Literal(_timeout_ms(fn)))
+    # pgmq's own insert notification (LISTEN/NOTIFY, for the local runner) updates one row per queue on every
+    # insert, so concurrent producers would queue behind each other's row lock; production wakes functions with
+    # the trigger above instead, so the notification is switched off here.
+    quiet = sql.SQL("do $$\nbegin\n  if to_regprocedure('pgmq.disable_notify_insert(text)') is not null then\n"
+                    "    perform pgmq.disable_notify_insert({});\n  end if;\nend\n$$;").format(
+        sql.Literal(trigger.queue))
     return [
         sql.SQL("-- {}: drains queue {} (batch {}, up to {} instances)").format(
             sql.SQL(name), sql.SQL(trigger.queue), sql.SQL(str(trigger.batch_size)),
             sql.SQL(str(fn.runtime.max_instances))),
+        quiet,
         throttle,
         wake,
         _schedule(drain_job(name), SAFETY_NET_SCHEDULE, command),

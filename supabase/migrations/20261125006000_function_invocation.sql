@@ -88,12 +88,18 @@ declare
   timeout_ms integer := coalesce(tg_argv[2], '60000')::integer;
   window_ms integer := coalesce(tg_argv[3], '1000')::integer;
   cutoff timestamptz := clock_timestamp() - make_interval(secs => window_ms / 1000.0);
+  last_call timestamptz;
 begin
   -- The cheap unlocked look first: most inserts of a burst stop here.
-  if exists (select 1 from analytics_invoke.throttle t where t.function_name = fn and t.last_called_at > cutoff) then
+  select t.last_called_at into last_call from analytics_invoke.throttle t where t.function_name = fn;
+  if found and last_call > cutoff then
     return null;
   end if;
-  insert into analytics_invoke.throttle (function_name) values (fn) on conflict do nothing;
+  if not found then
+    -- wiring.sql creates the row; only a missing one is inserted here (an insert would wait on a producer
+    -- that holds the row, which is exactly what this function avoids).
+    insert into analytics_invoke.throttle (function_name) values (fn) on conflict do nothing;
+  end if;
   perform 1 from analytics_invoke.throttle t
    where t.function_name = fn and t.last_called_at <= cutoff
    for update skip locked;

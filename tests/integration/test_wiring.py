@@ -173,3 +173,17 @@ def test_wiring_refuses_to_run_before_the_migrations(server_url: str) -> None:
     finally:
         with psycopg.connect(server_url, autocommit=True) as c:
             c.execute(f"drop database if exists {name} with (force)")
+
+
+def test_concurrent_producers_never_wait_on_each_other_and_wake_the_function_once(
+        supabase: psycopg.Connection[Any], database_url: str) -> None:
+    supabase.execute(wiring.generate(deployment.load()))
+    with psycopg.connect(database_url) as first, psycopg.connect(database_url, autocommit=True) as second:
+        first.execute("select pgmq.send('ingest', '{\"n\": 1}'::jsonb)")  # holds the throttle row, uncommitted
+        second.execute("set statement_timeout = '5s'")  # waiting on the first producer would fail here
+        second.execute("select pgmq.send('ingest', '{\"n\": 2}'::jsonb)")
+        assert standins.take_requests(supabase) == []  # the second skipped; the first has not committed
+        first.commit()
+    [call] = standins.take_requests(supabase)
+    assert call.url == f"{BASE}/validate"
+    assert supabase.execute("select count(*) from pgmq.q_ingest").fetchone() == (2,)
