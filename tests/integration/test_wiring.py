@@ -32,6 +32,14 @@ def _queue_functions(spec: deployment.DeployFile) -> dict[str, deployment.Functi
     return {n: f for n, f in spec.functions.items() if isinstance(f.trigger, deployment.QueueTrigger)}
 
 
+def _expected_jobs(spec: deployment.DeployFile) -> dict[str, str]:
+    """{job name: schedule} deploy.yaml asks for: a drain per queue function, a job per cron function."""
+    jobs = {wiring.drain_job(n): "* * * * *" for n in _queue_functions(spec)}
+    jobs |= {wiring.schedule_job(n): f.trigger.schedule for n, f in spec.functions.items()
+             if isinstance(f.trigger, deployment.CronTrigger)}
+    return jobs
+
+
 @pytest.fixture
 def supabase(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     standins.install(conn)
@@ -55,11 +63,8 @@ def test_wiring_schedules_every_cron_function_and_a_drain_per_queue_function(sup
     spec = _spec_with_cron()
     supabase.execute(wiring.generate(spec))
     jobs = standins.jobs(supabase)
-    expected = {wiring.drain_job(n) for n in _queue_functions(spec)} | {wiring.schedule_job("nightly")}
-    assert set(jobs) == expected
+    assert {name: schedule for name, (schedule, _) in jobs.items()} == _expected_jobs(spec)
     assert jobs[wiring.schedule_job("nightly")][0] == "15 6 * * 1-5"
-    for name in _queue_functions(spec):
-        assert jobs[wiring.drain_job(name)][0] == "* * * * *"
 
     standins.run_job(supabase, wiring.schedule_job("nightly"))
     [call] = standins.take_requests(supabase)
@@ -145,8 +150,7 @@ def test_applying_again_converges_and_removed_functions_lose_their_wiring(supaba
     full = _spec_with_cron()
     supabase.execute(wiring.generate(full))
     supabase.execute(wiring.generate(full))
-    assert set(standins.jobs(supabase)) == {wiring.drain_job(n) for n in _queue_functions(full)} | {
-        wiring.schedule_job("nightly")}
+    assert {name: schedule for name, (schedule, _) in standins.jobs(supabase).items()} == _expected_jobs(full)
 
     changed = _spec_with_cron("0 * * * *")
     supabase.execute(wiring.generate(changed))
