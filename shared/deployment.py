@@ -264,7 +264,8 @@ def _check_function(name: str, fn: Function, root: Path, queues: set[str]) -> li
         guard = fn.env.get("INVOKE_SECRET")
         if guard is None or guard.secret is None:
             bad("env.INVOKE_SECRET", f"a {fn.trigger.kind} function is invoked by the database over the "
-                                     "internet, so it must check the invoke secret; give it as {secret: <name>}")
+                                     "internet, so it must check the invoke secret; "
+                                     "give it as {secret: <name>}")
     rt = fn.runtime
     if rt.min_instances > rt.max_instances:
         bad("runtime.min_instances", f"{rt.min_instances} is more than max_instances ({rt.max_instances})")
@@ -285,8 +286,9 @@ def check(spec: DeployFile, root: Path = ROOT) -> list[Issue]:
         if isinstance(fn.trigger, QueueTrigger):
             other = drained_by.setdefault(fn.trigger.queue, name)
             if other != name:
-                issues.append(Issue(name, "trigger.queue", f"queue '{fn.trigger.queue}' is already drained by "
-                                                           f"function '{other}'; one function per queue"))
+                issues.append(Issue(name, "trigger.queue",
+                                    f"queue '{fn.trigger.queue}' is already drained by function '{other}'; "
+                                    "one function per queue"))
     if not spec.functions:
         issues.append(Issue(None, "functions", "no functions listed"))
     return issues

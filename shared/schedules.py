@@ -1,4 +1,4 @@
-"""Five-field cron expressions (minute hour day-of-month month day-of-week), checked the way pg_cron reads them.
+"""Five-field cron expressions (minute hour day-of-month month day-of-week), checked as pg_cron reads them.
 
 Checking here, before anything ships, turns a typo in deploy.yaml into an error that names the field and the
 allowed range, instead of a job pg_cron silently never runs.

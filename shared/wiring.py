@@ -39,7 +39,7 @@ begin
     create extension pg_net;
   end if;
   if to_regclass('vault.decrypted_secrets') is null then
-    raise exception 'Supabase Vault (extension supabase_vault) is needed for the function URLs and the secret';
+    raise exception 'Supabase Vault (supabase_vault) is needed for the function URLs and the secret';
   end if;
 end
 $$;
@@ -63,25 +63,28 @@ def _timeout_ms(fn: deployment.Function) -> int:
     return fn.runtime.timeout_seconds * 1000
 
 
-def _queue_wiring(name: str, fn: deployment.Function, trigger: deployment.QueueTrigger) -> list[sql.Composable]:
+def _queue_wiring(name: str, fn: deployment.Function,
+                  trigger: deployment.QueueTrigger) -> list[sql.Composable]:
     table = sql.Identifier("pgmq", f"q_{trigger.queue}")
     wake = sql.SQL(
         "create or replace trigger {trigger} after insert on {table}\n"
-        "  for each statement execute function analytics_invoke.wake_on_insert_v1({fn}, {path}, {timeout}, {window});"
+        "  for each statement\n"
+        "  execute function analytics_invoke.wake_on_insert_v1({fn}, {path}, {timeout}, {window});"
     ).format(trigger=sql.Identifier(trigger_name(name)), table=table, fn=sql.Literal(name),
              path=sql.Literal(trigger.path), timeout=sql.Literal(str(_timeout_ms(fn))),
              window=sql.Literal(str(THROTTLE_MS)))
-    throttle = sql.SQL("insert into analytics_invoke.throttle (function_name) values ({}) on conflict do nothing;"
-                       ).format(sql.Literal(name))
-    command = sql.SQL("select analytics_invoke.drain_v1({fn}, {queue}, {batch}, {calls}, {path}, {timeout})").format(
+    throttle = sql.SQL("insert into analytics_invoke.throttle (function_name) values ({})\n"
+                       "  on conflict do nothing;").format(sql.Literal(name))
+    command = sql.SQL(
+        "select analytics_invoke.drain_v1({fn}, {queue}, {batch}, {calls}, {path}, {timeout})").format(
         fn=sql.Literal(name), queue=sql.Literal(trigger.queue), batch=sql.Literal(trigger.batch_size),
         calls=sql.Literal(fn.runtime.max_instances), path=sql.Literal(trigger.path),
         timeout=sql.Literal(_timeout_ms(fn)))
-    # pgmq's own insert notification (LISTEN/NOTIFY, for the local runner) updates one row per queue on every
-    # insert, so concurrent producers would queue behind each other's row lock; production wakes functions with
-    # the trigger above instead, so the notification is switched off here.
-    quiet = sql.SQL("do $$\nbegin\n  if to_regprocedure('pgmq.disable_notify_insert(text)') is not null then\n"
-                    "    perform pgmq.disable_notify_insert({});\n  end if;\nend\n$$;").format(
+    # pgmq's own insert notification (LISTEN/NOTIFY, for the local runner) updates one row per queue on
+    # every insert, so concurrent producers would queue behind each other's row lock; production wakes
+    # functions with the trigger above instead, so the notification is switched off here.
+    quiet = sql.SQL("do $$\nbegin\n  if to_regprocedure('pgmq.disable_notify_insert(text)') is not null"
+                    " then\n    perform pgmq.disable_notify_insert({});\n  end if;\nend\n$$;").format(
         sql.Literal(trigger.queue))
     return [
         sql.SQL("-- {}: drains queue {} (batch {}, up to {} instances)").format(
@@ -99,8 +102,10 @@ def _schedule(job: str, schedule: str, command: sql.Composable) -> sql.Composabl
         sql.Literal(job), sql.Literal(schedule), sql.Literal(command.as_string()))
 
 
-def _cron_wiring(name: str, fn: deployment.Function, trigger: deployment.CronTrigger) -> list[sql.Composable]:
-    command = sql.SQL("select analytics_invoke.call_function_v1({fn}, 'schedule', {path}, {timeout}, true)").format(
+def _cron_wiring(name: str, fn: deployment.Function,
+                 trigger: deployment.CronTrigger) -> list[sql.Composable]:
+    command = sql.SQL(
+        "select analytics_invoke.call_function_v1({fn}, 'schedule', {path}, {timeout}, true)").format(
         fn=sql.Literal(name), path=sql.Literal(trigger.path), timeout=sql.Literal(_timeout_ms(fn)))
     return [
         sql.SQL("-- {}: on schedule {} (UTC)").format(sql.SQL(name), sql.SQL(trigger.schedule)),
@@ -109,7 +114,7 @@ def _cron_wiring(name: str, fn: deployment.Function, trigger: deployment.CronTri
 
 
 def generate(spec: deployment.DeployFile) -> str:
-    """The whole wiring.sql for every function of deploy.yaml (always all of them: pruning needs the full set)."""
+    """The whole wiring.sql for every function of deploy.yaml (always all: pruning needs the full set)."""
     parts: list[sql.Composable] = []
     triggers: list[str] = []
     jobs: list[str] = []
