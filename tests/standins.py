@@ -1,4 +1,4 @@
-"""Test helpers around tests/supabase_standins.sql: install the stand-ins, play pg_cron and pg_net's worker."""
+"""Helpers around tests/supabase_standins.sql: install the stand-ins, play pg_cron and pg_net's worker."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def take_requests(conn: psycopg.Connection[Any]) -> list[Request]:
 
 
 def send(conn: psycopg.Connection[Any], request: Request) -> requests.Response:
-    """Send a recorded request exactly as pg_net would (JSON body, the recorded headers) and log its status."""
+    """Send a recorded request exactly as pg_net would (JSON body, recorded headers); log its status."""
     answer = requests.request(request.method, request.url, data=json.dumps(request.body).encode(),
                               headers=request.headers, timeout=request.timeout_milliseconds / 1000)
     conn.execute("update net.recorded_requests set status_code = %s where id = %s",

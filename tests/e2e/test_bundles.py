@@ -42,7 +42,8 @@ def _install(bundle: Path, venv: Path) -> None:
     """`pip install -r requirements.txt` into a new, empty virtualenv (pip itself runs from outside it, which
     saves seeding pip into every venv), then `pip check`: the pinned set must be complete and consistent."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "--disable-pip-version-check"]
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
+           "--disable-pip-version-check"]
     for args in (["install", "-q", "--no-compile", "-r", "requirements.txt"], ["check"]):
         result = subprocess.run(pip + args, cwd=bundle, capture_output=True, text=True)
         assert result.returncode == 0, f"pip {args[0]} for {bundle.name} failed:\n{result.stdout[-2000:]}" \
@@ -51,7 +52,7 @@ def _install(bundle: Path, venv: Path) -> None:
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """`deploy plan` for every function, each bundle pip-installed into a fresh virtualenv (once per session)."""
+    """`deploy plan` for every function, each bundle pip-installed into a fresh virtualenv, once."""
     base = tmp_path_factory.mktemp("deploy")
     spec = deployment.load()
     made, _ = bundles.plan(spec, base / "dist")
@@ -69,7 +70,7 @@ class Served:
 
 
 def _environment(name: str, fn: deployment.Function, database_url: str, venv: Path) -> dict[str, str]:
-    """What Cloud Run gives the function: its deploy.yaml env (secrets resolved) and K_SERVICE; nothing else."""
+    """What Cloud Run gives the function: its deploy.yaml env (secrets resolved), K_SERVICE; no more."""
     secrets, literals = bundles.runtime_env(fn)
     env = {"PATH": f"{venv / 'bin'}{os.pathsep}{os.defpath}", "HOME": str(venv), "PYTHONUNBUFFERED": "1",
            "K_SERVICE": name, **literals}
@@ -140,14 +141,17 @@ def _pump(conn: psycopg.Connection[Any], spec: deployment.DeployFile,
                 standins.run_job(conn, wiring.drain_job(name))
             continue
         sent += [(call, standins.send(conn, call)) for call in calls]
-    raise AssertionError(f"the queues did not drain; answers so far: {[(c.url, r.status_code) for c, r in sent]}")
+    answers = [(c.url, r.status_code) for c, r in sent]
+    raise AssertionError(f"the queues did not drain; answers so far: {answers}")
 
 
 def test_bundles_run_alone_from_an_empty_virtualenv(built: Built, tmp_path: Path) -> None:
     for name, venv in built.venvs.items():
         probe = subprocess.run([str(venv / "bin" / "python"), "-c",
-                                "import importlib.util as u; print(u.find_spec('shared'), u.find_spec('functions'))"],
-                               cwd=tmp_path, env={"PATH": os.defpath}, capture_output=True, text=True, check=True)
+                                "import importlib.util as u; "
+                                "print(u.find_spec('shared'), u.find_spec('functions'))"],
+                               cwd=tmp_path, env={"PATH": os.defpath}, capture_output=True, text=True,
+                               check=True)
         assert probe.stdout.split() == ["None", "None"], f"{name}'s virtualenv sees the repository"
         assert (built.out / name / "main.py").is_file()
         assert (built.out / name / "shared" / "sql").is_dir()
@@ -180,7 +184,8 @@ def test_deployed_bundles_serve_health_ingest_and_the_wired_queue_calls(
 
     org = make_org()
     posted = [make_event("inquiry.received", lead_source="instagram"), make_event("payment.succeeded")]
-    assert requests.post(served["ingest"].url + "/v1/events", json={"events": posted}, timeout=10).status_code == 401
+    keyless = requests.post(served["ingest"].url + "/v1/events", json={"events": posted}, timeout=10)
+    assert keyless.status_code == 401
     accepted = requests.post(served["ingest"].url + "/v1/events", json={"events": posted},
                              headers={"Authorization": f"Bearer {org.ingest_key}"}, timeout=30)
     assert accepted.status_code == 202, accepted.text

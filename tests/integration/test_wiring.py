@@ -17,7 +17,7 @@ BASE = "https://europe-west2-wedsync-test.cloudfunctions.net"
 
 
 def _spec_with_cron(schedule: str = "15 6 * * 1-5") -> deployment.DeployFile:
-    """The real deploy.yaml plus a scheduled function, so the cron path is covered whatever deploy.yaml holds."""
+    """The real deploy.yaml plus a scheduled function: the cron path is covered whatever deploy.yaml holds."""
     document = yaml.safe_load(deployment.DEPLOY_FILE.read_text())
     document["functions"]["nightly"] = {
         "source": "functions/validate/main.py", "entry_point": "validate",
@@ -59,7 +59,8 @@ def test_wiring_sql_holds_no_url_and_no_secret() -> None:
     assert "vault.decrypted_secrets" in text  # it checks Vault is there; the values are read at call time
 
 
-def test_wiring_schedules_every_cron_function_and_a_drain_per_queue_function(supabase: psycopg.Connection[Any]) -> None:
+def test_wiring_schedules_every_cron_function_and_a_drain_per_queue_function(
+        supabase: psycopg.Connection[Any]) -> None:
     spec = _spec_with_cron()
     supabase.execute(wiring.generate(spec))
     jobs = standins.jobs(supabase)
@@ -104,7 +105,8 @@ def test_a_rolled_back_insert_invokes_nothing(supabase: psycopg.Connection[Any])
     assert standins.take_requests(supabase) == []
 
 
-def test_the_safety_net_posts_once_per_batch_waiting_up_to_max_instances(supabase: psycopg.Connection[Any]) -> None:
+def test_the_safety_net_posts_once_per_batch_waiting_up_to_max_instances(
+        supabase: psycopg.Connection[Any]) -> None:
     spec = deployment.load()
     supabase.execute(wiring.generate(spec))
     name, fn = next(iter(_queue_functions(spec).items()))
@@ -146,7 +148,8 @@ def test_without_vault_secrets_inserts_still_succeed_and_scheduled_calls_fail_lo
         standins.run_job(conn, wiring.schedule_job("nightly"))
 
 
-def test_applying_again_converges_and_removed_functions_lose_their_wiring(supabase: psycopg.Connection[Any]) -> None:
+def test_applying_again_converges_and_removed_functions_lose_their_wiring(
+        supabase: psycopg.Connection[Any]) -> None:
     full = _spec_with_cron()
     supabase.execute(wiring.generate(full))
     supabase.execute(wiring.generate(full))
@@ -156,7 +159,8 @@ def test_applying_again_converges_and_removed_functions_lose_their_wiring(supaba
     supabase.execute(wiring.generate(changed))
     assert standins.jobs(supabase)[wiring.schedule_job("nightly")][0] == "0 * * * *"
 
-    only_ingest = deployment.DeployFile(platform=full.platform, functions={"ingest": full.functions["ingest"]})
+    only_ingest = deployment.DeployFile(platform=full.platform,
+                                        functions={"ingest": full.functions["ingest"]})
     supabase.execute(wiring.generate(only_ingest))
     assert standins.jobs(supabase) == {}
     triggers = supabase.execute("select tgname from pg_trigger where tgname like 'wedsync_wake_%'").fetchall()
@@ -183,7 +187,8 @@ def test_concurrent_producers_never_wait_on_each_other_and_wake_the_function_onc
         supabase: psycopg.Connection[Any], database_url: str) -> None:
     supabase.execute(wiring.generate(deployment.load()))
     with psycopg.connect(database_url) as first, psycopg.connect(database_url, autocommit=True) as second:
-        first.execute("select pgmq.send('ingest', '{\"n\": 1}'::jsonb)")  # holds the throttle row, uncommitted
+        # The first producer holds the throttle row and has not committed.
+        first.execute("select pgmq.send('ingest', '{\"n\": 1}'::jsonb)")
         second.execute("set statement_timeout = '5s'")  # waiting on the first producer would fail here
         second.execute("select pgmq.send('ingest', '{\"n\": 2}'::jsonb)")
         assert standins.take_requests(supabase) == []  # the second skipped; the first has not committed

@@ -87,7 +87,8 @@ def test_deploy_sh_runs_the_exact_command_from_the_bundle_directory(tmp_path: Pa
     bundles.plan(deployment.load(), tmp_path / "dist", only="validate")
     fake = tmp_path / "bin"
     fake.mkdir()
-    (fake / "gcloud").write_text('#!/bin/sh\npwd > "$RECORD"\nfor a in "$@"; do echo "$a"; done >> "$RECORD"\n')
+    (fake / "gcloud").write_text(
+        '#!/bin/sh\npwd > "$RECORD"\nfor a in "$@"; do echo "$a"; done >> "$RECORD"\n')
     (fake / "gcloud").chmod(0o755)
     record = tmp_path / "record.txt"
     subprocess.run(["bash", str(tmp_path / "dist" / "validate" / "deploy.sh")], check=True, cwd=tmp_path,
@@ -118,7 +119,8 @@ def test_plan_rebuilds_its_own_bundles_but_never_deletes_other_directories(tmp_p
     assert (tmp_path / "validate" / "precious.txt").exists()
 
 
-def test_the_cli_check_reports_problems_with_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_check_reports_problems_with_exit_code_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     document = yaml.safe_load(deployment.DEPLOY_FILE.read_text())
     document["functions"]["validate"]["trigger"] = {"kind": "cron", "schedule": "every day"}
     bad = tmp_path / "deploy.yaml"

@@ -79,13 +79,15 @@ def test_an_entry_point_not_defined_in_the_source_lists_what_is_defined(project:
 
 
 def test_the_entry_point_check_reads_the_source_without_importing_it(project: Path) -> None:
-    (project / "functions" / "work" / "main.py").write_text("raise SystemExit('imported!')\ndef work(r): ...\n")
+    source = project / "functions" / "work" / "main.py"
+    source.write_text("raise SystemExit('imported!')\ndef work(r): ...\n")
     assert _problems(project, QUEUE) == []
 
 
 def test_a_missing_or_broken_source_file_is_named(project: Path) -> None:
     assert _problems(project, QUEUE.replace("work/main.py", "nope/main.py")) == [
-        "function 'work', field 'source': 'functions/nope/main.py' does not exist (paths are relative to deploy.yaml)"]
+        "function 'work', field 'source': 'functions/nope/main.py' does not exist "
+        "(paths are relative to deploy.yaml)"]
     (project / "functions" / "work" / "main.py").write_text("def work(:\n")
     [problem] = _problems(project, QUEUE)
     assert problem.startswith("function 'work', field 'source': 'functions/work/main.py' is not valid Python")
@@ -103,7 +105,8 @@ def test_a_missing_or_broken_source_file_is_named(project: Path) -> None:
     ("0 9-5 * * *", "hour: the range '9-5' runs backwards"),
     ("0 0 ? * *", "day of month: '?' is not a cron term"),
 ])
-def test_a_bad_cron_schedule_names_the_cron_field_and_its_range(project: Path, schedule: str, message: str) -> None:
+def test_a_bad_cron_schedule_names_the_cron_field_and_its_range(
+        project: Path, schedule: str, message: str) -> None:
     body = QUEUE.replace("kind: queue, queue: jobs", f"kind: cron, schedule: '{schedule}'")
     [problem] = _problems(project, body)
     assert problem.startswith("function 'work', field 'trigger.schedule': ")
@@ -139,14 +142,15 @@ def test_a_function_the_database_invokes_must_take_invoke_secret_from_a_secret(p
     literal = "\nenv:\n  DATABASE_URL: {secret: db-url}\n  INVOKE_SECRET: {value: hunter2}\n"
     for env in ("\nenv:\n  DATABASE_URL: {secret: db-url}\n", literal):
         [problem] = _problems(project, QUEUE, env)
-        assert problem.startswith("function 'work', field 'env.INVOKE_SECRET': a queue function is invoked by")
+        assert problem.startswith(
+            "function 'work', field 'env.INVOKE_SECRET': a queue function is invoked by")
 
 
 def test_every_function_needs_database_url_and_no_reserved_names(project: Path) -> None:
     env = "\nenv:\n  INVOKE_SECRET: {secret: invoke}\n  PORT: {value: '8080'}\n  lower: {value: x}\n"
     assert _problems(project, QUEUE, env) == [
-        "function 'work', field 'env.PORT': set by the platform itself; reserved: K_CONFIGURATION, K_REVISION, "
-        "K_SERVICE, PORT",
+        "function 'work', field 'env.PORT': set by the platform itself; "
+        "reserved: K_CONFIGURATION, K_REVISION, K_SERVICE, PORT",
         "function 'work', field 'env.lower': variable names are upper-case letters, digits and underscores",
         "function 'work', field 'env.DATABASE_URL': required: deployed functions have no embedded database; "
         "give it as {secret: <name>}",
@@ -159,8 +163,8 @@ def test_unknown_fields_list_the_allowed_ones(project: Path) -> None:
         "function 'work', field 'trigger.batch': unknown field; allowed: kind, queue, batch_size, "
         "visibility_timeout_seconds, path",
         "function 'work', field 'runtime.memory': '1GB' does not match ^[1-9][0-9]*(Mi|Gi)$",
-        "function 'work', field 'runtime.cpus': unknown field; allowed: memory, cpu, timeout_seconds, concurrency, "
-        "min_instances, max_instances",
+        "function 'work', field 'runtime.cpus': unknown field; "
+        "allowed: memory, cpu, timeout_seconds, concurrency, min_instances, max_instances",
     ]
 
 
@@ -193,9 +197,10 @@ def test_a_bad_function_name_and_invalid_yaml_are_reported(project: Path) -> Non
 def test_every_problem_is_reported_at_once(project: Path) -> None:
     body = QUEUE.replace("entry_point: work", "entry_point: nope").replace("queue: jobs", "queue: nah")
     problems = _problems(project, body, "\nenv:\n  X: {}\n")
-    assert problems == ["function 'work', field 'env.X': neither of 'value' and 'secret' given; give exactly one: "
-                        "'value' (a literal) or 'secret' (a Secret Manager secret name)"]
+    assert problems == ["function 'work', field 'env.X': neither of 'value' and 'secret' given; "
+                        "give exactly one: 'value' (a literal) or 'secret' (a Secret Manager secret name)"]
     # Shape errors come first; once the shape is right, every semantic problem is listed together.
     problems = _problems(project, body, "\nenv:\n  X: {value: '1'}\n")
     assert [p.split(",")[1].split(":")[0] for p in problems] == [
-        " field 'entry_point'", " field 'trigger.queue'", " field 'env.DATABASE_URL'", " field 'env.INVOKE_SECRET'"]
+        " field 'entry_point'", " field 'trigger.queue'", " field 'env.DATABASE_URL'",
+        " field 'env.INVOKE_SECRET'"]
