@@ -204,3 +204,15 @@ def test_every_problem_is_reported_at_once(project: Path) -> None:
     assert [p.split(",")[1].split(":")[0] for p in problems] == [
         " field 'entry_point'", " field 'trigger.queue'", " field 'env.DATABASE_URL'",
         " field 'env.INVOKE_SECRET'"]
+
+
+def test_unknown_top_level_and_function_fields_list_the_allowed_ones(project: Path) -> None:
+    with pytest.raises(deployment.DeployError) as caught:
+        deployment.parse(yaml.safe_dump({"functions": {"work": {**_entry(QUEUE), "triger": 1}}, "bogus": 1}),
+                         project)
+    assert [str(i) for i in caught.value.issues] == [
+        "field 'bogus': unknown field; allowed: platform, functions",
+        "function 'work', field 'triger': unknown field; allowed: source, entry_point, trigger, runtime, env",
+    ]
+    with pytest.raises(deployment.DeployError, match="field 'functions': no functions listed"):
+        deployment.parse("functions: {}\n", project)
