@@ -211,8 +211,8 @@ def test_unknown_top_level_and_function_fields_list_the_allowed_ones(project: Pa
         deployment.parse(yaml.safe_dump({"functions": {"work": {**_entry(QUEUE), "triger": 1}}, "bogus": 1}),
                          project)
     assert [str(i) for i in caught.value.issues] == [
-        "field 'bogus': unknown field; allowed: platform, functions",
         "function 'work', field 'triger': unknown field; allowed: source, entry_point, trigger, runtime, env",
+        "field 'bogus': unknown field; allowed: platform, functions",
     ]
     with pytest.raises(deployment.DeployError, match="field 'functions': no functions listed"):
         deployment.parse("functions: {}\n", project)
