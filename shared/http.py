@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -56,10 +57,15 @@ def bearer_token(request: flask.Request) -> str | None:
 
 
 def invoker_allowed(request: flask.Request) -> bool:
-    """Queue and cron functions accept calls only from holders of INVOKE_SECRET (when it is set)."""
+    """Queue and cron functions accept calls only from holders of INVOKE_SECRET (`Authorization: Bearer ...`).
+
+    Without INVOKE_SECRET they are open for local development, but never on Cloud Run (K_SERVICE is set
+    there): a deployed function missing its secret refuses everyone rather than serving the internet.
+    Google-signed identity tokens are not accepted: the database (pg_net) cannot mint them; see docs/deploy.md.
+    """
     secret = settings.get_settings().invoke_secret
     if secret is None:
-        return True
+        return not os.environ.get("K_SERVICE")
     token = bearer_token(request) or ""
     return hmac.compare_digest(token.encode(), secret.get_secret_value().encode())
 
