@@ -119,7 +119,9 @@ def _wait_ready(served: Served, timeout: float = 60.0) -> None:
 
 
 def _queue_depth(conn: psycopg.Connection[Any], queue: str) -> int:
-    row = conn.execute("select queue_length from pgmq.metrics(%s)", (queue,)).fetchone()
+    """Messages a call could read now: a delayed message (the refresh debounce) is not pending work yet."""
+    row = conn.execute(psycopg.sql.SQL("select count(*) from pgmq.{} where vt <= now()").format(
+        psycopg.sql.Identifier(f"q_{queue}"))).fetchone()
     assert row is not None
     return int(row[0])
 
