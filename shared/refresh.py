@@ -4,7 +4,7 @@ Aggregate appends a change row per organization whose funnel inputs (inquiries, 
 payments) changed, and queues one refresh message delayed by REFRESH_DEBOUNCE_SECONDS unless one already waits.
 The refresher consumes the messages, takes the committed change rows and refreshes every view CONCURRENTLY (the
 dashboard keeps reading the old contents meanwhile) in dependency order, logging when and how long per
-organization. A change committed while a refresh runs stays for the next one, so nothing is ever marked fresh
+organization, then bumps those organizations' data_version and publishes a `views` change notice. A change committed while a refresh runs stays for the next one, so nothing is ever marked fresh
 that the refresh did not see. Only one refresher runs at a time (a transaction advisory lock).
 """
 
@@ -93,6 +93,8 @@ def run(transaction: Transaction, *, force: bool = False) -> RefreshOutcome:
                 return RefreshOutcome(messages=messages)
             orgs = [r[0] for r in conn.execute(queries.get("claim_view_changes")).fetchall()]
             views = refresh_all(conn, orgs)
+            # The dashboard caches by data_version: the funnel and cohorts just changed for these organizations.
+            conn.execute(queries.get("note_views_refreshed"), {"orgs": [str(o) for o in orgs]}).fetchall()
     # Changes committed while this refresh ran (or while another refresher held the lock) get a new debounced
     # request, in case the request their writer saw waiting was the one consumed above.
     with transaction() as conn:

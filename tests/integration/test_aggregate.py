@@ -197,8 +197,11 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
         stale = metrics.freshness(c, org.id)
     assert stale and all(v.pending and v.refreshed_at is None for v in stale)
     assert conn.execute("select count(*) from analytics_client_funnel_mv").fetchone() == (0,)
+    version = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
     outcome = refresh.run(db.transaction, force=True)
     assert outcome.refreshed[0] == "analytics_booking_facts_mv" and outcome.organizations == 1
+    assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (
+        version[0] + 1,)  # type: ignore[index]  # the dashboard's cache key moves with the views
     with db.transaction() as c:
         fresh = metrics.freshness(c, org.id)
         assert metrics.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
@@ -363,3 +366,14 @@ def test_signed_in_users_read_only_their_organizations_numbers_and_cannot_run_pi
     with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
         conn.execute("set local role authenticated")
         conn.execute("select * from analytics_rebuild_v1(%s, now() - interval '1 day', now())", (theirs.id,))
+
+
+def test_aggregate_refuses_callers_without_the_invoke_secret(
+    aggregate_app: Any, database_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INVOKE_SECRET", "s3cret")
+    settings.get_settings.cache_clear()
+    refused = aggregate_app.post("/")
+    assert refused.status_code == 401 and refused.json["error"] == "unauthorized"
+    allowed = aggregate_app.post("/", headers={"Authorization": "Bearer s3cret"})
+    assert allowed.status_code == 200 and allowed.json["more"] is False
