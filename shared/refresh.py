@@ -1,11 +1,12 @@
 """Refreshing the analytics materialized views: debounced when their inputs change, scheduled as a safety net.
 
 Aggregate appends a change row per organization whose funnel inputs (inquiries, bookings, cancellations,
-payments) changed, and queues one refresh message delayed by REFRESH_DEBOUNCE_SECONDS unless one already waits.
-The refresher consumes the messages, takes the committed change rows and refreshes every view CONCURRENTLY (the
-dashboard keeps reading the old contents meanwhile) in dependency order, logging when and how long per
-organization, then bumps those organizations' data_version and publishes a `views` change notice. A change committed while a refresh runs stays for the next one, so nothing is ever marked fresh
-that the refresh did not see. Only one refresher runs at a time (a transaction advisory lock).
+payments) changed, and queues one refresh message delayed by REFRESH_DEBOUNCE_SECONDS unless one already
+waits. The refresher consumes the messages, takes the committed change rows and refreshes every view
+CONCURRENTLY (the dashboard keeps reading the old contents meanwhile) in dependency order, logging when and
+how long per organization, then bumps those organizations' data_version and publishes a `views` change notice.
+A change committed while a refresh runs stays for the next one, so nothing is ever marked fresh that the
+refresh did not see. Only one refresher runs at a time (a transaction advisory lock).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class RefreshOutcome(BaseModel):
 
 
 def _consume_messages(transaction: Transaction) -> int:
-    """Delete the waiting refresh messages in their own short transaction, so a new change can queue another."""
+    """Delete the waiting refresh messages in their own short transaction, so new changes can queue one."""
     cfg = settings.get_settings()
     with transaction() as conn:
         batch = queues.read(conn, cfg.refresh_queue, visibility_timeout=60, quantity=1000)
@@ -69,10 +70,18 @@ def refresh_all(conn: Connection[Any], orgs: list[UUID]) -> list[str]:
     for view in views:
         started = datetime.now(UTC)
         t0 = time.monotonic()
-        conn.execute(sql.SQL("refresh materialized view concurrently {}").format(sql.Identifier("public", view)))
-        conn.execute(queries.get("record_view_refresh"), {
-            "view": view, "started": started, "ms": int((time.monotonic() - t0) * 1000),
-            "orgs": [str(o) for o in orgs]})
+        conn.execute(
+            sql.SQL("refresh materialized view concurrently {}").format(sql.Identifier("public", view))
+        )
+        conn.execute(
+            queries.get("record_view_refresh"),
+            {
+                "view": view,
+                "started": started,
+                "ms": int((time.monotonic() - t0) * 1000),
+                "orgs": [str(o) for o in orgs],
+            },
+        )
         done.append(view)
     return done
 
@@ -93,7 +102,7 @@ def run(transaction: Transaction, *, force: bool = False) -> RefreshOutcome:
                 return RefreshOutcome(messages=messages)
             orgs = [r[0] for r in conn.execute(queries.get("claim_view_changes")).fetchall()]
             views = refresh_all(conn, orgs)
-            # The dashboard caches by data_version: the funnel and cohorts just changed for these organizations.
+            # The dashboard caches by data_version: funnel and cohorts just changed for these organizations.
             conn.execute(queries.get("note_views_refreshed"), {"orgs": [str(o) for o in orgs]}).fetchall()
     # Changes committed while this refresh ran (or while another refresher held the lock) get a new debounced
     # request, in case the request their writer saw waiting was the one consumed above.
@@ -102,15 +111,22 @@ def run(transaction: Transaction, *, force: bool = False) -> RefreshOutcome:
             request_in(conn)
     if skipped:
         return RefreshOutcome(messages=messages, skipped=True, reason="another refresher is running")
-    return RefreshOutcome(refreshed=views, organizations=len(orgs), messages=messages, reason=reason,
-                          duration_ms=int((time.monotonic() - t0) * 1000))
+    return RefreshOutcome(
+        refreshed=views,
+        organizations=len(orgs),
+        messages=messages,
+        reason=reason,
+        duration_ms=int((time.monotonic() - t0) * 1000),
+    )
 
 
 def request_in(conn: Connection[Any]) -> None:
-    """Queue one refresh delayed by REFRESH_DEBOUNCE_SECONDS, in the caller's transaction, unless one waits."""
+    """Queue one refresh delayed by REFRESH_DEBOUNCE_SECONDS in the caller's transaction, unless one waits."""
     cfg = settings.get_settings()
-    conn.execute(queries.get("request_refresh_if_idle"),
-                 {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds})
+    conn.execute(
+        queries.get("request_refresh_if_idle"),
+        {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds},
+    )
 
 
 def request(transaction: Transaction) -> None:

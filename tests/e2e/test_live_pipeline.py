@@ -1,4 +1,4 @@
-"""The real local pipeline over HTTP: ingest's 202 to the rollups, the change notice and the debounced refresh."""
+"""The real local pipeline over HTTP: from the 202 of ingest to the rollups, notice and debounced refresh."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def _wait(check: Callable[[], bool], seconds: float) -> bool:
 
 
 def test_events_posted_to_ingest_reach_the_rollups_the_notice_and_the_views(
-    database_url: str, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    database_url: str,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = make_org(timezone="Asia/Kolkata", currency="INR")
@@ -36,18 +38,25 @@ def test_events_posted_to_ingest_reach_the_rollups_the_notice_and_the_views(
     try:
         with psycopg.connect(database_url, autocommit=True) as listener:
             listener.execute("listen analytics_changes")
-            batch = [factories.make_event("inquiry.received", client_id="c-1"),
-                     factories.make_event("booking.confirmed", client_id="c-1", currency="INR"),
-                     factories.make_event("payment.succeeded", currency="INR", amount_minor=125000)]
-            answer = requests.post(pipeline.url("ingest") + "/v1/events", data=json.dumps({"events": batch}),
-                                   headers={"Authorization": f"Bearer {org.ingest_key}",
-                                            "Content-Type": "application/json"}, timeout=10)
+            batch = [
+                factories.make_event("inquiry.received", client_id="c-1"),
+                factories.make_event("booking.confirmed", client_id="c-1", currency="INR"),
+                factories.make_event("payment.succeeded", currency="INR", amount_minor=125000),
+            ]
+            answer = requests.post(
+                pipeline.url("ingest") + "/v1/events",
+                data=json.dumps({"events": batch}),
+                headers={"Authorization": f"Bearer {org.ingest_key}", "Content-Type": "application/json"},
+                timeout=10,
+            )
             assert answer.status_code == 202
             notices = [json.loads(n.payload) for n in listener.notifies(timeout=15, stop_after=1)]
         assert notices and notices[0]["organization_id"] == str(org.id) and notices[0]["events"] == 3
         start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
         revenue = metrics.revenue(conn, org.id, start, end)
-        assert [(r.currency, r.gross_minor, r.by_kind_minor) for r in revenue] == [("INR", 125000, {"deposit": 125000})]
+        assert [(r.currency, r.gross_minor, r.by_kind_minor) for r in revenue] == [
+            ("INR", 125000, {"deposit": 125000})
+        ]
         # The debounced refresh follows on its own: the funnel shows the booking within seconds.
         assert _wait(lambda: metrics.funnel(conn, org.id, start, end).stages[1].clients == 1, 20)
         assert all(not f.pending for f in metrics.freshness(conn, org.id))
