@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -200,23 +200,29 @@ def _check_metrics(
     conn: psycopg.Connection[Any], org_id: Any, kept: list[dict[str, Any]], tz: ZoneInfo, currency: str
 ) -> None:
     start, end = NOW - timedelta(days=401), NOW + timedelta(minutes=1)
-    by_month: Counter[date] = Counter()
+    inquiries = [model.when(e).astimezone(tz) for e in kept if e["type"] == "inquiry.received"]
     revenue: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for e in kept:
-        if e["type"] == "inquiry.received":
-            by_month[model.when(e).astimezone(tz).date().replace(day=1)] += 1
         if e["type"] in ("payment.succeeded", "payment.refunded"):
             revenue[e["data"].get("currency", currency)][e["type"] == "payment.refunded"] += e["data"][
                 "amount_minor"
             ]
-    series = metrics.timeseries(conn, org_id, "inquiries", "month", start, end)
-    points = {p.start.date(): p.value for p in series.series[0].points}
-    assert all(
-        p.start.tzinfo is not None and p.start.utcoffset() == p.start.astimezone(tz).utcoffset()
-        for p in series.series[0].points
-    )
-    assert {k: v for k, v in points.items() if v} == dict(by_month)
-    assert len(points) == len(set(points)) and min(points) <= start.astimezone(tz).date()
+
+    def local_hour(t: datetime) -> datetime:
+        return t.replace(minute=0, second=0, microsecond=0)
+
+    for interval, window, key in (
+        ("month", start, lambda t: t.date().replace(day=1)),
+        ("day", start, lambda t: t.date()),
+        ("hour", model.bucket(NOW - timedelta(hours=11)), local_hour),
+    ):
+        series = metrics.timeseries(conn, org_id, "inquiries", interval, window, end).series[0].points  # type: ignore[arg-type]
+        starts = [p.start for p in series]
+        assert all(p.start.utcoffset() == p.start.astimezone(tz).utcoffset() for p in series)
+        assert starts == sorted(set(starts)) and starts[0] <= window  # every period once, in order
+        expected = Counter(key(t) for t in inquiries if t >= (window if interval == "hour" else start))
+        got = {(p.start if interval == "hour" else p.start.date()): p.value for p in series if p.value}
+        assert got == dict(expected)
     got = {r.currency: [r.gross_minor, r.refunds_minor] for r in metrics.revenue(conn, org_id, start, end)}
     assert got == dict(revenue)
     net = metrics.totals(conn, org_id, start, end).metrics["revenue_net"]
