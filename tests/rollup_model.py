@@ -99,6 +99,7 @@ def rollups(
         else:
             d1, d2 = _field(e, _DIM1.get(t)), _field(e, _DIM2.get(t))
         value = data.get("duration_ms") if t in ("journey.completed", "journey.abandoned") else None
+        value = value if value is None or value < 10**15 else None  # absurd durations are ignored
         add(t, at, d1, d2, cur, amount, value)
         if t == "booking.confirmed":
             wedding = date.fromisoformat(data["wedding_date"])

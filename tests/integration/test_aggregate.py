@@ -513,3 +513,21 @@ def test_aggregate_refuses_callers_without_the_invoke_secret(
     assert refused.status_code == 401 and refused.json["error"] == "unauthorized"
     allowed = aggregate_app.post("/", headers={"Authorization": "Bearer s3cret"})
     assert allowed.status_code == 200 and allowed.json["more"] is False
+
+
+def test_a_message_the_database_refuses_is_dead_lettered_alone_and_the_rest_is_counted(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    _post(ingest_app, org.ingest_key, [factories.make_event("form.started")])
+    _validate()
+    now = datetime.now(UTC).isoformat()
+    refused = {"organization_id": str(org.id), "ids": [2**63], "occurred_from": now, "occurred_to": now}
+    conn.execute("select pgmq.send('aggregate', %s::jsonb)", (json.dumps(refused),))
+    totals, _ = aggregation.drain(db.transaction)
+    assert (totals.messages, totals.events, totals.dead_messages) == (2, 1, 1)
+    letter = conn.execute("select reasons, payload from analytics_dead_letters where stage = 'aggregate'").fetchone()
+    assert letter is not None and letter[0][0]["type"] == "aggregate_failed" and "bigint" in letter[0][0]["msg"]
+    assert letter[1]["ids"] == [2**63]
+    assert _rollup_events(conn, org.id) == {"form.started": 1}
+    assert _queue_length(conn, "aggregate") == 0

@@ -99,7 +99,7 @@ def event_specs(draw: st.DrawFn) -> dict[str, Any]:
     elif kind == "journey.completed":
         data = {"journey_id": "j-1", "run_id": "run-1"}
         if draw(st.booleans()):
-            data["duration_ms"] = draw(st.integers(0, 10**9))
+            data["duration_ms"] = draw(st.one_of(st.integers(0, 10**9), st.sampled_from([10**15, 10**19])))
     elif kind == "app.action":
         data = {"user_id": draw(st.sampled_from(["u-1", "u-2"])), "action": "export"}
     elif kind in ("form.started", "form.submitted"):
