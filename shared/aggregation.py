@@ -5,8 +5,7 @@ the rollups with one pre-aggregated, key-ordered upsert (`analytics_aggregate_ev
 organization's `data_version`, publishes its change notice, flags the materialized views whose inputs changed
 and deletes the messages. A crash anywhere rolls all of it back, including the read, so the batch is counted
 again from scratch, never twice. Workers running side by side hold the organization's rollup lock shared and
-touch rows in key order, so they neither deadlock nor lose updates; rebuild and reconcile take the lock
-exclusively.
+touch rows in key order, so they neither deadlock nor lose updates; rebuild and reconcile take it exclusively.
 """
 
 from __future__ import annotations
@@ -58,25 +57,15 @@ def _parse(
     dead: list[deadletters.DeadLetter] = []
     for msg in batch:
         if msg.read_ct > cfg.queue_max_reads:
-            dead.append(
-                _dead_letter(
-                    msg,
-                    "retry_limit",
-                    f"read {msg.read_ct} times without being processed "
-                    f"(limit {cfg.queue_max_reads}); rebuild the window once fixed",
-                )
-            )
+            dead.append(_dead_letter(msg, "retry_limit",
+                                     f"read {msg.read_ct} times without being processed "
+                                     f"(limit {cfg.queue_max_reads}); rebuild the window once fixed"))
             continue
         try:
             good.append(validation.StoredEvents.model_validate(msg.message))
         except ValidationError as exc:
-            dead.append(
-                _dead_letter(
-                    msg,
-                    "bad_message",
-                    "not a StoredEvents message: " + "; ".join(r.msg for r in deadletters.reasons_from(exc)),
-                )
-            )
+            dead.append(_dead_letter(msg, "bad_message", "not a StoredEvents message: "
+                                     + "; ".join(r.msg for r in deadletters.reasons_from(exc))))
     return good, dead
 
 
@@ -106,12 +95,8 @@ def _finish(conn: Connection[Any], batch: list[queues.QueueMessage]) -> BatchOut
 
 def _read(conn: Connection[Any]) -> list[queues.QueueMessage]:
     cfg = settings.get_settings()
-    return queues.read(
-        conn,
-        cfg.aggregate_queue,
-        visibility_timeout=cfg.queue_visibility_timeout_seconds,
-        quantity=cfg.aggregate_batch_size,
-    )
+    return queues.read(conn, cfg.aggregate_queue, visibility_timeout=cfg.queue_visibility_timeout_seconds,
+                       quantity=cfg.aggregate_batch_size)
 
 
 def run_batch(transaction: Transaction) -> BatchOutcome:
@@ -136,24 +121,15 @@ def _run_isolated(transaction: Transaction) -> BatchOutcome:
                 with conn.transaction():
                     outcome.add(_finish(conn, [msg]))
             except Exception as exc:  # any failure of one message dead-letters that message
-                deadletters.record(
-                    conn,
-                    [
-                        _dead_letter(
-                            msg,
-                            "aggregate_failed",
-                            f"the database refused this message: {str(exc).strip()[:500]}",
-                        )
-                    ],
-                )
+                deadletters.record(conn, [_dead_letter(
+                    msg, "aggregate_failed", f"the database refused this message: {str(exc).strip()[:500]}")])
                 queues.delete(conn, settings.get_settings().aggregate_queue, [msg.msg_id])
                 outcome.add(BatchOutcome(messages=1, dead_messages=1))
     return outcome
 
 
-def drain(
-    transaction: Transaction, *, budget: timedelta = timedelta(seconds=20)
-) -> tuple[BatchOutcome, bool]:
+def drain(transaction: Transaction, *,
+          budget: timedelta = timedelta(seconds=20)) -> tuple[BatchOutcome, bool]:
     """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting)."""
     totals = BatchOutcome()
     deadline = datetime.now(UTC) + budget

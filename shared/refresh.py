@@ -70,18 +70,11 @@ def refresh_all(conn: Connection[Any], orgs: list[UUID]) -> list[str]:
     for view in views:
         started = datetime.now(UTC)
         t0 = time.monotonic()
-        conn.execute(
-            sql.SQL("refresh materialized view concurrently {}").format(sql.Identifier("public", view))
-        )
-        conn.execute(
-            queries.get("record_view_refresh"),
-            {
-                "view": view,
-                "started": started,
-                "ms": int((time.monotonic() - t0) * 1000),
-                "orgs": [str(o) for o in orgs],
-            },
-        )
+        target = sql.Identifier("public", view)
+        conn.execute(sql.SQL("refresh materialized view concurrently {}").format(target))
+        conn.execute(queries.get("record_view_refresh"), {
+            "view": view, "started": started, "ms": int((time.monotonic() - t0) * 1000),
+            "orgs": [str(o) for o in orgs]})
         done.append(view)
     return done
 
@@ -111,22 +104,15 @@ def run(transaction: Transaction, *, force: bool = False) -> RefreshOutcome:
             request_in(conn)
     if skipped:
         return RefreshOutcome(messages=messages, skipped=True, reason="another refresher is running")
-    return RefreshOutcome(
-        refreshed=views,
-        organizations=len(orgs),
-        messages=messages,
-        reason=reason,
-        duration_ms=int((time.monotonic() - t0) * 1000),
-    )
+    return RefreshOutcome(refreshed=views, organizations=len(orgs), messages=messages, reason=reason,
+                          duration_ms=int((time.monotonic() - t0) * 1000))
 
 
 def request_in(conn: Connection[Any]) -> None:
     """Queue one refresh delayed by REFRESH_DEBOUNCE_SECONDS in the caller's transaction, unless one waits."""
     cfg = settings.get_settings()
-    conn.execute(
-        queries.get("request_refresh_if_idle"),
-        {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds},
-    )
+    conn.execute(queries.get("request_refresh_if_idle"),
+                 {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds})
 
 
 def request(transaction: Transaction) -> None:
