@@ -135,8 +135,11 @@ def test_two_workers_draining_one_queue_at_once_count_every_event_exactly_once(
     failures: list[BaseException] = []
     done: list[int] = []
 
+    start = threading.Barrier(2)
+
     def worker() -> None:
         try:
+            start.wait(10)
             totals, _ = aggregation.drain(db.transaction, budget=timedelta(seconds=60))
             done.append(totals.events)
         except BaseException as exc:  # reported to the test thread
