@@ -79,12 +79,31 @@ def refresh_all(conn: Connection[Any], orgs: list[UUID]) -> list[str]:
     return done
 
 
-def run(transaction: Transaction, *, force: bool = False) -> RefreshOutcome:
+def _debounce_left(transaction: Transaction) -> float:
+    """Seconds until the oldest waiting change is REFRESH_DEBOUNCE_SECONDS old (0: none waits, or it is)."""
+    with transaction() as conn:
+        row = conn.execute(queries.get("view_refresh_state")).fetchone()
+    if row is None or row[0] is None:
+        return 0.0
+    due = row[0] + timedelta(seconds=settings.get_settings().refresh_debounce_seconds)
+    return max(0.0, float((due - datetime.now(UTC)).total_seconds()))
+
+
+def run(transaction: Transaction, *, force: bool = False, wait: bool = True) -> RefreshOutcome:
     """Refresh the views if due: a debounce message arrived, changes waited REFRESH_DEBOUNCE_SECONDS, the last
     refresh is older than REFRESH_SAFETY_SECONDS, or `force`. Returns what it did; `skipped` if another
-    refresher holds the lock."""
+    refresher holds the lock.
+
+    With `wait`, a call that comes while changes are still inside their debounce period (a trigger that fires
+    on the insert of the delayed message rather than when it becomes visible) sleeps until the period ends and
+    then refreshes, so the views never depend on the safety schedule to catch up.
+    """
     t0 = time.monotonic()
     messages = _consume_messages(transaction)
+    if wait and not force:
+        left = _debounce_left(transaction)
+        if left:
+            time.sleep(min(left, settings.get_settings().refresh_debounce_seconds))
     with transaction() as conn:
         if not conn.execute(queries.get("try_refresh_lock")).fetchone()[0]:  # type: ignore[index]
             skipped = True

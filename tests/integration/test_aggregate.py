@@ -529,8 +529,29 @@ def test_a_message_the_database_refuses_is_dead_lettered_alone_and_the_rest_is_c
     conn.execute("select pgmq.send('aggregate', %s::jsonb)", (json.dumps(refused),))
     totals, _ = aggregation.drain(db.transaction)
     assert (totals.messages, totals.events, totals.dead_messages) == (2, 1, 1)
-    letter = conn.execute("select reasons, payload from analytics_dead_letters where stage = 'aggregate'").fetchone()
-    assert letter is not None and letter[0][0]["type"] == "aggregate_failed" and "bigint" in letter[0][0]["msg"]
+    letter = conn.execute(
+        "select reasons, payload from analytics_dead_letters where stage = 'aggregate'").fetchone()
+    assert letter is not None and letter[0][0]["type"] == "aggregate_failed"
+    assert "bigint" in letter[0][0]["msg"]
     assert letter[1]["ids"] == [2**63]
     assert _rollup_events(conn, org.id) == {"form.started": 1}
     assert _queue_length(conn, "aggregate") == 0
+
+
+def test_a_refresher_called_inside_the_debounce_period_waits_for_it_and_then_refreshes(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
+    settings.get_settings.cache_clear()
+    org = make_org()
+    refresh.run(db.transaction, force=True)  # the views are fresh: the safety schedule is not due
+    _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received", client_id="c-1")])
+    _validate()
+    aggregation.drain(db.transaction)
+    # Called at once (as a trigger on the insert of the delayed message would): no visible message yet.
+    outcome = refresh.run(db.transaction)
+    assert outcome.reason == "inputs changed" and outcome.messages == 0
+    assert outcome.refreshed and outcome.organizations == 1
+    assert conn.execute("select count(*) from analytics_client_funnel_mv where organization_id = %s",
+                        (org.id,)).fetchone() == (1,)
