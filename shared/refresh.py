@@ -54,9 +54,9 @@ def _why(conn: Connection[Any], messages: int, force: bool) -> str:
     now = datetime.now(UTC)
     if force:
         return "forced"
-    if messages:
-        return "inputs changed"
-    if oldest_change is not None and now - oldest_change >= timedelta(seconds=cfg.refresh_debounce_seconds):
+    # A visible message means its debounce period is over; without waiting changes it is only a stale wake-up.
+    if oldest_change is not None and (
+            messages or now - oldest_change >= timedelta(seconds=cfg.refresh_debounce_seconds)):
         return "inputs changed"
     if last_refresh is None or now - last_refresh >= timedelta(seconds=cfg.refresh_safety_seconds):
         return "schedule"

@@ -555,3 +555,8 @@ def test_a_refresher_called_inside_the_debounce_period_waits_for_it_and_then_ref
     assert outcome.refreshed and outcome.organizations == 1
     assert conn.execute("select count(*) from analytics_client_funnel_mv where organization_id = %s",
                         (org.id,)).fetchone() == (1,)
+    # The delayed message that asked for this refresh becomes visible later: a wake-up with nothing to do.
+    conn.execute("select pgmq.purge_queue('refresh')")
+    conn.execute("select pgmq.send('refresh', '{}'::jsonb)")
+    late = refresh.run(db.transaction)
+    assert (late.messages, late.refreshed) == (1, [])
