@@ -1,7 +1,7 @@
 """Freshness of the rollups under a steady ingest load, and the aggregate stage's throughput.
 
-Starts the real local pipeline (every function of deploy.yaml with its dispatchers, `shared.runner.start`) on a
-throwaway database, posts events to ingest at a fixed rate, and measures for every request the time from its
+Starts the real local pipeline (every function of deploy.yaml with its dispatchers, `shared.runner.start`) on
+a throwaway database, posts events to ingest at a fixed rate, and measures for every request the time from its
 202 answer to its events being visible in the rollups (each request carries its own `app.action` action, so a
 poller sees exactly when its rollup row appears). Then, with aggregate stopped, fills the aggregate queue and
 times `aggregation.drain` alone.
@@ -37,9 +37,13 @@ from shared import aggregation, db, deployment, migrations, organizations, runne
 
 
 def _event(batch: int, i: int, when: datetime) -> dict[str, Any]:
-    return {"event_id": f"b{batch}-{i}-{uuid.uuid4().hex[:6]}", "type": "app.action",
-            "occurred_at": when.isoformat(), "client_id": f"c-{i % 50}",
-            "data": {"user_id": f"u-{i % 7}", "action": f"bench_{batch}"}}
+    return {
+        "event_id": f"b{batch}-{i}-{uuid.uuid4().hex[:6]}",
+        "type": "app.action",
+        "occurred_at": when.isoformat(),
+        "client_id": f"c-{i % 50}",
+        "data": {"user_id": f"u-{i % 7}", "action": f"bench_{batch}"},
+    }
 
 
 _MIX = [
@@ -58,8 +62,13 @@ def _mixed(batch: int, i: int, when: datetime) -> dict[str, Any]:
         return _event(batch, i, when)
     kind, data = _MIX[i % len(_MIX)]
     data = {**data, "booking_id": f"bk-{batch}-{i}"} if kind == "booking.confirmed" else data
-    return {"event_id": f"m{batch}-{i}", "type": kind, "occurred_at": when.isoformat(),
-            "client_id": f"c-{i % 200}", "data": data}
+    return {
+        "event_id": f"m{batch}-{i}",
+        "type": kind,
+        "occurred_at": when.isoformat(),
+        "client_id": f"c-{i % 200}",
+        "data": data,
+    }
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -89,7 +98,8 @@ class Watcher(threading.Thread):
                     rows = conn.execute(
                         "select distinct dim1 from analytics_rollups where organization_id = %s and "
                         "metric = 'app.action' and bucket >= %s and dim1 = any(%s)",
-                        (self.org, since, waiting)).fetchall()
+                        (self.org, since, waiting),
+                    ).fetchall()
                     now = time.monotonic()
                     with self.lock:
                         for (key,) in rows:
@@ -100,8 +110,10 @@ class Watcher(threading.Thread):
                 time.sleep(0.005)
 
 
-def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float, batch_size: int) -> dict[str, Any]:
-    """Post `rate` events per second for `seconds`, in requests of `batch_size` events, on a fixed schedule."""
+def run_load(
+    ingest: str, key: str, watcher: Watcher, rate: int, seconds: float, batch_size: int
+) -> dict[str, Any]:
+    """Post `rate` events/s for `seconds`, in requests of `batch_size` events, on a fixed schedule."""
     session_local = threading.local()
     requests_per_second = rate / batch_size
     total = int(requests_per_second * seconds)
@@ -117,10 +129,15 @@ def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float,
         now = datetime.now(UTC)
         # One app action marks the request (the poller looks for its action); the rest is the realistic mix,
         # so view refreshes (bookings, payments, inquiries) run during the measurement too.
-        body = json.dumps({"events": [_event(base + n, 0, now)]
-                           + [_mixed(base + n, i, now) for i in range(1, batch_size)]})
-        answer = session.post(ingest + "/v1/events", data=body, timeout=30,
-                              headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        body = json.dumps(
+            {"events": [_event(base + n, 0, now)] + [_mixed(base + n, i, now) for i in range(1, batch_size)]}
+        )
+        answer = session.post(
+            ingest + "/v1/events",
+            data=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
         at = time.monotonic()
         if answer.status_code != 202:
             errors += 1
@@ -150,26 +167,45 @@ def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float,
         keys = [k for k in watcher.accepted if k.startswith("bench_") and int(k[6:]) >= base]
         lat = [watcher.visible[k] - watcher.accepted[k] for k in keys if k in watcher.visible]
         missing = len(keys) - len(lat)
-    return {"rate": rate, "achieved": round(len(keys) * batch_size / sent_seconds), "requests": len(keys),
-            "batch": batch_size, "errors": errors, "late_sends": late, "missing": missing,
-            "p50": _percentile(lat, 0.50), "p95": _percentile(lat, 0.95), "p99": _percentile(lat, 0.99),
-            "max": max(lat), "mean": statistics.fmean(lat),
-            "max_queue_depth": depth_while_sending}
+    return {
+        "rate": rate,
+        "achieved": round(len(keys) * batch_size / sent_seconds),
+        "requests": len(keys),
+        "batch": batch_size,
+        "errors": errors,
+        "late_sends": late,
+        "missing": missing,
+        "p50": _percentile(lat, 0.50),
+        "p95": _percentile(lat, 0.95),
+        "p99": _percentile(lat, 0.99),
+        "max": max(lat),
+        "mean": statistics.fmean(lat),
+        "max_queue_depth": depth_while_sending,
+    }
 
 
 def throughput(url: str, org: organizations.CreatedOrganization, events: int) -> dict[str, Any]:
-    """Aggregate alone: fill the aggregate queue (ingest and validate only), then time draining it in-process."""
+    """Aggregate alone: fill the aggregate queue (ingest and validate only), then time draining it."""
     spec = deployment.load()
-    only = deployment.DeployFile(functions={k: v for k, v in spec.functions.items() if k in ("ingest", "validate")})
+    only = deployment.DeployFile(
+        functions={k: v for k, v in spec.functions.items() if k in ("ingest", "validate")}
+    )
     pipeline = runner.start(url, spec=only, poll_seconds=1.0)
     try:
         now = datetime.now(UTC)
         with requests.Session() as s, ThreadPoolExecutor(max_workers=8) as pool:
+
             def post(n: int) -> None:
-                body = json.dumps({"events": [_mixed(n, i, now - timedelta(minutes=i % 600))
-                                              for i in range(500)]})
-                s.post(pipeline.url("ingest") + "/v1/events", data=body, timeout=60,
-                       headers={"Authorization": f"Bearer {org.ingest_key}", "Content-Type": "application/json"})
+                body = json.dumps(
+                    {"events": [_mixed(n, i, now - timedelta(minutes=i % 600)) for i in range(500)]}
+                )
+                s.post(
+                    pipeline.url("ingest") + "/v1/events",
+                    data=body,
+                    timeout=60,
+                    headers={"Authorization": f"Bearer {org.ingest_key}", "Content-Type": "application/json"},
+                )
+
             list(pool.map(post, range(events // 500)))
         with psycopg.connect(url, autocommit=True) as conn:
             while conn.execute("select queue_length from pgmq.metrics('ingest')").fetchone()[0]:  # type: ignore[index]
@@ -182,7 +218,9 @@ def throughput(url: str, org: organizations.CreatedOrganization, events: int) ->
                 pieces = []
                 for _, message in rows:
                     ids = message["ids"]
-                    pieces += [json.dumps({**message, "ids": ids[k:k + 50]}) for k in range(0, len(ids), 50)]
+                    pieces += [
+                        json.dumps({**message, "ids": ids[k : k + 50]}) for k in range(0, len(ids), 50)
+                    ]
                 conn.execute("select pgmq.send_batch('aggregate', %s::jsonb[])", (pieces,))
             queued = len(pieces)
     finally:
@@ -190,8 +228,14 @@ def throughput(url: str, org: organizations.CreatedOrganization, events: int) ->
     t0 = time.monotonic()
     totals, more = aggregation.drain(db.transaction, budget=timedelta(minutes=5))
     seconds = time.monotonic() - t0
-    return {"events": totals.events, "messages": totals.messages, "queued_messages": queued, "seconds": seconds,
-            "events_per_second": totals.events / seconds, "more": more}
+    return {
+        "events": totals.events,
+        "messages": totals.messages,
+        "queued_messages": queued,
+        "seconds": seconds,
+        "events_per_second": totals.events / seconds,
+        "more": more,
+    }
 
 
 def main() -> int:
@@ -212,8 +256,10 @@ def main() -> int:
     try:
         migrations.migrate(url)
         with db.transaction() as conn:
-            org = organizations.create(conn, organizations.NewOrganization(
-                name="Bench Studio", timezone="Asia/Kathmandu", currency="NPR"))
+            org = organizations.create(
+                conn,
+                organizations.NewOrganization(name="Bench Studio", timezone="Asia/Kathmandu", currency="NPR"),
+            )
         results = []
         pipeline = runner.start(url, poll_seconds=1.0)
         watcher = Watcher(url, org.id)
@@ -231,15 +277,22 @@ def main() -> int:
             pipeline.stop()
         tp = throughput(url, org, args.throughput_events)
         print(json.dumps(tp), flush=True)
-        print("\n| target ev/s | achieved ev/s | events/request | requests | p50 ms | p95 ms | p99 ms | max ms |"
-              " not visible | max depth ingest / aggregate queue |")
+        print(
+            "\n| target ev/s | achieved ev/s | events/request | requests | p50 ms | p95 ms | p99 ms "
+            "| max ms |"
+            " not visible | max depth ingest / aggregate queue |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|")
         for r in results:
-            print(f"| {r['rate']} | {r['achieved']} | {r['batch']} | {r['requests']} | {r['p50'] * 1000:.0f} | "
-                  f"{r['p95'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['max'] * 1000:.0f} | {r['missing']} | "
-                  f"{r['max_queue_depth']['ingest']} / {r['max_queue_depth']['aggregate']} |")
-        print(f"\naggregate alone: {tp['events']} events in {tp['messages']} messages, {tp['seconds']:.2f} s, "
-              f"{tp['events_per_second']:.0f} events/s")
+            print(
+                f"| {r['rate']} | {r['achieved']} | {r['batch']} | {r['requests']} | {r['p50'] * 1000:.0f} | "
+                f"{r['p95'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['max'] * 1000:.0f} | {r['missing']} | "
+                f"{r['max_queue_depth']['ingest']} / {r['max_queue_depth']['aggregate']} |"
+            )
+        print(
+            f"\naggregate alone: {tp['events']} events in {tp['messages']} messages, {tp['seconds']:.2f} s, "
+            f"{tp['events_per_second']:.0f} events/s"
+        )
     finally:
         db.close_pools()
         with psycopg.connect(admin, autocommit=True) as c:

@@ -1,7 +1,7 @@
 """The aggregate stage: fold stored events into the rollups, exactly once.
 
-One transaction reads a batch of `StoredEvents` messages from the aggregate queue, adds all their events to the
-rollups with one pre-aggregated, key-ordered upsert (`analytics_aggregate_events_v1`), bumps each affected
+One transaction reads a batch of `StoredEvents` messages from the aggregate queue, adds all their events to
+the rollups with one pre-aggregated, key-ordered upsert (`analytics_aggregate_events_v1`), bumps each affected
 organization's `data_version`, publishes its change notice, flags the materialized views whose inputs changed
 and deletes the messages. A crash anywhere rolls all of it back, including the read, so the batch is counted
 again from scratch, never twice. Workers running side by side hold the organization's rollup lock shared and
@@ -49,7 +49,9 @@ def _dead_letter(msg: queues.QueueMessage, type_: str, text: str) -> deadletters
     return deadletters.DeadLetter(org, "pipeline", "aggregate", raw, [reason], None, None)
 
 
-def _parse(batch: list[queues.QueueMessage]) -> tuple[list[validation.StoredEvents], list[deadletters.DeadLetter]]:
+def _parse(
+    batch: list[queues.QueueMessage],
+) -> tuple[list[validation.StoredEvents], list[deadletters.DeadLetter]]:
     cfg = settings.get_settings()
     good: list[validation.StoredEvents] = []
     dead: list[deadletters.DeadLetter] = []
@@ -126,7 +128,8 @@ def _run_isolated(transaction: Transaction) -> BatchOutcome:
     return outcome
 
 
-def drain(transaction: Transaction, *, budget: timedelta = timedelta(seconds=20)) -> tuple[BatchOutcome, bool]:
+def drain(transaction: Transaction, *,
+          budget: timedelta = timedelta(seconds=20)) -> tuple[BatchOutcome, bool]:
     """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting)."""
     totals = BatchOutcome()
     deadline = datetime.now(UTC) + budget

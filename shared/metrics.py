@@ -1,14 +1,15 @@
 """The metric layer the dashboard and the reports read: one registry of business metrics and typed queries.
 
-Every metric has a name, a description, a unit and the breakdown dimensions it allows (`REGISTRY`). Simple sums
-come from the 15-minute rollups and are exact in the organization's own time zone for any hour, day, ISO week
-(Monday) or month. Money is always kept per currency and never summed across currencies. Funnel, cohorts and
-lead-time distributions come from the materialized views (refreshed within seconds of a change; `freshness`
-says how stale they are).
+Every metric has a name, a description, a unit and the breakdown dimensions it allows (`REGISTRY`). Simple
+sums come from the 15-minute rollups and are exact in the organization's own time zone for any hour, day, ISO
+week (Monday) or month. Money is always kept per currency and never summed across currencies. Funnel, cohorts
+and lead-time distributions come from the materialized views (refreshed within seconds of a change;
+`freshness` says how stale they are).
 
-Windows: `start` and `end` are aware datetimes; rollup buckets whose start lies in [start floored to 15 minutes,
-end) are counted, so local period boundaries (which are always on 15-minute boundaries) are exact and `end=now`
-includes the current bucket. Every function takes the caller's connection and reads one organization only.
+Windows: `start` and `end` are aware datetimes; rollup buckets whose start lies in [start floored to 15
+minutes, end) are counted, so local period boundaries (which are always on 15-minute boundaries) are exact and
+`end=now` includes the current bucket. Every function takes the caller's connection and reads one organization
+only.
 
 API (all return pydantic models):
     totals(conn, org_id, start, end) -> Totals
@@ -16,11 +17,12 @@ API (all return pydantic models):
     breakdown(conn, org_id, metric, by, start, end) -> Breakdown
     revenue(conn, org_id, start, end) -> list[CurrencyRevenue]
     bookings(conn, org_id, start, end) -> list[BookingStatus]              # cancellations, net bookings
-    funnel(conn, org_id, start, end) -> Funnel                             # inquiry > booking > deposit > balance
+    funnel(conn, org_id, start, end) -> Funnel                 # inquiry > booking > deposit > balance
     cohorts(conn, org_id, start_month, end_month) -> list[Cohort]
     lead_times(conn, org_id, measure, start_month, end_month) -> LeadTimes
     freshness(conn, org_id) -> list[ViewFreshness]
-    catalog() -> list[MetricInfo]; get(name) -> Metric; local_window(timezone, first_day, last_day) -> (start, end)
+    catalog() -> list[MetricInfo]; get(name) -> Metric
+    local_window(timezone, first_day, last_day) -> (start, end)
 """
 
 from __future__ import annotations
@@ -77,8 +79,9 @@ class Metric(BaseModel):
 REGISTRY: dict[str, Metric] = {}
 
 
-def _m(name: str, description: str, unit: Unit, plus: tuple[Part, ...], *, dims: dict[str, Column] | None = None,
-       minus: tuple[Part, ...] = (), over: tuple[Part, ...] = (), scale: float = 1.0) -> None:
+def _m(name: str, description: str, unit: Unit, plus: tuple[Part, ...], *,
+       dims: dict[str, Column] | None = None, minus: tuple[Part, ...] = (), over: tuple[Part, ...] = (),
+       scale: float = 1.0) -> None:
     per_currency = unit == "money" or any(p.field == "amount_minor" for p in plus)
     dimensions = dict(dims or {})
     if per_currency:
@@ -123,7 +126,8 @@ _m("revenue_gross", "Money received by successful payments", "money",
 _m("refunds", "Money refunded", "money", (Part("payment.refunded", "amount_minor"),))
 _m("revenue_net", "Gross revenue minus refunds", "money", (Part("payment.succeeded", "amount_minor"),),
    minus=(Part("payment.refunded", "amount_minor"),))
-_count("payments_failed", "payment.failed", "Failed payment attempts", {"kind": "dim1", "failure_code": "dim2"})
+_count("payments_failed", "payment.failed", "Failed payment attempts",
+       {"kind": "dim1", "failure_code": "dim2"})
 _count("form_starts", "form.started", "Forms started", {"form": "dim1"})
 _count("form_submissions", "form.submitted", "Forms submitted", {"form": "dim1"})
 _rate("form_completion_rate", "form.submitted", "form.started", "Submissions / starts", {"form": "dim1"})
@@ -135,10 +139,13 @@ _rate("email_click_rate", "email.clicked", "email.delivered", "Emails clicked / 
 _rate("email_bounce_rate", "email.bounced", "email.sent", "Emails bounced / sent", _EMAIL)
 for _what in ("sent", "delivered", "failed", "opened", "clicked"):
     _count(f"notifications_{_what}", f"notification.{_what}", f"Notifications {_what}", _NOTIFY)
-_rate("notification_delivery_rate", "notification.delivered", "notification.sent", "Delivered / sent", _NOTIFY)
+_rate("notification_delivery_rate", "notification.delivered", "notification.sent", "Delivered / sent",
+      _NOTIFY)
 _rate("notification_failure_rate", "notification.failed", "notification.sent", "Failed / sent", _NOTIFY)
-_rate("notification_open_rate", "notification.opened", "notification.delivered", "Opened / delivered", _NOTIFY)
-_rate("notification_click_rate", "notification.clicked", "notification.delivered", "Clicked / delivered", _NOTIFY)
+_rate("notification_open_rate", "notification.opened", "notification.delivered", "Opened / delivered",
+      _NOTIFY)
+_rate("notification_click_rate", "notification.clicked", "notification.delivered", "Clicked / delivered",
+      _NOTIFY)
 _count("journeys_started", "journey.started", "Journey runs started", _JOURNEY)
 _count("journeys_completed", "journey.completed", "Journey runs completed", _JOURNEY)
 _count("journeys_abandoned", "journey.abandoned", "Journey runs abandoned", _JOURNEY)
@@ -154,9 +161,10 @@ _count("nps_responses", "review.nps", "Reviews with an NPS score", {"platform": 
 _m("nps", "Net Promoter Score: % promoters (9-10) minus % detractors (0-6), -100 to 100", "score",
    (Part("review.nps", "events", "promoter"),), minus=(Part("review.nps", "events", "detractor"),),
    over=(Part("review.nps"),), scale=100.0, dims={"platform": "dim1"})
-_count("app_actions", "app.action", "Actions taken in the app by team members", {"action": "dim1", "user": "dim2"})
-ACTIVE_CLIENTS = Metric(name="active_clients", description="Distinct clients with any event (exact)", unit="count",
-                        plus=())
+_count("app_actions", "app.action", "Actions taken in the app by team members",
+       {"action": "dim1", "user": "dim2"})
+ACTIVE_CLIENTS = Metric(name="active_clients", description="Distinct clients with any event (exact)",
+                        unit="count", plus=())
 REGISTRY[ACTIVE_CLIENTS.name] = ACTIVE_CLIENTS
 
 
@@ -190,7 +198,8 @@ def get(name: str) -> Metric:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise errors.InvalidInput(f"unknown metric {name!r}; known metrics: {', '.join(sorted(REGISTRY))}") from None
+        known = ", ".join(sorted(REGISTRY))
+        raise errors.InvalidInput(f"unknown metric {name!r}; known metrics: {known}") from None
 
 
 # ----- answers ----------------------------------------------------------------------------------------------
@@ -198,7 +207,7 @@ def get(name: str) -> Metric:
 
 class Value(BaseModel):
     currency: str | None = Field(description="ISO 4217 for money metrics, else null")
-    value: int | float | None = Field(description="Counts and money (minor units) are integers; null: no data")
+    value: int | float | None = Field(description="Counts and money (minor units) are integers; null: none")
 
 
 class Totals(BaseModel):
@@ -240,7 +249,7 @@ class Breakdown(BaseModel):
     rows: list[BreakdownRow]
 
 
-# ----- computing ------------------------------------------------------------------------------------------------
+# ----- computing -------------------------------------------------------------------------------------------
 
 _Sums = dict[tuple[str, str], dict[Field_, int]]  # (source, dim2) -> field sums
 
@@ -305,9 +314,11 @@ def _collect(conn: Connection[Any], org: _Org, metrics: list[Metric], interval: 
     return out
 
 
-def _active(conn: Connection[Any], org: _Org, interval: str, start: datetime, end: datetime) -> dict[Any, int]:
+def _active(conn: Connection[Any], org: _Org, interval: str, start: datetime,
+            end: datetime) -> dict[Any, int]:
     rows = conn.execute(queries.get("active_clients"), {
-        "organization_id": org.id, "interval": interval, "tz": org.tz.key, "start": start, "end": end}).fetchall()
+        "organization_id": org.id, "interval": interval, "tz": org.tz.key, "start": start, "end": end,
+    }).fetchall()
     return {r[0]: int(r[1]) for r in rows}
 
 
@@ -328,7 +339,8 @@ def totals(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) 
         else:
             value = found[0][1] if found else (None if metric.over else 0)
             result[metric.name] = [Value(currency=None, value=value)]
-    result[ACTIVE_CLIENTS.name] = [Value(currency=None, value=_active(conn, org, "all", start, end).get(None, 0))]
+    active = _active(conn, org, "all", start, end).get(None, 0)
+    result[ACTIVE_CLIENTS.name] = [Value(currency=None, value=active)]
     return Totals(organization_id=org_id, start=start, end=end, timezone=org.tz.key, metrics=result)
 
 
@@ -393,7 +405,8 @@ def timeseries(conn: Connection[Any], org_id: UUID, metric: str, interval: Inter
     if not by_currency:
         by_currency[org.currency if m.per_currency else ""] = {}
     series = [Series(currency=cur or None,
-                     points=[Point(start=_label(org.tz, interval, k), value=values.get(k, empty)) for k in keys])
+                     points=[Point(start=_label(org.tz, interval, k), value=values.get(k, empty))
+                             for k in keys])
               for cur, values in sorted(by_currency.items())]
     return Timeseries(metric=metric, unit=m.unit, interval=interval, timezone=org.tz.key, series=series)
 
@@ -414,7 +427,7 @@ def breakdown(conn: Connection[Any], org_id: UUID, metric: str, by: str, start: 
     return Breakdown(metric=metric, unit=m.unit, by=by, rows=rows)
 
 
-# ----- revenue, bookings, funnel, cohorts, lead times ---------------------------------------------------------
+# ----- revenue, bookings, funnel, cohorts, lead times ----------------------------------------------------
 
 
 class CurrencyRevenue(BaseModel):
@@ -423,7 +436,7 @@ class CurrencyRevenue(BaseModel):
     refunds_minor: int
     net_minor: int
     payments: int
-    by_kind_minor: dict[str, int] = Field(description="Gross per payment kind: deposit, instalment, balance, other")
+    by_kind_minor: dict[str, int] = Field(description="Gross per kind: deposit, instalment, balance, other")
 
 
 def revenue(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> list[CurrencyRevenue]:
@@ -525,8 +538,9 @@ class LeadTimes(BaseModel):
     p90_days: int | None
 
 
-def lead_times(conn: Connection[Any], org_id: UUID, measure: Literal["inquiry_to_booking", "booking_to_wedding"],
-               start_month: date, end_month: date) -> LeadTimes:
+def lead_times(conn: Connection[Any], org_id: UUID,
+               measure: Literal["inquiry_to_booking", "booking_to_wedding"], start_month: date,
+               end_month: date) -> LeadTimes:
     """The distribution of a lead time for bookings made in local months [start_month, end_month)."""
     rows = conn.execute(queries.get("lead_time_histogram"), {
         "organization_id": org_id, "measure": measure, "start": start_month, "end": end_month}).fetchall()

@@ -1,8 +1,8 @@
 """Recovery of the rollups: compare any window with a recomputation from the raw events, and rebuild it.
 
 Both run in the database (`analytics_reconcile_v1`, `analytics_rebuild_v1`) under the organization's exclusive
-rollup lock, the lock aggregate holds shared while it applies a batch. So they are safe while ingest runs: they
-never see half a batch, and events still waiting on the aggregate queue are left out of the recomputation
+rollup lock, the lock aggregate holds shared while it applies a batch. So they are safe while ingest runs:
+they never see half a batch, and events still waiting on the aggregate queue are left out of the recomputation
 because aggregate will add them. Windows are widened to whole 15-minute buckets.
 """
 
@@ -55,17 +55,19 @@ def reconcile(conn: Connection[Any], org_id: UUID, start: datetime, end: datetim
     """Every difference between the rollups of [start, end) and the raw events; empty means exact."""
     _check(start, end)
     cur = conn.execute(queries.get("reconcile_rollups"), {
-        "organization_id": org_id, "from": start, "to": end, "queue": settings.get_settings().aggregate_queue})
+        "organization_id": org_id, "from": start, "to": end, "queue": settings.get_settings().aggregate_queue,
+    })
     names = [c.name for c in cur.description or []]
     return [Mismatch(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
 
 
 def rebuild(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> RebuildResult:
-    """Replace the rollups of [start, end) by a recomputation from the raw events (in the caller's transaction;
+    """Replace the rollups of [start, end) by a recomputation from the raw events (caller's transaction;
     bumps data_version, publishes a change notice and flags the views for refresh)."""
     _check(start, end)
     row = conn.execute(queries.get("rebuild_rollups"), {
         "organization_id": org_id, "from": start, "to": end, "queue": settings.get_settings().aggregate_queue,
     }).fetchone()
     assert row is not None
-    return RebuildResult(rows_deleted=row[0], rows_written=row[1], clients_written=row[2], data_version=row[3])
+    return RebuildResult(rows_deleted=row[0], rows_written=row[1], clients_written=row[2],
+                         data_version=row[3])

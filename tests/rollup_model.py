@@ -13,18 +13,30 @@ from zoneinfo import ZoneInfo
 MONEY_TYPES = {"booking.confirmed", "payment.succeeded", "payment.failed", "payment.refunded"}
 
 _DIM1 = {
-    "client.created": "lead_source", "inquiry.received": "lead_source", "booking.confirmed": "package",
-    "payment.succeeded": "kind", "payment.failed": "kind", "form.started": "form_id", "form.submitted": "form_id",
+    "client.created": "lead_source",
+    "inquiry.received": "lead_source",
+    "booking.confirmed": "package",
+    "payment.succeeded": "kind",
+    "payment.failed": "kind",
+    "form.started": "form_id",
+    "form.submitted": "form_id",
     "app.action": "action",
 }
 _DIM2 = {
-    "inquiry.received": "channel", "booking.confirmed": "lead_source", "form.submitted": "lead_source",
-    "payment.succeeded": "method", "payment.failed": "failure_code", "journey.step_completed": "step_id",
+    "inquiry.received": "channel",
+    "booking.confirmed": "lead_source",
+    "form.submitted": "lead_source",
+    "payment.succeeded": "method",
+    "payment.failed": "failure_code",
+    "journey.step_completed": "step_id",
     "app.action": "user_id",
 }
 # Defaults the catalog fills in when a sender leaves the field out.
-_DEFAULTS = {("inquiry.received", "channel"): "web_form", ("payment.succeeded", "kind"): "other",
-             ("payment.failed", "kind"): "other"}
+_DEFAULTS = {
+    ("inquiry.received", "channel"): "web_form",
+    ("payment.succeeded", "kind"): "other",
+    ("payment.failed", "kind"): "other",
+}
 
 
 def when(event: dict[str, Any]) -> datetime:
@@ -54,7 +66,9 @@ def stored(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-def rollups(events: list[dict[str, Any]], tz: ZoneInfo, org_currency: str) -> dict[tuple[str, ...], list[int]]:
+def rollups(
+    events: list[dict[str, Any]], tz: ZoneInfo, org_currency: str
+) -> dict[tuple[str, ...], list[int]]:
     """(metric, bucket iso, dim1, dim2, currency) -> [events, amount_minor, value_sum, value_count]."""
     out: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
 
@@ -85,11 +99,19 @@ def rollups(events: list[dict[str, Any]], tz: ZoneInfo, org_currency: str) -> di
         else:
             d1, d2 = _field(e, _DIM1.get(t)), _field(e, _DIM2.get(t))
         value = data.get("duration_ms") if t in ("journey.completed", "journey.abandoned") else None
+        value = value if value is None or value < 10**15 else None  # absurd durations are ignored
         add(t, at, d1, d2, cur, amount, value)
         if t == "booking.confirmed":
             wedding = date.fromisoformat(data["wedding_date"])
-            add("booking.wedding_month", at, wedding.strftime("%Y-%m"), _field(e, "lead_source"), cur, amount,
-                (wedding - at.astimezone(tz).date()).days)
+            add(
+                "booking.wedding_month",
+                at,
+                wedding.strftime("%Y-%m"),
+                _field(e, "lead_source"),
+                cur,
+                amount,
+                (wedding - at.astimezone(tz).date()).days,
+            )
     return dict(out)
 
 
@@ -114,19 +136,35 @@ def bookings(events: list[dict[str, Any]], org_currency: str) -> dict[str, Booki
     found: dict[str, Booking] = {}
     for e in sorted((e for e in events if e["type"] == "booking.confirmed"), key=when):
         d = e["data"]
-        found[d["booking_id"]] = Booking(e.get("client_id"), when(e), d["value_minor"],
-                                         d.get("currency", org_currency), date.fromisoformat(d["wedding_date"]),
-                                         None, None, None)
+        found[d["booking_id"]] = Booking(
+            e.get("client_id"),
+            when(e),
+            d["value_minor"],
+            d.get("currency", org_currency),
+            date.fromisoformat(d["wedding_date"]),
+            None,
+            None,
+            None,
+        )
 
     def first(kind: str, booking_id: str) -> datetime | None:
-        times = [when(e) for e in events if e["data"].get("booking_id") == booking_id and (
-            (kind == "cancel" and e["type"] == "booking.cancelled")
-            or (e["type"] == "payment.succeeded" and e["data"].get("kind", "other") == kind))]
+        times = [
+            when(e)
+            for e in events
+            if e["data"].get("booking_id") == booking_id
+            and (
+                (kind == "cancel" and e["type"] == "booking.cancelled")
+                or (e["type"] == "payment.succeeded" and e["data"].get("kind", "other") == kind)
+            )
+        ]
         return min(times) if times else None
 
     for booking_id, b in found.items():
         b.cancelled_at, b.deposit_paid_at, b.balance_paid_at = (
-            first("cancel", booking_id), first("deposit", booking_id), first("balance", booking_id))
+            first("cancel", booking_id),
+            first("deposit", booking_id),
+            first("balance", booking_id),
+        )
     return found
 
 
@@ -146,8 +184,12 @@ def funnel(events: list[dict[str, Any]], booked: dict[str, Booking]) -> dict[str
             present = [v for v in values if v is not None]
             return min(present) if present else None
 
-        out[client] = (inquired, earliest([b.booked_at for b in mine]), earliest([b.deposit_paid_at for b in mine]),
-                       earliest([b.balance_paid_at for b in mine]))
+        out[client] = (
+            inquired,
+            earliest([b.booked_at for b in mine]),
+            earliest([b.deposit_paid_at for b in mine]),
+            earliest([b.balance_paid_at for b in mine]),
+        )
     return out
 
 
@@ -163,8 +205,9 @@ def cohorts(funnel_rows: dict[str, tuple[Any, ...]], tz: ZoneInfo) -> dict[date,
     return {k: (v[0], v[1], v[2], v[3]) for k, v in acc.items()}
 
 
-def lead_times(funnel_rows: dict[str, tuple[Any, ...]], booked: dict[str, Booking],
-               tz: ZoneInfo) -> Counter[tuple[str, date, int]]:
+def lead_times(
+    funnel_rows: dict[str, tuple[Any, ...]], booked: dict[str, Booking], tz: ZoneInfo
+) -> Counter[tuple[str, date, int]]:
     out: Counter[tuple[str, date, int]] = Counter()
     for inquired, first_booked, _, _ in funnel_rows.values():
         if first_booked is not None and first_booked >= inquired:

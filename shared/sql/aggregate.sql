@@ -130,3 +130,8 @@ where organization_id = %(organization_id)s and measure = %(measure)s
   and month >= %(start)s and month < %(end)s
 group by days
 order by days;
+
+-- name: note_views_refreshed
+-- After a refresh: bumps data_version and publishes a 'views' notice for the organizations whose views changed.
+select organization_id, data_version
+from public.analytics_note_changes_v1(%(orgs)s::uuid[], '{}'::uuid[], 'views', null, null, '{}'::jsonb);

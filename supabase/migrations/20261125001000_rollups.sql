@@ -86,7 +86,10 @@ cross join lateral (
               then e.currency::text end as currency,
          case when e.event_type in ('booking.confirmed', 'payment.succeeded', 'payment.failed', 'payment.refunded')
               then e.amount_minor end as amount_minor,
+         -- The catalog bounds durations below only; one absurd value must not make the batch (or a rebuild)
+         -- fail, so durations beyond 10^15 ms (31,000 years) are ignored.
          case when e.event_type in ('journey.completed', 'journey.abandoned')
+                   and e.properties ->> 'duration_ms' ~ '^[0-9]{1,15}$'
               then (e.properties ->> 'duration_ms')::bigint end as value
   where e.event_type <> 'review.received'
   union all

@@ -14,8 +14,12 @@ from tests import factories
 
 
 def _post(app: Any, key: str, batch: list[dict[str, Any]]) -> None:
-    answer = app.post("/v1/events", data=json.dumps({"events": batch}),
-                      headers={"Authorization": f"Bearer {key}"}, content_type="application/json")
+    answer = app.post(
+        "/v1/events",
+        data=json.dumps({"events": batch}),
+        headers={"Authorization": f"Bearer {key}"},
+        content_type="application/json",
+    )
     assert answer.status_code == 202, answer.json
 
 
@@ -24,8 +28,10 @@ def _validate() -> None:
 
 
 def _rollup_events(conn: psycopg.Connection[Any], org_id: Any) -> dict[str, int]:
-    rows = conn.execute("select metric, sum(events)::int from analytics_rollups where organization_id = %s "
-                        "group by 1", (org_id,)).fetchall()
+    rows = conn.execute(
+        "select metric, sum(events)::int from analytics_rollups where organization_id = %s group by 1",
+        (org_id,),
+    ).fetchall()
     return dict(rows)
 
 
@@ -36,7 +42,10 @@ def _queue_length(conn: psycopg.Connection[Any], queue: str) -> int:
 
 
 def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_notice(
-    ingest_app: Any, aggregate_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    aggregate_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
     database_url: str,
 ) -> None:
     org = make_org(timezone="Asia/Kathmandu", currency="NPR")
@@ -46,8 +55,13 @@ def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_not
         listener.execute("listen analytics_changes")
         answer = aggregate_app.post("/")
         assert answer.status_code == 200
-        assert answer.json == {"messages": 1, "events": len(events.EVENT_TYPES), "organizations": 1,
-                               "dead_messages": 0, "more": False}
+        assert answer.json == {
+            "messages": 1,
+            "events": len(events.EVENT_TYPES),
+            "organizations": 1,
+            "dead_messages": 0,
+            "more": False,
+        }
         notices = [json.loads(n.payload) for n in listener.notifies(timeout=2, stop_after=1)]
     assert len(notices) == 1
     assert notices[0]["organization_id"] == str(org.id) and notices[0]["events"] == len(events.EVENT_TYPES)
@@ -62,11 +76,16 @@ def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_not
 
 
 def test_a_batch_that_fails_before_commit_is_counted_exactly_once_when_retried(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
-    _post(ingest_app, org.ingest_key, [factories.make_event("payment.succeeded", payment_id=f"p-{i}")
-                                       for i in range(7)])
+    _post(
+        ingest_app,
+        org.ingest_key,
+        [factories.make_event("payment.succeeded", payment_id=f"p-{i}") for i in range(7)],
+    )
     _validate()
 
     class Crash(Exception):
@@ -80,12 +99,16 @@ def test_a_batch_that_fails_before_commit_is_counted_exactly_once_when_retried(
     totals, more = aggregation.drain(db.transaction)
     assert (totals.events, more) == (7, False)
     assert _rollup_events(conn, org.id) == {"payment.succeeded": 7}
-    assert conn.execute("select sum(amount_minor)::int from analytics_rollups where organization_id = %s",
-                        (org.id,)).fetchone() == (7 * 80000,)
+    assert conn.execute(
+        "select sum(amount_minor)::int from analytics_rollups where organization_id = %s", (org.id,)
+    ).fetchone() == (7 * 80000,)
 
 
 def test_two_workers_draining_one_queue_at_once_count_every_event_exactly_once(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     orgs = [make_org(name=f"Studio {i}") for i in range(3)]
     moment = datetime.now(UTC) - timedelta(hours=2)
@@ -93,9 +116,16 @@ def test_two_workers_draining_one_queue_at_once_count_every_event_exactly_once(
     for round_ in range(12):
         for org in orgs:
             # The same few rollup keys over and over, so both workers fight over the same rows.
-            batch = [factories.make_event("payment.succeeded", event_id=f"e-{round_}-{i}", occurred_at=moment,
-                                          payment_id=f"p-{i}", kind=("deposit", "balance")[i % 2])
-                     for i in range(10)]
+            batch = [
+                factories.make_event(
+                    "payment.succeeded",
+                    event_id=f"e-{round_}-{i}",
+                    occurred_at=moment,
+                    payment_id=f"p-{i}",
+                    kind=("deposit", "balance")[i % 2],
+                )
+                for i in range(10)
+            ]
             _post(ingest_app, org.ingest_key, batch)
             _validate()  # one aggregate message per post
             sent += len(batch)
@@ -105,8 +135,11 @@ def test_two_workers_draining_one_queue_at_once_count_every_event_exactly_once(
     failures: list[BaseException] = []
     done: list[int] = []
 
+    start = threading.Barrier(2)
+
     def worker() -> None:
         try:
+            start.wait(10)
             totals, _ = aggregation.drain(db.transaction, budget=timedelta(seconds=60))
             done.append(totals.events)
         except BaseException as exc:  # reported to the test thread
@@ -120,14 +153,19 @@ def test_two_workers_draining_one_queue_at_once_count_every_event_exactly_once(
     assert failures == []
     assert sum(done) == sent and all(done)  # both workers did part of the work
     for org in orgs:
-        rows = conn.execute("select dim1, events, amount_minor from analytics_rollups where organization_id = %s "
-                            "and metric = 'payment.succeeded' order by dim1", (org.id,)).fetchall()
+        rows = conn.execute(
+            "select dim1, events, amount_minor from analytics_rollups where organization_id = %s "
+            "and metric = 'payment.succeeded' order by dim1",
+            (org.id,),
+        ).fetchall()
         assert rows == [("balance", 60, 60 * 80000), ("deposit", 60, 60 * 80000)]
     assert conn.execute("select sum(data_version)::int from organizations").fetchone()[0] >= 3  # type: ignore[index]
 
 
 def test_a_poisoned_message_is_dead_lettered_and_the_rest_of_its_batch_is_counted(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     _post(ingest_app, org.ingest_key, [factories.make_event("app.action")])
@@ -141,19 +179,32 @@ def test_a_poisoned_message_is_dead_lettered_and_the_rest_of_its_batch_is_counte
 
 
 def test_reconcile_reports_a_damaged_rollup_and_rebuild_repairs_it(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org(timezone="America/St_Johns", currency="CAD")
-    _post(ingest_app, org.ingest_key, [factories.make_event("payment.succeeded"),
-                                       factories.make_event("inquiry.received", client_id="c-9")])
+    _post(
+        ingest_app,
+        org.ingest_key,
+        [
+            factories.make_event("payment.succeeded"),
+            factories.make_event("inquiry.received", client_id="c-9"),
+        ],
+    )
     _validate()
     aggregation.drain(db.transaction)
     start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
     with db.transaction() as c:
         assert recovery.reconcile(c, org.id, start, end) == []
-    conn.execute("update analytics_rollups set amount_minor = amount_minor + 1 where organization_id = %s "
-                 "and metric = 'payment.succeeded'", (org.id,))
-    conn.execute("delete from analytics_active_clients where organization_id = %s and client_id = 'c-9'", (org.id,))
+    conn.execute(
+        "update analytics_rollups set amount_minor = amount_minor + 1 where organization_id = %s "
+        "and metric = 'payment.succeeded'",
+        (org.id,),
+    )
+    conn.execute(
+        "delete from analytics_active_clients where organization_id = %s and client_id = 'c-9'", (org.id,)
+    )
     with db.transaction() as c:
         found = recovery.reconcile(c, org.id, start, end)
     assert {(m.kind, m.metric) for m in found} == {("rollup", "payment.succeeded"), ("active_client", None)}
@@ -167,7 +218,9 @@ def test_reconcile_reports_a_damaged_rollup_and_rebuild_repairs_it(
 
 
 def test_rebuild_while_events_still_wait_for_aggregate_counts_them_once(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received") for _ in range(3)])
@@ -185,7 +238,9 @@ def test_rebuild_while_events_still_wait_for_aggregate_counts_them_once(
 
 
 def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the_staleness(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
     for i in range(3):
@@ -197,11 +252,20 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
         stale = metrics.freshness(c, org.id)
     assert stale and all(v.pending and v.refreshed_at is None for v in stale)
     assert conn.execute("select count(*) from analytics_client_funnel_mv").fetchone() == (0,)
+    version = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
     outcome = refresh.run(db.transaction, force=True)
     assert outcome.refreshed[0] == "analytics_booking_facts_mv" and outcome.organizations == 1
+    assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (
+        version[0] + 1,
+    )  # type: ignore[index]  # the dashboard's cache key moves with the views
     with db.transaction() as c:
         fresh = metrics.freshness(c, org.id)
-        assert metrics.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
+        assert (
+            metrics.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC))
+            .stages[0]
+            .clients
+            == 3
+        )
     assert all(not v.pending and v.refreshed_at is not None and v.stale_seconds == 0 for v in fresh)
     assert refresh.run(db.transaction).refreshed == []  # nothing changed, the safety interval has not passed
     # Application actions are no input of the views: no refresh is requested for them.
@@ -213,13 +277,17 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
 
 
 def test_realtime_broadcast_is_used_where_the_realtime_schema_exists(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     # The same signature Supabase Realtime provides; here it records what it was given.
     conn.execute("create schema realtime")
     conn.execute("create table realtime.sent (payload jsonb, event text, topic text, private boolean)")
-    conn.execute("create function realtime.send(payload jsonb, event text, topic text, private boolean default true) "
-                 "returns void language sql as $$ insert into realtime.sent values (payload, event, topic, private) $$")
+    conn.execute(
+        "create function realtime.send(payload jsonb, event text, topic text, private boolean default true) "
+        "returns void language sql as $$ insert into realtime.sent values (payload, event, topic, private) $$"
+    )
     org = make_org()
     _post(ingest_app, org.ingest_key, [factories.make_event("booking.confirmed")])
     _validate()
@@ -232,38 +300,85 @@ def test_realtime_broadcast_is_used_where_the_realtime_schema_exists(
 
 
 def test_hourly_series_keeps_a_repeated_dst_hour_apart_and_days_split_at_local_midnight(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     johns = make_org(timezone="America/St_Johns", currency="CAD")
     # 2026-11-01: St. John's falls back from -02:30 to -03:30 at 02:00; 01:30 local happens twice.
     first, second = datetime(2026, 11, 1, 4, 0, tzinfo=UTC), datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
-    _post(ingest_app, johns.ingest_key, [factories.make_event("app.action", occurred_at=first),
-                                         factories.make_event("app.action", occurred_at=second)])
+    _post(
+        ingest_app,
+        johns.ingest_key,
+        [
+            factories.make_event("app.action", occurred_at=first),
+            factories.make_event("app.action", occurred_at=second),
+        ],
+    )
     kathmandu = make_org(timezone="Asia/Kathmandu", currency="NPR")
     # 18:15 UTC is local midnight in Kathmandu (+05:45).
-    _post(ingest_app, kathmandu.ingest_key, [
-        factories.make_event("app.action", occurred_at=datetime(2026, 11, 2, 18, 14, tzinfo=UTC)),
-        factories.make_event("app.action", occurred_at=datetime(2026, 11, 2, 18, 15, tzinfo=UTC))])
+    _post(
+        ingest_app,
+        kathmandu.ingest_key,
+        [
+            factories.make_event("app.action", occurred_at=datetime(2026, 11, 2, 18, 14, tzinfo=UTC)),
+            factories.make_event("app.action", occurred_at=datetime(2026, 11, 2, 18, 15, tzinfo=UTC)),
+        ],
+    )
     _validate()
     aggregation.drain(db.transaction)
-    hours = metrics.timeseries(conn, johns.id, "app_actions", "hour", datetime(2026, 11, 1, 3, 30, tzinfo=UTC),
-                               datetime(2026, 11, 1, 6, 30, tzinfo=UTC)).series[0].points
+    hours = (
+        metrics.timeseries(
+            conn,
+            johns.id,
+            "app_actions",
+            "hour",
+            datetime(2026, 11, 1, 3, 30, tzinfo=UTC),
+            datetime(2026, 11, 1, 6, 30, tzinfo=UTC),
+        )
+        .series[0]
+        .points
+    )
     assert [(p.start.isoformat(), p.value) for p in hours] == [
-        ("2026-11-01T01:00:00-02:30", 1), ("2026-11-01T01:00:00-03:30", 1), ("2026-11-01T02:00:00-03:30", 0)]
-    days = metrics.timeseries(conn, kathmandu.id, "app_actions", "day", datetime(2026, 11, 1, tzinfo=UTC),
-                              datetime(2026, 11, 4, tzinfo=UTC)).series[0].points
+        ("2026-11-01T01:00:00-02:30", 1),
+        ("2026-11-01T01:00:00-03:30", 1),
+        ("2026-11-01T02:00:00-03:30", 0),
+    ]
+    days = (
+        metrics.timeseries(
+            conn,
+            kathmandu.id,
+            "app_actions",
+            "day",
+            datetime(2026, 11, 1, tzinfo=UTC),
+            datetime(2026, 11, 4, tzinfo=UTC),
+        )
+        .series[0]
+        .points
+    )
     assert [(p.start.date().isoformat(), p.value) for p in days] == [
-        ("2026-11-01", 0), ("2026-11-02", 1), ("2026-11-03", 1), ("2026-11-04", 0)]
+        ("2026-11-01", 0),
+        ("2026-11-02", 1),
+        ("2026-11-03", 1),
+        ("2026-11-04", 0),
+    ]
 
 
 def test_money_is_never_summed_across_currencies_and_bad_breakdowns_are_refused(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org(currency="GBP")
-    _post(ingest_app, org.ingest_key, [
-        factories.make_event("payment.succeeded", payment_id="p-1", amount_minor=1000, currency="GBP"),
-        factories.make_event("payment.succeeded", payment_id="p-2", amount_minor=500, currency="EUR"),
-        factories.make_event("payment.refunded", amount_minor=200, currency="EUR")])
+    _post(
+        ingest_app,
+        org.ingest_key,
+        [
+            factories.make_event("payment.succeeded", payment_id="p-1", amount_minor=1000, currency="GBP"),
+            factories.make_event("payment.succeeded", payment_id="p-2", amount_minor=500, currency="EUR"),
+            factories.make_event("payment.refunded", amount_minor=200, currency="EUR"),
+        ],
+    )
     _validate()
     aggregation.drain(db.transaction)
     start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
@@ -280,7 +395,9 @@ def test_money_is_never_summed_across_currencies_and_bad_breakdowns_are_refused(
 
 
 def test_rebuild_and_reconcile_while_events_flow_never_lose_or_double_count(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org(timezone="Australia/Adelaide", currency="AUD")
     start, end = datetime.now(UTC) - timedelta(days=2), datetime.now(UTC) + timedelta(hours=1)
@@ -303,9 +420,15 @@ def test_rebuild_and_reconcile_while_events_flow_never_lose_or_double_count(
     sent = 0
     try:
         for round_ in range(15):
-            batch = [factories.make_event("payment.succeeded", event_id=f"e-{round_}-{i}", payment_id=f"p-{i}",
-                                          occurred_at=datetime.now(UTC) - timedelta(minutes=17 * i))
-                     for i in range(8)]
+            batch = [
+                factories.make_event(
+                    "payment.succeeded",
+                    event_id=f"e-{round_}-{i}",
+                    payment_id=f"p-{i}",
+                    occurred_at=datetime.now(UTC) - timedelta(minutes=17 * i),
+                )
+                for i in range(8)
+            ]
             _post(ingest_app, org.ingest_key, batch)
             sent += len(batch)
             _validate()
@@ -321,7 +444,10 @@ def test_rebuild_and_reconcile_while_events_flow_never_lose_or_double_count(
 
 
 def test_cli_reconcile_and_rebuild_report_and_repair(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from shared import cli
 
@@ -330,8 +456,14 @@ def test_cli_reconcile_and_rebuild_report_and_repair(
     _validate()
     aggregation.drain(db.transaction)
     conn.execute("delete from analytics_rollups where organization_id = %s", (org.id,))
-    window = ["--org", str(org.id), "--from", (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-              "--to", datetime.now(UTC).isoformat()]
+    window = [
+        "--org",
+        str(org.id),
+        "--from",
+        (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+        "--to",
+        datetime.now(UTC).isoformat(),
+    ]
     assert cli.main(["reconcile", *window]) == 1
     assert "email.opened" in capsys.readouterr().out
     assert cli.main(["rebuild", *window, "--json"]) == 0
@@ -339,12 +471,16 @@ def test_cli_reconcile_and_rebuild_report_and_repair(
     assert cli.main(["reconcile", *window]) == 0
     assert "match" in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        cli.main(["rebuild", "--org", str(org.id), "--from", "2026-11-01T00:00:00", "--to", "2026-11-02T00:00:00Z"])
+        cli.main(
+            ["rebuild", "--org", str(org.id), "--from", "2026-11-01T00:00:00", "--to", "2026-11-02T00:00:00Z"]
+        )
     assert "needs a UTC offset" in capsys.readouterr().err
 
 
 def test_signed_in_users_read_only_their_organizations_numbers_and_cannot_run_pipeline_functions(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     mine, theirs = make_org(name="Mine"), make_org(name="Theirs")
     for org in (mine, theirs):
@@ -354,12 +490,73 @@ def test_signed_in_users_read_only_their_organizations_numbers_and_cannot_run_pi
     refresh.run(db.transaction, force=True)
     with conn.transaction():
         conn.execute("set local role authenticated")
-        conn.execute("select set_config('request.jwt.claims', %s, true)",
-                     (json.dumps({"organization_id": str(mine.id)}),))
+        conn.execute(
+            "select set_config('request.jwt.claims', %s, true)",
+            (json.dumps({"organization_id": str(mine.id)}),),
+        )
         assert {r[0] for r in conn.execute("select organization_id from analytics_rollups")} == {mine.id}
-        assert {r[0] for r in conn.execute("select organization_id from analytics_client_funnel")} == {mine.id}
+        assert {r[0] for r in conn.execute("select organization_id from analytics_client_funnel")} == {
+            mine.id
+        }
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select * from analytics_client_funnel_mv")
     with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
         conn.execute("set local role authenticated")
         conn.execute("select * from analytics_rebuild_v1(%s, now() - interval '1 day', now())", (theirs.id,))
+
+
+def test_aggregate_refuses_callers_without_the_invoke_secret(
+    aggregate_app: Any,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INVOKE_SECRET", "s3cret")
+    settings.get_settings.cache_clear()
+    refused = aggregate_app.post("/")
+    assert refused.status_code == 401 and refused.json["error"] == "unauthorized"
+    allowed = aggregate_app.post("/", headers={"Authorization": "Bearer s3cret"})
+    assert allowed.status_code == 200 and allowed.json["more"] is False
+
+
+def test_a_message_the_database_refuses_is_dead_lettered_alone_and_the_rest_is_counted(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    _post(ingest_app, org.ingest_key, [factories.make_event("form.started")])
+    _validate()
+    now = datetime.now(UTC).isoformat()
+    refused = {"organization_id": str(org.id), "ids": [2**63], "occurred_from": now, "occurred_to": now}
+    conn.execute("select pgmq.send('aggregate', %s::jsonb)", (json.dumps(refused),))
+    totals, _ = aggregation.drain(db.transaction)
+    assert (totals.messages, totals.events, totals.dead_messages) == (2, 1, 1)
+    letter = conn.execute(
+        "select reasons, payload from analytics_dead_letters where stage = 'aggregate'").fetchone()
+    assert letter is not None and letter[0][0]["type"] == "aggregate_failed"
+    assert "bigint" in letter[0][0]["msg"]
+    assert letter[1]["ids"] == [2**63]
+    assert _rollup_events(conn, org.id) == {"form.started": 1}
+    assert _queue_length(conn, "aggregate") == 0
+
+
+def test_a_refresher_called_inside_the_debounce_period_waits_for_it_and_then_refreshes(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
+    settings.get_settings.cache_clear()
+    org = make_org()
+    refresh.run(db.transaction, force=True)  # the views are fresh: the safety schedule is not due
+    _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received", client_id="c-1")])
+    _validate()
+    aggregation.drain(db.transaction)
+    # Called at once (as a trigger on the insert of the delayed message would): no visible message yet.
+    outcome = refresh.run(db.transaction)
+    assert outcome.reason == "inputs changed" and outcome.messages == 0
+    assert outcome.refreshed and outcome.organizations == 1
+    assert conn.execute("select count(*) from analytics_client_funnel_mv where organization_id = %s",
+                        (org.id,)).fetchone() == (1,)
+    # The delayed message that asked for this refresh becomes visible later: a wake-up with nothing to do.
+    conn.execute("select pgmq.purge_queue('refresh')")
+    conn.execute("select pgmq.send('refresh', '{}'::jsonb)")
+    late = refresh.run(db.transaction)
+    assert (late.messages, late.refreshed) == (1, [])

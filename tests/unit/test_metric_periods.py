@@ -10,7 +10,9 @@ from shared import metrics
 
 def test_hours_in_a_quarter_hour_zone_start_at_local_whole_hours() -> None:
     eucla = ZoneInfo("Australia/Eucla")  # +08:45
-    keys = metrics.periods(eucla, "hour", datetime(2026, 3, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 1, 3, 0, tzinfo=UTC))
+    keys = metrics.periods(
+        eucla, "hour", datetime(2026, 3, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
+    )
     labels = [k.replace(tzinfo=UTC).astimezone(eucla).strftime("%H:%M") for k in keys]
     assert labels == ["08:00", "09:00", "10:00", "11:00"]
 
@@ -26,7 +28,10 @@ def test_a_spring_forward_day_has_23_hours_and_a_fall_back_day_25() -> None:
 
 def test_weeks_start_on_monday_and_months_on_the_first_in_the_local_zone() -> None:
     kolkata = ZoneInfo("Asia/Kolkata")
-    start, end = datetime(2026, 1, 31, 20, 0, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)  # 1 Feb 01:30 local
+    start, end = (
+        datetime(2026, 1, 31, 20, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, tzinfo=UTC),
+    )  # 1 Feb 01:30 local
     weeks = metrics.periods(kolkata, "week", start, end)
     assert weeks[0] == datetime(2026, 1, 26) and all(w.weekday() == 0 for w in weeks)
     assert metrics.periods(kolkata, "month", start, end) == [datetime(2026, 2, 1), datetime(2026, 3, 1)]
@@ -34,7 +39,9 @@ def test_weeks_start_on_monday_and_months_on_the_first_in_the_local_zone() -> No
 
 
 def test_every_metric_declares_a_unit_a_description_and_only_known_columns() -> None:
-    assert {"revenue_net", "nps", "active_clients", "form_completion_rate", "email_bounce_rate"} <= set(metrics.REGISTRY)
+    assert {"revenue_net", "nps", "active_clients", "form_completion_rate", "email_bounce_rate"} <= set(
+        metrics.REGISTRY
+    )
     for metric in metrics.REGISTRY.values():
         assert metric.description and metric.unit
         assert set(metric.dimensions.values()) <= {"dim1", "dim2", "currency"}
@@ -44,7 +51,9 @@ def test_every_metric_declares_a_unit_a_description_and_only_known_columns() -> 
 
 
 def test_a_local_window_runs_from_local_midnight_to_local_midnight_across_dst() -> None:
-    start, end = metrics.local_window("America/St_Johns", datetime(2026, 11, 1).date(), datetime(2026, 11, 1).date())
+    start, end = metrics.local_window(
+        "America/St_Johns", datetime(2026, 11, 1).date(), datetime(2026, 11, 1).date()
+    )
     assert start == datetime(2026, 11, 1, 2, 30, tzinfo=UTC)  # midnight at -02:30 (summer time)
     assert end == datetime(2026, 11, 2, 3, 30, tzinfo=UTC)  # next midnight at -03:30: a 25-hour day
     entries = {m.name: m for m in metrics.catalog()}
