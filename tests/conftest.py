@@ -95,3 +95,8 @@ def ingest_app() -> Any:
 @pytest.fixture(scope="session")
 def validate_app() -> Any:
     return create_app(target="validate", source=str(ROOT / "functions/validate/main.py")).test_client()
+
+
+@pytest.fixture(scope="session")
+def monitor_app() -> Any:
+    return create_app(target="monitor", source=str(ROOT / "functions/monitor/main.py")).test_client()

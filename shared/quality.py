@@ -1,0 +1,124 @@
+"""Data quality: run every check, keep each result with its history, and answer "how healthy is my data now".
+
+A run covers one organization or all of them, plus the global checks (queue health, storage), stored under
+the nil UUID `GLOBAL`. Results are history: every run adds rows, older than QUALITY_HISTORY_DAYS are pruned.
+`latest_results` is what the dashboard's GET /v1/quality shows.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+from pydantic import BaseModel, Field
+
+from shared import queries, settings
+
+Status = Literal["pass", "warn", "fail"]
+# Global checks (not about one organization) are stored under the nil UUID, which no organization has.
+GLOBAL = UUID(int=0)
+CHECKS = ("freshness", "volume", "rejection_rate", "duplicate_rate", "schema_drift", "reconciliation",
+          "queue_age", "queue_depth", "queue_over_retry_limit", "partitions_ahead", "table_size",
+          "queue_dead_tuples")
+
+
+class CheckResult(BaseModel):
+    """One measurement: what was checked, for whom, the value against its threshold and the verdict."""
+
+    organization_id: UUID = Field(description="The organization, or the nil UUID for global checks")
+    check: str = Field(description="The check's name, one of quality.CHECKS")
+    subject: str = Field(default="", description="What within the check: a source, source/type, queue or table")
+    status: Status
+    value: float | None = Field(description="The measured value (None when nothing could be measured)")
+    threshold: float | None = Field(description="The threshold the value was compared with")
+    unit: str = ""
+    message: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    checked_at: datetime
+
+
+class RunSummary(BaseModel):
+    run_id: UUID
+    results: list[CheckResult]
+    organizations: list[UUID] = Field(default_factory=list, description="Who this run covered (GLOBAL too)")
+    skipped: bool = Field(default=False, description="Another run held the lock; this one did nothing")
+
+    @property
+    def worst(self) -> Status:
+        statuses = {r.status for r in self.results}
+        return "fail" if "fail" in statuses else ("warn" if "warn" in statuses else "pass")
+
+
+def check_organization(conn: Connection[Any], org: UUID, timezone: str, now: datetime) -> list[CheckResult]:
+    """Every per-organization check for one organization."""
+    from shared import checks
+
+    return [
+        *checks.freshness(conn, org, now),
+        *checks.volume(conn, org, ZoneInfo(timezone), now),
+        *checks.rates(conn, org, now),
+        *checks.schema_drift(conn, org, now),
+        *checks.reconciliation(conn, org, now),
+    ]
+
+
+def check_global(conn: Connection[Any], now: datetime) -> list[CheckResult]:
+    """The checks that are not about one organization: queues and storage."""
+    from shared import checks
+
+    return [*checks.queue_health(conn, now), *checks.storage(conn, now)]
+
+
+def store(conn: Connection[Any], run_id: UUID, results: list[CheckResult]) -> None:
+    """Append results to the history in the caller's transaction."""
+    if not results:
+        return
+    rows = [{"run_id": str(run_id), "organization_id": str(r.organization_id), "check_name": r.check,
+             "subject": r.subject, "status": r.status, "value": r.value, "threshold": r.threshold,
+             "unit": r.unit, "message": r.message, "detail": r.detail, "checked_at": r.checked_at.isoformat()}
+            for r in results]
+    conn.execute(queries.get("quality_store_result"), {"rows": json.dumps(rows, default=str)})
+
+
+def run(transaction: Callable[[], AbstractContextManager[Connection[Any]]], *, organization_id: UUID | None = None,
+        include_global: bool = True, now: datetime | None = None) -> RunSummary:
+    """Run the checks (one organization or all, plus global ones), store them and prune old history.
+
+    One transaction under a try-lock: a run that overlaps another (a slow cron tick) skips instead of
+    doubling history and alerts. Alerting is separate (`alerts.process`), after this commits.
+    """
+    now = now or datetime.now(UTC)
+    run_id = uuid.uuid4()
+    results: list[CheckResult] = []
+    with transaction() as conn:
+        locked = conn.execute(queries.get("quality_run_lock")).fetchone()
+        if not (locked and locked[0]):
+            return RunSummary(run_id=run_id, results=[], skipped=True)
+        orgs = conn.execute(queries.get("quality_organizations"), {"id": organization_id}).fetchall()
+        for org_id, timezone in orgs:
+            results += check_organization(conn, org_id, timezone, now)
+        if include_global:
+            results += check_global(conn, now)
+        covered = [org_id for org_id, _ in orgs] + ([GLOBAL] if include_global else [])
+        store(conn, run_id, results)
+        conn.execute(queries.get("quality_prune_history"),
+                     {"before": now - timedelta(days=settings.get_settings().quality_history_days)})
+    return RunSummary(run_id=run_id, results=results, organizations=covered)
+
+
+def latest_results(conn: Connection[Any], org_id: UUID, *, include_global: bool = True) -> list[CheckResult]:
+    """The results of the latest run that covered `org_id` (and of the latest global run), for GET /v1/quality.
+
+    Only the latest run counts, so a source that stopped being measured does not linger with a stale result.
+    """
+    orgs = [str(org_id)] + ([str(GLOBAL)] if include_global and org_id != GLOBAL else [])
+    rows = conn.execute(queries.get("quality_latest_results"), {"organizations": orgs}).fetchall()
+    return [CheckResult(organization_id=r[0], check=r[1], subject=r[2], status=r[3], value=r[4], threshold=r[5],
+                        unit=r[6], message=r[7], detail=r[8], checked_at=r[9]) for r in rows]
