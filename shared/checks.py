@@ -6,6 +6,7 @@ Every function reads only and returns `quality.CheckResult`s; storing, history a
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ def _usual_gap(hours: list[datetime]) -> float | None:
     """Median seconds between consecutive active hours, or None with too little history to judge."""
     if len(hours) < _MIN_ACTIVE_HOURS:
         return None
-    return statistics.median((b - a).total_seconds() for a, b in zip(hours, hours[1:], strict=False))
+    return statistics.median((b - a).total_seconds() for a, b in itertools.pairwise(hours))
 
 
 def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:

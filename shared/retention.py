@@ -19,12 +19,15 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
-from shared import queries, settings
+from shared import errors, queries, settings
 
 
 class RetentionReport(BaseModel):
     cutoffs: dict[UUID, datetime] = Field(description="Per organization: events before this are removed")
     partitions_dropped: list[str] = Field(default_factory=list)
+    partitions_kept: dict[str, str] = Field(
+        default_factory=dict, description="Partitions that were due but could not be dropped (e.g. a lock "
+                                          "timeout), with why; their rows are deleted row by row instead")
     rows_in_dropped_partitions: int = 0
     rows_deleted: dict[UUID, int] = Field(default_factory=dict)
 
@@ -51,9 +54,14 @@ def run(transaction: Callable[[], AbstractContextManager[Connection[Any]]], *,
     oldest_cutoff = min([*per_org.values(), default_cutoff])
     for name, _start, end in partitions:
         if end is not None and end <= oldest_cutoff:
-            with transaction() as conn:
-                row = conn.execute(queries.get("retention_drop_partition"),
-                                   {"name": name, "before": oldest_cutoff}).fetchone()
+            try:
+                with transaction() as conn:
+                    row = conn.execute(queries.get("retention_drop_partition"),
+                                       {"name": name, "before": oldest_cutoff,
+                                        "lock_timeout_ms": cfg.retention_lock_timeout_ms}).fetchone()
+            except errors.PipelineError as exc:
+                report.partitions_kept[name] = str(exc)[:300]
+                continue
             report.partitions_dropped.append(name)
             report.rows_in_dropped_partitions += int(row[0]) if row else 0
     targets = {**per_org, **dict.fromkeys(orphans, default_cutoff)}

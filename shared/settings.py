@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     aws_region: str = "eu-west-2"
     retention_default_days: int = Field(default=730, description="Raw-event retention when an org sets none.")
     retention_batch_size: int = 10_000
+    retention_lock_timeout_ms: int = Field(
+        default=5000, description="How long dropping a partition may wait for its lock before deleting rows instead.")
 
     @property
     def max_future_skew(self) -> timedelta:

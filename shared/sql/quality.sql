@@ -235,7 +235,7 @@ order by id;
 
 -- name: retention_drop_partition
 -- Drops one monthly partition entirely older than the cutoff; returns the rows it held.
-select public.analytics_drop_event_partition_v1(%(name)s, %(before)s);
+select public.analytics_drop_event_partition_v1(%(name)s, %(before)s, %(lock_timeout_ms)s);
 
 -- name: retention_orphan_organizations
 -- Organizations with raw events older than a moment that no longer exist (their events expire by default).

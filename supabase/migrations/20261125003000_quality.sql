@@ -142,7 +142,8 @@ $$;
 -- Drops one monthly partition of analytics_events whose whole range lies before p_before (the oldest cutoff
 -- any organization's retention allows). Refuses anything else, so a caller's mistake cannot drop live data.
 -- Returns the number of rows the partition held.
-create or replace function public.analytics_drop_event_partition_v1(p_name text, p_before timestamptz)
+create or replace function public.analytics_drop_event_partition_v1(p_name text, p_before timestamptz,
+                                                                    p_lock_timeout_ms integer default 5000)
 returns bigint
 language plpgsql
 as $$
@@ -157,6 +158,9 @@ begin
   if v_to > p_before then
     raise exception 'partition % ends at %, after the retention cutoff %', p_name, v_to, p_before;
   end if;
+  -- Detaching locks the whole table; give up (and let the caller delete rows instead) rather than queue
+  -- every reader and writer behind a long-running query.
+  perform set_config('lock_timeout', p_lock_timeout_ms::text, true);
   execute format('select count(*) from public.%I', p_name) into v_rows;
   execute format('alter table public.analytics_events detach partition public.%I', p_name);
   execute format('drop table public.%I', p_name);

@@ -248,3 +248,16 @@ def test_tenants_see_only_their_own_check_results_through_rls(
         seen = {r[0] for r in conn.execute("select distinct organization_id from analytics_quality_checks")}
     assert seen == {org.id}
     assert other.id != org.id
+
+
+def test_a_run_overlapping_another_skips_instead_of_doubling_history(
+    make_org: Callable[..., Any], conn: psycopg.Connection[Any], database_url: str
+) -> None:
+    make_org()
+    with psycopg.connect(database_url) as other:
+        other.execute("select pg_advisory_xact_lock(hashtext('analytics_quality_run'))")
+        summary = quality.run(db.transaction)
+        other.rollback()
+    assert summary.skipped and summary.results == []
+    assert conn.execute("select count(*) from analytics_quality_checks").fetchone() == (0,)
+    assert not quality.run(db.transaction).skipped

@@ -173,3 +173,32 @@ def test_erasure_corrects_rollups_through_the_aggregation_hook_when_it_exists(
     # Called inside the erasure's transaction: it already sees the raw events without the erased client.
     assert calls == [(org.id, start, start + timedelta(days=1), 1)]
     assert conn.execute("select count(*) from analytics_rollup_rebuilds where done_at is null").fetchone() == (0,)
+
+
+def test_a_partition_that_cannot_be_locked_is_kept_and_its_rows_deleted_instead_and_bad_settings_mean_default(
+    make_org: Callable[..., Any], conn: psycopg.Connection[Any], database_url: str,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    orgs = [make_org(name=f"Org {i}", retention_days=value) for i, value in enumerate(["forever", 0, 1.5, -3])]
+    ancient = (now - timedelta(days=800)).replace(day=15)
+    conn.execute("select analytics_ensure_event_partitions_v1(%s::date, 1)", (ancient.date(),))
+    for org in orgs:
+        store_events(conn, org.id, occurred_at=ancient)
+        store_events(conn, org.id, occurred_at=now - timedelta(days=700))  # inside the default 730 days
+    with db.transaction() as c:
+        cutoffs = retention.cutoffs(c, now)
+    assert set(cutoffs.values()) == {now - timedelta(days=730)}
+    monkeypatch.setenv("RETENTION_LOCK_TIMEOUT_MS", "200")
+    from shared import settings
+
+    settings.get_settings.cache_clear()
+    with psycopg.connect(database_url) as reader:  # a long dashboard query holding the table
+        reader.execute("select count(*) from analytics_events")
+        report = retention.run(db.transaction, now=now)
+        reader.rollback()
+    name = f"analytics_events_y{ancient:%Y}m{ancient:%m}"
+    assert report.partitions_dropped == [] and "lock" in report.partitions_kept[name]
+    assert sum(report.rows_deleted.values()) == 4
+    assert conn.execute("select count(*) from analytics_events").fetchone() == (4,)
+    assert name in _partitions(conn)
