@@ -20,6 +20,7 @@ from shared.quality import GLOBAL, CheckResult, Status
 
 ALL_SOURCES = "*"
 _MIN_ACTIVE_HOURS = 5
+_RHYTHM_HOURS = 500  # the rhythm is learnt from the most recent active hours
 
 
 def _result(org: UUID, check: str, subject: str, status: Status, value: float | None, threshold: float | None,
@@ -32,15 +33,17 @@ def _usual_gap(hours: list[datetime]) -> float | None:
     """Median seconds between consecutive active hours, or None with too little history to judge."""
     if len(hours) < _MIN_ACTIVE_HOURS:
         return None
+    hours = hours[-_RHYTHM_HOURS:]
     return statistics.median((b - a).total_seconds() for a, b in itertools.pairwise(hours))
 
 
 def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
     """Age of the newest stored event per source (and over all sources) against the source's usual rhythm.
 
-    The rhythm is the median gap between the hours in which the source had events stored over the last
-    weeks; the threshold is that gap times a factor (never below a floor). Older than the threshold warns,
-    older than twice the threshold fails.
+    The rhythm is the median gap between the most recent hours in which the source had events stored; the
+    threshold is that gap times a factor (never below a floor). Older than the threshold warns, older than
+    twice the threshold fails. A source with no stored event for QUALITY_FRESHNESS_HISTORY_DAYS is retired
+    (no longer measured), which resolves its incident.
     """
     cfg = settings.get_settings()
     since = now - timedelta(days=cfg.quality_freshness_history_days)

@@ -42,6 +42,8 @@ class CheckResult(BaseModel):
     message: str
     detail: dict[str, Any] = Field(default_factory=dict)
     checked_at: datetime
+    status_since: datetime | None = Field(default=None, description="Since when the status has been this one "
+                                                                    "(set on stored latest results)")
 
 
 class RunSummary(BaseModel):
@@ -76,15 +78,20 @@ def check_global(conn: Connection[Any], now: datetime) -> list[CheckResult]:
     return [*checks.queue_health(conn, now), *checks.storage(conn, now)]
 
 
-def store(conn: Connection[Any], run_id: UUID, results: list[CheckResult]) -> None:
-    """Append results to the history in the caller's transaction."""
-    if not results:
-        return
+def store(conn: Connection[Any], run_id: UUID, results: list[CheckResult], covered: list[UUID]) -> None:
+    """Record a run in the caller's transaction: the latest result of every subject (subjects of `covered`
+    organizations this run did not measure are dropped), and history rows for status changes, failures and
+    one sample per QUALITY_HISTORY_SAMPLE_MINUTES otherwise."""
     rows = [{"run_id": str(run_id), "organization_id": str(r.organization_id), "check_name": r.check,
              "subject": r.subject, "status": r.status, "value": r.value, "threshold": r.threshold,
              "unit": r.unit, "message": r.message, "detail": r.detail, "checked_at": r.checked_at.isoformat()}
             for r in results]
-    conn.execute(queries.get("quality_store_result"), {"rows": json.dumps(rows, default=str)})
+    if rows:
+        conn.execute(queries.get("quality_store_result"), {
+            "rows": json.dumps(rows, default=str),
+            "sample_minutes": settings.get_settings().quality_history_sample_minutes})
+    conn.execute(queries.get("quality_forget_unmeasured"),
+                 {"organizations": [str(o) for o in covered], "run_id": str(run_id)})
 
 
 def run(transaction: Callable[[], AbstractContextManager[Connection[Any]]], *, organization_id: UUID | None = None,
@@ -107,18 +114,18 @@ def run(transaction: Callable[[], AbstractContextManager[Connection[Any]]], *, o
         if include_global:
             results += check_global(conn, now)
         covered = [org_id for org_id, _ in orgs] + ([GLOBAL] if include_global else [])
-        store(conn, run_id, results)
+        store(conn, run_id, results, covered)
         conn.execute(queries.get("quality_prune_history"),
                      {"before": now - timedelta(days=settings.get_settings().quality_history_days)})
     return RunSummary(run_id=run_id, results=results, organizations=covered)
 
 
 def latest_results(conn: Connection[Any], org_id: UUID, *, include_global: bool = True) -> list[CheckResult]:
-    """The results of the latest run that covered `org_id` (and of the latest global run), for GET /v1/quality.
+    """The latest result of each of `org_id`'s checks (and of the global ones), for GET /v1/quality.
 
-    Only the latest run counts, so a source that stopped being measured does not linger with a stale result.
+    A run drops the subjects it no longer measures, so a retired source does not linger with a stale result.
     """
     orgs = [str(org_id)] + ([str(GLOBAL)] if include_global and org_id != GLOBAL else [])
     rows = conn.execute(queries.get("quality_latest_results"), {"organizations": orgs}).fetchall()
     return [CheckResult(organization_id=r[0], check=r[1], subject=r[2], status=r[3], value=r[4], threshold=r[5],
-                        unit=r[6], message=r[7], detail=r[8], checked_at=r[9]) for r in rows]
+                        unit=r[6], message=r[7], detail=r[8], checked_at=r[9], status_since=r[10]) for r in rows]

@@ -43,10 +43,13 @@ class Settings(BaseSettings):
 
     # --- data quality monitoring, alerts, retention and erasure (docs/quality.md) ---
     quality_history_days: int = Field(default=30, description="How long check results are kept.")
+    quality_history_sample_minutes: int = Field(
+        default=60, description="Unchanged passing/warning results are added to the history at most this often.")
     quality_freshness_factor: float = Field(
         default=3.0, description="Freshness warns when the newest event is older than this many usual gaps.")
     quality_freshness_min_seconds: int = Field(default=3600, description="Freshness threshold never below this.")
-    quality_freshness_history_days: int = Field(default=28, description="History the usual gap is learnt from.")
+    quality_freshness_history_days: int = Field(
+        default=90, description="A source silent this long is retired: no longer measured for freshness.")
     quality_volume_weeks: int = Field(default=4, description="Same-weekday-and-hour weeks volume compares with.")
     quality_volume_min_expected: int = Field(default=10, description="Volume below this is not judged for drops.")
     quality_volume_settle_minutes: int = Field(default=10, description="Late arrivals allowed before an hour is judged.")

@@ -112,28 +112,54 @@ where schemaname = 'pgmq'
 order by relname;
 
 -- name: quality_store_result
--- Stores check results (history).
-insert into public.analytics_quality_checks
-  (run_id, organization_id, check_name, subject, status, value, threshold, unit, message, detail, checked_at)
-select run_id, organization_id, check_name, subject, status, value, threshold, unit, message, detail, checked_at
-from jsonb_to_recordset(%(rows)s::jsonb) as t(
-  run_id uuid, organization_id uuid, check_name text, subject text, status text, value double precision,
-  threshold double precision, unit text, message text, detail jsonb, checked_at timestamptz);
+-- Upserts the latest result per organization, check and subject, and appends to the history the results whose
+-- status changed, that fail, or whose subject was last written to the history more than a sampling interval ago.
+with input as (
+  select * from jsonb_to_recordset(%(rows)s::jsonb) as t(
+    run_id uuid, organization_id uuid, check_name text, subject text, status text, value double precision,
+    threshold double precision, unit text, message text, detail jsonb, checked_at timestamptz)
+), history as (
+  insert into public.analytics_quality_checks
+    (run_id, organization_id, check_name, subject, status, value, threshold, unit, message, detail, checked_at)
+  select i.run_id, i.organization_id, i.check_name, i.subject, i.status, i.value, i.threshold, i.unit, i.message,
+         i.detail, i.checked_at
+  from input i
+  left join public.analytics_quality_latest l using (organization_id, check_name, subject)
+  where l.status is null or l.status <> i.status or i.status = 'fail' or l.history_at is null
+     or l.history_at <= i.checked_at - make_interval(mins => %(sample_minutes)s)
+  returning organization_id, check_name, subject
+)
+insert into public.analytics_quality_latest as l
+  (organization_id, check_name, subject, run_id, status, value, threshold, unit, message, detail, checked_at,
+   status_since, history_at)
+select i.organization_id, i.check_name, i.subject, i.run_id, i.status, i.value, i.threshold, i.unit, i.message,
+       i.detail, i.checked_at, i.checked_at,
+       case when exists (select 1 from history h where h.organization_id = i.organization_id
+                         and h.check_name = i.check_name and h.subject = i.subject) then i.checked_at end
+from input i
+order by i.organization_id, i.check_name, i.subject
+on conflict (organization_id, check_name, subject) do update
+set run_id = excluded.run_id, status = excluded.status, value = excluded.value, threshold = excluded.threshold,
+    unit = excluded.unit, message = excluded.message, detail = excluded.detail, checked_at = excluded.checked_at,
+    status_since = case when l.status = excluded.status then l.status_since else excluded.checked_at end,
+    history_at = coalesce(excluded.history_at, l.history_at);
+
+-- name: quality_forget_unmeasured
+-- Removes latest results of the covered organizations that this run no longer measured.
+delete from public.analytics_quality_latest
+where organization_id = any(%(organizations)s::uuid[]) and run_id <> %(run_id)s;
 
 -- name: quality_prune_history
 -- Deletes check results older than a moment.
 delete from public.analytics_quality_checks where checked_at < %(before)s;
 
 -- name: quality_latest_results
--- For each given organization (the nil UUID for global checks), the results of the latest run covering it.
-select q.organization_id, q.check_name, q.subject, q.status, q.value, q.threshold, q.unit, q.message, q.detail,
-       q.checked_at
-from unnest(%(organizations)s::uuid[]) as o(org)
-cross join lateral (
-  select l.run_id from public.analytics_quality_checks l
-  where l.organization_id = o.org order by l.checked_at desc, l.id desc limit 1) latest
-join public.analytics_quality_checks q on q.run_id = latest.run_id and q.organization_id = o.org
-order by q.organization_id = '00000000-0000-0000-0000-000000000000'::uuid, q.check_name, q.subject;
+-- The latest result of every check of the given organizations (the nil UUID for global checks).
+select organization_id, check_name, subject, status, value, threshold, unit, message, detail, checked_at,
+       status_since
+from public.analytics_quality_latest
+where organization_id = any(%(organizations)s::uuid[])
+order by organization_id = '00000000-0000-0000-0000-000000000000'::uuid, check_name, subject;
 
 -- name: incidents_open
 -- The open incidents of the given organizations, locked for this run.

@@ -27,6 +27,30 @@ alter table public.analytics_quality_checks enable row level security;
 create policy analytics_quality_checks_own on public.analytics_quality_checks
   for select to authenticated using (organization_id = public.analytics_request_org());
 
+-- The latest result of every (organization, check, subject): what the dashboard shows. Rows of subjects a
+-- run no longer measures are removed by that run. The history table above gets a row only when a status
+-- changes, for every failing result, and otherwise once per sampling interval, so it stays small.
+create table public.analytics_quality_latest (
+  organization_id uuid not null,
+  check_name      text not null,
+  subject         text not null default '',
+  run_id          uuid not null,
+  status          text not null check (status in ('pass', 'warn', 'fail')),
+  value           double precision,
+  threshold       double precision,
+  unit            text not null default '',
+  message         text not null default '',
+  detail          jsonb not null default '{}'::jsonb,
+  checked_at      timestamptz not null,
+  status_since    timestamptz not null,
+  history_at      timestamptz,
+  primary key (organization_id, check_name, subject)
+);
+
+alter table public.analytics_quality_latest enable row level security;
+create policy analytics_quality_latest_own on public.analytics_quality_latest
+  for select to authenticated using (organization_id = public.analytics_request_org());
+
 -- One row per incident: opened when a check starts failing, resolved when it stops. Notifications are sent
 -- after the state change commits and are retried on the next run until recorded as sent (at least once,
 -- and the incident id lets a receiver drop a repeat).
@@ -114,7 +138,7 @@ alter table public.analytics_erasure_audit enable row level security;
 create policy analytics_erasure_audit_own on public.analytics_erasure_audit
   for select to authenticated using (organization_id = public.analytics_request_org());
 
-grant select on public.analytics_quality_checks, public.analytics_quality_incidents,
+grant select on public.analytics_quality_checks, public.analytics_quality_latest, public.analytics_quality_incidents,
   public.analytics_schema_catalog, public.analytics_rollup_rebuilds, public.analytics_erasure_audit
   to authenticated;
 

@@ -218,23 +218,52 @@ def test_storage_reports_partitions_ahead_sizes_and_queue_dead_tuples(
     assert dead.status == "warn" and dead.value >= 50
 
 
-def test_a_run_stores_results_with_history_and_latest_results_shows_only_the_latest_run(
+def test_runs_keep_the_latest_result_per_subject_and_a_history_of_changes(
     make_org: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
     org, other = make_org(), make_org(name="Other")
     first = quality.run(db.transaction)
-    second = quality.run(db.transaction, organization_id=org.id, include_global=False)
     assert not first.skipped and set(first.organizations) == {org.id, other.id, quality.GLOBAL}
-    runs = conn.execute("select count(distinct run_id) from analytics_quality_checks "
-                        "where organization_id = %s", (org.id,)).fetchone()
-    assert runs == (2,)
+    history = conn.execute("select count(*) from analytics_quality_checks").fetchone()[0]
+    assert history == len(first.results)
+    second = quality.run(db.transaction, organization_id=org.id, include_global=False)
+    # Nothing changed within the sampling interval: no new history, but the latest results are the new run's.
+    assert conn.execute("select count(*) from analytics_quality_checks").fetchone()[0] == history
     with db.transaction() as c:
         latest = quality.latest_results(c, org.id)
     assert {r.organization_id for r in latest} == {org.id, quality.GLOBAL}
     own = [r for r in latest if r.organization_id == org.id]
-    assert own and {r.check for r in own} == {r.check for r in second.results}
-    assert all(r.checked_at == second.results[0].checked_at for r in own)
+    assert sorted((r.check, r.subject) for r in own) == sorted((r.check, r.subject) for r in second.results)
+    assert {r.checked_at for r in own} == {second.results[0].checked_at}
+    assert all(r.status_since == first.results[0].checked_at for r in own)
     assert any(r.check == "queue_age" for r in latest)
+
+    # A status change is history; so is every failing result; the latest row says since when.
+    conn.execute("""create function public.analytics_reconcile_v1(p_org uuid, p_from timestamptz, p_to timestamptz)
+        returns table (metric text) language sql as $$ select 'bookings' $$""")
+    third = quality.run(db.transaction, organization_id=org.id, include_global=False)
+    quality.run(db.transaction, organization_id=org.id, include_global=False)
+    rows = conn.execute("select status from analytics_quality_checks where organization_id = %s "
+                        "and check_name = 'reconciliation' order by id", (org.id,)).fetchall()
+    assert [r[0] for r in rows] == ["warn", "fail", "fail"]
+    with db.transaction() as c:
+        recon = [r for r in quality.latest_results(c, org.id) if r.check == "reconciliation"][0]
+    assert recon.status == "fail" and recon.status_since == third.results[0].checked_at
+
+
+def test_a_subject_no_longer_measured_leaves_the_latest_results(
+    make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    store_events(conn, org.id, source="stripe", occurred_at=datetime.now(UTC) - timedelta(hours=1))
+    quality.run(db.transaction, organization_id=org.id, include_global=False)
+    with db.transaction() as c:
+        assert any(r.subject == "stripe" for r in quality.latest_results(c, org.id))
+    conn.execute("delete from analytics_source_stats")
+    conn.execute("delete from analytics_events")
+    quality.run(db.transaction, organization_id=org.id, include_global=False)
+    with db.transaction() as c:
+        assert not any(r.subject == "stripe" for r in quality.latest_results(c, org.id))
 
 
 def test_tenants_see_only_their_own_check_results_through_rls(
@@ -246,7 +275,8 @@ def test_tenants_see_only_their_own_check_results_through_rls(
         conn.execute("set local role authenticated")
         conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps({"organization_id": str(org.id)}),))
         seen = {r[0] for r in conn.execute("select distinct organization_id from analytics_quality_checks")}
-    assert seen == {org.id}
+        latest = {r[0] for r in conn.execute("select distinct organization_id from analytics_quality_latest")}
+    assert seen == latest == {org.id}
     assert other.id != org.id
 
 
@@ -260,4 +290,5 @@ def test_a_run_overlapping_another_skips_instead_of_doubling_history(
         other.rollback()
     assert summary.skipped and summary.results == []
     assert conn.execute("select count(*) from analytics_quality_checks").fetchone() == (0,)
+    assert conn.execute("select count(*) from analytics_quality_latest").fetchone() == (0,)
     assert not quality.run(db.transaction).skipped
