@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection, sql
 
-from shared import queries, settings
+from shared import queries, queues, settings
 from shared.quality import GLOBAL, CheckResult, Status
 
 ALL_SOURCES = "*"
@@ -225,9 +225,8 @@ def queue_health(conn: Connection[Any], now: datetime) -> list[CheckResult]:
     cfg = settings.get_settings()
     results = []
     for (name,) in conn.execute(queries.get("quality_queue_names")).fetchall():
-        metrics = conn.execute(queries.get("queue_metrics"), {"queue": name}).fetchone()
-        assert metrics is not None
-        depth, age = int(metrics[0]), metrics[1]
+        measured = queues.depth(conn, name)
+        depth, age = measured.length, measured.oldest_age_seconds
         table = sql.Identifier("pgmq", f"q_{name}")
         over = conn.execute(sql.SQL(queries.get("quality_queue_over_retry")).format(table=table),
                             {"max_reads": cfg.queue_max_reads}).fetchone()

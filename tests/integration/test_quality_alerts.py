@@ -148,3 +148,20 @@ def test_the_monitor_function_runs_checks_for_the_scheduler_only(
     assert answer.json["skipped"] is False and sum(answer.json["results"].values()) > 0
     assert conn.execute("select count(*) from analytics_quality_checks").fetchone()[0] == sum(
         answer.json["results"].values())
+
+
+def test_the_check_command_prints_every_result_and_exits_1_when_a_check_fails(
+    make_org: Callable[..., Any], conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from shared import cli
+
+    org = make_org()
+    assert cli.main(["quality", "check", "--org", str(org.id), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {r["check"] for r in out["results"]} == {"schema_drift", "reconciliation"}
+    assert {r["organization_id"] for r in out["results"]} == {str(org.id)}
+    _set_reconcile(conn, 3)
+    assert cli.main(["quality", "check", "--org", str(org.id), "--include-global"]) == 1
+    text = capsys.readouterr().out
+    assert "FAIL" in text and "reconciliation" in text and "queue_age" in text
+    assert "incidents opened 1" in text
