@@ -78,8 +78,29 @@ def _restart_postgres(data_dir: str) -> float:
     return time.monotonic() - started
 
 
-def _kill_and_restart_validate(pipeline: runner.Pipeline, url: str, down_seconds: float) -> None:
+# Statements only the validate stage runs inside its batch transaction (the ingest stage never does).
+_VALIDATE_SQL = ("%pgmq.read(%", "%insert into public.analytics_event_keys%", "%pgmq.send_batch(%",
+                 "%pgmq.delete(%")
+
+
+def _wait_for_open_batch(url: str, timeout: float = 5.0) -> str:
+    """Poll until a validate batch transaction is open (so the kill lands mid-batch); returns what it saw."""
+    deadline = time.monotonic() + timeout
+    with db.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "select state, left(regexp_replace(query, '\\s+', ' ', 'g'), 60) from pg_stat_activity "
+                "where pid <> pg_backend_pid() and xact_start is not null and query like any(%s) limit 1",
+                (list(_VALIDATE_SQL),)).fetchone()
+            if row:
+                return f"mid-batch ({row[0]}: {row[1]})"
+            time.sleep(0.002)
+    return "no open validate batch seen"
+
+
+def _kill_and_restart_validate(pipeline: runner.Pipeline, url: str, down_seconds: float) -> str:
     fn = pipeline.functions["validate"]
+    seen = _wait_for_open_batch(url)
     os.kill(fn.process.pid, signal.SIGKILL)
     fn.process.wait(10)
     time.sleep(down_seconds)
@@ -87,6 +108,7 @@ def _kill_and_restart_validate(pipeline: runner.Pipeline, url: str, down_seconds
     fresh = runner.start_function("validate", fn.spec, url, port)
     pipeline.functions["validate"] = fresh
     runner.wait_ready(fresh)
+    return seen
 
 
 def _log(lines: list[str], text: str) -> None:
@@ -112,16 +134,17 @@ def drill(seconds: float = 40.0) -> dict[str, Any]:
         thread.start()
         step = seconds / 5
         time.sleep(step)
-        _log(log, f"SIGKILL validate (pid {pipeline.functions['validate'].process.pid}), {len(poster.acked)} acked")
-        _kill_and_restart_validate(pipeline, url, down_seconds=step / 2)
-        _log(log, f"validate restarted (pid {pipeline.functions['validate'].process.pid})")
+        pid = pipeline.functions["validate"].process.pid
+        seen = _kill_and_restart_validate(pipeline, url, down_seconds=step / 2)
+        _log(log, f"SIGKILLed validate (pid {pid}) {seen}, {len(poster.acked)} acked; restarted as pid "
+                  f"{pipeline.functions['validate'].process.pid} after {step / 2:.1f} s")
         time.sleep(step)
         took = _restart_postgres(data_dir)
         _log(log, f"PostgreSQL restarted (pg_ctl restart -m fast, {took:.1f} s), {len(poster.acked)} acked")
         time.sleep(step)
-        _log(log, f"SIGKILL validate again (pid {pipeline.functions['validate'].process.pid})")
-        _kill_and_restart_validate(pipeline, url, down_seconds=0.5)
-        _log(log, "validate restarted")
+        pid = pipeline.functions["validate"].process.pid
+        seen = _kill_and_restart_validate(pipeline, url, down_seconds=0.5)
+        _log(log, f"SIGKILLed validate again (pid {pid}) {seen}; restarted")
         time.sleep(step)
         poster.stop.set()
         thread.join(30)
