@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -202,3 +203,44 @@ def test_a_partition_that_cannot_be_locked_is_kept_and_its_rows_deleted_instead_
     assert sum(report.rows_deleted.values()) == 4
     assert conn.execute("select count(*) from analytics_events").fetchone() == (4,)
     assert name in _partitions(conn)
+
+
+def _wait_until_blocked(conn: psycopg.Connection[Any], query_like: str) -> None:
+    for _ in range(500):
+        row = conn.execute("select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like %s",
+                           (query_like,)).fetchone()
+        if row:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"nothing blocked on {query_like}")
+
+
+def test_an_erasure_waits_for_a_validate_batch_holding_the_clients_events_and_then_removes_them(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any], database_url: str
+) -> None:
+    org = make_org()
+    events = [factories.make_event("inquiry.received", client_id="c-late") for _ in range(3)]
+    assert ingest_app.post("/v1/events", data=json.dumps({"events": events}), content_type="application/json",
+                           headers={"Authorization": f"Bearer {org.ingest_key}"}).json["accepted"] == 3
+    results: dict[str, Any] = {}
+    with psycopg.connect(database_url) as blocker:
+        # Hold validate at the end of its batch (the counters), after it read the messages and stored events.
+        blocker.execute("lock table analytics_source_stats in exclusive mode")
+        batch = threading.Thread(target=lambda: results.update(batch=validation.run_batch(db.transaction)))
+        batch.start()
+        _wait_until_blocked(conn, "%analytics_source_stats%")
+
+        def erase() -> None:
+            with db.transaction() as c:
+                results["erasure"] = erasure.erase_client(c, org.id, "c-late")
+
+        eraser = threading.Thread(target=erase)
+        eraser.start()
+        _wait_until_blocked(conn, "%for update%")  # the erasure waits for the batch's queue messages
+        blocker.rollback()
+    batch.join(30)
+    eraser.join(30)
+    assert results["batch"].stored == 3
+    assert results["erasure"].counts["events"] == 3 and results["erasure"].counts["queued_events"] == 0
+    assert conn.execute("select count(*) from analytics_events").fetchone() == (0,)
+    assert conn.execute("select count(*) from analytics_event_keys").fetchone() == (0,)
