@@ -220,6 +220,21 @@ def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[Chec
                     mismatches=mismatches[:20], window_from=window["from"], window_to=window["to"])]
 
 
+def rollup_corrections(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+    """Rollup-correction requests (after an erasure) still waiting: the rollups still count erased events.
+
+    None waiting passes; waiting at all warns; the oldest waiting longer than a day fails.
+    """
+    row = conn.execute(queries.get("quality_rollup_corrections_waiting"), {"organization_id": org}).fetchone()
+    waiting, oldest = (int(row[0]), row[1]) if row else (0, None)
+    age = (now - oldest).total_seconds() if oldest else 0.0
+    status: Status = "pass" if not waiting else ("fail" if age > 86400 else "warn")
+    message = (f"{waiting} window(s) waiting for the aggregation stage, oldest {age / 3600:.1f} h"
+               if waiting else "no rollup correction waiting")
+    return [_result(org, "rollup_corrections", "", status, float(waiting), 0.0, "windows", message, now,
+                    oldest_requested_at=oldest)]
+
+
 def queue_health(conn: Connection[Any], now: datetime) -> list[CheckResult]:
     """Per queue: depth, age of the oldest message, and messages read more often than the retry limit."""
     cfg = settings.get_settings()

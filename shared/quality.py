@@ -25,6 +25,7 @@ Status = Literal["pass", "warn", "fail"]
 # Global checks (not about one organization) are stored under the nil UUID, which no organization has.
 GLOBAL = UUID(int=0)
 CHECKS = ("freshness", "volume", "rejection_rate", "duplicate_rate", "schema_drift", "reconciliation",
+          "rollup_corrections",
           "queue_age", "queue_depth", "queue_over_retry_limit", "partitions_ahead", "table_size",
           "queue_dead_tuples")
 
@@ -68,6 +69,7 @@ def check_organization(conn: Connection[Any], org: UUID, timezone: str, now: dat
         *checks.rates(conn, org, now),
         *checks.schema_drift(conn, org, now),
         *checks.reconciliation(conn, org, now),
+        *checks.rollup_corrections(conn, org, now),
     ]
 
 

@@ -350,3 +350,8 @@ select public.analytics_rebuild_rollups_v1(%(organization_id)s, %(from)s, %(to)s
 -- name: rollup_rebuild_done
 -- Marks rebuild requests done.
 update public.analytics_rollup_rebuilds set done_at = now() where id = any(%(ids)s::bigint[]);
+
+-- name: quality_rollup_corrections_waiting
+-- Rollup-correction requests of an organization still waiting, and the oldest one's request time.
+select count(*), min(requested_at) from public.analytics_rollup_rebuilds
+where organization_id = %(organization_id)s and done_at is null;

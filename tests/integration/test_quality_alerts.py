@@ -158,7 +158,7 @@ def test_the_check_command_prints_every_result_and_exits_1_when_a_check_fails(
     org = make_org()
     assert cli.main(["quality", "check", "--org", str(org.id), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert {r["check"] for r in out["results"]} == {"schema_drift", "reconciliation"}
+    assert {r["check"] for r in out["results"]} == {"schema_drift", "reconciliation", "rollup_corrections"}
     assert {r["organization_id"] for r in out["results"]} == {str(org.id)}
     _set_reconcile(conn, 3)
     assert cli.main(["quality", "check", "--org", str(org.id), "--include-global"]) == 1

@@ -152,6 +152,12 @@ def test_erasing_a_client_leaves_nothing_of_them_in_events_keys_dead_letters_or_
                             "order by occurred_from").fetchall()
     assert [(r[0], r[2]) for r in rebuilds] == [(org.id, None), (org.id, None)]
     assert sum(r[1] for r in rebuilds) == 4
+    from shared import checks
+
+    waiting = checks.rollup_corrections(conn, org.id, datetime.now(UTC))[0]
+    assert waiting.status == "warn" and waiting.value == 2
+    assert checks.rollup_corrections(conn, org.id, datetime.now(UTC) + timedelta(days=2))[0].status == "fail"
+    assert checks.rollup_corrections(conn, other_org.id, datetime.now(UTC))[0].status == "pass"
 
 
 def test_erasure_corrects_rollups_through_the_aggregation_hook_when_it_exists(
