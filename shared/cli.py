@@ -171,18 +171,27 @@ def build_parser() -> argparse.ArgumentParser:
 # --- data quality: checks, dead-letter replay, retention, erasure (docs/quality.md) -------------------------
 
 def _when(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time, such as 2026-11-24T09:00 or 2026-11-24T09:00+01:00") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an organization id (a UUID)") from None
 
 
 def _letter_filter(args: argparse.Namespace, limit: int) -> Any:
     from shared import replay
 
     return replay.LetterFilter(
-        organization_id=UUID(args.org) if args.org else None, ids=args.id or None, source=args.source,
-        stage=args.stage, reason=args.reason, states=args.state or None,
-        since=_when(args.since) if args.since else None, until=_when(args.until) if args.until else None,
-        limit=limit)
+        organization_id=args.org, ids=args.id or None, source=args.source, stage=args.stage,
+        reason=args.reason, states=args.state or None, since=args.since, until=args.until, limit=limit)
 
 
 def cmd_dead_letters_list(args: argparse.Namespace) -> int:
@@ -219,7 +228,7 @@ def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
 def cmd_quality_check(args: argparse.Namespace) -> int:
     from shared import alerts, quality
 
-    summary = quality.run(db.transaction, organization_id=UUID(args.org) if args.org else None,
+    summary = quality.run(db.transaction, organization_id=args.org,
                           include_global=not args.org or args.include_global)
     if summary.skipped:
         print("another check run is in progress; try again in a moment", file=sys.stderr)
@@ -255,7 +264,7 @@ def cmd_erase_client(args: argparse.Namespace) -> int:
     from shared import erasure
 
     with db.transaction() as conn:
-        report = erasure.erase_client(conn, UUID(args.org), args.client, identifiers=args.identifier or [])
+        report = erasure.erase_client(conn, args.org, args.client, identifiers=args.identifier or [])
     _print(report.model_dump(mode="json"), args.json, [
         f"erased: {', '.join(f'{k} {v}' for k, v in report.counts.items())}",
         f"audit row {report.audit_id} (subject {report.subject_hash[:16]}...)",
@@ -270,14 +279,14 @@ def add_quality_commands(sub: Any) -> None:
             ("list", "list dead letters, newest first", cmd_dead_letters_list, 50),
             ("replay", "send dead letters through validate again (after a fix)", cmd_dead_letters_replay, 10_000)):
         p = dl.add_parser(name, help=helptext)
-        p.add_argument("--org", help="organization id")
+        p.add_argument("--org", type=_uuid, help="organization id")
         p.add_argument("--id", type=int, action="append", help="a dead letter id (repeatable)")
         p.add_argument("--source")
         p.add_argument("--stage", choices=["ingest", "validate", "aggregate"])
         p.add_argument("--reason", help="a reason type, e.g. extra_forbidden, union_tag_invalid, retry_limit")
         p.add_argument("--state", action="append", choices=["pending", "replayed", "failed", "discarded"])
-        p.add_argument("--since", help="last seen at or after (ISO 8601; UTC when no offset)")
-        p.add_argument("--until", help="last seen before (ISO 8601)")
+        p.add_argument("--since", type=_when, help="last seen at or after (ISO 8601; UTC when no offset)")
+        p.add_argument("--until", type=_when, help="last seen before (ISO 8601)")
         p.add_argument("--limit", type=int, default=limit)
         p.add_argument("--json", action="store_true")
         if name == "replay":
@@ -286,7 +295,7 @@ def add_quality_commands(sub: Any) -> None:
 
     q = sub.add_parser("quality", help="data quality checks").add_subparsers(dest="quality_command", required=True)
     qc = q.add_parser("check", help="run the checks now, store the results and alert on failures")
-    qc.add_argument("--org", help="only this organization (global checks too with --include-global)")
+    qc.add_argument("--org", type=_uuid, help="only this organization (global checks too with --include-global)")
     qc.add_argument("--include-global", action="store_true")
     qc.add_argument("--json", action="store_true")
     qc.set_defaults(func=cmd_quality_check)
@@ -298,7 +307,7 @@ def add_quality_commands(sub: Any) -> None:
     rr.set_defaults(func=cmd_retention_run)
 
     ec = sub.add_parser("erase-client", help="erase one client's events and personal data (audited)")
-    ec.add_argument("--org", required=True)
+    ec.add_argument("--org", type=_uuid, required=True)
     ec.add_argument("--client", required=True, help="the client id as sent in events")
     ec.add_argument("--identifier", action="append",
                     help="an email or phone number of the client, to find events without the client id")

@@ -1,8 +1,9 @@
 """Data quality: run every check, keep each result with its history, and answer "how healthy is my data now".
 
 A run covers one organization or all of them, plus the global checks (queue health, storage), stored under
-the nil UUID `GLOBAL`. Results are history: every run adds rows, older than QUALITY_HISTORY_DAYS are pruned.
-`latest_results` is what the dashboard's GET /v1/quality shows.
+the nil UUID `GLOBAL`. Each run replaces the latest result per subject (`analytics_quality_latest`, what
+`latest_results` and the dashboard's GET /v1/quality show) and adds history rows for status changes,
+failures and an hourly sample (`analytics_quality_checks`, pruned after QUALITY_HISTORY_DAYS).
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ Status = Literal["pass", "warn", "fail"]
 # Global checks (not about one organization) are stored under the nil UUID, which no organization has.
 GLOBAL = UUID(int=0)
 CHECKS = ("freshness", "volume", "rejection_rate", "duplicate_rate", "schema_drift", "reconciliation",
-          "rollup_corrections",
-          "queue_age", "queue_depth", "queue_over_retry_limit", "partitions_ahead", "table_size",
+          "rollup_corrections", "queue_age", "queue_depth", "queue_over_retry_limit", "partitions_ahead", "table_size",
           "queue_dead_tuples")
 
 
