@@ -9,6 +9,7 @@ failures and an hourly sample (`analytics_quality_checks`, pruned after QUALITY_
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -22,6 +23,7 @@ from pydantic import BaseModel, Field
 
 from shared import queries, settings
 
+log = logging.getLogger(__name__)
 Status = Literal["pass", "warn", "fail"]
 # Global checks (not about one organization) are stored under the nil UUID, which no organization has.
 GLOBAL = UUID(int=0)
@@ -59,17 +61,32 @@ class RunSummary(BaseModel):
         return "fail" if "fail" in statuses else ("warn" if "warn" in statuses else "pass")
 
 
+def _guarded(conn: Connection[Any], org: UUID, name: str, now: datetime,
+             check: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+    """Run one check in a savepoint; a check that crashes is itself a failing result (and so alerts),
+    instead of taking the whole run down with it."""
+    try:
+        with conn.transaction():
+            return check()
+    except Exception as exc:  # noqa: BLE001  # any crash of one check is reported, the others still run
+        log.exception("check %s of %s crashed", name, org)
+        return [CheckResult(organization_id=org, check=name, subject="", status="fail", value=None, threshold=None,
+                            message=f"the check itself failed: {type(exc).__name__}: {str(exc).strip()[:300]}",
+                            checked_at=now)]
+
+
 def check_organization(conn: Connection[Any], org: UUID, timezone: str, now: datetime) -> list[CheckResult]:
     """Every per-organization check for one organization."""
     from shared import checks
 
+    zone = ZoneInfo(timezone)
     return [
-        *checks.freshness(conn, org, now),
-        *checks.volume(conn, org, ZoneInfo(timezone), now),
-        *checks.rates(conn, org, now),
-        *checks.schema_drift(conn, org, now),
-        *checks.reconciliation(conn, org, now),
-        *checks.rollup_corrections(conn, org, now),
+        *_guarded(conn, org, "freshness", now, lambda: checks.freshness(conn, org, now)),
+        *_guarded(conn, org, "volume", now, lambda: checks.volume(conn, org, zone, now)),
+        *_guarded(conn, org, "rejection_rate", now, lambda: checks.rates(conn, org, now)),
+        *_guarded(conn, org, "schema_drift", now, lambda: checks.schema_drift(conn, org, now)),
+        *_guarded(conn, org, "reconciliation", now, lambda: checks.reconciliation(conn, org, now)),
+        *_guarded(conn, org, "rollup_corrections", now, lambda: checks.rollup_corrections(conn, org, now)),
     ]
 
 
@@ -77,7 +94,8 @@ def check_global(conn: Connection[Any], now: datetime) -> list[CheckResult]:
     """The checks that are not about one organization: queues and storage."""
     from shared import checks
 
-    return [*checks.queue_health(conn, now), *checks.storage(conn, now)]
+    return [*_guarded(conn, GLOBAL, "queue_age", now, lambda: checks.queue_health(conn, now)),
+            *_guarded(conn, GLOBAL, "table_size", now, lambda: checks.storage(conn, now))]
 
 
 def store(conn: Connection[Any], run_id: UUID, results: list[CheckResult], covered: list[UUID]) -> None:

@@ -292,3 +292,16 @@ def test_a_run_overlapping_another_skips_instead_of_doubling_history(
     assert conn.execute("select count(*) from analytics_quality_checks").fetchone() == (0,)
     assert conn.execute("select count(*) from analytics_quality_latest").fetchone() == (0,)
     assert not quality.run(db.transaction).skipped
+
+
+def test_a_check_that_crashes_is_a_failing_result_and_the_other_checks_still_run(
+    make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    conn.execute("alter table analytics_schema_catalog rename to analytics_schema_catalog_gone")
+    summary = quality.run(db.transaction, organization_id=org.id, include_global=False)
+    drift = _by(summary.results, "schema_drift")
+    assert drift.status == "fail" and "the check itself failed" in drift.message
+    assert _by(summary.results, "reconciliation").status == "warn"
+    assert conn.execute("select count(*) from analytics_quality_latest where organization_id = %s",
+                        (org.id,)).fetchone()[0] == len(summary.results)
