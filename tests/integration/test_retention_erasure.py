@@ -250,3 +250,21 @@ def test_an_erasure_waits_for_a_validate_batch_holding_the_clients_events_and_th
     assert results["erasure"].counts["events"] == 3 and results["erasure"].counts["queued_events"] == 0
     assert conn.execute("select count(*) from analytics_events").fetchone() == (0,)
     assert conn.execute("select count(*) from analytics_event_keys").fetchone() == (0,)
+
+
+def test_the_retention_function_runs_for_the_scheduler_only(
+    make_org: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions_framework import create_app
+
+    from shared import runner, settings
+
+    org = make_org(retention_days=30)
+    store_events(conn, org.id, occurred_at=datetime.now(UTC) - timedelta(days=45), n=2)
+    monkeypatch.setenv("INVOKE_SECRET", "cron-secret")
+    settings.get_settings.cache_clear()
+    app = create_app(target="retention_run", source=str(runner.ROOT / "functions/monitor/main.py")).test_client()
+    assert app.post("/").status_code == 401
+    answer = app.post("/", headers={"Authorization": "Bearer cron-secret"})
+    assert answer.status_code == 200 and answer.json["rows_deleted"] == {str(org.id): 2}
+    assert conn.execute("select count(*) from analytics_events").fetchone() == (0,)
