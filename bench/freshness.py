@@ -110,9 +110,7 @@ class Watcher(threading.Thread):
                 time.sleep(0.005)
 
 
-def run_load(
-    ingest: str, key: str, watcher: Watcher, rate: int, seconds: float, batch_size: int
-) -> dict[str, Any]:
+def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float, batch_size: int) -> dict[str, Any]:
     """Post `rate` events/s for `seconds`, in requests of `batch_size` events, on a fixed schedule."""
     session_local = threading.local()
     requests_per_second = rate / batch_size
@@ -187,18 +185,14 @@ def run_load(
 def throughput(url: str, org: organizations.CreatedOrganization, events: int) -> dict[str, Any]:
     """Aggregate alone: fill the aggregate queue (ingest and validate only), then time draining it."""
     spec = deployment.load()
-    only = deployment.DeployFile(
-        functions={k: v for k, v in spec.functions.items() if k in ("ingest", "validate")}
-    )
+    only = deployment.DeployFile(functions={k: v for k, v in spec.functions.items() if k in ("ingest", "validate")})
     pipeline = runner.start(url, spec=only, poll_seconds=1.0)
     try:
         now = datetime.now(UTC)
         with requests.Session() as s, ThreadPoolExecutor(max_workers=8) as pool:
 
             def post(n: int) -> None:
-                body = json.dumps(
-                    {"events": [_mixed(n, i, now - timedelta(minutes=i % 600)) for i in range(500)]}
-                )
+                body = json.dumps({"events": [_mixed(n, i, now - timedelta(minutes=i % 600)) for i in range(500)]})
                 s.post(
                     pipeline.url("ingest") + "/v1/events",
                     data=body,
@@ -218,9 +212,7 @@ def throughput(url: str, org: organizations.CreatedOrganization, events: int) ->
                 pieces = []
                 for _, message in rows:
                     ids = message["ids"]
-                    pieces += [
-                        json.dumps({**message, "ids": ids[k : k + 50]}) for k in range(0, len(ids), 50)
-                    ]
+                    pieces += [json.dumps({**message, "ids": ids[k : k + 50]}) for k in range(0, len(ids), 50)]
                 conn.execute("select pgmq.send_batch('aggregate', %s::jsonb[])", (pieces,))
             queued = len(pieces)
     finally:

@@ -57,15 +57,25 @@ def _parse(
     dead: list[deadletters.DeadLetter] = []
     for msg in batch:
         if msg.read_ct > cfg.queue_max_reads:
-            dead.append(_dead_letter(msg, "retry_limit",
-                                     f"read {msg.read_ct} times without being processed "
-                                     f"(limit {cfg.queue_max_reads}); rebuild the window once fixed"))
+            dead.append(
+                _dead_letter(
+                    msg,
+                    "retry_limit",
+                    f"read {msg.read_ct} times without being processed "
+                    f"(limit {cfg.queue_max_reads}); rebuild the window once fixed",
+                )
+            )
             continue
         try:
             good.append(validation.StoredEvents.model_validate(msg.message))
         except ValidationError as exc:
-            dead.append(_dead_letter(msg, "bad_message", "not a StoredEvents message: "
-                                     + "; ".join(r.msg for r in deadletters.reasons_from(exc))))
+            dead.append(
+                _dead_letter(
+                    msg,
+                    "bad_message",
+                    "not a StoredEvents message: " + "; ".join(r.msg for r in deadletters.reasons_from(exc)),
+                )
+            )
     return good, dead
 
 
@@ -95,8 +105,12 @@ def _finish(conn: Connection[Any], batch: list[queues.QueueMessage]) -> BatchOut
 
 def _read(conn: Connection[Any]) -> list[queues.QueueMessage]:
     cfg = settings.get_settings()
-    return queues.read(conn, cfg.aggregate_queue, visibility_timeout=cfg.queue_visibility_timeout_seconds,
-                       quantity=cfg.aggregate_batch_size)
+    return queues.read(
+        conn,
+        cfg.aggregate_queue,
+        visibility_timeout=cfg.queue_visibility_timeout_seconds,
+        quantity=cfg.aggregate_batch_size,
+    )
 
 
 def run_batch(transaction: Transaction) -> BatchOutcome:
@@ -121,15 +135,20 @@ def _run_isolated(transaction: Transaction) -> BatchOutcome:
                 with conn.transaction():
                     outcome.add(_finish(conn, [msg]))
             except Exception as exc:  # any failure of one message dead-letters that message
-                deadletters.record(conn, [_dead_letter(
-                    msg, "aggregate_failed", f"the database refused this message: {str(exc).strip()[:500]}")])
+                deadletters.record(
+                    conn,
+                    [
+                        _dead_letter(
+                            msg, "aggregate_failed", f"the database refused this message: {str(exc).strip()[:500]}"
+                        )
+                    ],
+                )
                 queues.delete(conn, settings.get_settings().aggregate_queue, [msg.msg_id])
                 outcome.add(BatchOutcome(messages=1, dead_messages=1))
     return outcome
 
 
-def drain(transaction: Transaction, *,
-          budget: timedelta = timedelta(seconds=20)) -> tuple[BatchOutcome, bool]:
+def drain(transaction: Transaction, *, budget: timedelta = timedelta(seconds=20)) -> tuple[BatchOutcome, bool]:
     """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting)."""
     totals = BatchOutcome()
     deadline = datetime.now(UTC) + budget

@@ -93,15 +93,18 @@ class EnvValue(_Model):
     """Where a variable's value comes from: a literal value or a named secret (never both)."""
 
     value: str | None = None
-    secret: str | None = Field(default=None, pattern=_SECRET.pattern,
-                               description="Secret Manager secret name, optionally ':<version>'")
+    secret: str | None = Field(
+        default=None, pattern=_SECRET.pattern, description="Secret Manager secret name, optionally ':<version>'"
+    )
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> EnvValue:
         if (self.value is None) == (self.secret is None):
             given = "both" if self.value is not None else "neither"
-            raise ValueError(f"{given} of 'value' and 'secret' given; give exactly one: 'value' (a literal) "
-                             "or 'secret' (a Secret Manager secret name)")
+            raise ValueError(
+                f"{given} of 'value' and 'secret' given; give exactly one: 'value' (a literal) "
+                "or 'secret' (a Secret Manager secret name)"
+            )
         return self
 
 
@@ -209,8 +212,11 @@ def _defined_names(source: Path) -> set[str]:
     return names
 
 
-_CREATE = re.compile(r"pgmq\s*\.\s*create(?:_unlogged|_partitioned|_non_partitioned)?\s*\(\s*"
-                     r"(?:queue_name\s*=>\s*)?'([^']+)'", re.IGNORECASE)
+_CREATE = re.compile(
+    r"pgmq\s*\.\s*create(?:_unlogged|_partitioned|_non_partitioned)?\s*\(\s*"
+    r"(?:queue_name\s*=>\s*)?'([^']+)'",
+    re.IGNORECASE,
+)
 _DROP = re.compile(r"pgmq\s*\.\s*drop_queue\s*\(\s*(?:queue_name\s*=>\s*)?'([^']+)'", re.IGNORECASE)
 
 
@@ -231,8 +237,10 @@ def _check_function(name: str, fn: Function, root: Path, queues: set[str]) -> li
         issues.append(Issue(name, field, message))
 
     if not _FUNCTION_NAME.match(name):
-        bad("name", "function names are 2-63 lowercase letters, digits and hyphens, starting with a letter "
-                    "(Cloud Run's rule)")
+        bad(
+            "name",
+            "function names are 2-63 lowercase letters, digits and hyphens, starting with a letter (Cloud Run's rule)",
+        )
     elif name == "supabase":
         bad("name", "'supabase' is reserved: `deploy plan` writes the database wiring there")
     source = Path(os.path.normpath(root / fn.source))  # normpath, not resolve: symlinked folders are fine
@@ -247,31 +255,38 @@ def _check_function(name: str, fn: Function, root: Path, queues: set[str]) -> li
             bad("source", f"'{fn.source}' is not valid Python: {exc.msg} (line {exc.lineno})")
         else:
             if fn.entry_point not in defined:
-                bad("entry_point", f"'{fn.entry_point}' is not defined at the top level of {fn.source}; "
-                                   f"defined there: {', '.join(sorted(defined)) or 'nothing'}")
+                bad(
+                    "entry_point",
+                    f"'{fn.entry_point}' is not defined at the top level of {fn.source}; "
+                    f"defined there: {', '.join(sorted(defined)) or 'nothing'}",
+                )
     if isinstance(fn.trigger, QueueTrigger) and fn.trigger.queue not in queues:
-        bad("trigger.queue", f"no migration creates queue '{fn.trigger.queue}' (with pgmq.create); "
-                             f"queues the migrations create: {', '.join(sorted(queues)) or 'none'}")
+        bad(
+            "trigger.queue",
+            f"no migration creates queue '{fn.trigger.queue}' (with pgmq.create); "
+            f"queues the migrations create: {', '.join(sorted(queues)) or 'none'}",
+        )
     for var in fn.env:
         if not _ENV_NAME.match(var):
             bad(f"env.{var}", "variable names are upper-case letters, digits and underscores")
         elif var in _RESERVED_ENV:
             bad(f"env.{var}", f"set by the platform itself; reserved: {', '.join(sorted(_RESERVED_ENV))}")
     if "DATABASE_URL" not in fn.env:
-        bad("env.DATABASE_URL", "required: deployed functions have no embedded database; "
-                                "give it as {secret: <name>}")
+        bad("env.DATABASE_URL", "required: deployed functions have no embedded database; give it as {secret: <name>}")
     if fn.invoked_by_database:
         guard = fn.env.get("INVOKE_SECRET")
         if guard is None or guard.secret is None:
-            bad("env.INVOKE_SECRET", f"a {fn.trigger.kind} function is invoked by the database over the "
-                                     "internet, so it must check the invoke secret; "
-                                     "give it as {secret: <name>}")
+            bad(
+                "env.INVOKE_SECRET",
+                f"a {fn.trigger.kind} function is invoked by the database over the "
+                "internet, so it must check the invoke secret; "
+                "give it as {secret: <name>}",
+            )
     rt = fn.runtime
     if rt.min_instances > rt.max_instances:
         bad("runtime.min_instances", f"{rt.min_instances} is more than max_instances ({rt.max_instances})")
     if rt.cpu is not None and rt.cpu < 1 and rt.concurrency > 1:
-        bad("runtime.cpu", f"concurrency {rt.concurrency} needs at least 1 vCPU; "
-                           "allowed: cpu >= 1, or concurrency 1")
+        bad("runtime.cpu", f"concurrency {rt.concurrency} needs at least 1 vCPU; allowed: cpu >= 1, or concurrency 1")
     return issues
 
 
@@ -286,9 +301,13 @@ def check(spec: DeployFile, root: Path = ROOT) -> list[Issue]:
         if isinstance(fn.trigger, QueueTrigger):
             other = drained_by.setdefault(fn.trigger.queue, name)
             if other != name:
-                issues.append(Issue(name, "trigger.queue",
-                                    f"queue '{fn.trigger.queue}' is already drained by function '{other}'; "
-                                    "one function per queue"))
+                issues.append(
+                    Issue(
+                        name,
+                        "trigger.queue",
+                        f"queue '{fn.trigger.queue}' is already drained by function '{other}'; one function per queue",
+                    )
+                )
     if not spec.functions:
         issues.append(Issue(None, "functions", "no functions listed"))
     return issues

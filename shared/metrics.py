@@ -79,15 +79,32 @@ class Metric(BaseModel):
 REGISTRY: dict[str, Metric] = {}
 
 
-def _m(name: str, description: str, unit: Unit, plus: tuple[Part, ...], *,
-       dims: dict[str, Column] | None = None, minus: tuple[Part, ...] = (), over: tuple[Part, ...] = (),
-       scale: float = 1.0) -> None:
+def _m(
+    name: str,
+    description: str,
+    unit: Unit,
+    plus: tuple[Part, ...],
+    *,
+    dims: dict[str, Column] | None = None,
+    minus: tuple[Part, ...] = (),
+    over: tuple[Part, ...] = (),
+    scale: float = 1.0,
+) -> None:
     per_currency = unit == "money" or any(p.field == "amount_minor" for p in plus)
     dimensions = dict(dims or {})
     if per_currency:
         dimensions["currency"] = "currency"
-    REGISTRY[name] = Metric(name=name, description=description, unit=unit, dimensions=dimensions, plus=plus,
-                            minus=minus, over=over, scale=scale, per_currency=per_currency)
+    REGISTRY[name] = Metric(
+        name=name,
+        description=description,
+        unit=unit,
+        dimensions=dimensions,
+        plus=plus,
+        minus=minus,
+        over=over,
+        scale=scale,
+        per_currency=per_currency,
+    )
 
 
 def _count(name: str, source: str, description: str, dims: dict[str, Column] | None = None) -> None:
@@ -108,26 +125,54 @@ _JOURNEY: dict[str, Column] = {"journey": "dim1"}
 _count("inquiries", "inquiry.received", "Inquiries received", _LEAD)
 _count("new_clients", "client.created", "Clients created", {"lead_source": "dim1"})
 _count("bookings", "booking.confirmed", "Bookings confirmed (cancelled ones included)", _BOOKING)
-_m("booking_value", "Value of bookings confirmed", "money", (Part("booking.confirmed", "amount_minor"),),
-   dims=_BOOKING)
-_m("average_booking_value", "Booking value / bookings, per currency", "money",
-   (Part("booking.confirmed", "amount_minor"),), over=(Part("booking.confirmed"),), dims=_BOOKING)
+_m("booking_value", "Value of bookings confirmed", "money", (Part("booking.confirmed", "amount_minor"),), dims=_BOOKING)
+_m(
+    "average_booking_value",
+    "Booking value / bookings, per currency",
+    "money",
+    (Part("booking.confirmed", "amount_minor"),),
+    over=(Part("booking.confirmed"),),
+    dims=_BOOKING,
+)
 _count("cancellations", "booking.cancelled", "Bookings cancelled (counted when the cancellation happened)")
-_m("net_bookings", "Bookings confirmed minus bookings cancelled in the window", "count",
-   (Part("booking.confirmed"),), minus=(Part("booking.cancelled"),))
-_count("weddings_booked", "booking.wedding_month", "Bookings by the month of the wedding (seasonality)",
-       {"wedding_month": "dim1", "lead_source": "dim2"})
-_m("booking_to_wedding_days", "Average days from the booking's local date to the wedding", "days",
-   (Part("booking.wedding_month", "value_sum"),), over=(Part("booking.wedding_month", "value_count"),),
-   dims={"wedding_month": "dim1", "lead_source": "dim2"})
+_m(
+    "net_bookings",
+    "Bookings confirmed minus bookings cancelled in the window",
+    "count",
+    (Part("booking.confirmed"),),
+    minus=(Part("booking.cancelled"),),
+)
+_count(
+    "weddings_booked",
+    "booking.wedding_month",
+    "Bookings by the month of the wedding (seasonality)",
+    {"wedding_month": "dim1", "lead_source": "dim2"},
+)
+_m(
+    "booking_to_wedding_days",
+    "Average days from the booking's local date to the wedding",
+    "days",
+    (Part("booking.wedding_month", "value_sum"),),
+    over=(Part("booking.wedding_month", "value_count"),),
+    dims={"wedding_month": "dim1", "lead_source": "dim2"},
+)
 _count("payments", "payment.succeeded", "Successful payments", _PAYMENT)
-_m("revenue_gross", "Money received by successful payments", "money",
-   (Part("payment.succeeded", "amount_minor"),), dims=_PAYMENT)
+_m(
+    "revenue_gross",
+    "Money received by successful payments",
+    "money",
+    (Part("payment.succeeded", "amount_minor"),),
+    dims=_PAYMENT,
+)
 _m("refunds", "Money refunded", "money", (Part("payment.refunded", "amount_minor"),))
-_m("revenue_net", "Gross revenue minus refunds", "money", (Part("payment.succeeded", "amount_minor"),),
-   minus=(Part("payment.refunded", "amount_minor"),))
-_count("payments_failed", "payment.failed", "Failed payment attempts",
-       {"kind": "dim1", "failure_code": "dim2"})
+_m(
+    "revenue_net",
+    "Gross revenue minus refunds",
+    "money",
+    (Part("payment.succeeded", "amount_minor"),),
+    minus=(Part("payment.refunded", "amount_minor"),),
+)
+_count("payments_failed", "payment.failed", "Failed payment attempts", {"kind": "dim1", "failure_code": "dim2"})
 _count("form_starts", "form.started", "Forms started", {"form": "dim1"})
 _count("form_submissions", "form.submitted", "Forms submitted", {"form": "dim1"})
 _rate("form_completion_rate", "form.submitted", "form.started", "Submissions / starts", {"form": "dim1"})
@@ -139,32 +184,49 @@ _rate("email_click_rate", "email.clicked", "email.delivered", "Emails clicked / 
 _rate("email_bounce_rate", "email.bounced", "email.sent", "Emails bounced / sent", _EMAIL)
 for _what in ("sent", "delivered", "failed", "opened", "clicked"):
     _count(f"notifications_{_what}", f"notification.{_what}", f"Notifications {_what}", _NOTIFY)
-_rate("notification_delivery_rate", "notification.delivered", "notification.sent", "Delivered / sent",
-      _NOTIFY)
+_rate("notification_delivery_rate", "notification.delivered", "notification.sent", "Delivered / sent", _NOTIFY)
 _rate("notification_failure_rate", "notification.failed", "notification.sent", "Failed / sent", _NOTIFY)
-_rate("notification_open_rate", "notification.opened", "notification.delivered", "Opened / delivered",
-      _NOTIFY)
-_rate("notification_click_rate", "notification.clicked", "notification.delivered", "Clicked / delivered",
-      _NOTIFY)
+_rate("notification_open_rate", "notification.opened", "notification.delivered", "Opened / delivered", _NOTIFY)
+_rate("notification_click_rate", "notification.clicked", "notification.delivered", "Clicked / delivered", _NOTIFY)
 _count("journeys_started", "journey.started", "Journey runs started", _JOURNEY)
 _count("journeys_completed", "journey.completed", "Journey runs completed", _JOURNEY)
 _count("journeys_abandoned", "journey.abandoned", "Journey runs abandoned", _JOURNEY)
-_count("journey_steps_completed", "journey.step_completed", "Journey steps completed",
-       {"journey": "dim1", "step": "dim2"})
+_count(
+    "journey_steps_completed", "journey.step_completed", "Journey steps completed", {"journey": "dim1", "step": "dim2"}
+)
 _rate("journey_completion_rate", "journey.completed", "journey.started", "Runs completed / started", _JOURNEY)
-_m("journey_duration", "Average duration of completed runs that reported one", "milliseconds",
-   (Part("journey.completed", "value_sum"),), over=(Part("journey.completed", "value_count"),), dims=_JOURNEY)
+_m(
+    "journey_duration",
+    "Average duration of completed runs that reported one",
+    "milliseconds",
+    (Part("journey.completed", "value_sum"),),
+    over=(Part("journey.completed", "value_count"),),
+    dims=_JOURNEY,
+)
 _count("reviews_rated", "review.rating", "Reviews with a star rating", {"platform": "dim1"})
-_m("review_rating", "Average star rating (1 to 5)", "score", (Part("review.rating", "value_sum"),),
-   over=(Part("review.rating", "value_count"),), dims={"platform": "dim1"})
+_m(
+    "review_rating",
+    "Average star rating (1 to 5)",
+    "score",
+    (Part("review.rating", "value_sum"),),
+    over=(Part("review.rating", "value_count"),),
+    dims={"platform": "dim1"},
+)
 _count("nps_responses", "review.nps", "Reviews with an NPS score", {"platform": "dim1"})
-_m("nps", "Net Promoter Score: % promoters (9-10) minus % detractors (0-6), -100 to 100", "score",
-   (Part("review.nps", "events", "promoter"),), minus=(Part("review.nps", "events", "detractor"),),
-   over=(Part("review.nps"),), scale=100.0, dims={"platform": "dim1"})
-_count("app_actions", "app.action", "Actions taken in the app by team members",
-       {"action": "dim1", "user": "dim2"})
-ACTIVE_CLIENTS = Metric(name="active_clients", description="Distinct clients with any event (exact)",
-                        unit="count", plus=())
+_m(
+    "nps",
+    "Net Promoter Score: % promoters (9-10) minus % detractors (0-6), -100 to 100",
+    "score",
+    (Part("review.nps", "events", "promoter"),),
+    minus=(Part("review.nps", "events", "detractor"),),
+    over=(Part("review.nps"),),
+    scale=100.0,
+    dims={"platform": "dim1"},
+)
+_count("app_actions", "app.action", "Actions taken in the app by team members", {"action": "dim1", "user": "dim2"})
+ACTIVE_CLIENTS = Metric(
+    name="active_clients", description="Distinct clients with any event (exact)", unit="count", plus=()
+)
 REGISTRY[ACTIVE_CLIENTS.name] = ACTIVE_CLIENTS
 
 
@@ -180,8 +242,16 @@ class MetricInfo(BaseModel):
 
 def catalog() -> list[MetricInfo]:
     """Every metric of the registry, by name."""
-    return [MetricInfo(name=m.name, description=m.description, unit=m.unit, dimensions=sorted(m.dimensions),
-                       per_currency=m.per_currency) for m in sorted(REGISTRY.values(), key=lambda m: m.name)]
+    return [
+        MetricInfo(
+            name=m.name,
+            description=m.description,
+            unit=m.unit,
+            dimensions=sorted(m.dimensions),
+            per_currency=m.per_currency,
+        )
+        for m in sorted(REGISTRY.values(), key=lambda m: m.name)
+    ]
 
 
 def local_window(timezone: str, first_day: date, last_day: date) -> tuple[datetime, datetime]:
@@ -294,13 +364,28 @@ def _evaluate(metric: Metric, sums: _Sums) -> int | float | None:
     return round(result) if metric.unit == "money" else result
 
 
-def _collect(conn: Connection[Any], org: _Org, metrics: list[Metric], interval: str, start: datetime,
-             end: datetime, by: Column | None) -> dict[tuple[Any, str, str, str], _Sums]:
+def _collect(
+    conn: Connection[Any],
+    org: _Org,
+    metrics: list[Metric],
+    interval: str,
+    start: datetime,
+    end: datetime,
+    by: Column | None,
+) -> dict[tuple[Any, str, str, str], _Sums]:
     """Rollup sums keyed by (period, metric name, breakdown key, currency)."""
     sources = sorted({s for m in metrics for s in m.sources})
-    rows = conn.execute(queries.get("rollup_sums"), {
-        "organization_id": org.id, "metrics": sources, "interval": interval, "tz": org.tz.key,
-        "start": start, "end": end}).fetchall()
+    rows = conn.execute(
+        queries.get("rollup_sums"),
+        {
+            "organization_id": org.id,
+            "metrics": sources,
+            "interval": interval,
+            "tz": org.tz.key,
+            "start": start,
+            "end": end,
+        },
+    ).fetchall()
     out: dict[tuple[Any, str, str, str], _Sums] = defaultdict(dict)
     for period, source, dim1, dim2, currency, *values in rows:
         cols = {"dim1": dim1, "dim2": dim2, "currency": currency}
@@ -314,11 +399,17 @@ def _collect(conn: Connection[Any], org: _Org, metrics: list[Metric], interval: 
     return out
 
 
-def _active(conn: Connection[Any], org: _Org, interval: str, start: datetime,
-            end: datetime) -> dict[Any, int]:
-    rows = conn.execute(queries.get("active_clients"), {
-        "organization_id": org.id, "interval": interval, "tz": org.tz.key, "start": start, "end": end,
-    }).fetchall()
+def _active(conn: Connection[Any], org: _Org, interval: str, start: datetime, end: datetime) -> dict[Any, int]:
+    rows = conn.execute(
+        queries.get("active_clients"),
+        {
+            "organization_id": org.id,
+            "interval": interval,
+            "tz": org.tz.key,
+            "start": start,
+            "end": end,
+        },
+    ).fetchall()
     return {r[0]: int(r[1]) for r in rows}
 
 
@@ -331,11 +422,13 @@ def totals(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) 
     collected = _collect(conn, org, summable, "all", start, end, None)
     result: dict[str, list[Value]] = {}
     for metric in summable:
-        found = sorted((cur, _evaluate(metric, sums)) for (_, name, _, cur), sums in collected.items()
-                       if name == metric.name)
+        found = sorted(
+            (cur, _evaluate(metric, sums)) for (_, name, _, cur), sums in collected.items() if name == metric.name
+        )
         if metric.per_currency:
             result[metric.name] = [Value(currency=c, value=v) for c, v in found] or [
-                Value(currency=org.currency, value=None if metric.over else 0)]
+                Value(currency=org.currency, value=None if metric.over else 0)
+            ]
         else:
             value = found[0][1] if found else (None if metric.over else 0)
             result[metric.name] = [Value(currency=None, value=value)]
@@ -380,8 +473,9 @@ def _label(tz: ZoneInfo, interval: Interval, key: datetime) -> datetime:
     return key.replace(tzinfo=tz)
 
 
-def timeseries(conn: Connection[Any], org_id: UUID, metric: str, interval: Interval, start: datetime,
-               end: datetime) -> Timeseries:
+def timeseries(
+    conn: Connection[Any], org_id: UUID, metric: str, interval: Interval, start: datetime, end: datetime
+) -> Timeseries:
     """One point per hour, day, ISO week or month of [start, end) in the organization's zone, empty periods
     filled (0, or null for ratios with no denominator); money metrics give one series per currency."""
     _check_window(start, end)
@@ -396,23 +490,30 @@ def timeseries(conn: Connection[Any], org_id: UUID, metric: str, interval: Inter
     if m is ACTIVE_CLIENTS:
         counts = _active(conn, org, interval, start, end)
         points = [Point(start=_label(org.tz, interval, k), value=counts.get(k, 0)) for k in keys]
-        return Timeseries(metric=metric, unit=m.unit, interval=interval, timezone=org.tz.key,
-                          series=[Series(currency=None, points=points)])
+        return Timeseries(
+            metric=metric,
+            unit=m.unit,
+            interval=interval,
+            timezone=org.tz.key,
+            series=[Series(currency=None, points=points)],
+        )
     collected = _collect(conn, org, [m], interval, start, end, None)
     by_currency: dict[str, dict[Any, int | float | None]] = defaultdict(dict)
     for (period, _, _, cur), sums in collected.items():
         by_currency[cur][period] = _evaluate(m, sums)
     if not by_currency:
         by_currency[org.currency if m.per_currency else ""] = {}
-    series = [Series(currency=cur or None,
-                     points=[Point(start=_label(org.tz, interval, k), value=values.get(k, empty))
-                             for k in keys])
-              for cur, values in sorted(by_currency.items())]
+    series = [
+        Series(
+            currency=cur or None,
+            points=[Point(start=_label(org.tz, interval, k), value=values.get(k, empty)) for k in keys],
+        )
+        for cur, values in sorted(by_currency.items())
+    ]
     return Timeseries(metric=metric, unit=m.unit, interval=interval, timezone=org.tz.key, series=series)
 
 
-def breakdown(conn: Connection[Any], org_id: UUID, metric: str, by: str, start: datetime,
-              end: datetime) -> Breakdown:
+def breakdown(conn: Connection[Any], org_id: UUID, metric: str, by: str, start: datetime, end: datetime) -> Breakdown:
     """The metric per value of one of its dimensions (see `Metric.dimensions`), largest first."""
     _check_window(start, end)
     m = get(metric)
@@ -421,8 +522,10 @@ def breakdown(conn: Connection[Any], org_id: UUID, metric: str, by: str, start: 
         raise errors.InvalidInput(f"{metric} cannot be broken down by {by!r}; allowed: {allowed}")
     org = _org(conn, org_id)
     collected = _collect(conn, org, [m], "all", start, end, m.dimensions[by])
-    rows = [BreakdownRow(key=key, currency=cur or None, value=_evaluate(m, sums))
-            for (_, _, key, cur), sums in collected.items()]
+    rows = [
+        BreakdownRow(key=key, currency=cur or None, value=_evaluate(m, sums))
+        for (_, _, key, cur), sums in collected.items()
+    ]
     rows.sort(key=lambda r: (r.value is None, -(r.value or 0), r.key, r.currency or ""))
     return Breakdown(metric=metric, unit=m.unit, by=by, rows=rows)
 
@@ -443,9 +546,17 @@ def revenue(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime)
     """Gross, refunds and net per currency (never converted or summed across currencies), gross by kind."""
     _check_window(start, end)
     org = _org(conn, org_id)
-    rows = conn.execute(queries.get("rollup_sums"), {
-        "organization_id": org.id, "metrics": ["payment.succeeded", "payment.refunded"], "interval": "all",
-        "tz": org.tz.key, "start": start, "end": end}).fetchall()
+    rows = conn.execute(
+        queries.get("rollup_sums"),
+        {
+            "organization_id": org.id,
+            "metrics": ["payment.succeeded", "payment.refunded"],
+            "interval": "all",
+            "tz": org.tz.key,
+            "start": start,
+            "end": end,
+        },
+    ).fetchall()
     acc: dict[str, dict[str, Any]] = {}
     for _, source, dim1, _, currency, events, amount, _, _ in rows:
         slot = acc.setdefault(currency, {"gross": 0, "refunds": 0, "payments": 0, "kinds": defaultdict(int)})
@@ -455,10 +566,17 @@ def revenue(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime)
             slot["kinds"][dim1] += amount
         else:
             slot["refunds"] += amount
-    return [CurrencyRevenue(currency=c, gross_minor=s["gross"], refunds_minor=s["refunds"],
-                            net_minor=s["gross"] - s["refunds"], payments=s["payments"],
-                            by_kind_minor=dict(sorted(s["kinds"].items())))
-            for c, s in sorted(acc.items())]
+    return [
+        CurrencyRevenue(
+            currency=c,
+            gross_minor=s["gross"],
+            refunds_minor=s["refunds"],
+            net_minor=s["gross"] - s["refunds"],
+            payments=s["payments"],
+            by_kind_minor=dict(sorted(s["kinds"].items())),
+        )
+        for c, s in sorted(acc.items())
+    ]
 
 
 class BookingStatus(BaseModel):
@@ -473,10 +591,20 @@ class BookingStatus(BaseModel):
 def bookings(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> list[BookingStatus]:
     """Bookings made in the window and what became of them (from the booking view), per currency."""
     _check_window(start, end)
-    rows = conn.execute(queries.get("booking_status"),
-                        {"organization_id": org_id, "start": start, "end": end}).fetchall()
-    return [BookingStatus(currency=r[0], bookings=r[1], cancelled=r[2], net_bookings=r[1] - r[2],
-                          value_minor=r[3], net_value_minor=r[4]) for r in rows]
+    rows = conn.execute(
+        queries.get("booking_status"), {"organization_id": org_id, "start": start, "end": end}
+    ).fetchall()
+    return [
+        BookingStatus(
+            currency=r[0],
+            bookings=r[1],
+            cancelled=r[2],
+            net_bookings=r[1] - r[2],
+            value_minor=r[3],
+            net_value_minor=r[4],
+        )
+        for r in rows
+    ]
 
 
 class FunnelStage(BaseModel):
@@ -497,19 +625,30 @@ def funnel(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) 
     """Clients whose first inquiry was in [start, end), and how many of them have since booked, paid a deposit
     and paid the balance (payments are linked to clients through their booking_id)."""
     _check_window(start, end)
-    row = conn.execute(queries.get("funnel_counts"),
-                       {"organization_id": org_id, "start": start, "end": end}).fetchone()
+    row = conn.execute(queries.get("funnel_counts"), {"organization_id": org_id, "start": start, "end": end}).fetchone()
     assert row is not None
     counts = [int(row[0]), int(row[1]), int(row[2]), int(row[3])]
     names: list[Literal["inquiry", "booking", "deposit_paid", "balance_paid"]] = [
-        "inquiry", "booking", "deposit_paid", "balance_paid"]
-    stages = [FunnelStage(stage=name, clients=n,
-                          rate_from_previous=(n / counts[i - 1] if counts[i - 1] else None) if i else None,
-                          rate_from_inquiry=n / counts[0] if counts[0] else None)
-              for i, (name, n) in enumerate(zip(names, counts, strict=True))]
-    return Funnel(stages=stages, conversion_rate=counts[1] / counts[0] if counts[0] else None,
-                  median_days_to_book=None if row[4] is None else float(row[4]),
-                  mean_days_to_book=None if row[5] is None else float(row[5]))
+        "inquiry",
+        "booking",
+        "deposit_paid",
+        "balance_paid",
+    ]
+    stages = [
+        FunnelStage(
+            stage=name,
+            clients=n,
+            rate_from_previous=(n / counts[i - 1] if counts[i - 1] else None) if i else None,
+            rate_from_inquiry=n / counts[0] if counts[0] else None,
+        )
+        for i, (name, n) in enumerate(zip(names, counts, strict=True))
+    ]
+    return Funnel(
+        stages=stages,
+        conversion_rate=counts[1] / counts[0] if counts[0] else None,
+        median_days_to_book=None if row[4] is None else float(row[4]),
+        mean_days_to_book=None if row[5] is None else float(row[5]),
+    )
 
 
 class Cohort(BaseModel):
@@ -523,10 +662,20 @@ class Cohort(BaseModel):
 
 def cohorts(conn: Connection[Any], org_id: UUID, start_month: date, end_month: date) -> list[Cohort]:
     """Monthly inquiry cohorts with start_month <= month < end_month."""
-    rows = conn.execute(queries.get("cohorts"),
-                        {"organization_id": org_id, "start": start_month, "end": end_month}).fetchall()
-    return [Cohort(month=r[0], inquiries=r[1], booked=r[2], deposit_paid=r[3], balance_paid=r[4],
-                   conversion_rate=r[2] / r[1] if r[1] else None) for r in rows]
+    rows = conn.execute(
+        queries.get("cohorts"), {"organization_id": org_id, "start": start_month, "end": end_month}
+    ).fetchall()
+    return [
+        Cohort(
+            month=r[0],
+            inquiries=r[1],
+            booked=r[2],
+            deposit_paid=r[3],
+            balance_paid=r[4],
+            conversion_rate=r[2] / r[1] if r[1] else None,
+        )
+        for r in rows
+    ]
 
 
 class LeadTimes(BaseModel):
@@ -538,12 +687,18 @@ class LeadTimes(BaseModel):
     p90_days: int | None
 
 
-def lead_times(conn: Connection[Any], org_id: UUID,
-               measure: Literal["inquiry_to_booking", "booking_to_wedding"], start_month: date,
-               end_month: date) -> LeadTimes:
+def lead_times(
+    conn: Connection[Any],
+    org_id: UUID,
+    measure: Literal["inquiry_to_booking", "booking_to_wedding"],
+    start_month: date,
+    end_month: date,
+) -> LeadTimes:
     """The distribution of a lead time for bookings made in local months [start_month, end_month)."""
-    rows = conn.execute(queries.get("lead_time_histogram"), {
-        "organization_id": org_id, "measure": measure, "start": start_month, "end": end_month}).fetchall()
+    rows = conn.execute(
+        queries.get("lead_time_histogram"),
+        {"organization_id": org_id, "measure": measure, "start": start_month, "end": end_month},
+    ).fetchall()
     hist = {int(d): int(n) for d, n in rows}
     count = sum(hist.values())
 
@@ -557,9 +712,14 @@ def lead_times(conn: Connection[Any], org_id: UUID,
                 return days
         return max(hist)
 
-    return LeadTimes(measure=measure, histogram=hist, count=count,
-                     mean_days=sum(d * n for d, n in hist.items()) / count if count else None,
-                     p50_days=quantile(0.5), p90_days=quantile(0.9))
+    return LeadTimes(
+        measure=measure,
+        histogram=hist,
+        count=count,
+        mean_days=sum(d * n for d, n in hist.items()) / count if count else None,
+        p50_days=quantile(0.5),
+        p90_days=quantile(0.9),
+    )
 
 
 class ViewFreshness(BaseModel):
@@ -574,5 +734,9 @@ class ViewFreshness(BaseModel):
 def freshness(conn: Connection[Any], org_id: UUID) -> list[ViewFreshness]:
     """When each materialized view was last refreshed for the organization and how stale it is now."""
     rows = conn.execute(queries.get("view_freshness"), {"organization_id": org_id}).fetchall()
-    return [ViewFreshness(view=r[0], pending=r[1], changed_at=r[2], refreshed_at=r[3], refresh_ms=r[4],
-                          stale_seconds=float(r[5])) for r in rows]
+    return [
+        ViewFreshness(
+            view=r[0], pending=r[1], changed_at=r[2], refreshed_at=r[3], refresh_ms=r[4], stale_seconds=float(r[5])
+        )
+        for r in rows
+    ]

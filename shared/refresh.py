@@ -56,7 +56,8 @@ def _why(conn: Connection[Any], messages: int, force: bool) -> str:
         return "forced"
     # A visible message means its debounce period is over; without waiting changes it is only a stale wake-up.
     if oldest_change is not None and (
-            messages or now - oldest_change >= timedelta(seconds=cfg.refresh_debounce_seconds)):
+        messages or now - oldest_change >= timedelta(seconds=cfg.refresh_debounce_seconds)
+    ):
         return "inputs changed"
     if last_refresh is None or now - last_refresh >= timedelta(seconds=cfg.refresh_safety_seconds):
         return "schedule"
@@ -72,9 +73,15 @@ def refresh_all(conn: Connection[Any], orgs: list[UUID]) -> list[str]:
         t0 = time.monotonic()
         target = sql.Identifier("public", view)
         conn.execute(sql.SQL("refresh materialized view concurrently {}").format(target))
-        conn.execute(queries.get("record_view_refresh"), {
-            "view": view, "started": started, "ms": int((time.monotonic() - t0) * 1000),
-            "orgs": [str(o) for o in orgs]})
+        conn.execute(
+            queries.get("record_view_refresh"),
+            {
+                "view": view,
+                "started": started,
+                "ms": int((time.monotonic() - t0) * 1000),
+                "orgs": [str(o) for o in orgs],
+            },
+        )
         done.append(view)
     return done
 
@@ -123,15 +130,21 @@ def run(transaction: Transaction, *, force: bool = False, wait: bool = True) -> 
             request_in(conn)
     if skipped:
         return RefreshOutcome(messages=messages, skipped=True, reason="another refresher is running")
-    return RefreshOutcome(refreshed=views, organizations=len(orgs), messages=messages, reason=reason,
-                          duration_ms=int((time.monotonic() - t0) * 1000))
+    return RefreshOutcome(
+        refreshed=views,
+        organizations=len(orgs),
+        messages=messages,
+        reason=reason,
+        duration_ms=int((time.monotonic() - t0) * 1000),
+    )
 
 
 def request_in(conn: Connection[Any]) -> None:
     """Queue one refresh delayed by REFRESH_DEBOUNCE_SECONDS in the caller's transaction, unless one waits."""
     cfg = settings.get_settings()
-    conn.execute(queries.get("request_refresh_if_idle"),
-                 {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds})
+    conn.execute(
+        queries.get("request_refresh_if_idle"), {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds}
+    )
 
 
 def request(transaction: Transaction) -> None:

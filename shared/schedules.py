@@ -54,8 +54,10 @@ def _check_field(field: _Field, text: str) -> None:
     for term in text.lower().split(","):
         match = _TERM.match(term)
         if match is None:
-            raise ValueError(f"{field.name}: '{term}' is not a cron term; use *, N, N-M, */S or N-M/S, "
-                             f"comma-separated, with N in {field.allowed()}")
+            raise ValueError(
+                f"{field.name}: '{term}' is not a cron term; use *, N, N-M, */S or N-M/S, "
+                f"comma-separated, with N in {field.allowed()}"
+            )
         if match["step"] is not None and int(match["step"]) == 0:
             raise ValueError(f"{field.name}: the step in '{term}' must be at least 1")
         if match["range"] == "*":
@@ -70,8 +72,10 @@ def check(expression: str) -> str:
     """Return the expression with its spacing normalised, or raise ValueError saying which field is wrong."""
     parts = expression.split()
     if len(parts) != len(FIELDS):
-        raise ValueError(f"'{expression}' has {len(parts)} field(s); a cron schedule has exactly 5: "
-                         "minute hour day-of-month month day-of-week (in UTC), e.g. '*/15 * * * *'")
+        raise ValueError(
+            f"'{expression}' has {len(parts)} field(s); a cron schedule has exactly 5: "
+            "minute hour day-of-month month day-of-week (in UTC), e.g. '*/15 * * * *'"
+        )
     for field, part in zip(FIELDS, parts, strict=True):
         _check_field(field, part)
     return " ".join(parts)

@@ -70,6 +70,57 @@ class Settings(BaseSettings):
     refresh_safety_seconds: int = Field(
         default=900, description="A view is refreshed at least this often even when nothing flagged it."
     )
+    # --- data quality monitoring, alerts, retention and erasure (docs/quality.md) ---
+    quality_history_days: int = Field(default=30, description="How long check results are kept.")
+    quality_history_sample_minutes: int = Field(
+        default=60, description="Unchanged passing/warning results are added to the history at most this often."
+    )
+    quality_freshness_factor: float = Field(
+        default=3.0, description="Freshness warns when the newest event is older than this many usual gaps."
+    )
+    quality_freshness_min_seconds: int = Field(default=3600, description="Freshness threshold never below this.")
+    quality_freshness_history_days: int = Field(
+        default=90, description="A source silent this long is retired: no longer measured for freshness."
+    )
+    quality_volume_weeks: int = Field(default=4, description="Same-weekday-and-hour weeks volume compares with.")
+    quality_volume_min_expected: int = Field(default=10, description="Volume below this is not judged for drops.")
+    quality_volume_settle_minutes: int = Field(
+        default=10, description="Late arrivals allowed before an hour is judged."
+    )
+    quality_volume_drop_warn: float = 0.5
+    quality_volume_drop_fail: float = 0.1
+    quality_volume_spike_warn: float = 3.0
+    quality_volume_spike_fail: float = 10.0
+    quality_rate_window_hours: int = 24
+    quality_rate_min_events: int = 20
+    quality_rejection_warn: float = 0.05
+    quality_rejection_fail: float = 0.20
+    quality_duplicate_warn: float = 0.20
+    quality_duplicate_fail: float = 0.50
+    quality_queue_age_warn_seconds: int = 300
+    quality_queue_age_fail_seconds: int = 900
+    quality_queue_depth_warn: int = 10_000
+    quality_queue_depth_fail: int = 100_000
+    quality_reconcile_days: int = 7
+    quality_drift_window_hours: int = 24
+    quality_partitions_ahead_warn: int = 3
+    quality_partitions_ahead_fail: int = 1
+    quality_table_bytes_warn: int = 500 * 1024**3
+    quality_dead_tuples_warn: int = 100_000
+    alert_webhook_url: str | None = Field(default=None, description="Webhook for global checks (and orgs with none).")
+    alert_webhook_secret: SecretStr = Field(
+        default=SecretStr("wedsync-local-development-only"),
+        description="HMAC-SHA256 key signing alert webhooks (an organization may set its own).",
+    )
+    alert_emails: list[str] = Field(default_factory=list, description="Recipients of global alerts (JSON list).")
+    alert_email_from: str = "alerts@wedsync.app"
+    alert_timeout_seconds: float = 10.0
+    aws_region: str = "eu-west-2"
+    retention_default_days: int = Field(default=730, description="Raw-event retention when an org sets none.")
+    retention_batch_size: int = 10_000
+    retention_lock_timeout_ms: int = Field(
+        default=5000, description="How long dropping a partition may wait for its lock before deleting rows instead."
+    )
 
     @property
     def max_future_skew(self) -> timedelta:

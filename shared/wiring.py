@@ -63,33 +63,45 @@ def _timeout_ms(fn: deployment.Function) -> int:
     return fn.runtime.timeout_seconds * 1000
 
 
-def _queue_wiring(name: str, fn: deployment.Function,
-                  trigger: deployment.QueueTrigger) -> list[sql.Composable]:
+def _queue_wiring(name: str, fn: deployment.Function, trigger: deployment.QueueTrigger) -> list[sql.Composable]:
     table = sql.Identifier("pgmq", f"q_{trigger.queue}")
     wake = sql.SQL(
         "create or replace trigger {trigger} after insert on {table}\n"
         "  for each statement\n"
         "  execute function analytics_invoke.wake_on_insert_v1({fn}, {path}, {timeout}, {window});"
-    ).format(trigger=sql.Identifier(trigger_name(name)), table=table, fn=sql.Literal(name),
-             path=sql.Literal(trigger.path), timeout=sql.Literal(str(_timeout_ms(fn))),
-             window=sql.Literal(str(THROTTLE_MS)))
-    throttle = sql.SQL("insert into analytics_invoke.throttle (function_name) values ({})\n"
-                       "  on conflict do nothing;").format(sql.Literal(name))
-    command = sql.SQL(
-        "select analytics_invoke.drain_v1({fn}, {queue}, {batch}, {calls}, {path}, {timeout})").format(
-        fn=sql.Literal(name), queue=sql.Literal(trigger.queue), batch=sql.Literal(trigger.batch_size),
-        calls=sql.Literal(fn.runtime.max_instances), path=sql.Literal(trigger.path),
-        timeout=sql.Literal(_timeout_ms(fn)))
+    ).format(
+        trigger=sql.Identifier(trigger_name(name)),
+        table=table,
+        fn=sql.Literal(name),
+        path=sql.Literal(trigger.path),
+        timeout=sql.Literal(str(_timeout_ms(fn))),
+        window=sql.Literal(str(THROTTLE_MS)),
+    )
+    throttle = sql.SQL(
+        "insert into analytics_invoke.throttle (function_name) values ({})\n  on conflict do nothing;"
+    ).format(sql.Literal(name))
+    command = sql.SQL("select analytics_invoke.drain_v1({fn}, {queue}, {batch}, {calls}, {path}, {timeout})").format(
+        fn=sql.Literal(name),
+        queue=sql.Literal(trigger.queue),
+        batch=sql.Literal(trigger.batch_size),
+        calls=sql.Literal(fn.runtime.max_instances),
+        path=sql.Literal(trigger.path),
+        timeout=sql.Literal(_timeout_ms(fn)),
+    )
     # pgmq's own insert notification (LISTEN/NOTIFY, for the local runner) updates one row per queue on
     # every insert, so concurrent producers would queue behind each other's row lock; production wakes
     # functions with the trigger above instead, so the notification is switched off here.
-    quiet = sql.SQL("do $$\nbegin\n  if to_regprocedure('pgmq.disable_notify_insert(text)') is not null"
-                    " then\n    perform pgmq.disable_notify_insert({});\n  end if;\nend\n$$;").format(
-        sql.Literal(trigger.queue))
+    quiet = sql.SQL(
+        "do $$\nbegin\n  if to_regprocedure('pgmq.disable_notify_insert(text)') is not null"
+        " then\n    perform pgmq.disable_notify_insert({});\n  end if;\nend\n$$;"
+    ).format(sql.Literal(trigger.queue))
     return [
         sql.SQL("-- {}: drains queue {} (batch {}, up to {} instances)").format(
-            sql.SQL(name), sql.SQL(trigger.queue), sql.SQL(str(trigger.batch_size)),
-            sql.SQL(str(fn.runtime.max_instances))),
+            sql.SQL(name),
+            sql.SQL(trigger.queue),
+            sql.SQL(str(trigger.batch_size)),
+            sql.SQL(str(fn.runtime.max_instances)),
+        ),
         quiet,
         throttle,
         wake,
@@ -99,14 +111,14 @@ def _queue_wiring(name: str, fn: deployment.Function,
 
 def _schedule(job: str, schedule: str, command: sql.Composable) -> sql.Composable:
     return sql.SQL("select cron.schedule({}, {}, {});").format(
-        sql.Literal(job), sql.Literal(schedule), sql.Literal(command.as_string()))
+        sql.Literal(job), sql.Literal(schedule), sql.Literal(command.as_string())
+    )
 
 
-def _cron_wiring(name: str, fn: deployment.Function,
-                 trigger: deployment.CronTrigger) -> list[sql.Composable]:
-    command = sql.SQL(
-        "select analytics_invoke.call_function_v1({fn}, 'schedule', {path}, {timeout}, true)").format(
-        fn=sql.Literal(name), path=sql.Literal(trigger.path), timeout=sql.Literal(_timeout_ms(fn)))
+def _cron_wiring(name: str, fn: deployment.Function, trigger: deployment.CronTrigger) -> list[sql.Composable]:
+    command = sql.SQL("select analytics_invoke.call_function_v1({fn}, 'schedule', {path}, {timeout}, true)").format(
+        fn=sql.Literal(name), path=sql.Literal(trigger.path), timeout=sql.Literal(_timeout_ms(fn))
+    )
     return [
         sql.SQL("-- {}: on schedule {} (UTC)").format(sql.SQL(name), sql.SQL(trigger.schedule)),
         _schedule(schedule_job(name), trigger.schedule, command),
@@ -126,8 +138,9 @@ def generate(spec: deployment.DeployFile) -> str:
         elif isinstance(fn.trigger, deployment.CronTrigger):
             parts += _cron_wiring(name, fn, fn.trigger)
             jobs.append(schedule_job(name))
-    prune = sql.SQL("-- Remove wiring of functions no longer in deploy.yaml.\n"
-                    "select analytics_invoke.prune_v1({}::text[], {}::text[]);").format(
-        sql.Literal(triggers), sql.Literal(jobs))
+    prune = sql.SQL(
+        "-- Remove wiring of functions no longer in deploy.yaml.\n"
+        "select analytics_invoke.prune_v1({}::text[], {}::text[]);"
+    ).format(sql.Literal(triggers), sql.Literal(jobs))
     body = "\n".join(p.as_string() for p in [*parts, prune])
     return f"{_PRELUDE}\nbegin;\n\n{body}\n\ncommit;\n"

@@ -86,3 +86,19 @@ def make_event(
     if client_id is not None:
         event["client_id"] = client_id
     return event
+
+
+def corrupt_rollups(conn: Any, organization_id: Any, mismatches: int, *, hours_ago: int = 2) -> None:
+    """Add `mismatches` rollup rows that no raw event explains, as a bug or a lost update would."""
+    for i in range(mismatches):
+        conn.execute(
+            "insert into analytics_rollups (organization_id, metric, bucket, dim1, events) values "
+            "(%s, 'inquiries', analytics_bucket_v1(now() - make_interval(hours => %s)), %s, 1)",
+            (organization_id, hours_ago, f"phantom-{i}"),
+        )
+
+
+def repair_rollups(conn: Any, organization_id: Any) -> None:
+    conn.execute(
+        "delete from analytics_rollups where organization_id = %s and dim1 like 'phantom-%%'", (organization_id,)
+    )

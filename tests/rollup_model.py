@@ -66,9 +66,7 @@ def stored(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-def rollups(
-    events: list[dict[str, Any]], tz: ZoneInfo, org_currency: str
-) -> dict[tuple[str, ...], list[int]]:
+def rollups(events: list[dict[str, Any]], tz: ZoneInfo, org_currency: str) -> dict[tuple[str, ...], list[int]]:
     """(metric, bucket iso, dim1, dim2, currency) -> [events, amount_minor, value_sum, value_count]."""
     out: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
 

@@ -50,14 +50,19 @@ def take_requests(conn: psycopg.Connection[Any]) -> list[Request]:
     """The requests recorded and not yet sent, marked as sent (pg_net's worker picks each up once)."""
     rows = conn.execute(
         "update net.recorded_requests set sent_at = clock_timestamp() where sent_at is null "
-        "returning id, method, url, headers, body, timeout_milliseconds").fetchall()
+        "returning id, method, url, headers, body, timeout_milliseconds"
+    ).fetchall()
     return [Request(r[0], r[1], r[2], dict(r[3] or {}), r[4], r[5]) for r in sorted(rows)]
 
 
 def send(conn: psycopg.Connection[Any], request: Request) -> requests.Response:
     """Send a recorded request exactly as pg_net would (JSON body, recorded headers); log its status."""
-    answer = requests.request(request.method, request.url, data=json.dumps(request.body).encode(),
-                              headers=request.headers, timeout=request.timeout_milliseconds / 1000)
-    conn.execute("update net.recorded_requests set status_code = %s where id = %s",
-                 (answer.status_code, request.id))
+    answer = requests.request(
+        request.method,
+        request.url,
+        data=json.dumps(request.body).encode(),
+        headers=request.headers,
+        timeout=request.timeout_milliseconds / 1000,
+    )
+    conn.execute("update net.recorded_requests set status_code = %s where id = %s", (answer.status_code, request.id))
     return answer

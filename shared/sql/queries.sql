@@ -95,7 +95,8 @@ from input i join claimed c using (organization_id, event_id)
 returning id, organization_id, event_type, occurred_at, source;
 
 -- name: record_dead_letters
--- Keeps rejected payloads with every reason; a repeat of the same payload counts as another attempt.
+-- Keeps rejected payloads with every reason; a repeat of the same payload counts as another attempt, with the
+-- new reasons. A replayed letter that is rejected again becomes 'failed' (replayable again after another fix).
 insert into public.analytics_dead_letters
   (organization_id, source, stage, event_id, event_type, payload, reasons, fingerprint)
 select organization_id, source, stage, event_id, event_type, payload, reasons, decode(fingerprint, 'hex')
@@ -108,7 +109,7 @@ set attempts = analytics_dead_letters.attempts + 1,
     last_seen_at = now(),
     reasons = excluded.reasons,
     replay_state = case when analytics_dead_letters.replay_state = 'replayed'
-                        then 'pending' else analytics_dead_letters.replay_state end;
+                        then 'failed' else analytics_dead_letters.replay_state end;
 
 -- name: bump_source_stats
 -- Adds to the per-source, per-hour intake counters.
@@ -130,12 +131,3 @@ set received = analytics_source_stats.received + excluded.received,
 -- name: ensure_event_partitions
 -- Creates the monthly event partitions from a month on; returns how many it created.
 select public.analytics_ensure_event_partitions_v1(%(from)s::date, %(months)s);
-
--- name: list_dead_letters
--- Dead letters of an organization, newest first.
-select id, organization_id, source, stage, event_id, event_type, payload, reasons, first_seen_at, last_seen_at,
-       attempts, replay_state
-from public.analytics_dead_letters
-where organization_id = %(organization_id)s
-order by last_seen_at desc, id desc
-limit %(limit)s;

@@ -42,12 +42,12 @@ def _install(bundle: Path, venv: Path) -> None:
     """`pip install -r requirements.txt` into a new, empty virtualenv (pip itself runs from outside it, which
     saves seeding pip into every venv), then `pip check`: the pinned set must be complete and consistent."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
-           "--disable-pip-version-check"]
+    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "--disable-pip-version-check"]
     for args in (["install", "-q", "--no-compile", "-r", "requirements.txt"], ["check"]):
         result = subprocess.run(pip + args, cwd=bundle, capture_output=True, text=True)
-        assert result.returncode == 0, f"pip {args[0]} for {bundle.name} failed:\n{result.stdout[-2000:]}" \
-                                       f"{result.stderr[-3000:]}"
+        assert result.returncode == 0, (
+            f"pip {args[0]} for {bundle.name} failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -72,8 +72,13 @@ class Served:
 def _environment(name: str, fn: deployment.Function, database_url: str, venv: Path) -> dict[str, str]:
     """What Cloud Run gives the function: its deploy.yaml env (secrets resolved), K_SERVICE; no more."""
     secrets, literals = bundles.runtime_env(fn)
-    env = {"PATH": f"{venv / 'bin'}{os.pathsep}{os.defpath}", "HOME": str(venv), "PYTHONUNBUFFERED": "1",
-           "K_SERVICE": name, **literals}
+    env = {
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.defpath}",
+        "HOME": str(venv),
+        "PYTHONUNBUFFERED": "1",
+        "K_SERVICE": name,
+        **literals,
+    }
     for var, secret in secrets.items():
         env[var] = database_url if var == "DATABASE_URL" else KNOWN_SECRETS.get(var, f"e2e-{secret}")
     return env
@@ -87,9 +92,20 @@ def serve(built: Built, database_url: str) -> Iterator[Callable[[], dict[str, Se
         for name, fn in built.spec.functions.items():
             port = runner.free_port()
             process = subprocess.Popen(
-                [str(built.venvs[name] / "bin" / "functions-framework"), "--target", fn.entry_point,
-                 "--source", "main.py", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=built.out / name, env=_environment(name, fn, database_url, built.venvs[name]))
+                [
+                    str(built.venvs[name] / "bin" / "functions-framework"),
+                    "--target",
+                    fn.entry_point,
+                    "--source",
+                    "main.py",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                ],
+                cwd=built.out / name,
+                env=_environment(name, fn, database_url, built.venvs[name]),
+            )
             started[name] = Served(name, f"http://127.0.0.1:{port}", process)
         for served in started.values():
             _wait_ready(served)
@@ -120,18 +136,21 @@ def _wait_ready(served: Served, timeout: float = 60.0) -> None:
 
 def _queue_depth(conn: psycopg.Connection[Any], queue: str) -> int:
     """Messages a call could read now: a delayed message (the refresh debounce) is not pending work yet."""
-    row = conn.execute(psycopg.sql.SQL("select count(*) from pgmq.{} where vt <= now()").format(
-        psycopg.sql.Identifier(f"q_{queue}"))).fetchone()
+    row = conn.execute(
+        psycopg.sql.SQL("select count(*) from pgmq.{} where vt <= now()").format(psycopg.sql.Identifier(f"q_{queue}"))
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
 
-def _pump(conn: psycopg.Connection[Any], spec: deployment.DeployFile,
-          rounds: int = 40) -> list[tuple[standins.Request, requests.Response]]:
+def _pump(
+    conn: psycopg.Connection[Any], spec: deployment.DeployFile, rounds: int = 40
+) -> list[tuple[standins.Request, requests.Response]]:
     """Play pg_net's worker until nothing is pending; when calls stop while messages wait, play pg_cron's
     safety net. Returns every request sent and its answer."""
-    queue_fns = {n: f.trigger.queue for n, f in spec.functions.items()
-                 if isinstance(f.trigger, deployment.QueueTrigger)}
+    queue_fns = {
+        n: f.trigger.queue for n, f in spec.functions.items() if isinstance(f.trigger, deployment.QueueTrigger)
+    }
     sent: list[tuple[standins.Request, requests.Response]] = []
     for _ in range(rounds):
         calls = standins.take_requests(conn)
@@ -149,21 +168,33 @@ def _pump(conn: psycopg.Connection[Any], spec: deployment.DeployFile,
 
 def test_bundles_run_alone_from_an_empty_virtualenv(built: Built, tmp_path: Path) -> None:
     for name, venv in built.venvs.items():
-        probe = subprocess.run([str(venv / "bin" / "python"), "-c",
-                                "import importlib.util as u; "
-                                "print(u.find_spec('shared'), u.find_spec('functions'))"],
-                               cwd=tmp_path, env={"PATH": os.defpath}, capture_output=True, text=True,
-                               check=True)
+        probe = subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-c",
+                "import importlib.util as u; print(u.find_spec('shared'), u.find_spec('functions'))",
+            ],
+            cwd=tmp_path,
+            env={"PATH": os.defpath},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         assert probe.stdout.split() == ["None", "None"], f"{name}'s virtualenv sees the repository"
         assert (built.out / name / "main.py").is_file()
         assert (built.out / name / "shared" / "sql").is_dir()
         assert sorted(p.name for p in (built.out / name / "supabase" / "migrations").glob("*.sql")) == sorted(
-            p.name for p in (runner.ROOT / "supabase" / "migrations").glob("*.sql"))
+            p.name for p in (runner.ROOT / "supabase" / "migrations").glob("*.sql")
+        )
 
 
 def test_deployed_bundles_serve_health_ingest_and_the_wired_queue_calls(
-        built: Built, serve: Callable[[], dict[str, Served]], conn: psycopg.Connection[Any],
-        make_org: Callable[..., Any], make_event: Callable[..., dict[str, Any]]) -> None:
+    built: Built,
+    serve: Callable[[], dict[str, Served]],
+    conn: psycopg.Connection[Any],
+    make_org: Callable[..., Any],
+    make_event: Callable[..., dict[str, Any]],
+) -> None:
     spec = built.spec
     served = serve()
     standins.install(conn)
@@ -188,8 +219,12 @@ def test_deployed_bundles_serve_health_ingest_and_the_wired_queue_calls(
     posted = [make_event("inquiry.received", lead_source="instagram"), make_event("payment.succeeded")]
     keyless = requests.post(served["ingest"].url + "/v1/events", json={"events": posted}, timeout=10)
     assert keyless.status_code == 401
-    accepted = requests.post(served["ingest"].url + "/v1/events", json={"events": posted},
-                             headers={"Authorization": f"Bearer {org.ingest_key}"}, timeout=30)
+    accepted = requests.post(
+        served["ingest"].url + "/v1/events",
+        json={"events": posted},
+        headers={"Authorization": f"Bearer {org.ingest_key}"},
+        timeout=30,
+    )
     assert accepted.status_code == 202, accepted.text
 
     calls = _pump(conn, spec)
@@ -199,10 +234,12 @@ def test_deployed_bundles_serve_health_ingest_and_the_wired_queue_calls(
     for name, fn in spec.functions.items():
         if isinstance(fn.trigger, deployment.QueueTrigger) and fn.trigger.queue == "ingest":
             assert name in woken
-            assert any(c.headers["X-WedSync-Invoked-By"] == "queued" for c, _ in calls
-                       if c.url.startswith(served[name].url))
-    stored = conn.execute("select event_id from analytics_events where organization_id = %s order by 1",
-                          (org.id,)).fetchall()
+            assert any(
+                c.headers["X-WedSync-Invoked-By"] == "queued" for c, _ in calls if c.url.startswith(served[name].url)
+            )
+    stored = conn.execute(
+        "select event_id from analytics_events where organization_id = %s order by 1", (org.id,)
+    ).fetchall()
     assert [r[0] for r in stored] == sorted(e["event_id"] for e in posted)
 
     for name, fn in spec.functions.items():

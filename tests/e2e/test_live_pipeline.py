@@ -55,9 +55,7 @@ def test_events_posted_to_ingest_reach_the_rollups_the_notice_and_the_views(
         assert notices and notices[0]["organization_id"] == str(org.id) and notices[0]["events"] == 3
         start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
         revenue = metrics.revenue(conn, org.id, start, end)
-        assert [(r.currency, r.gross_minor, r.by_kind_minor) for r in revenue] == [
-            ("INR", 125000, {"deposit": 125000})
-        ]
+        assert [(r.currency, r.gross_minor, r.by_kind_minor) for r in revenue] == [("INR", 125000, {"deposit": 125000})]
         # The debounced refresh follows on its own: the funnel shows the booking within seconds.
         assert _wait(lambda: metrics.funnel(conn, org.id, start, end).stages[1].clients == 1, 20)
         assert all(not f.pending for f in metrics.freshness(conn, org.id))
@@ -72,8 +70,7 @@ def test_two_aggregate_processes_draining_one_queue_count_every_event_once(
     orgs = [make_org(name=f"Studio {i}") for i in range(2)]
     spec = deployment.load().functions["aggregate"]
     workers = [
-        runner.start_function(f"aggregate-{i}", spec, database_url, runner.free_port(),
-                              {"AGGREGATE_BATCH_SIZE": "3"})
+        runner.start_function(f"aggregate-{i}", spec, database_url, runner.free_port(), {"AGGREGATE_BATCH_SIZE": "3"})
         for i in range(2)
     ]
     try:
@@ -82,19 +79,28 @@ def test_two_aggregate_processes_draining_one_queue_count_every_event_once(
         sent = 0
         for n in range(20):
             for org in orgs:
-                batch = [factories.make_event("payment.succeeded", event_id=f"e-{n}-{i}", payment_id=f"p-{i}",
-                                              kind="deposit") for i in range(5)]
-                answer = ingest_app.post("/v1/events", data=json.dumps({"events": batch}),
-                                         content_type="application/json",
-                                         headers={"Authorization": f"Bearer {org.ingest_key}"})
+                batch = [
+                    factories.make_event(
+                        "payment.succeeded", event_id=f"e-{n}-{i}", payment_id=f"p-{i}", kind="deposit"
+                    )
+                    for i in range(5)
+                ]
+                answer = ingest_app.post(
+                    "/v1/events",
+                    data=json.dumps({"events": batch}),
+                    content_type="application/json",
+                    headers={"Authorization": f"Bearer {org.ingest_key}"},
+                )
                 assert answer.status_code == 202
                 assert not validation.drain(db.transaction)[1]
                 sent += len(batch)
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda w: runner.invoke_until_drained(w.url + "/"), workers * 2))
         assert all(calls >= 1 for calls in answers)
-        rows = conn.execute("select organization_id, sum(events)::int from analytics_rollups "
-                            "where metric = 'payment.succeeded' group by 1").fetchall()
+        rows = conn.execute(
+            "select organization_id, sum(events)::int from analytics_rollups "
+            "where metric = 'payment.succeeded' group by 1"
+        ).fetchall()
         assert sorted(n for _, n in rows) == [100, 100] and sum(n for _, n in rows) == sent
         assert conn.execute("select queue_length from pgmq.metrics('aggregate')").fetchone() == (0,)
     finally:

@@ -202,9 +202,7 @@ def test_reconcile_reports_a_damaged_rollup_and_rebuild_repairs_it(
         "and metric = 'payment.succeeded'",
         (org.id,),
     )
-    conn.execute(
-        "delete from analytics_active_clients where organization_id = %s and client_id = 'c-9'", (org.id,)
-    )
+    conn.execute("delete from analytics_active_clients where organization_id = %s and client_id = 'c-9'", (org.id,))
     with db.transaction() as c:
         found = recovery.reconcile(c, org.id, start, end)
     assert {(m.kind, m.metric) for m in found} == {("rollup", "payment.succeeded"), ("active_client", None)}
@@ -261,10 +259,7 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
     with db.transaction() as c:
         fresh = metrics.freshness(c, org.id)
         assert (
-            metrics.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC))
-            .stages[0]
-            .clients
-            == 3
+            metrics.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
         )
     assert all(not v.pending and v.refreshed_at is not None and v.stale_seconds == 0 for v in fresh)
     assert refresh.run(db.transaction).refreshed == []  # nothing changed, the safety interval has not passed
@@ -471,9 +466,7 @@ def test_cli_reconcile_and_rebuild_report_and_repair(
     assert cli.main(["reconcile", *window]) == 0
     assert "match" in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        cli.main(
-            ["rebuild", "--org", str(org.id), "--from", "2026-11-01T00:00:00", "--to", "2026-11-02T00:00:00Z"]
-        )
+        cli.main(["rebuild", "--org", str(org.id), "--from", "2026-11-01T00:00:00", "--to", "2026-11-02T00:00:00Z"])
     assert "needs a UTC offset" in capsys.readouterr().err
 
 
@@ -495,9 +488,7 @@ def test_signed_in_users_read_only_their_organizations_numbers_and_cannot_run_pi
             (json.dumps({"organization_id": str(mine.id)}),),
         )
         assert {r[0] for r in conn.execute("select organization_id from analytics_rollups")} == {mine.id}
-        assert {r[0] for r in conn.execute("select organization_id from analytics_client_funnel")} == {
-            mine.id
-        }
+        assert {r[0] for r in conn.execute("select organization_id from analytics_client_funnel")} == {mine.id}
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select * from analytics_client_funnel_mv")
     with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
@@ -529,8 +520,7 @@ def test_a_message_the_database_refuses_is_dead_lettered_alone_and_the_rest_is_c
     conn.execute("select pgmq.send('aggregate', %s::jsonb)", (json.dumps(refused),))
     totals, _ = aggregation.drain(db.transaction)
     assert (totals.messages, totals.events, totals.dead_messages) == (2, 1, 1)
-    letter = conn.execute(
-        "select reasons, payload from analytics_dead_letters where stage = 'aggregate'").fetchone()
+    letter = conn.execute("select reasons, payload from analytics_dead_letters where stage = 'aggregate'").fetchone()
     assert letter is not None and letter[0][0]["type"] == "aggregate_failed"
     assert "bigint" in letter[0][0]["msg"]
     assert letter[1]["ids"] == [2**63]
@@ -539,7 +529,9 @@ def test_a_message_the_database_refuses_is_dead_lettered_alone_and_the_rest_is_c
 
 
 def test_a_refresher_called_inside_the_debounce_period_waits_for_it_and_then_refreshes(
-    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
@@ -553,8 +545,9 @@ def test_a_refresher_called_inside_the_debounce_period_waits_for_it_and_then_ref
     outcome = refresh.run(db.transaction)
     assert outcome.reason == "inputs changed" and outcome.messages == 0
     assert outcome.refreshed and outcome.organizations == 1
-    assert conn.execute("select count(*) from analytics_client_funnel_mv where organization_id = %s",
-                        (org.id,)).fetchone() == (1,)
+    assert conn.execute(
+        "select count(*) from analytics_client_funnel_mv where organization_id = %s", (org.id,)
+    ).fetchone() == (1,)
     # The delayed message that asked for this refresh becomes visible later: a wake-up with nothing to do.
     conn.execute("select pgmq.purge_queue('refresh')")
     conn.execute("select pgmq.send('refresh', '{}'::jsonb)")

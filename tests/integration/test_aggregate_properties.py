@@ -118,8 +118,7 @@ def _events(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if spec["type"] == "booking.confirmed":
             data["booking_id"] = (
                 f"b-{i % 6}"
-                if f"b-{i % 6}"
-                not in {e["data"].get("booking_id") for e in events if e["type"] == "booking.confirmed"}
+                if f"b-{i % 6}" not in {e["data"].get("booking_id") for e in events if e["type"] == "booking.confirmed"}
                 else f"b-x{i}"
             )
         # Distinct instants (a second apart per index) keep "first" and "latest" well defined.
@@ -204,9 +203,7 @@ def _check_metrics(
     revenue: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for e in kept:
         if e["type"] in ("payment.succeeded", "payment.refunded"):
-            revenue[e["data"].get("currency", currency)][e["type"] == "payment.refunded"] += e["data"][
-                "amount_minor"
-            ]
+            revenue[e["data"].get("currency", currency)][e["type"] == "payment.refunded"] += e["data"]["amount_minor"]
 
     def local_hour(t: datetime) -> datetime:
         return t.replace(minute=0, second=0, microsecond=0)

@@ -39,7 +39,8 @@ def _post(name: str, headers: dict[str, str] | None = None) -> int:
 
 @pytest.mark.parametrize("name", INVOKED)
 def test_functions_the_database_invokes_refuse_calls_without_the_invoke_secret(
-        name: str, env: pytest.MonkeyPatch) -> None:
+    name: str, env: pytest.MonkeyPatch
+) -> None:
     env.setenv("INVOKE_SECRET", "the-secret")
     settings.get_settings.cache_clear()
     assert _post(name) == 401
@@ -49,8 +50,7 @@ def test_functions_the_database_invokes_refuse_calls_without_the_invoke_secret(
 
 
 @pytest.mark.parametrize("name", INVOKED)
-def test_a_deployed_function_without_its_invoke_secret_refuses_everyone(
-        name: str, env: pytest.MonkeyPatch) -> None:
+def test_a_deployed_function_without_its_invoke_secret_refuses_everyone(name: str, env: pytest.MonkeyPatch) -> None:
     env.delenv("INVOKE_SECRET", raising=False)
     env.setenv("K_SERVICE", name)  # Cloud Run sets this
     settings.get_settings.cache_clear()

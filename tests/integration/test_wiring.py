@@ -20,7 +20,8 @@ def _spec_with_cron(schedule: str = "15 6 * * 1-5") -> deployment.DeployFile:
     """The real deploy.yaml plus a scheduled function: the cron path is covered whatever deploy.yaml holds."""
     document = yaml.safe_load(deployment.DEPLOY_FILE.read_text())
     document["functions"]["nightly"] = {
-        "source": "functions/validate/main.py", "entry_point": "validate",
+        "source": "functions/validate/main.py",
+        "entry_point": "validate",
         "trigger": {"kind": "cron", "schedule": schedule, "path": "/run"},
         "runtime": {"timeout_seconds": 300},
         "env": {"DATABASE_URL": {"secret": "db"}, "INVOKE_SECRET": {"secret": "invoke"}},
@@ -35,8 +36,11 @@ def _queue_functions(spec: deployment.DeployFile) -> dict[str, deployment.Functi
 def _expected_jobs(spec: deployment.DeployFile) -> dict[str, str]:
     """{job name: schedule} deploy.yaml asks for: a drain per queue function, a job per cron function."""
     jobs = {wiring.drain_job(n): "* * * * *" for n in _queue_functions(spec)}
-    jobs |= {wiring.schedule_job(n): f.trigger.schedule for n, f in spec.functions.items()
-             if isinstance(f.trigger, deployment.CronTrigger)}
+    jobs |= {
+        wiring.schedule_job(n): f.trigger.schedule
+        for n, f in spec.functions.items()
+        if isinstance(f.trigger, deployment.CronTrigger)
+    }
     return jobs
 
 
@@ -59,8 +63,7 @@ def test_wiring_sql_holds_no_url_and_no_secret() -> None:
     assert "vault.decrypted_secrets" in text  # it checks Vault is there; the values are read at call time
 
 
-def test_wiring_schedules_every_cron_function_and_a_drain_per_queue_function(
-        supabase: psycopg.Connection[Any]) -> None:
+def test_wiring_schedules_every_cron_function_and_a_drain_per_queue_function(supabase: psycopg.Connection[Any]) -> None:
     spec = _spec_with_cron()
     supabase.execute(wiring.generate(spec))
     jobs = standins.jobs(supabase)
@@ -76,7 +79,8 @@ def test_wiring_schedules_every_cron_function_and_a_drain_per_queue_function(
 
 
 def test_an_insert_into_a_queue_posts_to_its_function_at_most_once_per_second(
-        supabase: psycopg.Connection[Any]) -> None:
+    supabase: psycopg.Connection[Any],
+) -> None:
     spec = deployment.load()
     supabase.execute(wiring.generate(spec))
     for name, fn in _queue_functions(spec).items():
@@ -84,15 +88,21 @@ def test_an_insert_into_a_queue_posts_to_its_function_at_most_once_per_second(
         _send(supabase, queue, 3)
         [call] = standins.take_requests(supabase)
         assert (call.method, call.url, call.body) == ("POST", f"{BASE}/{name}", {})
-        assert call.headers == {"Content-Type": "application/json", "Authorization": f"Bearer {SECRET}",
-                                "X-WedSync-Invoked-By": "queued"}
+        assert call.headers == {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {SECRET}",
+            "X-WedSync-Invoked-By": "queued",
+        }
         assert call.timeout_milliseconds == fn.runtime.timeout_seconds * 1000
 
         _send(supabase, queue)  # within the second: throttled
         assert standins.take_requests(supabase) == []
 
-        supabase.execute("update analytics_invoke.throttle set last_called_at = now() - interval '2 seconds' "
-                         "where function_name = %s", (name,))
+        supabase.execute(
+            "update analytics_invoke.throttle set last_called_at = now() - interval '2 seconds' "
+            "where function_name = %s",
+            (name,),
+        )
         _send(supabase, queue)
         assert len(standins.take_requests(supabase)) == 1
 
@@ -105,8 +115,7 @@ def test_a_rolled_back_insert_invokes_nothing(supabase: psycopg.Connection[Any])
     assert standins.take_requests(supabase) == []
 
 
-def test_the_safety_net_posts_once_per_batch_waiting_up_to_max_instances(
-        supabase: psycopg.Connection[Any]) -> None:
+def test_the_safety_net_posts_once_per_batch_waiting_up_to_max_instances(supabase: psycopg.Connection[Any]) -> None:
     spec = deployment.load()
     supabase.execute(wiring.generate(spec))
     name, fn = next(iter(_queue_functions(spec).items()))
@@ -138,7 +147,8 @@ def test_a_per_function_url_in_vault_wins_over_the_base_url(supabase: psycopg.Co
 
 
 def test_without_vault_secrets_inserts_still_succeed_and_scheduled_calls_fail_loudly(
-        conn: psycopg.Connection[Any]) -> None:
+    conn: psycopg.Connection[Any],
+) -> None:
     standins.install(conn)
     conn.execute(wiring.generate(_spec_with_cron()))
     _send(conn, "ingest")  # the producer is never broken by missing wiring; the message waits in the queue
@@ -148,8 +158,7 @@ def test_without_vault_secrets_inserts_still_succeed_and_scheduled_calls_fail_lo
         standins.run_job(conn, wiring.schedule_job("nightly"))
 
 
-def test_applying_again_converges_and_removed_functions_lose_their_wiring(
-        supabase: psycopg.Connection[Any]) -> None:
+def test_applying_again_converges_and_removed_functions_lose_their_wiring(supabase: psycopg.Connection[Any]) -> None:
     full = _spec_with_cron()
     supabase.execute(wiring.generate(full))
     supabase.execute(wiring.generate(full))
@@ -159,8 +168,7 @@ def test_applying_again_converges_and_removed_functions_lose_their_wiring(
     supabase.execute(wiring.generate(changed))
     assert standins.jobs(supabase)[wiring.schedule_job("nightly")][0] == "0 * * * *"
 
-    only_ingest = deployment.DeployFile(platform=full.platform,
-                                        functions={"ingest": full.functions["ingest"]})
+    only_ingest = deployment.DeployFile(platform=full.platform, functions={"ingest": full.functions["ingest"]})
     supabase.execute(wiring.generate(only_ingest))
     assert standins.jobs(supabase) == {}
     triggers = supabase.execute("select tgname from pg_trigger where tgname like 'wedsync_wake_%'").fetchall()
@@ -175,8 +183,10 @@ def test_wiring_refuses_to_run_before_the_migrations(server_url: str) -> None:
         c.execute(f"drop database if exists {name} with (force)")
         c.execute(f"create database {name}")
     try:
-        with psycopg.connect(psycopg.conninfo.make_conninfo(server_url, dbname=name), autocommit=True) as c, \
-                pytest.raises(psycopg.errors.RaiseException, match="apply the migrations first"):
+        with (
+            psycopg.connect(psycopg.conninfo.make_conninfo(server_url, dbname=name), autocommit=True) as c,
+            pytest.raises(psycopg.errors.RaiseException, match="apply the migrations first"),
+        ):
             c.execute(wiring.generate(deployment.load()))
     finally:
         with psycopg.connect(server_url, autocommit=True) as c:
@@ -184,7 +194,8 @@ def test_wiring_refuses_to_run_before_the_migrations(server_url: str) -> None:
 
 
 def test_concurrent_producers_never_wait_on_each_other_and_wake_the_function_once(
-        supabase: psycopg.Connection[Any], database_url: str) -> None:
+    supabase: psycopg.Connection[Any], database_url: str
+) -> None:
     supabase.execute(wiring.generate(deployment.load()))
     with psycopg.connect(database_url) as first, psycopg.connect(database_url, autocommit=True) as second:
         # The first producer holds the throttle row and has not committed.

@@ -15,8 +15,11 @@ from shared import bundles, cli, deployment
 
 def _fn(**overrides: object) -> deployment.Function:
     base: dict[str, object] = {
-        "source": "functions/validate/main.py", "entry_point": "validate",
-        "trigger": {"kind": "http"}, "env": {"DATABASE_URL": {"secret": "wedsync-database-url"}}}
+        "source": "functions/validate/main.py",
+        "entry_point": "validate",
+        "trigger": {"kind": "http"},
+        "env": {"DATABASE_URL": {"secret": "wedsync-database-url"}},
+    }
     return deployment.Function.model_validate({**base, **overrides})
 
 
@@ -34,10 +37,21 @@ def test_a_public_http_function_is_open_at_the_platform_and_keyed_in_the_code() 
     spec = deployment.load()
     args = bundles.deploy_args("ingest", spec.functions["ingest"], "europe-west2")
     assert args[:5] == ["gcloud", "functions", "deploy", "ingest", "--gen2"]
-    for flag in ("--runtime=python311", "--region=europe-west2", "--source=.", "--entry-point=ingest",
-                 "--trigger-http", "--allow-unauthenticated", "--memory=512Mi", "--cpu=1", "--timeout=60s",
-                 "--concurrency=80", "--min-instances=0", "--max-instances=20",
-                 "--set-env-vars=THREADS=80"):
+    for flag in (
+        "--runtime=python311",
+        "--region=europe-west2",
+        "--source=.",
+        "--entry-point=ingest",
+        "--trigger-http",
+        "--allow-unauthenticated",
+        "--memory=512Mi",
+        "--cpu=1",
+        "--timeout=60s",
+        "--concurrency=80",
+        "--min-instances=0",
+        "--max-instances=20",
+        "--set-env-vars=THREADS=80",
+    ):
         assert flag in args
     secrets = next(a for a in args if a.startswith("--set-secrets=")).removeprefix("--set-secrets=").split(",")
     assert {"DATABASE_URL=wedsync-database-url:latest", "PII_HASH_KEY=wedsync-pii-hash-key:latest"} <= set(secrets)
@@ -59,8 +73,7 @@ def test_functions_the_database_calls_are_reachable_and_guarded_by_the_invoke_se
 
 
 def test_env_values_with_commas_use_gcloud_escaping_and_secret_versions_are_kept() -> None:
-    fn = _fn(env={"DATABASE_URL": {"secret": "db:3"}, "ORIGINS": {"value": "a.com,b.com"},
-                  "MODE": {"value": "live"}})
+    fn = _fn(env={"DATABASE_URL": {"secret": "db:3"}, "ORIGINS": {"value": "a.com,b.com"}, "MODE": {"value": "live"}})
     args = bundles.deploy_args("dash", fn, "europe-west2")
     assert "--set-secrets=DATABASE_URL=db:3" in args
     assert "--set-env-vars=^@^MODE=live@ORIGINS=a.com,b.com" in args
@@ -76,7 +89,8 @@ def test_plan_writes_a_self_contained_bundle_per_function_and_one_wiring_file(tm
         assert (root / "shared" / "sql" / "queries.sql").is_file()
         assert (root / "shared" / "__init__.py").is_file()
         assert sorted(p.name for p in (root / "supabase" / "migrations").glob("*.sql")) == sorted(
-            p.name for p in (deployment.ROOT / "supabase" / "migrations").glob("*.sql"))
+            p.name for p in (deployment.ROOT / "supabase" / "migrations").glob("*.sql")
+        )
         assert not list(root.rglob("__pycache__"))
         lines = (root / "requirements.txt").read_text().splitlines()
         assert [line for line in lines if not line.startswith("#")] == bundles.requirements()
@@ -89,12 +103,15 @@ def test_deploy_sh_runs_the_exact_command_from_the_bundle_directory(tmp_path: Pa
     bundles.plan(deployment.load(), tmp_path / "dist", only="validate")
     fake = tmp_path / "bin"
     fake.mkdir()
-    (fake / "gcloud").write_text(
-        '#!/bin/sh\npwd > "$RECORD"\nfor a in "$@"; do echo "$a"; done >> "$RECORD"\n')
+    (fake / "gcloud").write_text('#!/bin/sh\npwd > "$RECORD"\nfor a in "$@"; do echo "$a"; done >> "$RECORD"\n')
     (fake / "gcloud").chmod(0o755)
     record = tmp_path / "record.txt"
-    subprocess.run(["bash", str(tmp_path / "dist" / "validate" / "deploy.sh")], check=True, cwd=tmp_path,
-                   env={"PATH": f"{fake}:{os.defpath}", "RECORD": str(record)})
+    subprocess.run(
+        ["bash", str(tmp_path / "dist" / "validate" / "deploy.sh")],
+        check=True,
+        cwd=tmp_path,
+        env={"PATH": f"{fake}:{os.defpath}", "RECORD": str(record)},
+    )
     cwd, *args = record.read_text().splitlines()
     assert Path(cwd) == tmp_path / "dist" / "validate"
     validate = deployment.load().functions["validate"]
@@ -121,8 +138,7 @@ def test_plan_rebuilds_its_own_bundles_but_never_deletes_other_directories(tmp_p
     assert (tmp_path / "validate" / "precious.txt").exists()
 
 
-def test_the_cli_check_reports_problems_with_exit_code_2(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_check_reports_problems_with_exit_code_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     document = yaml.safe_load(deployment.DEPLOY_FILE.read_text())
     document["functions"]["validate"]["trigger"] = {"kind": "cron", "schedule": "every day"}
     bad = tmp_path / "deploy.yaml"

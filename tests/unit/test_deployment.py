@@ -23,11 +23,13 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "functions" / "work").mkdir(parents=True)
     (tmp_path / "functions" / "work" / "main.py").write_text(
         "import functions_framework\n\nrouter = object()\n\n@functions_framework.http\ndef work(request):\n"
-        "    return 'ok'\n")
+        "    return 'ok'\n"
+    )
     migrations = tmp_path / "supabase" / "migrations"
     migrations.mkdir(parents=True)
     (migrations / "20260101000000_queues.sql").write_text(
-        "-- select pgmq.create('commented_out');\nselect pgmq.create('jobs');\nselect pgmq.create('old');\n")
+        "-- select pgmq.create('commented_out');\nselect pgmq.create('jobs');\nselect pgmq.create('old');\n"
+    )
     (migrations / "20260102000000_drop.sql").write_text("select pgmq.drop_queue('old');\n")
     return tmp_path
 
@@ -63,8 +65,9 @@ def test_the_repository_deploy_yaml_passes() -> None:
 
 def test_an_unknown_trigger_kind_names_the_kinds_allowed(project: Path) -> None:
     problems = _problems(project, QUEUE.replace("kind: queue, queue: jobs", "kind: pubsub"))
-    assert problems == ["function 'work', field 'trigger.kind': unknown trigger kind 'pubsub'; "
-                        "allowed: http, queue, cron"]
+    assert problems == [
+        "function 'work', field 'trigger.kind': unknown trigger kind 'pubsub'; allowed: http, queue, cron"
+    ]
 
 
 def test_a_missing_entry_point_is_required(project: Path) -> None:
@@ -74,8 +77,10 @@ def test_a_missing_entry_point_is_required(project: Path) -> None:
 
 def test_an_entry_point_not_defined_in_the_source_lists_what_is_defined(project: Path) -> None:
     problems = _problems(project, QUEUE.replace("entry_point: work", "entry_point: handle"))
-    assert problems == ["function 'work', field 'entry_point': 'handle' is not defined at the top level of "
-                        "functions/work/main.py; defined there: router, work"]
+    assert problems == [
+        "function 'work', field 'entry_point': 'handle' is not defined at the top level of "
+        "functions/work/main.py; defined there: router, work"
+    ]
 
 
 def test_the_entry_point_check_reads_the_source_without_importing_it(project: Path) -> None:
@@ -86,35 +91,39 @@ def test_the_entry_point_check_reads_the_source_without_importing_it(project: Pa
 
 def test_a_missing_or_broken_source_file_is_named(project: Path) -> None:
     assert _problems(project, QUEUE.replace("work/main.py", "nope/main.py")) == [
-        "function 'work', field 'source': 'functions/nope/main.py' does not exist "
-        "(paths are relative to deploy.yaml)"]
+        "function 'work', field 'source': 'functions/nope/main.py' does not exist (paths are relative to deploy.yaml)"
+    ]
     (project / "functions" / "work" / "main.py").write_text("def work(:\n")
     [problem] = _problems(project, QUEUE)
     assert problem.startswith("function 'work', field 'source': 'functions/work/main.py' is not valid Python")
 
 
-@pytest.mark.parametrize(("schedule", "message"), [
-    ("*/5 * * *", "has 4 field(s); a cron schedule has exactly 5"),
-    ("0 0 * * * *", "has 6 field(s); a cron schedule has exactly 5"),
-    ("60 * * * *", "minute: 60 is out of range; allowed 0-59"),
-    ("0 24 * * *", "hour: 24 is out of range; allowed 0-23"),
-    ("0 0 0 * *", "day of month: 0 is out of range; allowed 1-31"),
-    ("0 0 * 13 *", "month: 13 is out of range; allowed 1-12 or JAN-DEC"),
-    ("0 0 * * mon-funday", "day of week: 'funday' is not a number; allowed 0-7 or SUN-SAT"),
-    ("*/0 * * * *", "minute: the step in '*/0' must be at least 1"),
-    ("0 9-5 * * *", "hour: the range '9-5' runs backwards"),
-    ("0 0 ? * *", "day of month: '?' is not a cron term"),
-])
-def test_a_bad_cron_schedule_names_the_cron_field_and_its_range(
-        project: Path, schedule: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("*/5 * * *", "has 4 field(s); a cron schedule has exactly 5"),
+        ("0 0 * * * *", "has 6 field(s); a cron schedule has exactly 5"),
+        ("60 * * * *", "minute: 60 is out of range; allowed 0-59"),
+        ("0 24 * * *", "hour: 24 is out of range; allowed 0-23"),
+        ("0 0 0 * *", "day of month: 0 is out of range; allowed 1-31"),
+        ("0 0 * 13 *", "month: 13 is out of range; allowed 1-12 or JAN-DEC"),
+        ("0 0 * * mon-funday", "day of week: 'funday' is not a number; allowed 0-7 or SUN-SAT"),
+        ("*/0 * * * *", "minute: the step in '*/0' must be at least 1"),
+        ("0 9-5 * * *", "hour: the range '9-5' runs backwards"),
+        ("0 0 ? * *", "day of month: '?' is not a cron term"),
+    ],
+)
+def test_a_bad_cron_schedule_names_the_cron_field_and_its_range(project: Path, schedule: str, message: str) -> None:
     body = QUEUE.replace("kind: queue, queue: jobs", f"kind: cron, schedule: '{schedule}'")
     [problem] = _problems(project, body)
     assert problem.startswith("function 'work', field 'trigger.schedule': ")
     assert message in problem
 
 
-@pytest.mark.parametrize("schedule", ["* * * * *", "*/15 * * * *", "0 6 * * 1-5", "30 2 1,15 jan-jun *",
-                                      "0 0 * * SUN", "5-55/10 0-23/2 * * 7"])
+@pytest.mark.parametrize(
+    "schedule",
+    ["* * * * *", "*/15 * * * *", "0 6 * * 1-5", "30 2 1,15 jan-jun *", "0 0 * * SUN", "5-55/10 0-23/2 * * 7"],
+)
 def test_valid_cron_schedules_pass(schedule: str) -> None:
     assert schedules.check(f"  {schedule} ") == " ".join(schedule.split())
 
@@ -122,8 +131,10 @@ def test_valid_cron_schedules_pass(schedule: str) -> None:
 def test_a_queue_no_migration_creates_lists_the_queues_that_exist(project: Path) -> None:
     for queue in ("missing", "commented_out", "old"):
         problems = _problems(project, QUEUE.replace("queue: jobs", f"queue: {queue}"))
-        assert problems == [f"function 'work', field 'trigger.queue': no migration creates queue '{queue}' "
-                            "(with pgmq.create); queues the migrations create: jobs"]
+        assert problems == [
+            f"function 'work', field 'trigger.queue': no migration creates queue '{queue}' "
+            "(with pgmq.create); queues the migrations create: jobs"
+        ]
 
 
 def test_the_repository_migrations_create_the_pipeline_queues() -> None:
@@ -135,15 +146,15 @@ def test_an_env_var_needs_exactly_one_value_source(project: Path, value: str, gi
     env = textwrap.dedent(GOOD_ENV) + f"  LOG_LEVEL: {value}\n"
     assert _problems(project, QUEUE, env) == [
         f"function 'work', field 'env.LOG_LEVEL': {given} of 'value' and 'secret' given; give exactly one: "
-        "'value' (a literal) or 'secret' (a Secret Manager secret name)"]
+        "'value' (a literal) or 'secret' (a Secret Manager secret name)"
+    ]
 
 
 def test_a_function_the_database_invokes_must_take_invoke_secret_from_a_secret(project: Path) -> None:
     literal = "\nenv:\n  DATABASE_URL: {secret: db-url}\n  INVOKE_SECRET: {value: hunter2}\n"
     for env in ("\nenv:\n  DATABASE_URL: {secret: db-url}\n", literal):
         [problem] = _problems(project, QUEUE, env)
-        assert problem.startswith(
-            "function 'work', field 'env.INVOKE_SECRET': a queue function is invoked by")
+        assert problem.startswith("function 'work', field 'env.INVOKE_SECRET': a queue function is invoked by")
 
 
 def test_every_function_needs_database_url_and_no_reserved_names(project: Path) -> None:
@@ -183,7 +194,8 @@ def test_two_functions_draining_one_queue_is_an_error(project: Path) -> None:
         deployment.parse(text, project)
     assert [str(i) for i in caught.value.issues] == [
         "function 'work-two', field 'trigger.queue': queue 'jobs' is already drained by function 'work'; "
-        "one function per queue"]
+        "one function per queue"
+    ]
 
 
 def test_a_bad_function_name_and_invalid_yaml_are_reported(project: Path) -> None:
@@ -197,19 +209,23 @@ def test_a_bad_function_name_and_invalid_yaml_are_reported(project: Path) -> Non
 def test_every_problem_is_reported_at_once(project: Path) -> None:
     body = QUEUE.replace("entry_point: work", "entry_point: nope").replace("queue: jobs", "queue: nah")
     problems = _problems(project, body, "\nenv:\n  X: {}\n")
-    assert problems == ["function 'work', field 'env.X': neither of 'value' and 'secret' given; "
-                        "give exactly one: 'value' (a literal) or 'secret' (a Secret Manager secret name)"]
+    assert problems == [
+        "function 'work', field 'env.X': neither of 'value' and 'secret' given; "
+        "give exactly one: 'value' (a literal) or 'secret' (a Secret Manager secret name)"
+    ]
     # Shape errors come first; once the shape is right, every semantic problem is listed together.
     problems = _problems(project, body, "\nenv:\n  X: {value: '1'}\n")
     assert [p.split(",")[1].split(":")[0] for p in problems] == [
-        " field 'entry_point'", " field 'trigger.queue'", " field 'env.DATABASE_URL'",
-        " field 'env.INVOKE_SECRET'"]
+        " field 'entry_point'",
+        " field 'trigger.queue'",
+        " field 'env.DATABASE_URL'",
+        " field 'env.INVOKE_SECRET'",
+    ]
 
 
 def test_unknown_top_level_and_function_fields_list_the_allowed_ones(project: Path) -> None:
     with pytest.raises(deployment.DeployError) as caught:
-        deployment.parse(yaml.safe_dump({"functions": {"work": {**_entry(QUEUE), "triger": 1}}, "bogus": 1}),
-                         project)
+        deployment.parse(yaml.safe_dump({"functions": {"work": {**_entry(QUEUE), "triger": 1}}, "bogus": 1}), project)
     assert [str(i) for i in caught.value.issues] == [
         "function 'work', field 'triger': unknown field; allowed: source, entry_point, trigger, runtime, env",
         "field 'bogus': unknown field; allowed: platform, functions",

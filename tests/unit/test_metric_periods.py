@@ -51,9 +51,7 @@ def test_every_metric_declares_a_unit_a_description_and_only_known_columns() -> 
 
 
 def test_a_local_window_runs_from_local_midnight_to_local_midnight_across_dst() -> None:
-    start, end = metrics.local_window(
-        "America/St_Johns", datetime(2026, 11, 1).date(), datetime(2026, 11, 1).date()
-    )
+    start, end = metrics.local_window("America/St_Johns", datetime(2026, 11, 1).date(), datetime(2026, 11, 1).date())
     assert start == datetime(2026, 11, 1, 2, 30, tzinfo=UTC)  # midnight at -02:30 (summer time)
     assert end == datetime(2026, 11, 2, 3, 30, tzinfo=UTC)  # next midnight at -03:30: a 25-hour day
     entries = {m.name: m for m in metrics.catalog()}

@@ -1,0 +1,122 @@
+"""How long a monitor run (every check, every organization), a retention run and an erasure take on a
+database with five weeks of events. Figures go to BENCHMARKS.md.
+
+    .venv/bin/python bench/quality_run.py --server postgresql://postgres@127.0.0.1:5432/postgres \
+        [--orgs 50] [--events-per-org 4000]
+
+It creates a throwaway database on that server (dropped at the end); it never restarts anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import conninfo, sql
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shared import db, erasure, migrations, quality, retention, settings  # noqa: E402
+
+_FILL = """
+insert into analytics_event_keys (organization_id, event_id, occurred_at)
+select o.id, o.id::text || '-' || g, now() - (g * interval '13 minutes')
+from organizations o, generate_series(1, %(n)s) g;
+
+insert into analytics_events (id, organization_id, event_id, event_type, schema_version, occurred_at, received_at,
+  stored_at, source, client_id, properties)
+select k.id, k.organization_id, k.event_id,
+       (array['inquiry.received', 'payment.succeeded', 'email.opened', 'app.action'])[1 + k.id %% 4], 1,
+       k.occurred_at, k.occurred_at, k.occurred_at,
+       (array['api', 'stripe', 'mailgun'])[1 + k.id %% 3], 'client-' || (k.id %% 500),
+       jsonb_build_object('email', 'pii:' || md5(k.id::text)::text)
+from analytics_event_keys k;
+
+insert into analytics_source_stats (organization_id, source, bucket, received, stored, rejected, duplicates)
+select organization_id, source, date_trunc('hour', stored_at), count(*), count(*), count(*) / 20, count(*) / 10
+from analytics_events group by 1, 2, 3;
+
+insert into analytics_dead_letters (organization_id, source, stage, event_id, event_type, payload, reasons,
+  fingerprint, first_seen_at, last_seen_at)
+select o.id, 'stripe', 'ingest', 'bad-' || g, 'payment.succeeded',
+       jsonb_build_object('event_id', 'bad-' || g, 'client_id', 'client-' || g, 'surprise', g),
+       '[{"loc": ["surprise"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}]',
+       decode(md5(o.id::text || g), 'hex'), now() - g * interval '1 hour', now() - g * interval '1 hour'
+from organizations o, generate_series(1, 40) g;
+analyze;
+"""
+
+
+def _timed(fn: object, repeat: int) -> list[float]:
+    took = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        took.append(time.perf_counter() - start)
+    return took
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--server", required=True, help="admin URL of a PostgreSQL server")
+    parser.add_argument("--orgs", type=int, default=50)
+    parser.add_argument("--events-per-org", type=int, default=4000)
+    args = parser.parse_args()
+    name = f"wsa_bench_quality_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(args.server, autocommit=True) as c:
+        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = conninfo.make_conninfo(args.server, dbname=name)
+    os.environ["DATABASE_URL"] = url
+    settings.get_settings.cache_clear()
+    try:
+        migrations.migrate(url)
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute(
+                "insert into organizations (name, timezone, currency) "
+                "select 'Org ' || g, 'Europe/London', 'GBP' from generate_series(1, %s) g",
+                (args.orgs,),
+            )
+            start = time.perf_counter()
+            for statement in _FILL.split(";\n"):
+                if statement.strip():
+                    c.execute(statement, {"n": args.events_per_org})  # type: ignore[arg-type]
+            fill = time.perf_counter() - start
+            events = c.execute("select count(*) from analytics_events").fetchone()[0]
+            some_org = c.execute("select id from organizations order by id limit 1").fetchone()[0]
+        runs = _timed(lambda: quality.run(db.transaction), 3)
+        summary = quality.run(db.transaction)
+        with psycopg.connect(url, autocommit=True) as c:
+            c.execute("update organizations set settings = '{\"retention_days\": 14}' where name like 'Org 1%'")
+        retention_took = _timed(lambda: retention.run(db.transaction), 1)[0]
+
+        def erase() -> None:
+            with db.transaction() as conn:
+                erasure.erase_client(conn, some_org, "client-7")
+
+        erase_took = _timed(erase, 1)[0]
+        print(
+            f"organizations {args.orgs}, events {events} (filled in {fill:.1f} s), "
+            f"results per run {len(summary.results)}"
+        )
+        print(
+            f"monitor run (all checks, all orgs): median {statistics.median(runs):.2f} s "
+            f"(runs {', '.join(f'{r:.2f}' for r in runs)})"
+        )
+        print(f"retention run (orgs 'Org 1%' at 14 days): {retention_took:.2f} s")
+        print(f"erasure of one client: {erase_took:.2f} s")
+    finally:
+        db.close_pools()
+        with psycopg.connect(args.server, autocommit=True) as c:
+            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

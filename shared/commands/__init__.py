@@ -1,0 +1,5 @@
+"""The operator's commands, one module per topic; each registers its subcommands with `register(sub)`."""
+
+from __future__ import annotations
+
+__all__ = ["aggregation", "core", "deploy", "quality", "sources"]

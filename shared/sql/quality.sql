@@ -1,0 +1,343 @@
+-- Named queries of data quality monitoring, alerting, dead-letter replay, retention and erasure.
+
+-- name: quality_run_lock
+-- Takes the monitor's lock for this transaction if free (true), so overlapping cron runs skip instead of racing.
+select pg_try_advisory_xact_lock(hashtext('analytics_quality_run'));
+
+-- name: quality_organizations
+-- Organizations to check with their time zone (one, or all when id is null).
+select id, timezone from public.organizations
+where %(id)s::uuid is null or id = %(id)s::uuid
+order by created_at, id;
+
+-- name: quality_active_hours
+-- Per source, the hours in which events of an organization were stored, oldest first.
+select source, array_agg(bucket order by bucket)
+from public.analytics_source_stats
+where organization_id = %(organization_id)s and bucket >= %(since)s and stored > 0
+group by source
+order by source;
+
+-- name: quality_newest_stored
+-- The newest stored_at of an organization's events from one source (an index probe per partition).
+select max(stored_at) from public.analytics_events
+where organization_id = %(organization_id)s and source = %(source)s;
+
+-- name: quality_volume_windows
+-- Events per window, source and type; windows are one hour from each start, numbered by their position.
+select w.k, e.source, e.event_type, count(*)
+from unnest(%(starts)s::timestamptz[]) with ordinality as w(start, k)
+join public.analytics_events e
+  on e.organization_id = %(organization_id)s and e.occurred_at >= w.start and e.occurred_at < w.start + interval '1 hour'
+group by 1, 2, 3;
+
+-- name: quality_source_outcomes
+-- Per source, how many events were stored, were duplicates or were rejected since a moment.
+select source, sum(stored), sum(duplicates), sum(rejected)
+from public.analytics_source_stats
+where organization_id = %(organization_id)s and bucket >= %(since)s
+group by source
+order by source;
+
+-- name: quality_top_reasons
+-- Per source, the dead-letter reasons of an organization seen since a moment, most frequent first.
+select d.source, r ->> 'type', r -> 'loc', sum(d.attempts)
+from public.analytics_dead_letters d, jsonb_array_elements(d.reasons) r
+where d.organization_id = %(organization_id)s and d.last_seen_at >= %(since)s
+group by 1, 2, 3
+order by 1, 4 desc, 2;
+
+-- name: quality_queue_names
+-- Every pgmq queue.
+select queue_name from pgmq.list_queues() order by queue_name;
+
+-- name: quality_queue_over_retry
+-- Messages of one queue table read more often than the retry limit ({table} is composed by the caller).
+select count(*) from {table} where read_ct > %(max_reads)s;
+
+-- name: quality_reconcile
+-- Mismatches between rollups and raw events for one organization and window (the aggregation stage's function).
+select to_jsonb(r) from public.analytics_reconcile_v1(%(organization_id)s, %(from)s, %(to)s) r;
+
+-- name: quality_catalogue_update
+-- Adds the fields and event types the catalog refused (from recent dead letters) to the schema-drift catalogue.
+insert into public.analytics_schema_catalog (organization_id, source, kind, name, first_seen_at, last_seen_at)
+select d.organization_id, d.source,
+       case when r ->> 'type' = 'union_tag_invalid' then 'event_type' else 'field' end,
+       case when r ->> 'type' = 'union_tag_invalid'
+            then coalesce(d.event_type, d.payload ->> 'type', '?')
+            else (select string_agg(x, '.') from jsonb_array_elements_text(r -> 'loc') x) end,
+       min(d.first_seen_at), max(d.last_seen_at)
+from public.analytics_dead_letters d, jsonb_array_elements(d.reasons) r
+where d.organization_id = %(organization_id)s and d.last_seen_at >= %(since)s
+  and r ->> 'type' in ('extra_forbidden', 'union_tag_invalid')
+group by 1, 2, 3, 4
+order by 1, 2, 3, 4
+on conflict (organization_id, source, kind, name) do update
+set first_seen_at = least(analytics_schema_catalog.first_seen_at, excluded.first_seen_at),
+    last_seen_at = greatest(analytics_schema_catalog.last_seen_at, excluded.last_seen_at);
+
+-- name: quality_catalogue_new
+-- Catalogue entries of an organization first seen since a moment.
+select source, kind, name, first_seen_at, last_seen_at
+from public.analytics_schema_catalog
+where organization_id = %(organization_id)s and first_seen_at >= %(since)s
+order by first_seen_at, source, kind, name;
+
+-- name: quality_partitions
+-- The monthly partitions of analytics_events and their ranges.
+select name, range_from, range_to from public.analytics_event_partitions_v1();
+
+-- name: quality_table_sizes
+-- Data and index bytes per table of the public and pgmq schemas (a partitioned table counts its partitions).
+select n.nspname || '.' || coalesce(p.relname, c.relname), sum(pg_table_size(c.oid)), sum(pg_indexes_size(c.oid))
+from pg_class c
+join pg_namespace n on n.oid = c.relnamespace
+left join pg_inherits i on i.inhrelid = c.oid
+left join pg_class p on p.oid = i.inhparent
+where n.nspname in ('public', 'pgmq') and c.relkind = 'r'
+group by 1
+order by 1;
+
+-- name: quality_queue_dead_tuples
+-- Dead and live tuples and the last vacuum of every queue table.
+select relname, n_dead_tup, n_live_tup, greatest(last_vacuum, last_autovacuum)
+from pg_stat_user_tables
+where schemaname = 'pgmq'
+order by relname;
+
+-- name: quality_store_result
+-- Upserts the latest result per organization, check and subject, and appends to the history the results whose
+-- status changed, that fail, or whose subject was last written to the history more than a sampling interval ago.
+with input as (
+  select * from jsonb_to_recordset(%(rows)s::jsonb) as t(
+    run_id uuid, organization_id uuid, check_name text, subject text, status text, value double precision,
+    threshold double precision, unit text, message text, detail jsonb, checked_at timestamptz)
+), history as (
+  insert into public.analytics_quality_checks
+    (run_id, organization_id, check_name, subject, status, value, threshold, unit, message, detail, checked_at)
+  select i.run_id, i.organization_id, i.check_name, i.subject, i.status, i.value, i.threshold, i.unit, i.message,
+         i.detail, i.checked_at
+  from input i
+  left join public.analytics_quality_latest l using (organization_id, check_name, subject)
+  where l.status is null or l.status <> i.status or i.status = 'fail' or l.history_at is null
+     or l.history_at <= i.checked_at - make_interval(mins => %(sample_minutes)s)
+  returning organization_id, check_name, subject
+)
+insert into public.analytics_quality_latest as l
+  (organization_id, check_name, subject, run_id, status, value, threshold, unit, message, detail, checked_at,
+   status_since, history_at)
+select i.organization_id, i.check_name, i.subject, i.run_id, i.status, i.value, i.threshold, i.unit, i.message,
+       i.detail, i.checked_at, i.checked_at,
+       case when exists (select 1 from history h where h.organization_id = i.organization_id
+                         and h.check_name = i.check_name and h.subject = i.subject) then i.checked_at end
+from input i
+order by i.organization_id, i.check_name, i.subject
+on conflict (organization_id, check_name, subject) do update
+set run_id = excluded.run_id, status = excluded.status, value = excluded.value, threshold = excluded.threshold,
+    unit = excluded.unit, message = excluded.message, detail = excluded.detail, checked_at = excluded.checked_at,
+    status_since = case when l.status = excluded.status then l.status_since else excluded.checked_at end,
+    history_at = coalesce(excluded.history_at, l.history_at);
+
+-- name: quality_forget_unmeasured
+-- Removes latest results of the covered organizations that this run no longer measured.
+delete from public.analytics_quality_latest
+where organization_id = any(%(organizations)s::uuid[]) and run_id <> %(run_id)s;
+
+-- name: quality_prune_history
+-- Deletes check results older than a moment.
+delete from public.analytics_quality_checks where checked_at < %(before)s;
+
+-- name: quality_latest_results
+-- The latest result of every check of the given organizations (the nil UUID for global checks).
+select organization_id, check_name, subject, status, value, threshold, unit, message, detail, checked_at,
+       status_since
+from public.analytics_quality_latest
+where organization_id = any(%(organizations)s::uuid[])
+order by organization_id = '00000000-0000-0000-0000-000000000000'::uuid, check_name, subject;
+
+-- name: incidents_open
+-- The open incidents of the given organizations, locked for this run.
+select id, organization_id, check_name, subject, opened_notified_at
+from public.analytics_quality_incidents
+where resolved_at is null and organization_id = any(%(organizations)s::uuid[])
+for update;
+
+-- name: incident_open
+-- Opens an incident for a failing check (no-op if one is already open); returns its id when created.
+insert into public.analytics_quality_incidents
+  (organization_id, check_name, subject, last_status, last_value, threshold, message, opened_at, last_checked_at)
+values (%(organization_id)s, %(check_name)s, %(subject)s, %(status)s, %(value)s, %(threshold)s, %(message)s,
+        %(now)s, %(now)s)
+on conflict (organization_id, check_name, subject) where resolved_at is null do nothing
+returning id;
+
+-- name: incident_update
+-- Records the latest measurement of an open incident.
+update public.analytics_quality_incidents
+set last_status = %(status)s, last_value = %(value)s, threshold = %(threshold)s, message = %(message)s,
+    last_checked_at = %(now)s
+where id = %(id)s;
+
+-- name: incident_resolve
+-- Resolves an open incident.
+update public.analytics_quality_incidents
+set resolved_at = %(now)s, last_status = %(status)s, last_value = %(value)s, message = %(message)s,
+    last_checked_at = %(now)s
+where id = %(id)s and resolved_at is null;
+
+-- name: incidents_to_notify
+-- Incidents whose opening or resolution has not been notified yet, oldest first, locked against a parallel run.
+select id, organization_id, check_name, subject, opened_at, resolved_at, last_status, last_value, threshold,
+       message, opened_notified_at, resolved_notified_at, deliveries
+from public.analytics_quality_incidents
+where opened_notified_at is null or (resolved_at is not null and resolved_notified_at is null)
+order by id
+for update skip locked;
+
+-- name: incident_notified
+-- Records the channels delivered for an incident's opening or resolution, and whether all of them were.
+update public.analytics_quality_incidents
+set deliveries = deliveries || %(deliveries)s::jsonb,
+    opened_notified_at = case when %(what)s = 'opened' and %(complete)s then %(now)s else opened_notified_at end,
+    resolved_notified_at = case when %(what)s = 'resolved' and %(complete)s then %(now)s
+                                else resolved_notified_at end,
+    notify_attempts = notify_attempts + 1,
+    notify_error = %(error)s
+where id = %(id)s;
+
+-- name: dead_letters_filtered
+-- Dead letters matching optional filters (organization, ids, source, stage, reason type, state, time range).
+select id, organization_id, source, stage, event_id, event_type, payload, reasons, first_seen_at, last_seen_at,
+       attempts, replay_state, replayed_at
+from public.analytics_dead_letters d
+where (%(organization_id)s::uuid is null or d.organization_id = %(organization_id)s::uuid)
+  and (%(ids)s::bigint[] is null or d.id = any(%(ids)s::bigint[]))
+  and (%(source)s::text is null or d.source = %(source)s::text)
+  and (%(stage)s::text is null or d.stage = %(stage)s::text)
+  and (%(states)s::text[] is null or d.replay_state = any(%(states)s::text[]))
+  and (%(reason)s::text is null or exists (
+        select 1 from jsonb_array_elements(d.reasons) r where r ->> 'type' = %(reason)s::text))
+  and (%(since)s::timestamptz is null or d.last_seen_at >= %(since)s::timestamptz)
+  and (%(until)s::timestamptz is null or d.last_seen_at < %(until)s::timestamptz)
+order by d.last_seen_at desc, d.id desc
+limit %(limit)s;
+
+-- name: dead_letters_for_replay
+-- Locks replayable dead letters (by id) in id order; letters another replay holds are skipped, not waited for.
+select id, organization_id, source, stage, payload, fingerprint
+from public.analytics_dead_letters
+where id = any(%(ids)s::bigint[]) and stage in ('ingest', 'validate')
+  and replay_state in ('pending', 'failed')
+order by id
+for update skip locked;
+
+-- name: dead_letters_mark_replayed
+-- Marks letters replayed. An ingest-stage letter moves to the validate stage (where its next rejection would
+-- be recorded) unless a validate-stage twin with the same fingerprint exists; returns the ids marked.
+update public.analytics_dead_letters d
+set replay_state = 'replayed', replayed_at = now(),
+    stage = case when d.stage = 'ingest' and not exists (
+                   select 1 from public.analytics_dead_letters t
+                   where t.organization_id = d.organization_id and t.source = d.source and t.stage = 'validate'
+                     and t.fingerprint = d.fingerprint)
+                 then 'validate' else d.stage end
+where d.id = any(%(ids)s::bigint[])
+returning d.id;
+
+-- name: retention_cutoffs
+-- Every organization's retention in days (null when unset or not a positive whole number).
+select id, case when jsonb_typeof(settings -> 'retention_days') = 'number'
+                 and (settings ->> 'retention_days')::numeric >= 1
+                 and (settings ->> 'retention_days')::numeric = trunc((settings ->> 'retention_days')::numeric)
+            then (settings ->> 'retention_days')::numeric::integer end
+from public.organizations
+order by id;
+
+-- name: retention_drop_partition
+-- Drops one monthly partition entirely older than the cutoff; returns the rows it held.
+select public.analytics_drop_event_partition_v1(%(name)s, %(before)s, %(lock_timeout_ms)s);
+
+-- name: retention_orphan_organizations
+-- Organizations with raw events older than a moment that no longer exist (their events expire by default).
+select distinct e.organization_id from public.analytics_events e
+where e.occurred_at < %(before)s
+  and not exists (select 1 from public.organizations o where o.id = e.organization_id);
+
+-- name: retention_delete_batch
+-- Deletes up to `batch` raw events of one organization that occurred before the cutoff; returns how many.
+with doomed as (
+  select id, occurred_at from public.analytics_events
+  where organization_id = %(organization_id)s and occurred_at < %(before)s
+  limit %(batch)s
+), gone as (
+  delete from public.analytics_events e using doomed d
+  where e.id = d.id and e.occurred_at = d.occurred_at and e.organization_id = %(organization_id)s
+  returning 1
+)
+select count(*) from gone;
+
+-- name: erasure_lock_queued
+-- An organization's ingest-queue messages, locked (waits for a validate batch holding them, so nothing it
+-- stores can slip past the erasure). {table} is composed by the caller.
+select msg_id, message from {table}
+where message ->> 'organization_id' = %(organization_id)s::text
+order by msg_id
+for update;
+
+-- name: erasure_queue_delete
+-- Deletes one message from a queue table ({table} composed by the caller).
+delete from {table} where msg_id = %(msg_id)s;
+
+-- name: erasure_client_pseudonyms
+-- The pseudonyms (pii:...) that appear in the client's stored events: the client's emails and phone numbers.
+select distinct v #>> '{}'
+from public.analytics_events e, jsonb_path_query(e.properties, 'strict $.**') v
+where e.organization_id = %(organization_id)s and e.client_id = %(client_id)s
+  and jsonb_typeof(v) = 'string' and (v #>> '{}') ~ '^pii:[0-9a-f]{32}$';
+
+-- name: erasure_delete_events
+-- Deletes the client's events and any event holding the client id or one of its pseudonyms as a value.
+delete from public.analytics_events e
+where e.organization_id = %(organization_id)s
+  and (e.client_id = %(client_id)s
+       or exists (select 1 from jsonb_path_query(e.properties, 'strict $.**') v
+                  where jsonb_typeof(v) = 'string'
+                    and ((v #>> '{}') = %(client_id)s or (v #>> '{}') = any(%(pseudonyms)s::text[]))))
+returning e.event_id, e.occurred_at;
+
+-- name: erasure_delete_keys
+-- Deletes the idempotency keys of erased events.
+delete from public.analytics_event_keys
+where organization_id = %(organization_id)s and event_id = any(%(event_ids)s::text[]);
+
+-- name: erasure_delete_dead_letters
+-- Deletes dead letters whose payload holds the client id or one of its pseudonyms as any value.
+delete from public.analytics_dead_letters d
+where d.organization_id = %(organization_id)s
+  and exists (select 1 from jsonb_path_query(d.payload, 'strict $.**') v
+              where jsonb_typeof(v) = 'string'
+                and ((v #>> '{}') = %(client_id)s or (v #>> '{}') = any(%(pseudonyms)s::text[])))
+returning d.id;
+
+-- name: erasure_audit
+-- Records an erasure without personal data.
+insert into public.analytics_erasure_audit (organization_id, subject_hash, counts, rollup_windows, requested_at)
+values (%(organization_id)s, %(subject_hash)s, %(counts)s, %(rollup_windows)s, %(requested_at)s)
+returning id;
+
+-- name: rollup_rebuild_request
+-- Records windows whose rollups must be recomputed from raw events; returns their ids.
+insert into public.analytics_rollup_rebuilds (organization_id, occurred_from, occurred_to, reason, events_removed)
+select %(organization_id)s, f, t, %(reason)s, n
+from unnest(%(froms)s::timestamptz[], %(tos)s::timestamptz[], %(counts)s::bigint[]) as w(f, t, n)
+returning id;
+
+-- name: rollup_rebuild_run
+-- Recomputes the rollups of one organization over one window from the raw events (the aggregation stage).
+select * from public.analytics_rebuild_v1(%(organization_id)s, %(from)s, %(to)s);
+
+-- name: rollup_rebuild_done
+-- Marks rebuild requests done.
+update public.analytics_rollup_rebuilds set done_at = now() where id = any(%(ids)s::bigint[]);
+
