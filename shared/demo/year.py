@@ -125,8 +125,8 @@ def generate(seed: int, *, months: int = 12, end_day: date | None = None, busine
     tz = ZoneInfo(business.timezone)
     end_day = end_day or datetime.now(tz).date()
     first = first_day_of(end_day, months)
-    year = Year(business, seed, months, first, end_day,
-                datetime.combine(first, time(), tz).astimezone(UTC), datetime.combine(end_day, time(), tz).astimezone(UTC))
+    start = datetime.combine(first, time(), tz).astimezone(UTC)
+    year = Year(business, seed, months, first, end_day, start, datetime.combine(end_day, time(), tz).astimezone(UTC))
     _Story(year, random.Random(seed), tz).tell()
     year.events.sort(key=lambda e: (e["occurred_at"], e["event_id"]))
     year.deliveries.sort(key=lambda d: (d.occurred_at, d.delivery_id))
@@ -189,7 +189,7 @@ class _Story:
             k += 1
 
     def minor(self, major: int, currency: str) -> int:
-        return major * 10 ** currencies.exponent(currency)
+        return int(major * 10 ** currencies.exponent(currency))
 
     def emit(self, type_: str, t: datetime, data: dict[str, Any], client_id: str | None = None) -> None:
         event_id = self.next_id()
@@ -293,8 +293,8 @@ class _Story:
         package = rng.choices(self.b.packages, [p.weight for p in self.b.packages])[0]
         currency, price = self.b.currency, package.price
         if self.b.destination_currency and rng.random() < 0.1:
-            currency, price = self.b.destination_currency, round(package.price * 1.15, -1)
-        value = self.minor(int(price), currency)
+            currency, price = self.b.destination_currency, int(round(package.price * 1.15, -1))
+        value = self.minor(price, currency)
         booking_id = self.next_id("b")
         self.emit("booking.confirmed", at, {
             "booking_id": booking_id, "package": package.slug, "value_minor": value, "currency": currency,
