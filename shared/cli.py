@@ -126,6 +126,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         '    -d \'{"event_id":"demo-1","type":"inquiry.received","occurred_at":"2026-11-01T10:00:00Z",'
         '"client_id":"c1","data":{"lead_source":"instagram"}}\''
     )
+    if args.demo:
+        _demo_against(ingest, url, args)
     if args.exit_after is not None:
         threading.Event().wait(args.exit_after)
         pipeline.stop()
@@ -352,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="run the whole pipeline locally")
     up.add_argument("--port", type=int, help="port of the ingest function (others get free ports)")
     up.add_argument("--exit-after", type=float, help=argparse.SUPPRESS)
+    up.add_argument("--demo", action="store_true", help="then send a demo year through it (see `demo`), keep running")
+    _add_demo_options(up)
     up.set_defaults(func=cmd_up)
 
     org = sub.add_parser("org", help="organizations").add_subparsers(dest="org_command", required=True)
@@ -390,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_source_commands(sub)
     _add_aggregation_commands(sub)
     _add_deploy_commands(sub)
+    _add_demo_commands(sub)
     return parser
 
 
@@ -466,6 +471,58 @@ def _add_aggregation_commands(sub: Any) -> None:
     r.add_argument("--force", action="store_true")
     r.set_defaults(func=cmd_refresh)
     sub.add_parser("aggregate", help="drain the aggregate queue once").set_defaults(func=cmd_aggregate)
+
+
+# ----- demo: a year of a wedding business through the running pipeline (docs/demo.md) ---------------------------
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-11-25") from None
+
+
+def _add_demo_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("demo")
+    group.add_argument("--seed", type=int, default=1, help="the same seed and end day give the same year (default 1)")
+    group.add_argument("--months", type=int, default=12, choices=range(1, 37), metavar="1..36",
+                       help="how many months, ending yesterday (default 12)")
+    group.add_argument("--end-day", type=_day, help="the day after the demo's last day (default: today)")
+    group.add_argument("--org", help="send into this organization instead of the demo's own")
+
+
+def _demo_against(ingest_url: str, database_url: str, args: argparse.Namespace) -> int:
+    from shared.demo import run
+
+    outcome = run.run(ingest_url, seed=args.seed, months=args.months, end_day=args.end_day,
+                      org_id=UUID(args.org) if args.org else None, database_url=database_url)
+    return 0 if outcome.counted and not outcome.sent.rejected else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    url = db.database_url()
+    for m in migrations.migrate(url):
+        print(f"applied {m.version}_{m.name}")
+    if args.url:
+        return _demo_against(args.url, url, args)
+    pipeline = runner.start(url)
+    try:
+        return _demo_against(pipeline.url("ingest"), url, args)
+    finally:
+        pipeline.stop()
+
+
+def _add_demo_commands(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="send a realistic year of a wedding business through the pipeline")
+    demo.add_argument("--url", help="ingest URL of a running pipeline on this DATABASE_URL (default: start one)")
+    _add_demo_options(demo)
+    demo.set_defaults(func=cmd_demo)
+
+
+# ----- end demo -------------------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -267,15 +267,18 @@ def run(ingest_url: str, *, seed: int = 2026, months: int = 12, org_id: UUID | N
         f"{len(y.events):,} events and {len(y.deliveries):,} webhook deliveries (Stripe, Resend) "
         f"for organization {org.id}")
     target = delivery.Target(ingest_url, key.key, stripe_source, stripe_secret, resend_source, resend_secret)
+    began = time.monotonic()
     try:
         sent = delivery.send(y, target, workers=workers, progress=delivery.Progress(y.size) if progress else None)
     finally:
         with db.transaction(url) as conn:
             apikeys.revoke(conn, key.prefix)
     out(f"sent: {sent.accepted:,} accepted, {sent.duplicates:,} duplicates, {len(sent.rejected):,} rejected, "
-        f"{sent.deliveries:,} webhook deliveries queued")
+        f"{sent.deliveries:,} webhook deliveries queued, in {time.monotonic() - began:.1f} s")
     out("waiting for the pipeline to count everything ...")
     counted = wait_until_counted(url)
+    if counted:
+        out(f"counted: every event is in the rollups {time.monotonic() - began:.1f} s after the first was sent")
     views = counted and wait_for_views(url, org.id, views_timeout)
     if not counted:
         out("the pipeline did not drain within 5 minutes; the numbers below are partial")
