@@ -126,8 +126,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         '    -d \'{"event_id":"demo-1","type":"inquiry.received","occurred_at":"2026-11-01T10:00:00Z",'
         '"client_id":"c1","data":{"lead_source":"instagram"}}\''
     )
-    if args.demo:
-        _demo_against(ingest, url, args)
+    if args.demo and not _up_demo(pipeline, ingest, url, args):
+        return 130
     if args.exit_after is not None:
         threading.Event().wait(args.exit_after)
         pipeline.stop()
@@ -500,6 +500,21 @@ def _demo_against(ingest_url: str, database_url: str, args: argparse.Namespace) 
     outcome = run.run(ingest_url, seed=args.seed, months=args.months, end_day=args.end_day,
                       org_id=UUID(args.org) if args.org else None, database_url=database_url)
     return 0 if outcome.counted and not outcome.sent.rejected else 1
+
+
+def _up_demo(pipeline: runner.Pipeline, ingest_url: str, database_url: str, args: argparse.Namespace) -> bool:
+    """The demo inside `up`: a failure is reported and the pipeline keeps running; Ctrl-C stops everything
+    (False)."""
+    try:
+        _demo_against(ingest_url, database_url, args)
+    except KeyboardInterrupt:
+        print("\nstopping...")
+        pipeline.stop()
+        return False
+    except Exception as exc:  # the pipeline is still fine: say what failed and keep serving
+        print(f"demo failed: {exc}", file=sys.stderr)
+    print("\nThe pipeline keeps running (Ctrl-C stops it).")
+    return True
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

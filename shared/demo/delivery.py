@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TextIO
 from uuid import UUID
 
@@ -168,9 +169,13 @@ def send(y: demo_year.Year, target: Target, *, workers: int = WORKERS, batch_siz
     """Send every event and delivery of the year; returns what the pipeline answered. Raises RuntimeError when
     an endpoint refuses a request outright (a wrong key or secret), after the other requests finished."""
     sender = _Sender(target, progress)
+    # In the order the year happened (roughly: a batch at the time of its first event), webhooks among the batches.
+    jobs: list[tuple[str, int, Callable[[], None]]] = [
+        (b[0]["occurred_at"], 0, partial(sender.events, b)) for b in _batches(y.events, batch_size)]
+    jobs += [(d.occurred_at.isoformat(), 1, partial(sender.delivery, d)) for d in y.deliveries]
+    jobs.sort(key=lambda job: job[:2])
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo-send") as pool:
-        futures = [pool.submit(sender.events, b) for b in _batches(y.events, batch_size)]
-        futures += [pool.submit(sender.delivery, d) for d in y.deliveries]
+        futures = [pool.submit(job) for _, _, job in jobs]
         errors = [exc for f in futures if (exc := f.exception()) is not None]
     if progress:
         progress.finish()
