@@ -497,8 +497,12 @@ def _add_demo_options(p: argparse.ArgumentParser) -> None:
 def _demo_against(ingest_url: str, database_url: str, args: argparse.Namespace) -> int:
     from shared.demo import run
 
-    outcome = run.run(ingest_url, seed=args.seed, months=args.months, end_day=args.end_day,
-                      org_id=UUID(args.org) if args.org else None, database_url=database_url)
+    try:
+        outcome = run.run(ingest_url, seed=args.seed, months=args.months, end_day=args.end_day,
+                          org_id=UUID(args.org) if args.org else None, database_url=database_url)
+    except (ValueError, LookupError) as exc:  # a future --end-day, a malformed or unknown --org
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0 if outcome.counted and not outcome.sent.rejected else 1
 
 

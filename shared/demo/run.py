@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -258,6 +258,9 @@ def run(ingest_url: str, *, seed: int = 2026, months: int = 12, org_id: UUID | N
         business = demo_year.Business(timezone=given.timezone, currency=given.currency,
                                       destination_currency=None if given.currency == "EUR" else "EUR")
     y = demo_year.generate(seed, months=months, end_day=end_day, business=business)
+    if y.end > datetime.now(UTC):
+        raise ValueError(f"the end day {y.end_day} is in the future in {business.timezone}: the demo sends only "
+                         "the past (the default is today, so the year ends yesterday)")
     with db.transaction(url) as conn:
         org = given or find_or_create_organization(conn, organization_name(y), business)
         key = apikeys.create(conn, org.id, ["ingest"], name="demo (revoked after the run)")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+import stripe
+
 from shared import events
-from shared.demo import year
+from shared.demo import delivery, year
 
 
 def test_the_same_seed_and_end_day_give_the_same_events_ids_and_payloads() -> None:
@@ -58,3 +62,21 @@ def test_first_day_is_the_same_day_months_earlier_clamped_to_the_month() -> None
     assert year.first_day_of(date(2026, 11, 25), 12) == date(2025, 11, 25)
     assert year.first_day_of(date(2026, 3, 31), 1) == date(2026, 2, 28)
     assert year.first_day_of(date(2026, 1, 15), 2) == date(2025, 11, 15)
+
+
+def test_progress_prints_a_line_per_tenth_when_not_a_terminal() -> None:
+    stream = io.StringIO()
+    progress = delivery.Progress(1000, stream=stream)
+    for _ in range(40):
+        progress.add(25)
+    progress.finish()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 11 and lines[0].startswith("sending [") and " 100% 1,000/1,000 events" in lines[-1]
+
+
+def test_stripe_signature_is_accepted_by_the_stripe_library() -> None:
+    body, secret, now = b'{"id": "evt_1"}', "whsec_demo", 1_790_000_000
+    header = delivery.stripe_signature(body, secret, now)
+    stripe.WebhookSignature.verify_header(body.decode(), header, secret, tolerance=None)
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.WebhookSignature.verify_header(body.decode(), header, "whsec_other", tolerance=None)
