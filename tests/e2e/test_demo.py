@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -125,6 +126,11 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
     assert {c: r.net_minor for c, r in revenue.items()} == {
         c: want.gross[c] - want.refunds.get(c, 0) for c in want.gross}
     assert {c: r.payments for c, r in revenue.items()} == dict(want.payments)
+    tz = ZoneInfo(stream.business.timezone)
+    by_month = Counter(datetime.fromisoformat(e["occurred_at"]).astimezone(tz).strftime("%Y-%m")
+                       for e in stream.events if e["type"] == "inquiry.received")
+    series = metrics.timeseries(conn, org, "inquiries", "month", stream.start, stream.end).series[0].points
+    assert {p.start.strftime("%Y-%m"): p.value for p in series} == dict(by_month)
     assert first.headline is not None and first.headline.inquiries == want.counts["inquiry.received"]
     assert first.headline.conversion_rate is not None and first.headline.conversion_rate > 0
 
