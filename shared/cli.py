@@ -503,6 +503,9 @@ def _demo_against(ingest_url: str, database_url: str, args: argparse.Namespace) 
     except (ValueError, LookupError) as exc:  # a future --end-day, a malformed or unknown --org
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # an endpoint refused or kept failing: nothing more was sent
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0 if outcome.counted and not outcome.sent.rejected else 1
 
 

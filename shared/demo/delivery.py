@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 from uuid import UUID
 
 import requests
@@ -107,6 +107,8 @@ class _Sender:
     def __init__(self, target: Target, progress: Progress | None) -> None:
         self.target, self.progress = target, progress
         self.sent, self._lock, self._local = Sent(), threading.Lock(), threading.local()
+        self.stopped = threading.Event()  # set by the first request that fails for good: the rest are not sent
+        self.failure: str | None = None
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
@@ -116,6 +118,8 @@ class _Sender:
 
     def _post(self, url: str, body: bytes, headers: Callable[[], dict[str, str]]) -> requests.Response:
         for attempt in range(_ATTEMPTS):
+            if self.stopped.is_set():
+                raise RuntimeError("stopped: another request failed")
             try:
                 answer = self._session().post(url, data=body, headers=headers(), timeout=60)
             except requests.ConnectionError:
@@ -125,14 +129,22 @@ class _Sender:
             with self._lock:
                 self.sent.retries += 1
             time.sleep(0.5 * (attempt + 1))
-        raise RuntimeError(f"{url} kept failing after {_ATTEMPTS} attempts")
+        self._fail(f"{url} kept failing after {_ATTEMPTS} attempts")
+
+    def _fail(self, message: str) -> NoReturn:
+        with self._lock:
+            self.failure = self.failure or message
+        self.stopped.set()
+        raise RuntimeError(message)
 
     def events(self, batch: list[dict[str, Any]]) -> None:
+        if self.stopped.is_set():
+            return
         body = json.dumps({"events": batch}).encode()
         answer = self._post(self.target.ingest_url.rstrip("/") + "/v1/events", body, lambda: {
             "Authorization": f"Bearer {self.target.ingest_key}", "Content-Type": "application/json"})
         if answer.status_code != 202:
-            raise RuntimeError(f"ingest answered {answer.status_code}: {answer.text[:500]}")
+            self._fail(f"ingest answered {answer.status_code}: {answer.text[:500]}")
         result = answer.json()
         with self._lock:
             self.sent.accepted += result["accepted"]
@@ -142,6 +154,8 @@ class _Sender:
             self.progress.add(len(batch))
 
     def delivery(self, delivery: demo_year.Delivery) -> None:
+        if self.stopped.is_set():
+            return
         body = json.dumps(delivery.document).encode()
         source = self.target.stripe_source if delivery.provider == "stripe" else self.target.resend_source
         url = f"{self.target.ingest_url.rstrip('/')}/v1/webhooks/{delivery.provider}/{source}"
@@ -157,7 +171,7 @@ class _Sender:
 
         answer = self._post(url, body, headers)
         if answer.status_code != 202:
-            raise RuntimeError(f"{delivery.provider} webhook answered {answer.status_code}: {answer.text[:500]}")
+            self._fail(f"{delivery.provider} webhook answered {answer.status_code}: {answer.text[:500]}")
         with self._lock:
             self.sent.deliveries += 1
         if self.progress:
@@ -166,8 +180,9 @@ class _Sender:
 
 def send(y: demo_year.Year, target: Target, *, workers: int = WORKERS, batch_size: int = BATCH_SIZE,
          progress: Progress | None = None) -> Sent:
-    """Send every event and delivery of the year; returns what the pipeline answered. Raises RuntimeError when
-    an endpoint refuses a request outright (a wrong key or secret), after the other requests finished."""
+    """Send every event and delivery of the year; returns what the pipeline answered. Raises RuntimeError as soon
+    as the requests in flight end when an endpoint refuses a request (a wrong key or secret) or keeps failing
+    (wrong URL, pipeline down): nothing more is sent, and what was sent is safe to send again."""
     sender = _Sender(target, progress)
     # In the order the year happened (roughly: a batch at the time of its first event), webhooks among the batches.
     jobs: list[tuple[str, int, Callable[[], None]]] = [
@@ -180,5 +195,5 @@ def send(y: demo_year.Year, target: Target, *, workers: int = WORKERS, batch_siz
     if progress:
         progress.finish()
     if errors:
-        raise RuntimeError(f"{len(errors)} request(s) failed; first: {errors[0]}")
+        raise RuntimeError(f"sending stopped: {sender.failure or errors[0]}")
     return sender.sent
