@@ -20,7 +20,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -108,8 +108,8 @@ def wait_for_views(url: str | None, org_id: UUID, timeout: float = 60.0) -> bool
     deadline = time.monotonic() + timeout
     with db.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
-            fresh = metrics.freshness(conn, org_id)
-            if fresh and not any(f.pending for f in fresh):
+            # A change not yet refreshed is listed as pending (even before a first refresh); none listed: fresh.
+            if not any(f.pending for f in metrics.freshness(conn, org_id)):
                 return True
             time.sleep(0.5)
     return False
@@ -246,7 +246,7 @@ class Outcome:
 
 
 def run(ingest_url: str, *, seed: int = 2026, months: int = 12, org_id: UUID | None = None,
-        end_day: Any = None, database_url: str | None = None, out: Out = print, progress: bool = True,
+        end_day: date | None = None, database_url: str | None = None, out: Out = print, progress: bool = True,
         workers: int = delivery.WORKERS, views_timeout: float = 60.0) -> Outcome:
     """Generate, send, wait until counted, print the headline numbers. `database_url`: the pipeline's database
     (default: the configured one), used to set up the organization and sources and to read the numbers."""
