@@ -95,7 +95,7 @@ def erase_client(
         queries.get("erasure_delete_dead_letters"), {**args, "pseudonyms": sorted(pseudonyms)}
     ).fetchall()
     windows = corrections.daily_windows([r[1] for r in deleted])
-    outcome = corrections.request_rebuild(conn, organization_id, windows, "erasure")
+    corrections.request_rebuild(conn, organization_id, windows, "erasure")
     counts = {
         "events": len(deleted),
         "event_keys": keys,

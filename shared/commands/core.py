@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from shared import apikeys, db, migrations, organizations, queries, runner
+from shared.commands import demo
 from shared.commands.output import emit
 
 SCHEMA_FILE = runner.ROOT / "schemas" / "events.schema.json"
@@ -119,6 +120,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         '    -d \'{"event_id":"demo-1","type":"inquiry.received","occurred_at":"2026-11-01T10:00:00Z",'
         '"client_id":"c1","data":{"lead_source":"instagram"}}\''
     )
+    if args.demo and not demo.up_demo(pipeline, ingest, url, args):
+        return 130
     if args.exit_after is not None:
         threading.Event().wait(args.exit_after)
         pipeline.stop()
@@ -153,6 +156,8 @@ def register(sub: Any) -> None:
     up = sub.add_parser("up", help="run the whole pipeline locally")
     up.add_argument("--port", type=int, help="port of the ingest function (others get free ports)")
     up.add_argument("--exit-after", type=float, help=argparse.SUPPRESS)
+    up.add_argument("--demo", action="store_true", help="then send a demo year through it (see `demo`), keep running")
+    demo.add_options(up)
     up.set_defaults(func=cmd_up)
 
     org = sub.add_parser("org", help="organizations").add_subparsers(dest="org_command", required=True)

@@ -1,0 +1,28 @@
+"""The README's first command, `wedsync-analytics up --demo`: the pipeline starts, the demo runs through it and the
+headline numbers are printed (then `--exit-after` stops it, where a user would keep it running)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared import cli, settings
+
+pytestmark = pytest.mark.e2e
+
+
+def test_up_with_demo_starts_the_pipeline_sends_the_demo_and_prints_the_headline(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WEDSYNC_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
+    settings.get_settings.cache_clear()
+    code = cli.main(["up", "--demo", "--months", "1", "--seed", "4", "--end-day", "2026-06-01", "--exit-after", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "WedSync Analytics is running:" in out
+    assert "demo: Rose & Thorn Photography, 2026-05-01 to 2026-05-31, seed 4:" in out
+    assert ", 0 rejected," in out and "counted: every event is in the rollups" in out
+    assert "Rose & Thorn Photography (demo: seed 4, 2026-05-01 to 2026-05-31)" in out
+    assert "  revenue GBP     gross " in out and "  inquiries " in out
