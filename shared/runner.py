@@ -17,12 +17,13 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import requests
 
-from shared import deployment, settings
+from shared import deployment, schedules, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,7 @@ class Pipeline:
     """Handles of a running local pipeline; `stop()` ends everything it started."""
 
     database_url: str
+    spec: deployment.DeployFile
     functions: dict[str, RunningFunction] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -68,7 +70,7 @@ class Pipeline:
 
     def stop(self) -> None:
         self._stop.set()
-        for fn in self.functions.values():
+        for fn in {id(f): f for f in self.functions.values()}.values():  # shared processes stop once
             fn.stop()
         for thread in self._threads:
             thread.join(5)
@@ -184,6 +186,32 @@ def _dispatch(
             time.sleep(1.0)  # the database went away; reconnect and carry on
 
 
+def _invoke_once(name: str, url: str) -> None:
+    """One scheduled call, as pg_cron's would be; a failure is logged, the next tick tries again."""
+    try:
+        answer = requests.post(url, headers=_auth_headers(), timeout=600)
+        if not answer.ok:
+            print(f"cron {name}: {answer.status_code} {answer.text[:200]}", file=sys.stderr)
+    except requests.RequestException as exc:
+        print(f"cron {name}: {exc}", file=sys.stderr)
+
+
+def due(crons: dict[str, tuple[str, str]], minute: datetime) -> list[str]:
+    """The cron entries that fire in this minute (UTC)."""
+    return [name for name, (schedule, _) in crons.items() if schedules.matches(schedule, minute)]
+
+
+def _schedule(crons: dict[str, tuple[str, str]], stop: threading.Event) -> None:
+    """Fire each cron function at the start of every minute its schedule names, like pg_cron."""
+    while not stop.is_set():
+        now = datetime.now(UTC)
+        minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        if stop.wait((minute - now).total_seconds()):
+            return
+        for name in due(crons, minute):
+            threading.Thread(target=_invoke_once, args=(name, crons[name][1]), daemon=True).start()
+
+
 def start(
     database_url: str,
     *,
@@ -192,34 +220,45 @@ def start(
     poll_seconds: float = 5.0,
     extra_env: dict[str, str] | None = None,
 ) -> Pipeline:
-    """Start every HTTP and queue function of deploy.yaml and the dispatchers that wake the queue ones."""
+    """Start every function of deploy.yaml, the dispatchers that wake the queue ones and the scheduler that
+    calls the cron ones. Entries with the same code (source and entry point) share one process."""
     spec = spec or deployment.load()
-    pipeline = Pipeline(database_url)
+    pipeline = Pipeline(database_url, spec)
+    started: dict[tuple[str, str], RunningFunction] = {}
     for name, function in spec.functions.items():
-        if function.trigger.kind in ("http", "queue"):
+        key = (function.source, function.entry_point)
+        if key not in started:
             port = (ports or {}).get(name) or free_port()
-            pipeline.functions[name] = start_function(name, function, database_url, port, extra_env)
+            started[key] = start_function(name, function, database_url, port, extra_env)
+        pipeline.functions[name] = started[key]
     try:
-        for fn in pipeline.functions.values():
+        for fn in started.values():
             wait_ready(fn)
     except Exception:
         pipeline.stop()
         raise
-    for name, fn in pipeline.functions.items():
-        if isinstance(fn.spec.trigger, deployment.QueueTrigger):
-            thread = threading.Thread(
-                target=_dispatch,
-                name=f"dispatch-{name}",
-                daemon=True,
-                args=(
-                    database_url,
-                    fn.spec.trigger.queue,
-                    fn.url + "/",
-                    pipeline._stop,
-                    poll_seconds,
-                    min(fn.spec.runtime.max_instances, settings.get_settings().local_queue_workers),
-                ),
+    crons: dict[str, tuple[str, str]] = {}
+    for name, function in spec.functions.items():
+        url = pipeline.functions[name].url
+        if isinstance(function.trigger, deployment.QueueTrigger):
+            workers = min(function.runtime.max_instances, settings.get_settings().local_queue_workers)
+            args = (
+                database_url,
+                function.trigger.queue,
+                url + function.trigger.path,
+                pipeline._stop,
+                poll_seconds,
+                workers,
             )
-            thread.start()
-            pipeline._threads.append(thread)
+            pipeline._threads.append(
+                threading.Thread(target=_dispatch, name=f"dispatch-{name}", daemon=True, args=args)
+            )
+        elif isinstance(function.trigger, deployment.CronTrigger):
+            crons[name] = (function.trigger.schedule, url + function.trigger.path)
+    if crons:
+        pipeline._threads.append(
+            threading.Thread(target=_schedule, name="cron", daemon=True, args=(crons, pipeline._stop))
+        )
+    for thread in pipeline._threads:
+        thread.start()
     return pipeline

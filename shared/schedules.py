@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
@@ -79,3 +80,36 @@ def check(expression: str) -> str:
     for field, part in zip(FIELDS, parts, strict=True):
         _check_field(field, part)
     return " ".join(parts)
+
+
+def _expand(field: _Field, text: str) -> set[int]:
+    values: set[int] = set()
+    for term in text.lower().split(","):
+        match = _TERM.match(term)
+        assert match is not None  # check() ran first
+        step = int(match["step"] or 1)
+        if match["range"] == "*":
+            low, high = field.low, field.high
+        else:
+            first, _, last = match["range"].partition("-")
+            low = _value(field, first)
+            high = _value(field, last) if last else (field.high if match["step"] else low)
+        values.update(range(low, high + 1, step))
+    return values
+
+
+def matches(expression: str, moment: datetime) -> bool:
+    """Whether a cron schedule fires in the minute of `moment` (UTC), as pg_cron and Vixie cron read it:
+    when both day of month and day of week are restricted, either one matching is enough."""
+    minute, hour, dom, month, dow = check(expression).split()
+    moment = moment.astimezone(UTC)
+    if moment.minute not in _expand(FIELDS[0], minute) or moment.hour not in _expand(FIELDS[1], hour):
+        return False
+    if moment.month not in _expand(FIELDS[3], month):
+        return False
+    weekdays = {d % 7 for d in _expand(FIELDS[4], dow)}  # 7 is Sunday too
+    on_dom = moment.day in _expand(FIELDS[2], dom)
+    on_dow = (moment.isoweekday() % 7) in weekdays
+    if dom != "*" and dow != "*":
+        return on_dom or on_dow
+    return on_dom and on_dow

@@ -109,7 +109,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     pipeline = runner.start(url, ports=ports)
     print("WedSync Analytics is running:")
     for name, fn in pipeline.functions.items():
-        print(f"  {name:<10} {fn.url}  ({fn.spec.trigger.kind})")
+        trigger = pipeline.spec.functions[name].trigger
+        print(f"  {name:<17} {fn.url}  ({trigger.kind}{': ' + trigger.schedule if trigger.kind == 'cron' else ''})")
     ingest = pipeline.url("ingest")
     print(f"\nLocal organization {org['id']} ({org['name']})")
     print(f"  ingest key: {org['ingest_key']}")

@@ -88,8 +88,12 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
     want = expected_from_stream(stream)
     stripe = [d.document for d in stream.deliveries if d.provider == "stripe"]
     # the counting rules are really exercised by this stream
-    assert {d["type"] for d in stripe} >= {"checkout.session.completed", "payment_intent.succeeded",
-                                           "payment_intent.payment_failed", "charge.refunded"}
+    assert {d["type"] for d in stripe} >= {
+        "checkout.session.completed",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "charge.refunded",
+    }
     assert any(len(d["data"]["object"]["refunds"]["data"]) > 1 for d in stripe if d["type"] == "charge.refunded")
     assert len({d.delivery_id for d in stream.deliveries}) < len(stream.deliveries)  # redeliveries
     assert want.counts["booking.cancelled"] and want.counts["payment.refunded"] and set(want.gross) == {"EUR", "GBP"}
@@ -97,11 +101,25 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
     lines: list[str] = []
     pipeline = runner.start(database_url, poll_seconds=1.0, extra_env={"REFRESH_DEBOUNCE_SECONDS": "1"})
     try:
-        first = run.run(pipeline.url("ingest"), seed=SEED, months=MONTHS, end_day=END_DAY, out=lines.append,
-                        progress=False, views_timeout=30)
+        first = run.run(
+            pipeline.url("ingest"),
+            seed=SEED,
+            months=MONTHS,
+            end_day=END_DAY,
+            out=lines.append,
+            progress=False,
+            views_timeout=30,
+        )
         stored = _stored(conn, first.organization.id)
-        second = run.run(pipeline.url("ingest"), seed=SEED, months=MONTHS, end_day=END_DAY, out=lines.append,
-                         progress=False, views_timeout=30)
+        second = run.run(
+            pipeline.url("ingest"),
+            seed=SEED,
+            months=MONTHS,
+            end_day=END_DAY,
+            out=lines.append,
+            progress=False,
+            views_timeout=30,
+        )
     finally:
         pipeline.stop()
 
@@ -124,11 +142,15 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
     assert {c: r.gross_minor for c, r in revenue.items()} == dict(want.gross)
     assert {c: r.refunds_minor for c, r in revenue.items()} == {c: want.refunds.get(c, 0) for c in want.gross}
     assert {c: r.net_minor for c, r in revenue.items()} == {
-        c: want.gross[c] - want.refunds.get(c, 0) for c in want.gross}
+        c: want.gross[c] - want.refunds.get(c, 0) for c in want.gross
+    }
     assert {c: r.payments for c, r in revenue.items()} == dict(want.payments)
     tz = ZoneInfo(stream.business.timezone)
-    by_month = Counter(datetime.fromisoformat(e["occurred_at"]).astimezone(tz).strftime("%Y-%m")
-                       for e in stream.events if e["type"] == "inquiry.received")
+    by_month = Counter(
+        datetime.fromisoformat(e["occurred_at"]).astimezone(tz).strftime("%Y-%m")
+        for e in stream.events
+        if e["type"] == "inquiry.received"
+    )
     series = metrics.timeseries(conn, org, "inquiries", "month", stream.start, stream.end).series[0].points
     assert {p.start.strftime("%Y-%m"): p.value for p in series} == dict(by_month)
     assert first.headline is not None and first.headline.inquiries == want.counts["inquiry.received"]

@@ -279,7 +279,7 @@ def test_runs_keep_the_latest_result_per_subject_and_a_history_of_changes(
     ).fetchall()
     assert [r[0] for r in rows] == ["pass", "fail", "fail"]
     with db.transaction() as c:
-        recon = [r for r in quality.latest_results(c, org.id) if r.check == "reconciliation"][0]
+        recon = next(r for r in quality.latest_results(c, org.id) if r.check == "reconciliation")
     assert recon.status == "fail" and recon.status_since == third.results[0].checked_at
 
 

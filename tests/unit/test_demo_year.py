@@ -38,12 +38,16 @@ def test_event_and_delivery_ids_are_unique_except_stripe_redeliveries() -> None:
 def test_a_full_year_has_more_inquiries_in_engagement_season_and_weddings_in_summer() -> None:
     y = year.generate(5, months=12, end_day=date(2026, 1, 1))  # calendar 2025
     tz = ZoneInfo(y.business.timezone)
-    months = Counter(datetime.fromisoformat(e["occurred_at"]).astimezone(tz).month
-                     for e in y.events if e["type"] == "inquiry.received")
+    months = Counter(
+        datetime.fromisoformat(e["occurred_at"]).astimezone(tz).month
+        for e in y.events
+        if e["type"] == "inquiry.received"
+    )
     assert sum(months.values()) > 200
     assert months[1] + months[2] + months[3] > 1.5 * (months[10] + months[11] + months[12])
-    weddings = Counter(date.fromisoformat(e["data"]["wedding_date"]).month
-                       for e in y.events if e["type"] == "booking.confirmed")
+    weddings = Counter(
+        date.fromisoformat(e["data"]["wedding_date"]).month for e in y.events if e["type"] == "booking.confirmed"
+    )
     summer = sum(weddings[m] for m in (5, 6, 7, 8, 9))
     assert summer > 2 * (sum(weddings.values()) - summer)
 

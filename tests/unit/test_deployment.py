@@ -232,3 +232,40 @@ def test_unknown_top_level_and_function_fields_list_the_allowed_ones(project: Pa
     ]
     with pytest.raises(deployment.DeployError, match="field 'functions': no functions listed"):
         deployment.parse("functions: {}\n", project)
+
+
+@pytest.mark.parametrize(
+    ("expression", "moment", "fires"),
+    [
+        ("*/5 * * * *", "2026-11-25T10:35:00Z", True),
+        ("*/5 * * * *", "2026-11-25T10:36:00Z", False),
+        ("17 3 * * *", "2026-11-25T03:17:59Z", True),
+        ("17 3 * * *", "2026-11-25T04:17:00Z", False),
+        ("0 * * * *", "2026-11-25T11:00:00+01:00", True),  # judged in UTC: 10:00Z
+        ("0 9 * * mon", "2026-11-23T09:00:00Z", True),  # a Monday
+        ("0 9 * * 1-5", "2026-11-29T09:00:00Z", False),  # a Sunday
+        ("0 9 * * 7", "2026-11-29T09:00:00Z", True),  # 7 is Sunday too
+        ("0 0 1 * mon", "2026-12-01T00:00:00Z", True),  # day of month OR day of week when both are set
+        ("0 0 1 * mon", "2026-11-30T00:00:00Z", True),
+        ("0 0 1 * mon", "2026-11-25T00:00:00Z", False),
+        ("30 2 29 feb *", "2028-02-29T02:30:00Z", True),
+        ("0-10/5 * * jan-mar *", "2026-02-01T00:10:00Z", True),
+    ],
+)
+def test_cron_schedules_fire_in_the_minutes_pg_cron_would(expression: str, moment: str, fires: bool) -> None:
+    from datetime import datetime
+
+    from shared import schedules
+
+    assert schedules.matches(expression, datetime.fromisoformat(moment)) is fires
+
+
+def test_the_local_scheduler_fires_exactly_the_entries_due_that_minute() -> None:
+    from datetime import UTC, datetime
+
+    from shared import runner
+
+    crons = {"monitor": ("*/5 * * * *", "u1"), "retention": ("17 3 * * *", "u2"), "report": ("0 * * * *", "u3")}
+    assert runner.due(crons, datetime(2026, 11, 25, 3, 0, tzinfo=UTC)) == ["monitor", "report"]
+    assert runner.due(crons, datetime(2026, 11, 25, 3, 17, tzinfo=UTC)) == ["retention"]
+    assert runner.due(crons, datetime(2026, 11, 25, 3, 18, tzinfo=UTC)) == []
