@@ -202,7 +202,7 @@ def generate(target: ConnOrTransaction, org_id: UUID, kind: periods.Kind, period
     report_id: UUID = row[0]
     try:
         if not fresh:
-            status, delivery_status, deliveries, attempts = row[1], row[2], row[3], row[4]
+            status, delivery_status, deliveries, attempts = row[1], row[2], row[4], row[5]
             if regenerate or status != "stored":
                 if regenerate:  # delivered again only when asked; a no-deliver regeneration keeps the old record
                     keep = not deliver
@@ -282,7 +282,7 @@ def _due(transaction: Transaction, now: datetime) -> Iterator[tuple[UUID, period
         unfinished = conn.execute(queries.get("report_unfinished"), {
             "max_generation_attempts": s.reports_max_generation_attempts,
             "max_delivery_attempts": s.reports_max_delivery_attempts}).fetchall()
-    for org_id, _name, tz, _cur, org_settings, created_at in orgs:
+    for org_id, _name, tz, _cur, org_settings, _created in orgs:
         try:
             cfg = config.from_settings(org_settings)
         except errors.InvalidInput as exc:
@@ -294,8 +294,8 @@ def _due(transaction: Transaction, now: datetime) -> Iterator[tuple[UUID, period
             period = periods.last_closed(kind, tz, now, cfg.week_start)
             end = period.window(tz)[1]
             first = firsts.get(org_id)
-            if created_at >= end and (first is None or first >= end):
-                continue  # the organization had neither existed nor any data in that period
+            if first is None or first >= end:
+                continue  # no data yet by the period's end: an empty report would tell the owner nothing
             yield org_id, kind, period.start, None
     for org_id, kind, start in unfinished:
         yield org_id, kind, start, None
