@@ -27,8 +27,7 @@ from psycopg import conninfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shared import aggregation, apikeys, db, intake, migrations, organizations, refresh, settings  # noqa: E402
-from shared import reports, validation  # noqa: E402
+from shared import aggregation, apikeys, db, intake, migrations, organizations, refresh, reports, settings, validation  # noqa: E402  # noqa: E402
 from shared.reports import access, periods  # noqa: E402
 
 SOURCES = [("instagram", 30), ("google", 24), ("referral", 16), ("the_knot", 10), ("wedding_fair", 8),

@@ -482,8 +482,10 @@ def _day(text: str) -> Any:
 
 
 def _report_line(rec: Any) -> str:
-    files = ", ".join(f"{fmt} {meta['bytes']:,} B sha256 {meta['sha256'][:12]}" for fmt, meta in sorted(rec.files.items()))
-    error = f"; last error: {rec.last_error or rec.generation_error}" if (rec.last_error or rec.generation_error) else ""
+    files = ", ".join(f"{fmt} {meta['bytes']:,} B sha256 {meta['sha256'][:12]}"
+                      for fmt, meta in sorted(rec.files.items()))
+    problem = rec.last_error or rec.generation_error
+    error = f"; last error: {problem}" if problem else ""
     return (f"{rec.kind} {rec.period_start}..{rec.period_end} ({rec.timezone}) {rec.id}: {rec.status}, delivery "
             f"{rec.delivery_status} after {rec.delivery_attempts} attempt(s); {files}{error}")
 

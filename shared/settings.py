@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     )
     # ----- automated reports (docs/reports.md) -----
     reports_s3_bucket: str | None = Field(
-        default=None, description="Bucket of the report files (S3 API: AWS S3 or Supabase Storage). Unset: local folder."
+        default=None, description="Bucket of report files (S3 API: AWS S3 or Supabase Storage); unset: local folder."
     )
     reports_s3_endpoint_url: str | None = Field(
         default=None, description="S3 endpoint, e.g. https://<project>.supabase.co/storage/v1/s3; unset: AWS."

@@ -1,4 +1,4 @@
-"""The report's charts as PNG images (matplotlib, Agg backend: no display, no JavaScript, readable in every
+"""The report's charts as PNG images (matplotlib's Agg renderer: no display, no JavaScript, readable in every
 email client). Amounts are plotted in major units for the axes only; every amount printed as text comes from
 exact integer formatting (`text.money`)."""
 
@@ -7,14 +7,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-
-from shared import currencies  # noqa: E402
-from shared.reports import content, text  # noqa: E402
+from shared import currencies
+from shared.reports import content, text
 
 _ROSE = "#b5476b"
 _SAGE = "#6b8f71"
@@ -30,20 +28,21 @@ class Chart:
     png: bytes
 
 
-def _figure(width: float = 6.0, height: float = 2.6) -> tuple[plt.Figure, plt.Axes]:
-    fig, ax = plt.subplots(figsize=(width, height), dpi=_DPI)
+def _figure(width: float = 6.0, height: float = 2.6) -> tuple[Figure, Axes]:
+    # Figure objects, not pyplot: no global state, so concurrent renders in one process cannot mix.
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    ax = fig.subplots()
     ax.spines[["top", "right"]].set_visible(False)
     ax.spines[["left", "bottom"]].set_color("#cccccc")
     ax.tick_params(colors=_INK, labelsize=8)
     return fig, ax
 
 
-def _png(fig: plt.Figure) -> bytes:
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     # Fixed metadata: the same numbers give byte-identical images (stable checksums on regeneration).
     fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
 
 

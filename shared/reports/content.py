@@ -193,14 +193,15 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
     lt_start = lt_end
     for _ in range(12):
         lt_start = periods.month_of(lt_start - timedelta(days=1)).start
-    lead_times = {m: metrics.lead_times(conn, org_id, m, lt_start, lt_end)  # type: ignore[arg-type]
-                  for m in ("inquiry_to_booking", "booking_to_wedding")}
+    measures: tuple[Literal["inquiry_to_booking", "booking_to_wedding"], ...] = ("inquiry_to_booking",
+                                                                               "booking_to_wedding")
+    lead_times = {m: metrics.lead_times(conn, org_id, m, lt_start, lt_end) for m in measures}
 
     satisfaction = [_figure("review_rating", "Average rating (1-5)", "score", now_t, prev_t, year_t),
                     _figure("reviews_rated", "Reviews", "count", now_t, prev_t, year_t),
                     _figure("nps", "Net Promoter Score", "score", now_t, prev_t, year_t),
                     _figure("nps_responses", "NPS responses", "count", now_t, prev_t, year_t)]
-    engagement = [_figure(k, label, unit, now_t, prev_t, year_t) for k, label, unit in (
+    rows: tuple[tuple[str, str, Unit], ...] = (
         ("emails_sent", "Emails sent", "count"), ("email_delivery_rate", "Email delivery rate", "ratio"),
         ("email_open_rate", "Email open rate", "ratio"), ("email_click_rate", "Email click rate", "ratio"),
         ("emails_replied", "Email replies", "count"), ("email_bounce_rate", "Email bounce rate", "ratio"),
@@ -210,7 +211,8 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         ("journeys_started", "Journeys started", "count"), ("journeys_completed", "Journeys completed", "count"),
         ("journey_completion_rate", "Journey completion rate", "ratio"),
         ("form_submissions", "Forms submitted", "count"), ("form_completion_rate", "Form completion rate", "ratio"),
-    )]
+    )
+    engagement = [_figure(k, label, unit, now_t, prev_t, year_t) for k, label, unit in rows]
 
     q = conn.execute(queries.get("report_intake_quality"),
                      {"organization_id": org_id, "start": start, "end": end}).fetchone()

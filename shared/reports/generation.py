@@ -152,9 +152,11 @@ def _deliver(transaction: Transaction, org: _Org, cfg: config.ReportSettings, re
                 return delivery.send_email(raw, cfg.recipients)
             states[channel] = delivery.attempt(state, send_email, sleep=sleep)
         else:
-            body = _webhook_body(rec)
-            states[channel] = delivery.attempt(
-                state, lambda: delivery.post_webhook(str(cfg.webhook_url), org.id, body), sleep=sleep)
+            payload = _webhook_body(rec)
+
+            def send_webhook(body: dict[str, Any] = payload) -> object:
+                return delivery.post_webhook(str(cfg.webhook_url), org.id, body)
+            states[channel] = delivery.attempt(state, send_webhook, sleep=sleep)
     failed = {c: v for c, v in states.items() if v.get("status") != "delivered" and c in _channels(cfg)}
     attempts = sum(int(v.get("attempts", 0)) for v in states.values())
     runs_failed = max(1, -(-attempts // s.reports_delivery_tries))  # runs that have tried so far
@@ -199,6 +201,7 @@ def generate(target: ConnOrTransaction, org_id: UUID, kind: periods.Kind, period
             row = conn.execute(queries.get("report_claim_existing"), {**params, "force": regenerate}).fetchone()
             if row is None:  # finished, or another run holds it
                 return _find(conn, org_id, kind, period.start)
+    assert row is not None
     report_id: UUID = row[0]
     try:
         if not fresh:

@@ -90,7 +90,7 @@ def blocks(data: content.ReportData, drawn: list[charts.Chart]) -> list[Block]:
     if data.lead_sources:
         out.append(Table(["Lead source", "Inquiries", "Bookings", "Value booked"],
                          [[text.name(s.source), f"{s.inquiries:,}", f"{s.bookings:,}",
-                           ", ".join(text.money(v, c) for c, v in sorted(s.booking_value_minor.items())) or "–"]
+                           ", ".join(text.money(v, c) for c, v in sorted(s.booking_value_minor.items())) or text.NONE]
                           for s in data.lead_sources], numeric={1, 2, 3}))
         if "sources" in by_id:
             out.append(Picture(by_id["sources"]))
@@ -111,9 +111,9 @@ def blocks(data: content.ReportData, drawn: list[charts.Chart]) -> list[Block]:
     lt_rows = []
     for measure, label in (("inquiry_to_booking", "Inquiry to booking"), ("booking_to_wedding", "Booking to wedding")):
         lt = data.lead_times[measure]
-        lt_rows.append([label, f"{lt.count:,}", "–" if lt.p50_days is None else f"{lt.p50_days} days",
-                        "–" if lt.p90_days is None else f"{lt.p90_days} days",
-                        "–" if lt.mean_days is None else f"{lt.mean_days:.0f} days"])
+        lt_rows.append([label, f"{lt.count:,}", text.NONE if lt.p50_days is None else f"{lt.p50_days} days",
+                        text.NONE if lt.p90_days is None else f"{lt.p90_days} days",
+                        text.NONE if lt.mean_days is None else f"{lt.mean_days:.0f} days"])
     out.append(Table(["", "Bookings", "Typical (median)", "9 in 10 within", "Average"], lt_rows, numeric={1, 2, 3, 4}))
     out.append(Note(f"Lead times cover {data.lead_times_label}."))
 

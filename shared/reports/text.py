@@ -6,6 +6,8 @@ from __future__ import annotations
 from shared import currencies
 from shared.reports import content
 
+NONE = "\u2013"  # an en dash: no data, or nothing to compare with
+
 _NAMES = {"": "Not recorded", "web_form": "Web form", "google": "Google", "instagram": "Instagram",
           "facebook": "Facebook", "pinterest": "Pinterest", "tiktok": "TikTok", "referral": "Referral",
           "the_knot": "The Knot", "weddingwire": "WeddingWire", "hitched": "Hitched", "direct": "Direct",
@@ -35,7 +37,7 @@ def value(fig: content.Figure, v: int | float | None = None, *, use: bool = Fals
     """A figure's value (or `v`) for people; a dash where there is no data."""
     x = v if use else fig.value
     if x is None:
-        return "–"
+        return NONE
     if fig.unit == "money":
         return money(int(x), fig.currency or "")
     if fig.unit == "ratio":
@@ -48,9 +50,9 @@ def value(fig: content.Figure, v: int | float | None = None, *, use: bool = Fals
 
 
 def change(fig: content.Figure, before: int | float | None) -> str:
-    """'+12%' for counts and money, '+3.1 pts' for ratios, '+0.20' for scores; '–' without a comparison."""
+    """'+12%' for counts and money, '+3.1 pts' for ratios, '+0.20' for scores; a dash without a comparison."""
     if fig.value is None or before is None:
-        return "–"
+        return NONE
     if fig.unit == "ratio":
         return f"{(fig.value - before) * 100:+.1f} pts"
     if fig.unit == "score":
