@@ -46,17 +46,24 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _major(code: str) -> FuncFormatter:
-    exp = currencies.exponent(code)
+def _major(code: str, largest_minor: int) -> FuncFormatter:
+    """Axis labels in major units, one style per axis (all 'k', all 'M' or all plain) chosen by its largest value."""
+    unit = 10 ** currencies.exponent(code)
+    top = abs(largest_minor) / unit
+    scale, suffix, digits = (1, "", 0)
+    if top >= 10_000_000:
+        scale, suffix, digits = 1_000_000, "M", 1
+    elif top >= 10_000:
+        scale, suffix = 1000, "k"
 
     def fmt(x: float, _pos: int) -> str:
-        if abs(x) >= 1_000_000 * 10**exp:
-            return f"{x / 10**exp / 1_000_000:,.1f}M"
-        if abs(x) >= 10_000 * 10**exp:
-            return f"{x / 10**exp / 1000:,.0f}k"
-        return f"{x / 10**exp:,.0f}"
+        return "0" if x == 0 else f"{x / unit / scale:,.{digits}f}{suffix}"
 
     return FuncFormatter(fmt)
+
+
+def _legend_above(ax: Axes) -> None:
+    ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2, borderaxespad=0.2)
 
 
 def _ticks(data: content.ReportData) -> list[str]:
@@ -76,7 +83,7 @@ def revenue_trend(data: content.ReportData) -> list[Chart]:
         colors = [_GREY] * (len(values) - 1) + [_ROSE]
         ax.bar(range(len(values)), values, color=colors, width=0.7)
         ax.set_xticks(range(len(values)), _ticks(data), fontsize=7)
-        ax.yaxis.set_major_formatter(_major(code))
+        ax.yaxis.set_major_formatter(_major(code, max((abs(v) for v in values), default=0)))
         ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.set_ylabel(code, fontsize=8, color=_INK)
         ax.axhline(0, color="#cccccc", linewidth=0.8)
@@ -95,7 +102,7 @@ def demand_trend(data: content.ReportData) -> Chart:
     ax.bar([i + 0.18 for i in x], [p.bookings for p in data.trend], width=0.36, color=_ROSE, label="Bookings")
     ax.set_xticks(list(x), _ticks(data), fontsize=7)
     ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
-    ax.legend(fontsize=8, frameon=False, loc="upper left", ncols=2)
+    _legend_above(ax)
     return Chart("demand", f"Inquiries and bookings per {_unit(data)}", _png(fig))
 
 
@@ -129,7 +136,7 @@ def lead_sources(data: content.ReportData, top: int = 8) -> Chart | None:
     ax.barh([y - 0.2 for y in ys], [r.bookings for r in rows], height=0.38, color=_ROSE, label="Bookings")
     ax.set_yticks(ys, [text.name(r.source) for r in rows], fontsize=8)
     ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    _legend_above(ax)
     return Chart("sources", "Lead sources: inquiries and bookings", _png(fig))
 
 
@@ -142,6 +149,7 @@ def upcoming(data: content.ReportData) -> Chart | None:
     ax.set_xticks(range(len(months)), [f"{m.month:%b}\n{m.month:%Y}" if i == 0 or m.month.month == 1
                                        else f"{m.month:%b}" for i, m in enumerate(months)], fontsize=7)
     ax.yaxis.set_major_locator(MaxNLocator(5, integer=True))
+    ax.set_ylim(0, max(m.weddings for m in months) * 1.15 + 0.5)  # room for the labels above the bars
     for i, m in enumerate(months):
         ax.text(i, m.weddings, str(m.weddings), ha="center", va="bottom", fontsize=7, color=_INK)
     return Chart("upcoming", "Upcoming weddings per month", _png(fig))

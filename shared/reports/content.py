@@ -177,14 +177,15 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
     ranked = sorted(sources.values(), key=lambda s: (-s.bookings, -s.booking_value_minor.get(currency, 0),
                                                      -s.inquiries, s.source))
 
+    # Every month of the coming year, quiet ones included (a gap in the calendar is worth seeing).
     upcoming: dict[date, UpcomingMonth] = {}
-    first_month = period.end.replace(day=1)
-    last_month = first_month
+    last_month = period.end.replace(day=1)
     for _ in range(UPCOMING_MONTHS):
+        upcoming[last_month] = UpcomingMonth(month=last_month, weddings=0, value_minor={})
         last_month = periods.month_of(last_month).end
     for month, cur, n, value in conn.execute(queries.get("report_upcoming_weddings"), {
             "organization_id": org_id, "as_of": end, "from_date": period.end, "to_date": last_month}).fetchall():
-        slot = upcoming.setdefault(month, UpcomingMonth(month=month, weddings=0, value_minor={}))
+        slot = upcoming[month]
         slot.weddings += int(n)
         slot.value_minor[cur] = int(value)
 
@@ -230,6 +231,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         previous_label=prev_p.label(), last_year_label=year_p.label(), window_start=start, window_end=end,
         headline=headline, revenue=metrics.revenue(conn, org_id, start, end), trend=trend,
         bookings=metrics.bookings(conn, org_id, start, end), funnel=funnel_now, lead_sources=ranked,
-        upcoming=sorted(upcoming.values(), key=lambda u: u.month), lead_times=lead_times,
+        upcoming=sorted(upcoming.values(), key=lambda u: u.month) if any(u.weddings for u in upcoming.values())
+        else [], lead_times=lead_times,
         lead_times_label=f"bookings made {lt_start:%b %Y} to {(lt_end - timedelta(days=1)):%b %Y}",
         satisfaction=satisfaction, engagement=engagement, quality=quality)

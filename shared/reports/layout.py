@@ -42,6 +42,8 @@ Block = Heading | Note | Cards | Table | Picture
 
 
 def _figure_rows(figs: list[content.Figure], data: content.ReportData) -> Table:
+    # Features the business does not use (nothing in any of the three periods) are left out; the CSV keeps them.
+    figs = [f for f in figs if any(v not in (0, None) for v in (f.value, f.previous, f.last_year))] or figs[:1]
     return Table(["", "This period", "Previous", "Change", "Last year", "Change"],
                  [[f.label + (f" ({f.currency})" if f.currency else ""), text.value(f),
                    text.value(f, f.previous, use=True), text.change(f, f.previous),
@@ -102,7 +104,7 @@ def blocks(data: content.ReportData, drawn: list[charts.Chart]) -> list[Block]:
         out.append(Picture(by_id["upcoming"]))
         out.append(Table(["Month", "Weddings", "Booked value"],
                          [[f"{u.month:%B %Y}", f"{u.weddings:,}",
-                           ", ".join(text.money(v, c) for c, v in sorted(u.value_minor.items()))]
+                           ", ".join(text.money(v, c) for c, v in sorted(u.value_minor.items())) or text.NONE]
                           for u in data.upcoming], numeric={1, 2}))
     else:
         out.append(Note("No weddings booked in the next twelve months."))
