@@ -198,7 +198,9 @@ def generate(target: ConnOrTransaction, org_id: UUID, kind: periods.Kind, period
         row = conn.execute(queries.get("report_claim_new"), params).fetchone()
         fresh = row is not None
         if not fresh:
-            row = conn.execute(queries.get("report_claim_existing"), {**params, "force": regenerate}).fetchone()
+            row = conn.execute(queries.get("report_claim_existing"), {
+                **params, "force": regenerate, "max_generation_attempts": s.reports_max_generation_attempts,
+            }).fetchone()
             if row is None:  # finished, or another run holds it
                 return _find(conn, org_id, kind, period.start)
     assert row is not None
@@ -283,8 +285,7 @@ def _due(transaction: Transaction, now: datetime) -> Iterator[tuple[UUID, period
         firsts = {r[0]: r[1] for r in conn.execute(queries.get("report_first_data_all")).fetchall()}
         s = settings.get_settings()
         unfinished = conn.execute(queries.get("report_unfinished"), {
-            "max_generation_attempts": s.reports_max_generation_attempts,
-            "max_delivery_attempts": s.reports_max_delivery_attempts}).fetchall()
+            "max_generation_attempts": s.reports_max_generation_attempts}).fetchall()
     for org_id, _name, tz, _cur, org_settings, _created in orgs:
         try:
             cfg = config.from_settings(org_settings)

@@ -42,14 +42,17 @@ on conflict (organization_id, kind, period_start) do nothing
 returning id;
 
 -- name: report_claim_existing
--- Leases an existing report row to this run when it still needs work (or `force`) and no live run holds it.
+-- Leases an existing report row to this run when it still needs work (or `force`) and no live run holds it:
+-- generation unfinished (within its attempts), or delivery pending, or failed and due (a given-up delivery has
+-- no next_attempt_at and needs `force`).
 update public.analytics_reports
 set lease_until = now() + make_interval(secs => %(lease_seconds)s), updated_at = now()
 where organization_id = %(organization_id)s and kind = %(kind)s and period_start = %(period_start)s
   and (lease_until is null or lease_until < now())
   and (%(force)s
-       or status in ('generating', 'failed')
-       or (delivery_status in ('pending', 'failed') and (next_attempt_at is null or next_attempt_at <= now())))
+       or (status in ('generating', 'failed') and generation_attempts < %(max_generation_attempts)s)
+       or (status = 'stored' and (delivery_status = 'pending'
+                                  or (delivery_status = 'failed' and next_attempt_at <= now()))))
 returning id, status, delivery_status, files, deliveries, delivery_attempts;
 
 -- name: report_start_generation
@@ -92,11 +95,9 @@ update public.analytics_reports set lease_until = null, updated_at = now() where
 select organization_id, kind, period_start
 from public.analytics_reports
 where (lease_until is null or lease_until < now())
-  and (status in ('generating', 'failed')
-       or (status = 'stored' and delivery_status in ('pending', 'failed')
-           and (next_attempt_at is null or next_attempt_at <= now())))
-  and generation_attempts < %(max_generation_attempts)s
-  and delivery_attempts < %(max_delivery_attempts)s
+  and ((status in ('generating', 'failed') and generation_attempts < %(max_generation_attempts)s)
+       or (status = 'stored' and (delivery_status = 'pending'
+                                  or (delivery_status = 'failed' and next_attempt_at <= now()))))
 order by period_start, organization_id, kind;
 
 -- name: report_row

@@ -458,3 +458,45 @@ def test_report_function_runs_due_reports_for_the_scheduler_only(
     assert answer.status_code == 200
     assert answer.json["generated"] == 1 and answer.json["more"] is False and answer.json["errors"] == []
     assert conn.execute("select count(*) from analytics_reports where status = 'stored'").fetchone() == (1,)
+
+
+def test_a_generation_failure_is_recorded_and_retried_by_the_next_run(
+    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    org = business(monthly=False)
+    real_put = generation.storage.put
+
+    def full_disk(*args: Any, **kwargs: Any) -> str:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(generation.storage, "put", full_disk)
+    outcome = reports.run_due(db.transaction, now=LONDON_NOW)
+    assert len(outcome.errors) == 1 and "No space left" in outcome.errors[0]
+    row = conn.execute("select status, generation_error, generation_attempts, lease_until from analytics_reports "
+                       "where organization_id = %s", (org.id,)).fetchone()
+    assert row is not None and row[:3] == ("failed", "OSError: No space left on device", 1) and row[3] is None
+    monkeypatch.setattr(generation.storage, "put", real_put)
+    outcome = reports.run_due(db.transaction, now=LONDON_NOW)
+    assert outcome.generated == 1 and outcome.errors == []
+    (rec,) = access.list_reports(conn, org.id)
+    assert rec.status == "stored" and rec.formats == ["csv", "html", "pdf"]
+
+
+def test_a_delivery_that_keeps_failing_is_given_up_after_the_maximum_attempts(
+    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPORTS_MAX_DELIVERY_ATTEMPTS", "3")
+    settings.get_settings.cache_clear()
+    org = business(webhook_url=HOOK, monthly=False)
+    with responses.RequestsMock() as hooks:
+        hooks.add(responses.POST, HOOK, status=500)
+        rec = reports.generate(db.transaction, org.id, "weekly", WEEK, now=LONDON_NOW)
+    assert (rec.delivery_status, rec.delivery_attempts, rec.next_attempt_at) == ("failed", 3, None)
+    assert rec.last_error is not None and "HTTP 500" in rec.last_error
+    with responses.RequestsMock() as hooks:  # no more calls from the schedule
+        assert reports.run_due(db.transaction, now=LONDON_NOW).delivered == 0
+        assert len(hooks.calls) == 0
+    with responses.RequestsMock() as hooks:  # by hand: regenerate delivers again
+        hooks.add(responses.POST, HOOK, status=200)
+        again = reports.generate(db.transaction, org.id, "weekly", WEEK, now=LONDON_NOW, regenerate=True)
+    assert (again.delivery_status, again.delivery_attempts) == ("delivered", 1)
