@@ -311,6 +311,12 @@ def run_due(transaction: Transaction, *, now: datetime | None = None,
     plus any report a previous run left unfinished or undelivered. One failure never stops the others."""
     now = now or datetime.now(UTC)
     outcome = RunOutcome()
+    try:  # funnel and booking figures read the views: bring them up to date if a refresh is due
+        from shared import refresh
+
+        refresh.run(transaction)
+    except Exception as exc:  # a failed refresh must not stop the reports; their data-quality line says so
+        log.warning("view refresh before reports failed: %s", exc)
     seen_orgs: set[UUID] = set()
     done: set[tuple[UUID, str, date]] = set()
     for org_id, kind, start, problem in _due(transaction, now):
