@@ -23,8 +23,13 @@ def _client() -> Any:
 
     s = settings.get_settings()
     secret = s.reports_s3_secret_access_key.get_secret_value() if s.reports_s3_secret_access_key else None
+    from botocore.config import Config
+
+    # Supabase Storage (and most S3-compatible services) need path-style URLs: https://host/bucket/key.
+    style = "path" if s.reports_s3_endpoint_url else "auto"
     return boto3.client("s3", endpoint_url=s.reports_s3_endpoint_url, region_name=s.reports_s3_region,
-                        aws_access_key_id=s.reports_s3_access_key_id, aws_secret_access_key=secret)
+                        aws_access_key_id=s.reports_s3_access_key_id, aws_secret_access_key=secret,
+                        config=Config(s3={"addressing_style": style}, retries={"max_attempts": 5, "mode": "standard"}))
 
 
 def _local(key_: str) -> Path:

@@ -9,8 +9,8 @@ select id, name, timezone, currency, settings, created_at from public.organizati
 select id, name, timezone, currency, settings, created_at from public.organizations where id = %(organization_id)s;
 
 -- name: report_first_data
--- When the organization's data begins: the earliest rollup bucket (null when there is none yet).
-select min(bucket) from public.analytics_rollups where organization_id = %(organization_id)s;
+-- When the organization's data begins: its earliest stored event (null when none yet; an index lookup).
+select min(occurred_at) from public.analytics_events where organization_id = %(organization_id)s;
 
 -- name: report_upcoming_weddings
 -- Weddings still booked at `as_of` (booked before it, not cancelled by then) per wedding month and currency,
@@ -127,5 +127,6 @@ from public.analytics_reports
 where organization_id = %(organization_id)s and kind = %(kind)s and period_start = %(period_start)s;
 
 -- name: report_first_data_all
--- When each organization's data begins: its earliest rollup bucket.
-select organization_id, min(bucket) from public.analytics_rollups group by organization_id;
+-- When each organization's data begins: its earliest stored event (one index lookup per organization).
+select o.id, (select min(e.occurred_at) from public.analytics_events e where e.organization_id = o.id)
+from public.organizations o;

@@ -500,3 +500,29 @@ def test_a_delivery_that_keeps_failing_is_given_up_after_the_maximum_attempts(
         hooks.add(responses.POST, HOOK, status=200)
         again = reports.generate(db.transaction, org.id, "weekly", WEEK, now=LONDON_NOW, regenerate=True)
     assert (again.delivery_status, again.delivery_attempts) == ("delivered", 1)
+
+
+def test_an_email_ses_refuses_is_recorded_as_a_failed_delivery(
+    aws: Any, business: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPORTS_EMAIL_SENDER", "someone-else@unverified.example")  # not a verified identity
+    settings.get_settings.cache_clear()
+    org = business(recipients=["owner@roseandthorn.example"], monthly=False)
+    rec = reports.generate(db.transaction, org.id, "weekly", WEEK, now=LONDON_NOW)
+    assert rec.status == "stored" and rec.delivery_status == "failed"
+    assert rec.deliveries["email"]["attempts"] == 3 and _sent() == []
+    assert rec.last_error is not None and "SES refused the email" in rec.last_error
+    assert "Did not have authority" in rec.last_error
+
+
+def test_supabase_storage_endpoint_uses_path_style_addressing(
+    report_env: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPORTS_S3_ENDPOINT_URL", "https://project.supabase.co/storage/v1/s3")
+    monkeypatch.setenv("REPORTS_S3_BUCKET", BUCKET)
+    monkeypatch.setenv("REPORTS_S3_ACCESS_KEY_ID", "key")
+    monkeypatch.setenv("REPORTS_S3_SECRET_ACCESS_KEY", "secret")
+    settings.get_settings.cache_clear()
+    client = generation.storage._client()
+    url = client.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "reports/x.pdf"})
+    assert url.startswith(f"https://project.supabase.co/storage/v1/s3/{BUCKET}/reports/x.pdf")
