@@ -518,8 +518,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise errors.NotFound(f"organization {org_id} does not exist")
         cfg = config.from_settings(row[4])
         if args.period:
-            kind = args.kind or ("weekly" if "W" in args.period.upper() else "monthly" if args.period.count("-") == 1
-                                 else None)
+            kind: periods.Kind | None = args.kind or (
+                "weekly" if "W" in args.period.upper() else "monthly" if args.period.count("-") == 1 else None)
             if kind is None:
                 raise errors.InvalidInput("--kind weekly|monthly is needed with a YYYY-MM-DD period")
             period = periods.parse(kind, args.period.upper() if "w" in args.period else args.period, cfg.week_start)
