@@ -526,3 +526,17 @@ def test_supabase_storage_endpoint_uses_path_style_addressing(
     client = generation.storage._client()
     url = client.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "reports/x.pdf"})
     assert url.startswith(f"https://project.supabase.co/storage/v1/s3/{BUCKET}/reports/x.pdf")
+
+
+def test_generate_accepts_a_plain_connection_and_counts_upcoming_weddings_as_of_the_period_end(
+    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any],
+) -> None:
+    org = business()
+    rec = reports.generate(conn, org.id, "weekly", date(2026, 11, 11), deliver=False, now=LONDON_NOW)
+    assert rec.period_start == WEEK and rec.status == "stored"  # any day of the period names it
+    rows = list(csv.DictReader(io.StringIO(access.report_file(conn, org.id, rec.id, "csv")[0].decode("utf-8-sig"))))
+    upcoming = {(r["item"], r["period"]): r["value"] for r in rows if r["section"] == "upcoming_weddings"}
+    # booked before 16 Nov and not cancelled by then: b-0, b-3 (a year earlier), b-4; b-1 was cancelled on 14 Nov
+    assert upcoming[("weddings", "2027-06")] == "3"
+    assert upcoming[("booked value", "2027-06")] == "9070.00"
+    assert upcoming[("weddings", "2026-12")] == "0"
