@@ -4,8 +4,9 @@ Public API (what the scheduled function, the CLI and `wedsync-analytics demo` ca
 
     from shared import reports
     reports.generate(conn_or_transaction, org_id, "weekly" | "monthly", period_start: date, *, deliver: bool,
-                     regenerate: bool = False) -> ReportRecord
-    reports.backfill(org_id, kind, from_date, to_date, *, deliver=False, regenerate=False) -> list[ReportRecord]
+                     regenerate: bool = False, now: datetime | None = None) -> ReportRecord
+    reports.backfill(org_id, kind, from_date, to_date, *, deliver=False, regenerate=False, now=None)
+        -> list[ReportRecord]     # periods starting in [from_date, to_date], stopping at the first not closed
     reports.run_due(db.transaction) -> RunOutcome              # what the hourly cron runs
     reports.access.list_reports(conn, org_id) / reports.access.report_file(conn, org_id, report_id, "pdf")
 """

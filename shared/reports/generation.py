@@ -244,7 +244,8 @@ def _find(conn: Connection[Any], org_id: UUID, kind: str, start: date) -> access
 
 
 def backfill(org_id: UUID, kind: periods.Kind, from_date: date, to_date: date, *, deliver: bool = False,
-             regenerate: bool = False, transaction: Transaction | None = None) -> list[access.ReportRecord]:
+             regenerate: bool = False, transaction: Transaction | None = None,
+             now: datetime | None = None) -> list[access.ReportRecord]:
     """Every closed period of `kind` that starts between from_date and to_date (inclusive), oldest first;
     not delivered unless asked (a backfill should not email a year of reports)."""
     from shared import db
@@ -259,7 +260,7 @@ def backfill(org_id: UUID, kind: periods.Kind, from_date: date, to_date: date, *
             else periods.month_of(period.end)
     while period.start <= to_date:
         try:
-            out.append(generate(tx, org_id, kind, period.start, deliver=deliver, regenerate=regenerate))
+            out.append(generate(tx, org_id, kind, period.start, deliver=deliver, regenerate=regenerate, now=now))
         except errors.InvalidInput as exc:
             if "has not closed yet" in str(exc):
                 break

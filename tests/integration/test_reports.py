@@ -436,11 +436,14 @@ def test_cli_regenerates_and_backfills_past_periods(
     assert first is not None and again == (first[0], first[1], 2, "not_requested")
     assert "weekly 2026-11-09..2026-11-16" in capsys.readouterr().out
     with responses.RequestsMock():
-        assert cli.main(["report", "--org", str(org.id), "--kind", "monthly", "--from", "2026-08-01",
-                         "--to", "2026-12-31", "--no-deliver"]) == 0
+        assert cli.main(["report", "--org", str(org.id), "--kind", "monthly", "--from", "2026-07-15",
+                         "--to", "2026-10-31", "--no-deliver"]) == 0
     months = [r[0] for r in conn.execute("select period_start from analytics_reports where kind = 'monthly' "
                                          "order by 1")]
-    assert months == [date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)]  # November has not closed yet
+    assert months == [date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)]  # periods that START in the range
+    # a backfill stops at the first period that has not closed yet
+    weeks = reports.backfill(org.id, "weekly", date(2026, 11, 2), date(2026, 11, 30), now=LONDON_NOW)
+    assert [w.period_start for w in weeks] == [date(2026, 11, 2), WEEK]
     assert cli.main(["report", "--org", str(org.id), "--period", "2026-13"]) == 2
     assert "month must be 01 to 12" in capsys.readouterr().err
 
