@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -150,12 +150,4 @@ def _run_isolated(transaction: Transaction) -> BatchOutcome:
 
 def drain(transaction: Transaction, *, budget: timedelta = timedelta(seconds=20)) -> tuple[BatchOutcome, bool]:
     """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting)."""
-    totals = BatchOutcome()
-    deadline = datetime.now(UTC) + budget
-    while True:
-        outcome = run_batch(transaction)
-        totals.add(outcome)
-        if outcome.messages == 0:
-            return totals, False
-        if datetime.now(UTC) >= deadline:
-            return totals, True
+    return queues.drain_batches(lambda: run_batch(transaction), budget)

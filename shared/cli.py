@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shared.commands import aggregation, core, demo, deploy, quality, sources
+from shared.commands import aggregation, core, demo, deploy, quality, reports, sources
 
 SCHEMA_FILE = core.SCHEMA_FILE
 
@@ -14,7 +14,7 @@ SCHEMA_FILE = core.SCHEMA_FILE
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wedsync-analytics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for topic in (core, sources, aggregation, quality, deploy, demo):
+    for topic in (core, sources, aggregation, quality, reports, deploy, demo):
         topic.register(sub)
     return parser
 

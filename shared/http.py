@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import re
@@ -71,6 +72,23 @@ def invoker_allowed(request: flask.Request) -> bool:
 
 
 Handler = Callable[..., flask.Response]
+
+
+def invoked_only(handler: Handler) -> Handler:
+    """For endpoints the database or the scheduler calls (queue drains, cron runs): anyone else gets 401."""
+
+    @functools.wraps(handler)
+    def guarded(request: flask.Request, **kwargs: Any) -> flask.Response:
+        if not invoker_allowed(request):
+            return problem(
+                401,
+                "unauthorized",
+                "this function is invoked by the pipeline and its scheduler only",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return handler(request, **kwargs)
+
+    return guarded
 
 
 def _health(request: flask.Request) -> flask.Response:

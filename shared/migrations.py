@@ -6,6 +6,7 @@ so a database migrated here and one pushed with `supabase db push` agree on what
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,15 @@ class Migration:
 
 
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """Every migration file, ordered by version; a misnamed .sql file is an error, not silently skipped."""
+    """Every migration file, ordered by version; a misnamed .sql file is an error, not silently skipped, and so
+    is a missing folder (a wheel install does not carry supabase/migrations: use the checkout, `pip install -e`,
+    or point WEDSYNC_MIGRATIONS_DIR at the folder)."""
+    directory = Path(os.environ.get("WEDSYNC_MIGRATIONS_DIR") or directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"no migrations folder at {directory}: run from the project checkout (pip install -e .) "
+            "or set WEDSYNC_MIGRATIONS_DIR to the supabase/migrations folder"
+        )
     found: list[Migration] = []
     for path in sorted(directory.glob("*.sql")):
         match = _FILE.match(path.name)

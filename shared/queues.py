@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
 
 from psycopg import Connection
 from pydantic import BaseModel
@@ -76,3 +77,30 @@ def depth(conn: Connection[Any], queue: str) -> QueueDepth:
     row = conn.execute(queries.get("queue_metrics"), {"queue": queue}).fetchone()
     assert row is not None
     return QueueDepth(queue, int(row[0]), None if row[1] is None else int(row[1]))
+
+
+class _Outcome(Protocol):
+    messages: int
+
+    def add(self, other: Any) -> None: ...
+
+
+OutcomeT = TypeVar("OutcomeT", bound=_Outcome)
+
+
+def drain_batches(run_batch: Callable[[], OutcomeT], budget: timedelta) -> tuple[OutcomeT, bool]:
+    """Run `run_batch` until it finds the queue empty or `budget` is spent; returns (totals, more_waiting).
+
+    Every queue function drains this way: its caller (the database trigger, the scheduler, the local
+    dispatcher) calls again while `more_waiting` is true.
+    """
+    deadline = time.monotonic() + budget.total_seconds()
+    totals = run_batch()
+    while totals.messages:
+        if time.monotonic() >= deadline:
+            return totals, True
+        outcome = run_batch()
+        if not outcome.messages:
+            break
+        totals.add(outcome)
+    return totals, False

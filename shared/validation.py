@@ -372,15 +372,7 @@ def drain(
         with transaction() as conn:
             ensure_partitions(conn, today)
         _partitions_checked = today
-    totals = BatchOutcome()
-    deadline = datetime.now(UTC) + budget
-    while True:
-        outcome = run_batch(transaction)
-        totals.add(outcome)
-        if outcome.messages == 0:
-            return totals, False
-        if datetime.now(UTC) >= deadline:
-            return totals, True
+    return queues.drain_batches(lambda: run_batch(transaction), budget)
 
 
 def ensure_partitions(conn: Connection[Any], today: date | None = None, months_ahead: int = 12) -> int:

@@ -114,3 +114,8 @@ def aggregate_app() -> Any:
 @pytest.fixture(scope="session")
 def monitor_app() -> Any:
     return create_app(target="monitor", source=str(ROOT / "functions/monitor/main.py")).test_client()
+
+
+@pytest.fixture(scope="session")
+def report_app() -> Any:
+    return create_app(target="report", source=str(ROOT / "functions/report/main.py")).test_client()

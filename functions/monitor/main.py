@@ -52,9 +52,8 @@ def _invalid(exc: ValidationError, what: str) -> flask.Response:
 
 
 @router.route("POST", "/")
+@web.invoked_only
 def post_run(request: flask.Request) -> flask.Response:
-    if not web.invoker_allowed(request):
-        return web.problem(401, "unauthorized", "this function is invoked by the scheduler only")
     summary = quality.run(db.transaction)
     sent = alerts.process(db.transaction, summary)
     counts = {s: sum(1 for r in summary.results if r.status == s) for s in ("pass", "warn", "fail")}
@@ -142,9 +141,8 @@ def monitor(request: flask.Request) -> flask.Response:
 
 
 @retention_router.route("POST", "/")
+@web.invoked_only
 def post_retention(request: flask.Request) -> flask.Response:
-    if not web.invoker_allowed(request):
-        return web.problem(401, "unauthorized", "this function is invoked by the scheduler only")
     report = retention.run(db.transaction)
     return web.json_response(report)
 

@@ -17,9 +17,8 @@ router = web.Router()
 
 
 @router.route("POST", "/")
+@web.invoked_only
 def post_refresh(request: flask.Request) -> flask.Response:
-    if not web.invoker_allowed(request):
-        return web.problem(401, "unauthorized", "this function is invoked by the pipeline only")
     outcome = refresh.run(db.transaction)
     return web.json_response({**outcome.model_dump(mode="json"), "more": False})
 

@@ -18,9 +18,8 @@ router = web.Router()
 
 
 @router.route("POST", "/")
+@web.invoked_only
 def post_drain(request: flask.Request) -> flask.Response:
-    if not web.invoker_allowed(request):
-        return web.problem(401, "unauthorized", "this function is invoked by the pipeline only")
     totals, more = validation.drain(db.transaction, budget=timedelta(seconds=20))
     return web.json_response({**vars(totals), "more": more})
 

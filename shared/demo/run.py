@@ -15,7 +15,6 @@ Guarantees:
 from __future__ import annotations
 
 import base64
-import importlib
 import secrets
 import time
 from collections.abc import Callable
@@ -245,17 +244,23 @@ def render(h: Headline, name: str) -> list[str]:
     return lines
 
 
-# ----- reports (shared/reports, built separately) ------------------------------------------------------------
+# ----- reports ---------------------------------------------------------------------------------------------------
 
 
 def _write_reports(org_id: UUID, year_start: datetime, year_end: datetime, out: Out = print) -> None:
-    """CALL SITE FOR THE REPORTS (issue "Automated reports"): the lead wires `shared.reports` here."""
-    try:
-        importlib.import_module("shared.reports")
-    except ImportError:
-        out("reports: not available")
-        return
-    out("reports: not available (shared.reports is present but not wired into the demo yet)")
+    """The year's monthly reports (HTML, PDF, CSV), stored as the report function stores them, not delivered:
+    a demo must not email anyone."""
+    from shared import settings
+    from shared.reports import generation
+
+    first, last = year_start.date(), (year_end - timedelta(days=1)).date()
+    records = generation.backfill(org_id, "monthly", first, last, deliver=False)
+    where = settings.get_settings().reports_s3_bucket or settings.get_settings().reports_local_dir
+    out(f"\n{len(records)} monthly report(s) written to {where}:")
+    for record in records:
+        pdf = record.files.get("pdf", {})
+        out(f"  {record.period_start:%B %Y}  {pdf.get('key', '')}")
+    out("List and download them with: wedsync-analytics report --list --org " + str(org_id))
 
 
 # ----- the whole demo -------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from shared import metrics, queries, runner
+from shared import metrics, queries, runner, settings
 from shared.demo import run, year
 
 pytestmark = pytest.mark.e2e
@@ -82,8 +82,10 @@ def _stored(conn: psycopg.Connection[Any], org_id: Any) -> int:
 
 
 def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothing(
-    database_url: str, conn: psycopg.Connection[Any]
+    database_url: str, conn: psycopg.Connection[Any], tmp_path: Any, monkeypatch: Any
 ) -> None:
+    monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path))
+    settings.get_settings.cache_clear()
     stream = year.generate(SEED, months=MONTHS, end_day=END_DAY)
     want = expected_from_stream(stream)
     stripe = [d.document for d in stream.deliveries if d.provider == "stripe"]

@@ -17,6 +17,7 @@ def test_up_with_demo_starts_the_pipeline_sends_the_demo_and_prints_the_headline
 ) -> None:
     monkeypatch.setenv("WEDSYNC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
+    monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path / "reports"))
     settings.get_settings.cache_clear()
     code = cli.main(["up", "--demo", "--months", "1", "--seed", "4", "--end-day", "2026-06-01", "--exit-after", "0"])
     out = capsys.readouterr().out
@@ -26,3 +27,5 @@ def test_up_with_demo_starts_the_pipeline_sends_the_demo_and_prints_the_headline
     assert ", 0 rejected," in out and "counted: every event is in the rollups" in out
     assert "Rose & Thorn Photography (demo: seed 4, 2026-05-01 to 2026-05-31)" in out
     assert "  revenue GBP     gross " in out and "  inquiries " in out
+    assert "1 monthly report(s) written to" in out and "May 2026" in out
+    assert sorted(p.suffix for p in (tmp_path / "reports").rglob("*.*")) == [".csv", ".html", ".pdf"]
