@@ -109,3 +109,8 @@ def validate_app() -> Any:
 @pytest.fixture(scope="session")
 def aggregate_app() -> Any:
     return create_app(target="aggregate", source=str(ROOT / "functions/aggregate/main.py")).test_client()
+
+
+@pytest.fixture(scope="session")
+def dashboard_app() -> Any:
+    return create_app(target="dashboard", source=str(ROOT / "functions/dashboard/main.py")).test_client()

@@ -1,0 +1,136 @@
+"""dashboard (HTTP function): the organization's analytics, read under row-level security, cached by data version.
+See docs/board.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flask
+import functions_framework
+from pydantic import BaseModel
+
+from shared import auth, errors, livefeed, metrics, openapi, pipelinestatus
+from shared import dashboard as board
+from shared import http as web
+
+router = web.Router()
+CACHE_CONTROL = "private, max-age=0, must-revalidate"
+
+ENDPOINTS: list[openapi.Endpoint] = [
+    openapi.Endpoint("/v1/metrics", "The metric registry: names, descriptions, units, allowed breakdowns",
+                     board.NoQuery, board.Catalog),
+    openapi.Endpoint("/v1/metrics/overview", "Every metric over the period, with the change against the previous "
+                     "period of the same length", board.OverviewQuery, board.Overview),
+    openapi.Endpoint("/v1/metrics/timeseries", "One metric per hour, day, ISO week or month in the organization's "
+                     "zone, empty periods filled", board.TimeseriesQuery, metrics.Timeseries),
+    openapi.Endpoint("/v1/metrics/breakdown", "One metric per value of one of its dimensions, largest first",
+                     board.BreakdownQuery, metrics.Breakdown),
+    openapi.Endpoint("/v1/funnel", "Clients whose first inquiry was in the period and how far they got; bookings "
+                     "made in the period and their fate", board.FunnelQuery, board.FunnelAnswer),
+    openapi.Endpoint("/v1/revenue", "Gross, refunds and net per currency", board.RevenueQuery,
+                     board.RevenueAnswer),
+    openapi.Endpoint("/v1/quality", "Intake per source, rejection reasons, dead letters, queues, freshness (never "
+                     "cached)", board.QualityQuery, pipelinestatus.Quality, cached=False),
+    openapi.Endpoint("/v1/events/live", "Change notices of the organization as server-sent events (local use)",
+                     board.NoQuery, None, cached=False),
+]
+
+
+def openapi_document() -> dict[str, Any]:
+    return openapi.document(ENDPOINTS)
+
+
+def _refused(exc: auth.AuthError) -> flask.Response:
+    if exc.status == 401:
+        return web.problem(401, "unauthorized", exc.message, headers={"WWW-Authenticate": "Bearer"})
+    return web.problem(403, "forbidden", exc.message)
+
+
+def _bad(exc: board.BadInput) -> flask.Response:
+    return web.problem(400, "invalid_query", f"the query parameters are not valid: {exc}", exc.fields)
+
+
+def _answer(request: flask.Request, model: type[BaseModel],
+            compute: Callable[..., BaseModel], *, cacheable: bool = True) -> flask.Response:
+    try:
+        viewer = auth.authenticate(web.bearer_token(request))
+        repeated = [k for k, v in request.args.lists() if len(v) > 1]
+        if repeated:
+            raise board.BadInput([web.FieldError(loc=[k], msg="given more than once", type="duplicate")
+                                  for k in repeated])
+        query = board.parse(model, request.args.to_dict(flat=True))
+        served = board.serve(viewer, request.path.rstrip("/"), query, compute,
+                                 request.headers.get("If-None-Match"), cacheable=cacheable)
+    except auth.AuthError as exc:
+        return _refused(exc)
+    except board.BadInput as exc:
+        return _bad(exc)
+    except errors.InvalidInput as exc:
+        return web.problem(400, "invalid_query", str(exc))
+    headers = {"Cache-Control": CACHE_CONTROL if cacheable else "no-store", "X-Cache": served.cache,
+               "Vary": "Authorization"}
+    if served.etag:
+        headers["ETag"] = served.etag
+    response = flask.Response(served.body if served.status == 200 else None, status=served.status,
+                              mimetype="application/json" if served.status == 200 else None)
+    response.headers.update(headers)
+    return response
+
+
+@router.route("GET", "/v1/metrics")
+def get_metrics(request: flask.Request) -> flask.Response:
+    return _answer(request, board.NoQuery, lambda conn, org, q: board.catalog())
+
+
+@router.route("GET", "/v1/metrics/overview")
+def get_overview(request: flask.Request) -> flask.Response:
+    return _answer(request, board.OverviewQuery, board.overview)
+
+
+@router.route("GET", "/v1/metrics/timeseries")
+def get_timeseries(request: flask.Request) -> flask.Response:
+    return _answer(request, board.TimeseriesQuery, board.timeseries)
+
+
+@router.route("GET", "/v1/metrics/breakdown")
+def get_breakdown(request: flask.Request) -> flask.Response:
+    return _answer(request, board.BreakdownQuery, board.breakdown)
+
+
+@router.route("GET", "/v1/funnel")
+def get_funnel(request: flask.Request) -> flask.Response:
+    return _answer(request, board.FunnelQuery, board.funnel)
+
+
+@router.route("GET", "/v1/revenue")
+def get_revenue(request: flask.Request) -> flask.Response:
+    return _answer(request, board.RevenueQuery, board.revenue)
+
+
+@router.route("GET", "/v1/quality")
+def get_quality(request: flask.Request) -> flask.Response:
+    return _answer(request, board.QualityQuery, pipelinestatus.quality, cacheable=False)
+
+
+@router.route("GET", "/v1/events/live")
+def get_live(request: flask.Request) -> flask.Response:
+    try:
+        viewer = auth.authenticate(web.bearer_token(request))
+        board.parse(board.NoQuery, request.args.to_dict(flat=True))
+    except auth.AuthError as exc:
+        return _refused(exc)
+    except board.BadInput as exc:
+        return _bad(exc)
+    return flask.Response(flask.stream_with_context(livefeed.stream(viewer)), mimetype="text/event-stream",
+                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.route("GET", "/v1/openapi.json")
+def get_openapi(request: flask.Request) -> flask.Response:
+    return web.json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})
+
+
+@functions_framework.http
+def dashboard(request: flask.Request) -> flask.Response:
+    return router.dispatch(request)
