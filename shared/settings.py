@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     dashboard_live_heartbeat_seconds: float = Field(
         default=15.0, description="A comment line is sent this often on a quiet live stream."
     )
+    dashboard_cors_origins: str = Field(
+        default="*", description="Origins allowed to call the dashboard API from a browser (comma-separated, or *)."
+    )
 
     @property
     def max_future_skew(self) -> timedelta:

@@ -10,7 +10,7 @@ import flask
 import functions_framework
 from pydantic import BaseModel
 
-from shared import auth, errors, livefeed, metrics, openapi, pipelinestatus
+from shared import auth, errors, livefeed, metrics, openapi, pipelinestatus, settings
 from shared import dashboard as board
 from shared import http as web
 
@@ -131,6 +131,25 @@ def get_openapi(request: flask.Request) -> flask.Response:
     return web.json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})
 
 
+def _cors(request: flask.Request, response: flask.Response) -> flask.Response:
+    """Browsers on another origin may call the API: credentials travel in the Authorization header, never in
+    cookies, so allowing an origin grants nothing a script could not already do with the token it holds."""
+    origin = request.headers.get("Origin")
+    allowed = [o.strip() for o in settings.get_settings().dashboard_cors_origins.split(",") if o.strip()]
+    if origin and ("*" in allowed or origin in allowed):
+        response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
+        response.headers["Access-Control-Expose-Headers"] = "ETag, X-Cache"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, If-None-Match"
+            response.headers["Access-Control-Max-Age"] = "600"
+        if "*" not in allowed:
+            response.vary.add("Origin")
+    return response
+
+
 @functions_framework.http
 def dashboard(request: flask.Request) -> flask.Response:
-    return router.dispatch(request)
+    if request.method == "OPTIONS":
+        return _cors(request, flask.Response(status=204, headers={"Allow": "GET, OPTIONS"}))
+    return _cors(request, router.dispatch(request))

@@ -465,6 +465,18 @@ def test_windows_default_to_the_last_30_local_days_and_dates_are_inclusive() -> 
     assert span.start == datetime(2026, 11, 1, 3, 15, tzinfo=UTC)  # naive date-times are local
 
 
+def test_browsers_on_another_origin_may_call_the_api(dashboard_app: Any, make_org: Callable[..., Any]) -> None:
+    org = make_org()
+    preflight = dashboard_app.options("/v1/metrics/overview", headers={
+        "Origin": "https://app.wedsync.example", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 204
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    answer = _get(dashboard_app, "/v1/metrics/overview", org.read_key, {"Origin": "https://app.wedsync.example"})
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in answer.headers["Access-Control-Expose-Headers"]
+
+
 # ----- live stream --------------------------------------------------------------------------------------------
 
 
