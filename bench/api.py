@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 import uuid
@@ -31,7 +30,7 @@ from psycopg import conninfo, sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared import answercache, db, metrics, migrations, organizations, refresh, settings  # noqa: E402
+from shared import answercache, apikeys, db, metrics, migrations, organizations, refresh, settings
 
 TYPES = (["inquiry.received"] * 3 + ["client.created"] * 2 + ["email.sent"] * 3 + ["email.delivered"] * 2
          + ["email.opened"] * 2 + ["notification.sent"] * 2 + ["form.started"] * 2 + ["form.submitted",
@@ -64,7 +63,8 @@ cross join lateral (select (%(types)s::text[])[1 + ((g * 2654435761) %% %(ntypes
 """
 
 RAW: dict[str, str] = {
-    "overview": """select event_type, count(*), sum(amount_minor), count(distinct client_id) from public.analytics_events
+    "overview": """select event_type, count(*), sum(amount_minor), count(distinct client_id)
+                   from public.analytics_events
                    where organization_id = %(org)s and occurred_at >= %(start)s and occurred_at < %(end)s
                    group by event_type""",
     "timeseries": """select date_trunc('day', occurred_at at time zone %(tz)s), count(*) from public.analytics_events
@@ -123,12 +123,14 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=30, help="cold requests per endpoint")
     parser.add_argument("--cached", type=int, default=200, help="cached requests per endpoint")
     parser.add_argument("--raw", type=int, default=5, help="raw GROUP BY runs per question")
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the database (to measure it again)")
+    parser.add_argument("--database", help="measure a database kept by an earlier --keep run (no build)")
     args = parser.parse_args()
     admin = os.environ["DATABASE_URL"]
-    name = f"wsa_bench_api_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    name = args.database or f"wsa_bench_api_{uuid.uuid4().hex[:6]}"
+    if not args.database:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = conninfo.make_conninfo(admin, dbname=name)
     os.environ["DATABASE_URL"] = url
     settings.get_settings.cache_clear()
@@ -136,12 +138,24 @@ def main() -> None:
         _run(url, args)
     finally:
         db.close_pools()
-        if not args.keep:
+        if not args.keep and not args.database:
             with psycopg.connect(admin, autocommit=True) as c:
                 c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _run(url: str, args: argparse.Namespace) -> None:
+    if args.database:
+        with db.transaction() as c:
+            orgs = [organizations.create(c, organizations.NewOrganization(name="Bench reader", timezone="UTC",
+                                                                          currency="GBP"))]
+            big = c.execute("select organization_id from public.analytics_events group by 1 order by count(*) desc "
+                            "limit 1").fetchone()
+            assert big is not None
+            # A read key for the biggest organization of the kept database.
+            orgs = [orgs[0].model_copy(update={"id": big[0], "read_key": apikeys.create(c, big[0], ["read"]).key})]
+        print(f"# {args.database}: measuring the kept database", flush=True)
+        _measure(url, orgs, args)
+        return
     migrations.migrate(url)
     with db.transaction() as c:
         orgs = [organizations.create(c, organizations.NewOrganization(
@@ -177,12 +191,21 @@ def _run(url: str, args: argparse.Namespace) -> None:
           f"refresh views {t_refresh:.1f} s; measured organization: {shares[0]:,} events, "
           f"{rollups[0] if rollups else 0:,} rollup rows", flush=True)
 
+    _measure(url, orgs, args)
+    if args.keep:
+        print(f"- database {url} kept", file=sys.stderr)
+
+
+def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> None:
     from functions_framework import create_app
 
-    app = create_app(target="dashboard", source=str(Path(__file__).resolve().parent.parent
-                                                    / "functions/dashboard/main.py")).test_client()
+    source = str(Path(__file__).resolve().parent.parent / "functions/dashboard/main.py")
+    app = create_app(target="dashboard", source=source).test_client()  # type: ignore[no-untyped-call]
     headers = {"Authorization": f"Bearer {orgs[0].read_key}"}
-    tz = "Asia/Kathmandu"
+    with db.transaction() as c:
+        row = c.execute("select timezone from public.organizations where id = %s", (orgs[0].id,)).fetchone()
+        assert row is not None
+        tz = row[0]
     print("| endpoint | window | cold p50 ms | cold p99 ms | cached p50 ms | cached p99 ms | raw GROUP BY p50 ms | "
           "raw p99 ms |")
     print("|---|---|---|---|---|---|---|---|")

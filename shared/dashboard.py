@@ -228,10 +228,9 @@ def owner_side(conn: Connection[Any]) -> Iterator[None]:
     """Leave the `authenticated` role for reads RLS cannot guard (materialized views, pgmq metrics); every such
     read filters by the organization id that RLS itself returned in `dashboard_state`."""
     conn.execute("reset role")
-    try:
-        yield
-    finally:
-        conn.execute("set local role authenticated")
+    yield
+    # Not in a `finally`: after an error the transaction rolls back, which restores the role anyway.
+    conn.execute("set local role authenticated")
 
 
 def state(conn: Connection[Any]) -> OrgState:
