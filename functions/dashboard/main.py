@@ -68,6 +68,9 @@ def _answer(request: flask.Request, model: type[BaseModel],
         return _bad(exc)
     except errors.InvalidInput as exc:
         return web.problem(400, "invalid_query", str(exc))
+    except errors.DatabaseUnavailable as exc:
+        return web.problem(503, "unavailable", f"the database cannot be reached; try again shortly ({exc})",
+                           headers={"Retry-After": "5"})
     headers = {"Cache-Control": CACHE_CONTROL if cacheable else "no-store", "X-Cache": served.cache,
                "Vary": "Authorization"}
     if served.etag:

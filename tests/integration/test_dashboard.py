@@ -27,6 +27,7 @@ from shared import (
     auth,
     dashboard,
     db,
+    errors,
     metrics,
     openapi,
     refresh,
@@ -301,6 +302,13 @@ def test_a_query_without_an_organization_filter_still_sees_only_the_callers_rows
             seen = {r[0] for r in c.execute(f"select distinct {column} from public.{table}").fetchall()}
             assert seen <= {mine.id}, table
         assert c.execute("select count(*) from public.analytics_events").fetchone() == (2,)
+        # Even a Python bug that asked for another organization's numbers would get nothing of theirs.
+        start, end = datetime.now(UTC) - timedelta(days=2), datetime.now(UTC) + timedelta(hours=1)
+        assert c.execute("select count(*) from public.analytics_rollups where organization_id = %s",
+                         (theirs.id,)).fetchone() == (0,)
+        with pytest.raises(errors.NotFound):
+            metrics.totals(c, theirs.id, start, end)
+        assert metrics.totals(c, mine.id, start, end).metrics["inquiries"][0].value == 2
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("select count(*) from public.analytics_client_funnel_mv")
 
