@@ -126,6 +126,7 @@ _EXPONENTS: dict[str, int] = {
             "TWD",
             "TZS",
             "UAH",
+            "USD",
             "UYU",
             "UZS",
             "VES",

@@ -200,18 +200,18 @@ def test_revenue_is_per_currency_with_refunds_and_kinds(
         factories.make_event("payment.succeeded", payment_id="b", amount_minor=150_000, kind="balance",
                              occurred_at=when),
         factories.make_event("payment.refunded", payment_id="a", amount_minor=10_000, occurred_at=when),
-        factories.make_event("payment.succeeded", payment_id="c", amount_minor=7_000, currency="EUR", occurred_at=when),
+        factories.make_event("payment.succeeded", payment_id="c", amount_minor=7_000, currency="USD", occurred_at=when),
     ])
     _drain()
     answer = _get(dashboard_app, "/v1/revenue", org.read_key, **{"from": "2026-10-01", "to": "2026-10-31"})
     assert answer.status_code == 200, answer.json
     by_currency = {c["currency"]: c for c in answer.json["currencies"]}
-    assert set(by_currency) == {"EUR", "GBP"}
+    assert set(by_currency) == {"GBP", "USD"}
     gbp = by_currency["GBP"]
     assert (gbp["gross_minor"], gbp["refunds_minor"], gbp["net_minor"], gbp["payments"]) == (200_000, 10_000,
                                                                                            190_000, 2)
     assert gbp["by_kind_minor"] == {"balance": 150_000, "deposit": 50_000}
-    assert by_currency["EUR"]["net_minor"] == 7_000
+    assert by_currency["USD"]["net_minor"] == 7_000
 
 
 def test_funnel_follows_clients_from_first_inquiry_to_booking_and_payments(
