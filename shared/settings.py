@@ -158,6 +158,29 @@ class Settings(BaseSettings):
         default=None, description="Base URL of the dashboard API, for file links in webhook bodies."
     )
 
+    # ----- dashboard API (docs/dashboard.md) -----
+    supabase_jwt_secret: SecretStr | None = Field(
+        default=None, description="The Supabase project's JWT secret: verifies HS256 user tokens locally."
+    )
+    supabase_jwks_url: str | None = Field(
+        default=None, description="JWKS of the Supabase project (asymmetric signing keys), fetched and cached."
+    )
+    supabase_jwt_audience: str = "authenticated"
+    jwks_cache_seconds: float = Field(default=600.0, description="How long a fetched JWKS is trusted.")
+    redis_url: str | None = Field(
+        default=None, description="Set: dashboard answers are also cached in Redis, shared across instances."
+    )
+    dashboard_cache_entries: int = Field(default=2048, description="Answers kept in each process's memory.")
+    dashboard_live_max_seconds: float = Field(
+        default=300.0, description="A live event stream ends after this long; the browser reconnects."
+    )
+    dashboard_live_heartbeat_seconds: float = Field(
+        default=15.0, description="A comment line is sent this often on a quiet live stream."
+    )
+    dashboard_cors_origins: str = Field(
+        default="*", description="Origins allowed to call the dashboard API from a browser (comma-separated, or *)."
+    )
+
     @property
     def max_future_skew(self) -> timedelta:
         return timedelta(seconds=self.max_future_skew_seconds)

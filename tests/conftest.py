@@ -119,3 +119,8 @@ def monitor_app() -> Any:
 @pytest.fixture(scope="session")
 def report_app() -> Any:
     return create_app(target="report", source=str(ROOT / "functions/report/main.py")).test_client()
+
+
+@pytest.fixture(scope="session")
+def dashboard_app() -> Any:
+    return create_app(target="dashboard", source=str(ROOT / "functions/dashboard/main.py")).test_client()
