@@ -28,7 +28,7 @@ from psycopg import conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared import db, embedded, migrations, organizations, runner
+from shared import db, deployment, embedded, migrations, organizations, runner
 from tests import factories
 
 
@@ -146,6 +146,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the event counts")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--whole-pipeline",
+        action="store_true",
+        help="run every function of deploy.yaml on this machine (aggregation, views, cron) while measuring; by "
+        "default only the measured path runs, ingest and validate, as in production where each has its instances",
+    )
     args = parser.parse_args()
     server = _server()
     name = f"wsa_bench_{uuid.uuid4().hex[:8]}"
@@ -160,7 +166,10 @@ def main() -> None:
                 conn,
                 organizations.NewOrganization(name="Bench Studio", timezone="Europe/London", currency="GBP"),
             )
-        pipeline = runner.start(url)
+        spec = deployment.load()
+        if not args.whole_pipeline:
+            spec = spec.model_copy(update={"functions": {n: spec.functions[n] for n in ("ingest", "validate")}})
+        pipeline = runner.start(url, spec=spec)
         try:
             results = [
                 run_http(url, pipeline.url("ingest"), org.ingest_key, 1, int(2_000 * args.scale), args.clients),
@@ -176,7 +185,8 @@ def main() -> None:
             conn.execute(f"drop database if exists {name} with (force)")
     print(
         f"# ingest benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, PostgreSQL at {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded'}"
+        f"{os.cpu_count()} cores, PostgreSQL at {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded'}, "
+        f"{'the whole pipeline' if args.whole_pipeline else 'ingest and validate'} running"
     )
     print("| batch | events | HTTP 202 ev/s | end-to-end ev/s (stored) | request p50 ms | request p99 ms |")
     print("|---|---|---|---|---|---|")

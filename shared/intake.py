@@ -27,6 +27,12 @@ class IngestMessage(BaseModel):
     organization_id: UUID
     source: str
     received_at: datetime
+    checked: bool = Field(
+        default=False,
+        description="Set by ingest only: every event was checked against the catalog (and pseudonymised) in the "
+        "transaction that queued it, so validate does not check it twice. Anything else (a dead-letter replay, a "
+        "webhook's mapped events) is checked in validate.",
+    )
     events: list[dict[str, Any]]
 
 
@@ -118,7 +124,13 @@ def accept(
             queues.send(
                 conn,
                 cfg.ingest_queue,
-                IngestMessage(organization_id=caller.organization_id, source=source, received_at=now, events=accepted),
+                IngestMessage(
+                    organization_id=caller.organization_id,
+                    source=source,
+                    received_at=now,
+                    events=accepted,
+                    checked=True,
+                ),
             )
         deadletters.record(conn, letters)
         # Queued events are counted as received by validate; only what stops here is counted here, so the

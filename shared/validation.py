@@ -131,8 +131,12 @@ def _dead_message(work: _Work, msg: queues.QueueMessage, reason: deadletters.Rea
 def _process_events(work: _Work, msg: intake.IngestMessage, org: Organization) -> None:
     cfg = settings.get_settings()
     key = cfg.pii_hash_key.get_secret_value().encode()
-    checked = events.check_batch(
-        msg.events, tz=org.timezone, now=msg.received_at, max_future_skew=cfg.max_future_skew, pii_key=key
+    checked = (
+        events.Checked(list(enumerate(msg.events)), [])
+        if msg.checked
+        else events.check_batch(
+            msg.events, tz=org.timezone, now=msg.received_at, max_future_skew=cfg.max_future_skew, pii_key=key
+        )
     )
     for index, exc in checked.rejected:
         raw = msg.events[index]

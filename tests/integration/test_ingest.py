@@ -317,3 +317,33 @@ def test_a_batch_the_database_refuses_is_split_so_only_the_bad_message_is_dead_l
     ).fetchone()
     assert letter is not None and letter[0] == "poison" and letter[1] == "store_failed"
     assert "refused by a database rule" in letter[2]
+
+
+def test_events_queued_by_anything_but_ingest_are_checked_again_before_storage(
+    make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    """Ingest marks what it checked; a replay or any other producer's message is held to the catalog in validate."""
+    from shared import intake, queues
+
+    org = make_org()
+    good, bad = make_event("app.action"), make_event("payment.succeeded", amount_minor=-1)
+    with db.transaction() as c:
+        queues.send(
+            c,
+            "ingest",
+            intake.IngestMessage(
+                organization_id=org.id, source="api", received_at=datetime.now(UTC), events=[good, bad]
+            ),
+        )
+    outcome = _drain()
+    assert (outcome.stored, outcome.rejected) == (1, 1)
+    letter = conn.execute("select stage, event_id, reasons->0->'loc' from analytics_dead_letters").fetchone()
+    assert letter == ("validate", bad["event_id"], ["data", "amount_minor"])
+
+
+def test_ingest_marks_the_messages_it_checked(
+    ingest_app: Any, make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    _post(ingest_app, org.ingest_key, make_event("app.action"))
+    assert conn.execute("select message->>'checked' from pgmq.q_ingest").fetchone() == ("true",)
