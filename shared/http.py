@@ -57,6 +57,26 @@ def bearer_token(request: flask.Request) -> str | None:
     return token.strip()
 
 
+def key_caller(request: flask.Request, scope: str) -> Any:
+    """The organization API key's caller if it is live and has `scope`; otherwise the 401/403 answer to send."""
+    from shared import apikeys, db
+
+    token = bearer_token(request)
+    if token is None:
+        return problem(
+            401,
+            "unauthorized",
+            f"send an organization API key with the '{scope}' scope as 'Authorization: Bearer <key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    caller = apikeys.cache.lookup(db.transaction, token)
+    if caller is None:
+        return problem(401, "unauthorized", "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"})
+    if scope not in caller.scopes:
+        return problem(403, "forbidden", f"this key does not have the '{scope}' scope")
+    return caller
+
+
 def invoker_allowed(request: flask.Request) -> bool:
     """Queue and cron functions accept calls only from holders of INVOKE_SECRET (`Authorization: Bearer ...`).
 

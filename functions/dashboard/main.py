@@ -11,12 +11,13 @@ import flask
 import functions_framework
 from pydantic import BaseModel
 
-from shared import auth, errors, livefeed, metrics, openapi, pipelinestatus, settings
+from shared import auth, deadletter_routes, errors, livefeed, metrics, openapi, pipelinestatus, settings
 from shared import dashboard as board
 from shared import http as web
 from shared.reports import access
 
 router = web.Router()
+deadletter_routes.register(router)  # for organization admins (admin-scoped keys), as on monitor
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 
 ENDPOINTS: list[openapi.Endpoint] = [

@@ -15,21 +15,7 @@ router = web.Router()
 
 
 def _caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Response:
-    token = web.bearer_token(request)
-    if token is None:
-        return web.problem(
-            401,
-            "unauthorized",
-            "send the organization's ingest key as 'Authorization: Bearer <key>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    caller = apikeys.cache.lookup(db.transaction, token)
-    if caller is None:
-        return web.problem(
-            401, "unauthorized", "the API key is unknown or revoked", headers={"WWW-Authenticate": "Bearer"}
-        )
-    if scope not in caller.scopes:
-        return web.problem(403, "forbidden", f"this key does not have the '{scope}' scope")
+    caller: apikeys.Caller | flask.Response = web.key_caller(request, scope)
     return caller
 
 

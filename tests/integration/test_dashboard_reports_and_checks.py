@@ -98,3 +98,22 @@ def test_quality_includes_the_latest_check_results_of_the_callers_organization(
     assert {c["check"]: c["status"] for c in checks}["reconciliation"] == "pass"
     theirs = dashboard_app.get("/v1/quality", headers={"Authorization": f"Bearer {other.read_key}"}).json["checks"]
     assert {c["check"]: c["status"] for c in theirs}["reconciliation"] == "fail"
+
+
+def test_organization_admins_list_and_replay_dead_letters_through_the_dashboard_too(
+    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any], conn: Any
+) -> None:
+    from shared import apikeys
+
+    org = make_org()
+    bad = factories.make_event("payment.succeeded", currency="XXX")
+    ingest_app.post("/v1/events", json=bad, headers={"Authorization": f"Bearer {org.ingest_key}"})
+    with db.transaction() as c:
+        admin = apikeys.create(c, org.id, ["admin"], name="admin")
+    listed = dashboard_app.get("/v1/dead-letters", headers={"Authorization": f"Bearer {admin.key}"})
+    assert listed.status_code == 200 and [d["event_id"] for d in listed.json["dead_letters"]] == [bad["event_id"]]
+    assert dashboard_app.get("/v1/dead-letters", headers={"Authorization": f"Bearer {org.read_key}"}).status_code == 403
+    replayed = dashboard_app.post("/v1/dead-letters/replay", json={}, headers={"Authorization": f"Bearer {admin.key}"})
+    assert replayed.status_code == 202 and replayed.json["replayed"] == 1
+    validation.drain(db.transaction)
+    assert conn.execute("select replay_state from analytics_dead_letters").fetchone() == ("failed",)  # still bad
