@@ -86,7 +86,7 @@ def post_webhook(request: flask.Request, provider: str, source_id: str) -> flask
     body = _body(request)
     if isinstance(body, flask.Response):
         return body
-    receipt = webhooks.receive(db.transaction, provider, source_id, body, request.headers)
+    receipt = webhooks.receive(db.transaction, provider, source_id, body, dict(request.headers))
     if receipt.status == 202:
         return web.json_response({"received": True}, 202)
     if receipt.status == 404:
