@@ -22,13 +22,20 @@ class Settings(BaseSettings):
         default=SecretStr("wedsync-local-development-only"),
         description="Key of the HMAC that pseudonymises personal data (emails, phones) before storage.",
     )
-    ingest_queue: str = "ingest"
-    aggregate_queue: str = "aggregate"
-    max_body_bytes: int = 1024 * 1024
-    max_batch_events: int = 1000
-    max_future_skew_seconds: int = 600
+    ingest_queue: str = Field(
+        default="ingest", description="pgmq queue from ingest (and webhook receipts) to validate."
+    )
+    aggregate_queue: str = Field(default="aggregate", description="pgmq queue from validate to aggregate.")
+    max_body_bytes: int = Field(default=1024 * 1024, description="Largest ingest request body; larger gets 413.")
+    max_batch_events: int = Field(default=1000, description="Most events in one ingest request; more gets 413.")
+    max_future_skew_seconds: int = Field(
+        default=600, description="How far after its receipt an event's occurred_at may be."
+    )
     queue_batch_size: int = Field(default=50, description="Messages a queue function reads per transaction.")
-    queue_visibility_timeout_seconds: int = 30
+    queue_visibility_timeout_seconds: int = Field(
+        default=30,
+        description="How long a read message stays invisible to other workers if its reader neither commits nor rolls back.",
+    )
     queue_max_reads: int = Field(
         default=5,
         description="A message read more often than this goes to the dead letters instead of looping.",
@@ -36,7 +43,7 @@ class Settings(BaseSettings):
     api_key_cache_seconds: float = Field(
         default=10.0, description="How long a verified key is trusted without a look-up (revocation delay)."
     )
-    db_pool_max_size: int = 8
+    db_pool_max_size: int = Field(default=8, description="Database connections per function instance.")
     local_queue_workers: int = Field(
         default=2, ge=1, le=16, description="Concurrent drains per queue function under `up` (instances in production)."
     )
@@ -60,7 +67,9 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080", description="Public base URL of the ingest function (webhook URLs)."
     )
     # ----- aggregation (docs/aggregation.md) -----
-    refresh_queue: str = "refresh"
+    refresh_queue: str = Field(
+        default="refresh", description="pgmq queue of debounced materialized-view refresh requests."
+    )
     aggregate_batch_size: int = Field(
         default=100, description="StoredEvents messages aggregate reads per transaction (each holds many ids)."
     )
@@ -87,37 +96,61 @@ class Settings(BaseSettings):
     quality_volume_settle_minutes: int = Field(
         default=10, description="Late arrivals allowed before an hour is judged."
     )
-    quality_volume_drop_warn: float = 0.5
-    quality_volume_drop_fail: float = 0.1
-    quality_volume_spike_warn: float = 3.0
-    quality_volume_spike_fail: float = 10.0
-    quality_rate_window_hours: int = 24
-    quality_rate_min_events: int = 20
-    quality_rejection_warn: float = 0.05
-    quality_rejection_fail: float = 0.20
-    quality_duplicate_warn: float = 0.20
-    quality_duplicate_fail: float = 0.50
-    quality_queue_age_warn_seconds: int = 300
-    quality_queue_age_fail_seconds: int = 900
-    quality_queue_depth_warn: int = 10_000
-    quality_queue_depth_fail: int = 100_000
-    quality_reconcile_days: int = 7
-    quality_drift_window_hours: int = 24
-    quality_partitions_ahead_warn: int = 3
-    quality_partitions_ahead_fail: int = 1
-    quality_table_bytes_warn: int = 500 * 1024**3
-    quality_dead_tuples_warn: int = 100_000
+    quality_volume_drop_warn: float = Field(
+        default=0.5, description="Volume warns below this share of the usual count for the weekday and hour."
+    )
+    quality_volume_drop_fail: float = Field(
+        default=0.1, description="Volume fails below this share of the usual count."
+    )
+    quality_volume_spike_warn: float = Field(
+        default=3.0, description="Volume warns above this multiple of the usual count."
+    )
+    quality_volume_spike_fail: float = Field(
+        default=10.0, description="Volume fails above this multiple of the usual count."
+    )
+    quality_rate_window_hours: int = Field(default=24, description="Window of the rejection and duplicate rates.")
+    quality_rate_min_events: int = Field(
+        default=20, description="Rates are judged only over at least this many events."
+    )
+    quality_rejection_warn: float = Field(default=0.05, description="Rejection rate that warns.")
+    quality_rejection_fail: float = Field(default=0.20, description="Rejection rate that fails.")
+    quality_duplicate_warn: float = Field(default=0.20, description="Duplicate rate that warns.")
+    quality_duplicate_fail: float = Field(default=0.50, description="Duplicate rate that fails.")
+    quality_queue_age_warn_seconds: int = Field(default=300, description="Age of a queue's oldest message that warns.")
+    quality_queue_age_fail_seconds: int = Field(default=900, description="Age of a queue's oldest message that fails.")
+    quality_queue_depth_warn: int = Field(default=10_000, description="Queue depth that warns.")
+    quality_queue_depth_fail: int = Field(default=100_000, description="Queue depth that fails.")
+    quality_reconcile_days: int = Field(
+        default=7, description="How many recent days reconciliation recomputes from raw events."
+    )
+    quality_drift_window_hours: int = Field(
+        default=24, description="Window in which new refused fields or types count as schema drift."
+    )
+    quality_partitions_ahead_warn: int = Field(
+        default=3, description="Warn when fewer monthly event partitions than this exist ahead of now."
+    )
+    quality_partitions_ahead_fail: int = Field(
+        default=1, description="Fail when fewer monthly event partitions than this exist ahead of now."
+    )
+    quality_table_bytes_warn: int = Field(default=500 * 1024**3, description="Table size (bytes) that warns.")
+    quality_dead_tuples_warn: int = Field(
+        default=100_000, description="Dead tuples in a queue table that warn (vacuum is behind)."
+    )
     alert_webhook_url: str | None = Field(default=None, description="Webhook for global checks (and orgs with none).")
     alert_webhook_secret: SecretStr = Field(
         default=SecretStr("wedsync-local-development-only"),
         description="HMAC-SHA256 key signing alert webhooks (an organization may set its own).",
     )
     alert_emails: list[str] = Field(default_factory=list, description="Recipients of global alerts (JSON list).")
-    alert_email_from: str = "alerts@wedsync.app"
-    alert_timeout_seconds: float = 10.0
-    aws_region: str = "eu-west-2"
+    alert_email_from: str = Field(
+        default="alerts@wedsync.app", description="Sender address of alert emails (a verified SES identity)."
+    )
+    alert_timeout_seconds: float = Field(default=10.0, description="Timeout of one alert webhook call.")
+    aws_region: str = Field(default="eu-west-2", description="AWS region of SES for alerts.")
     retention_default_days: int = Field(default=730, description="Raw-event retention when an org sets none.")
-    retention_batch_size: int = 10_000
+    retention_batch_size: int = Field(
+        default=10_000, description="Rows deleted per statement when retention cannot drop a whole partition."
+    )
     retention_lock_timeout_ms: int = Field(
         default=5000, description="How long dropping a partition may wait for its lock before deleting rows instead."
     )
@@ -128,20 +161,22 @@ class Settings(BaseSettings):
     reports_s3_endpoint_url: str | None = Field(
         default=None, description="S3 endpoint, e.g. https://<project>.supabase.co/storage/v1/s3; unset: AWS."
     )
-    reports_s3_region: str = "us-east-1"
+    reports_s3_region: str = Field(default="us-east-1", description="Region of the report bucket.")
     reports_s3_access_key_id: str | None = Field(default=None, description="Unset: boto3's default credentials.")
-    reports_s3_secret_access_key: SecretStr | None = None
+    reports_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="Secret of the report bucket's access key (unset: boto3's default credentials)."
+    )
     reports_s3_prefix: str = Field(default="reports", description="Key prefix of every report file.")
     reports_local_dir: str = Field(default=".data/reports", description="Where files go when no bucket is set.")
     reports_email_sender: str | None = Field(
         default=None, description="Verified SES sender, e.g. 'WedSync Reports <reports@wedsync.com>'; unset: no email."
     )
-    reports_ses_region: str = "eu-west-2"
+    reports_ses_region: str = Field(default="eu-west-2", description="AWS region of SES for report emails.")
     reports_webhook_key: SecretStr = Field(
         default=SecretStr("wedsync-local-development-only"),
         description="Master key of the per-organization report webhook signing secrets. Set it in production.",
     )
-    reports_webhook_timeout_seconds: float = 10.0
+    reports_webhook_timeout_seconds: float = Field(default=10.0, description="Timeout of one report webhook call.")
     reports_delivery_tries: int = Field(default=3, ge=1, le=10, description="Tries per channel within one run.")
     reports_retry_base_seconds: float = Field(
         default=1.0, ge=0, description="Backoff within a run: base, 2x base, ... between tries."
@@ -165,7 +200,7 @@ class Settings(BaseSettings):
     supabase_jwks_url: str | None = Field(
         default=None, description="JWKS of the Supabase project (asymmetric signing keys), fetched and cached."
     )
-    supabase_jwt_audience: str = "authenticated"
+    supabase_jwt_audience: str = Field(default="authenticated", description="The `aud` claim user tokens must carry.")
     jwks_cache_seconds: float = Field(default=600.0, description="How long a fetched JWKS is trusted.")
     redis_url: str | None = Field(
         default=None, description="Set: dashboard answers are also cached in Redis, shared across instances."

@@ -17,3 +17,10 @@ def test_the_code_passes_ruff() -> None:
 def test_shared_and_the_functions_pass_strict_mypy() -> None:
     result = subprocess.run([sys.executable, "-m", "mypy"], cwd=runner.ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_configuration_reference_lists_every_setting_as_the_code_defines_it() -> None:
+    from shared import configdoc
+
+    committed = (runner.ROOT / "docs" / "configuration.md").read_text()
+    assert committed == configdoc.render(), "stale: python -m shared.configdoc > docs/configuration.md"
