@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
 import requests
@@ -114,7 +115,14 @@ def start_function(
     return RunningFunction(name, f"http://127.0.0.1:{port}", process, spec)
 
 
-def wait_ready(fn: RunningFunction, timeout: float = 30.0) -> None:
+class _Served(Protocol):
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def wait_ready(fn: _Served, timeout: float = 30.0) -> None:
+    """Wait until the function answers its health probe (any answer: it is serving), or fail loudly."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if fn.process.poll() is not None:

@@ -103,8 +103,12 @@ def _organization_of(raw: Any) -> UUID:
         return deadletters.UNKNOWN_ORGANIZATION
 
 
-def _dead_message(work: _Work, msg: queues.QueueMessage, reason: deadletters.Reason) -> None:
-    """Dead-letter a whole message; a batch of events becomes one dead letter per event, for replay."""
+def _dead_message(
+    work: _Work, msg: queues.QueueMessage, kind: str, text: str, loc: list[str | int] | None = None
+) -> None:
+    """Dead-letter a whole message; a batch of events becomes one dead letter per event, for replay. The reason's
+    location is the queue message unless the fault lies in one of its fields."""
+    reason = deadletters.Reason(loc=loc or ["queue", "ingest", msg.msg_id], type=kind, msg=text)
     raw = msg.message if isinstance(msg.message, dict) else {"message": msg.message}
     org = _organization_of(raw)
     source = str(raw.get("source") or "unknown")
@@ -165,13 +169,7 @@ def _process_webhook(
     try:
         mapped = webhooks.expand(message)
     except Exception as exc:  # a parser failure dead-letters this delivery, not the batch
-        _dead_message(
-            work,
-            msg,
-            deadletters.Reason(
-                loc=[message.provider], type="parse_failed", msg=f"the delivery could not be read: {exc}"[:500]
-            ),
-        )
+        _dead_message(work, msg, "parse_failed", f"the delivery could not be read: {exc}"[:500], loc=[message.provider])
         return
     key = settings.get_settings().pii_hash_key.get_secret_value().encode()
     work.tally.add(org.id, source, message.received_at, "received", mapped.items)
@@ -210,11 +208,8 @@ def _process(conn: Connection[Any], batch: list[queues.QueueMessage]) -> _Work:
             _dead_message(
                 work,
                 msg,
-                deadletters.Reason(
-                    loc=["queue", "ingest", msg.msg_id],
-                    type="retry_limit",
-                    msg=f"read {msg.read_ct} times without being processed (limit {cfg.queue_max_reads})",
-                ),
+                "retry_limit",
+                f"read {msg.read_ct} times without being processed (limit {cfg.queue_max_reads})",
             )
             continue
         try:
@@ -223,11 +218,8 @@ def _process(conn: Connection[Any], batch: list[queues.QueueMessage]) -> _Work:
             _dead_message(
                 work,
                 msg,
-                deadletters.Reason(
-                    loc=["queue", "ingest", msg.msg_id],
-                    type="bad_message",
-                    msg="not a valid ingest message: " + "; ".join(r.msg for r in deadletters.reasons_from(exc)),
-                ),
+                "bad_message",
+                "not a valid ingest message: " + "; ".join(r.msg for r in deadletters.reasons_from(exc)),
             )
     orgs = _load_organizations(conn, {m.organization_id for _, m in parsed})
     for msg, message in parsed:
@@ -236,11 +228,9 @@ def _process(conn: Connection[Any], batch: list[queues.QueueMessage]) -> _Work:
             _dead_message(
                 work,
                 msg,
-                deadletters.Reason(
-                    loc=["organization_id"],
-                    type="unknown_organization",
-                    msg=f"organization {message.organization_id} does not exist",
-                ),
+                "unknown_organization",
+                f"organization {message.organization_id} does not exist",
+                loc=["organization_id"],
             )
             continue
         if isinstance(message, webhooks.WebhookMessage):
@@ -351,15 +341,7 @@ def _run_isolated(transaction: Callable[[], AbstractContextManager[Connection[An
                     outcome.add(_finish(conn, [msg], _process(conn, [msg])))
             except Exception as exc:  # any failure of one message dead-letters that message
                 work = _Work()
-                _dead_message(
-                    work,
-                    msg,
-                    deadletters.Reason(
-                        loc=["queue", "ingest", msg.msg_id],
-                        type="store_failed",
-                        msg=f"the database refused this message: {str(exc).strip()[:500]}",
-                    ),
-                )
+                _dead_message(work, msg, "store_failed", f"the database refused this message: {str(exc).strip()[:500]}")
                 outcome.add(_finish(conn, [msg], work))
     return outcome
 

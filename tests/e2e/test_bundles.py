@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -108,7 +107,7 @@ def serve(built: Built, database_url: str) -> Iterator[Callable[[], dict[str, Se
             )
             started[name] = Served(name, f"http://127.0.0.1:{port}", process)
         for served in started.values():
-            _wait_ready(served)
+            runner.wait_ready(served, timeout=60.0)
         return started
 
     yield start
@@ -119,19 +118,6 @@ def serve(built: Built, database_url: str) -> Iterator[Callable[[], dict[str, Se
             served.process.wait(10)
         except subprocess.TimeoutExpired:
             served.process.kill()
-
-
-def _wait_ready(served: Served, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            raise AssertionError(f"bundle {served.name} exited with code {served.process.returncode}")
-        try:
-            requests.get(served.url + "/healthz", timeout=5)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise AssertionError(f"bundle {served.name} did not answer within {timeout:.0f}s")
 
 
 def _queue_depth(conn: psycopg.Connection[Any], queue: str) -> int:
