@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
 import requests
@@ -155,7 +155,7 @@ def invoke_until_drained(url: str, stop: threading.Event | None = None) -> int:
 
 # pgmq notifies at most once per this window per queue (see the queues migration); a message queued inside
 # the window of the last notification gets none, so the dispatcher drains once more after the window.
-NOTIFY_THROTTLE_SECONDS = 0.05
+NOTIFY_THROTTLE_SECONDS = 0.01
 
 
 def _drain_in_parallel(url: str, stop: threading.Event, workers: int) -> None:
@@ -171,6 +171,12 @@ def _drain_in_parallel(url: str, stop: threading.Event, workers: int) -> None:
         thread.join()
 
 
+def _swallow(conn: psycopg.Connection[Any]) -> None:
+    """Consume the notifications already waiting: the drain about to run serves them all."""
+    for _ in conn.notifies(timeout=0.001):
+        pass
+
+
 def _dispatch(
     database_url: str, queue: str, url: str, stop: threading.Event, poll_seconds: float, workers: int
 ) -> None:
@@ -179,17 +185,19 @@ def _dispatch(
         try:
             with psycopg.connect(database_url, autocommit=True) as conn:
                 conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
+                _drain_in_parallel(url, stop, workers)
                 while not stop.is_set():
-                    _drain_in_parallel(url, stop, workers)
                     # Wait for the next insert (or the slow poll, which also covers a notification lost in a
-                    # reconnect), then swallow the burst that came with it: one drain serves them all.
-                    woken = any(True for _ in conn.notifies(timeout=poll_seconds, stop_after=1))
-                    while woken:
-                        for _ in conn.notifies(timeout=0.001):
-                            pass
+                    # reconnect) and drain at once: one drain serves every message queued so far.
+                    if any(True for _ in conn.notifies(timeout=poll_seconds, stop_after=1)):
+                        _swallow(conn)
+                    _drain_in_parallel(url, stop, workers)
+                    # A message queued inside the throttle window of the notification just served got none of
+                    # its own: wait one window for the next notification, and drain once more if none comes.
+                    while any(True for _ in conn.notifies(timeout=NOTIFY_THROTTLE_SECONDS * 2, stop_after=1)):
+                        _swallow(conn)
                         _drain_in_parallel(url, stop, workers)
-                        time.sleep(NOTIFY_THROTTLE_SECONDS * 2)
-                        woken = any(True for _ in conn.notifies(timeout=0.001, stop_after=1))
+                    _drain_in_parallel(url, stop, workers)
         except psycopg.Error:
             time.sleep(1.0)  # the database went away; reconnect and carry on
 

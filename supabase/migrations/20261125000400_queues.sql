@@ -6,6 +6,7 @@ select pgmq.create('ingest');
 select pgmq.create('aggregate');
 
 -- Throttled: with 0, every insert updates one shared throttle row, which serialises all concurrent senders.
--- At most one wake-up per 50 ms per queue is plenty: one drain call takes everything queued so far.
-select pgmq.enable_notify_insert('ingest', 50);
-select pgmq.enable_notify_insert('aggregate', 50);
+-- At most one wake-up per 10 ms per queue (at most 100 updates of that row a second) is plenty: one drain
+-- call takes everything queued so far.
+select pgmq.enable_notify_insert('ingest', 10);
+select pgmq.enable_notify_insert('aggregate', 10);
