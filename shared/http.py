@@ -7,12 +7,15 @@ import hmac
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 from pydantic import BaseModel, Field
 
 from shared import settings
+
+if TYPE_CHECKING:
+    from shared import apikeys
 
 
 class FieldError(BaseModel):
@@ -57,7 +60,7 @@ def bearer_token(request: flask.Request) -> str | None:
     return token.strip()
 
 
-def key_caller(request: flask.Request, scope: str) -> Any:
+def key_caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Response:
     """The organization API key's caller if it is live and has `scope`; otherwise the 401/403 answer to send."""
     from shared import apikeys, db
 

@@ -8,15 +8,10 @@ from typing import Any
 import flask
 import functions_framework
 
-from shared import apikeys, db, events, intake, settings, webhooks
+from shared import db, events, intake, settings, webhooks
 from shared import http as web
 
 router = web.Router()
-
-
-def _caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Response:
-    caller: apikeys.Caller | flask.Response = web.key_caller(request, scope)
-    return caller
 
 
 def _body(request: flask.Request) -> bytes | flask.Response:
@@ -37,7 +32,7 @@ def post_events(request: flask.Request) -> flask.Response:
             "unsupported_media_type",
             f"send 'Content-Type: application/json' (got '{request.mimetype or 'none'}')",
         )
-    caller = _caller(request, "ingest")
+    caller = web.key_caller(request, "ingest")
     if isinstance(caller, flask.Response):
         return caller
     body = _body(request)
