@@ -3,8 +3,8 @@ answers computed by the metric layer under row-level security, and cached by dat
 
 Guarantees:
 * Every query runs in one transaction as role `authenticated` with the caller's claims set
-  (`request.jwt.claims`), so RLS limits it to the caller's organization even where SQL forgot to filter. The
-  only reads that leave that role are the materialized views (which cannot have RLS: funnel, bookings) and the
+  (`request.jwt.claims`), so RLS limits it to the caller's organization even where SQL forgot to filter (the
+  materialized views are read through organization-filtered views). The only read that leaves that role is the
   queue depths (not tenant data); see docs/dashboard.md.
 * An answer is identified by (organization, data version, last view refresh, normalised question); the ETag is
   derived from it, so a cached answer or a 304 is never stale.
@@ -267,8 +267,7 @@ def as_viewer(viewer: auth.Viewer) -> Iterator[Connection[Any]]:
 
 @contextlib.contextmanager
 def owner_side(conn: Connection[Any]) -> Iterator[None]:
-    """Leave the `authenticated` role for reads RLS cannot guard (materialized views, pgmq metrics); every such
-    read filters by the organization id that RLS itself returned in `dashboard_state`."""
+    """Leave the `authenticated` role for pipeline-wide reads that are not tenant rows (pgmq queue metrics)."""
     conn.execute("reset role")
     yield
     # Not in a `finally`: after an error the transaction rolls back, which restores the role anyway.
@@ -416,9 +415,8 @@ def breakdown(conn: Connection[Any], org: OrgState, q: BreakdownQuery) -> metric
 
 def funnel(conn: Connection[Any], org: OrgState, q: FunnelQuery) -> FunnelAnswer:
     span = q.span
-    with owner_side(conn):  # materialized views: no RLS possible; filtered by the RLS-verified org id
-        result = metrics.funnel(conn, org.id, span.start, span.end)
-        booked = metrics.bookings(conn, org.id, span.start, span.end)
+    result = metrics.funnel(conn, org.id, span.start, span.end)
+    booked = metrics.bookings(conn, org.id, span.start, span.end)
     return FunnelAnswer(start=span.start, end=span.end, funnel=result, bookings=booked)
 
 

@@ -345,6 +345,61 @@ def _check_window(start: datetime, end: datetime) -> None:
         raise errors.InvalidInput("end must be after start")
 
 
+@dataclass(frozen=True)
+class Parts:
+    """A window [start, end) as the tiers answer it: the whole local days [first_day, end_day) from the daily
+    tier, and the 15-minute buckets of [floor15(start), days_start) and [days_end, end) from the 15-minute tier
+    (days_start/days_end: the first instants of first_day/end_day; both equal `end` when no day is whole)."""
+
+    start: datetime
+    end: datetime
+    first_day: date
+    end_day: date
+    days_start: datetime
+    days_end: datetime
+
+    @property
+    def whole_days_only(self) -> bool:
+        """True when the window is exactly whole local days (no 15-minute head or tail)."""
+        return self.first_day < self.end_day and self.days_start == _floor15(self.start) and self.days_end >= self.end
+
+    def params(self, org: _Org, interval: str) -> dict[str, Any]:
+        return {
+            "organization_id": org.id,
+            "interval": interval,
+            "tz": org.tz.key,
+            "start": self.start,
+            "end": self.end,
+            "d1": self.first_day,
+            "d2": self.end_day,
+            "m1": self.days_start,
+            "m2": self.days_end,
+        }
+
+
+def _floor15(t: datetime) -> datetime:
+    t = t.astimezone(UTC).replace(second=0, microsecond=0)
+    return t - timedelta(minutes=t.minute % 15)
+
+
+def _day_start(tz: ZoneInfo, day: date) -> datetime:
+    """The first instant of a local day (at a DST gap at midnight, the instant the day's clocks start)."""
+    return datetime.combine(day, datetime.min.time(), tz).astimezone(UTC)
+
+
+def split(tz: ZoneInfo, interval: str, start: datetime, end: datetime) -> Parts:
+    """Which part of [start, end) the daily tier answers: every local day whose buckets all lie in the window,
+    unless the periods are hours (those come from 15-minute buckets only)."""
+    s = _floor15(start)
+    first = s.astimezone(tz).date()
+    if _day_start(tz, first) < s:
+        first += timedelta(days=1)
+    last = end.astimezone(tz).date()  # the day holding `end`: days before it end by `end`
+    if interval == "hour" or first >= last:
+        return Parts(start, end, first, first, end, end)
+    return Parts(start, end, first, last, _day_start(tz, first), _day_start(tz, last))
+
+
 def _evaluate(metric: Metric, sums: _Sums) -> int | float | None:
     def total(parts: tuple[Part, ...]) -> int:
         n = 0
@@ -375,17 +430,7 @@ def _collect(
 ) -> dict[tuple[Any, str, str, str], _Sums]:
     """Rollup sums keyed by (period, metric name, breakdown key, currency)."""
     sources = sorted({s for m in metrics for s in m.sources})
-    rows = conn.execute(
-        queries.get("rollup_sums"),
-        {
-            "organization_id": org.id,
-            "metrics": sources,
-            "interval": interval,
-            "tz": org.tz.key,
-            "start": start,
-            "end": end,
-        },
-    ).fetchall()
+    rows = _sums(conn, org, sources, interval, start, end)
     out: dict[tuple[Any, str, str, str], _Sums] = defaultdict(dict)
     for period, source, dim1, dim2, currency, *values in rows:
         cols = {"dim1": dim1, "dim2": dim2, "currency": currency}
@@ -400,17 +445,18 @@ def _collect(
 
 
 def _active(conn: Connection[Any], org: _Org, interval: str, start: datetime, end: datetime) -> dict[Any, int]:
-    rows = conn.execute(
-        queries.get("active_clients"),
-        {
-            "organization_id": org.id,
-            "interval": interval,
-            "tz": org.tz.key,
-            "start": start,
-            "end": end,
-        },
-    ).fetchall()
+    parts = split(org.tz, interval, start, end)
+    name = "active_clients_by_day" if parts.whole_days_only else "active_clients"
+    rows = conn.execute(queries.get(name), parts.params(org, interval)).fetchall()
     return {r[0]: int(r[1]) for r in rows}
+
+
+def _sums(
+    conn: Connection[Any], org: _Org, sources: list[str], interval: str, start: datetime, end: datetime
+) -> list[tuple[Any, ...]]:
+    """Rows (period, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count) of both tiers."""
+    params = split(org.tz, interval, start, end).params(org, interval)
+    return conn.execute(queries.get("rollup_sums"), {**params, "metrics": sources}).fetchall()
 
 
 def totals(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> Totals:
@@ -546,17 +592,7 @@ def revenue(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime)
     """Gross, refunds and net per currency (never converted or summed across currencies), gross by kind."""
     _check_window(start, end)
     org = _org(conn, org_id)
-    rows = conn.execute(
-        queries.get("rollup_sums"),
-        {
-            "organization_id": org.id,
-            "metrics": ["payment.succeeded", "payment.refunded"],
-            "interval": "all",
-            "tz": org.tz.key,
-            "start": start,
-            "end": end,
-        },
-    ).fetchall()
+    rows = _sums(conn, org, ["payment.succeeded", "payment.refunded"], "all", start, end)
     acc: dict[str, dict[str, Any]] = {}
     for _, source, dim1, _, currency, events, amount, _, _ in rows:
         slot = acc.setdefault(currency, {"gross": 0, "refunds": 0, "payments": 0, "kinds": defaultdict(int)})

@@ -117,6 +117,35 @@ def active_clients(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {(bucket(when(e)).isoformat(), e["client_id"]) for e in events if e.get("client_id")}
 
 
+def daily(rows: dict[tuple[str, ...], list[int]], tz: ZoneInfo) -> dict[tuple[str, ...], list[int]]:
+    """The 15-minute model rows summed per local day: (metric, day iso, dim1, dim2, currency) -> sums."""
+    out: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for (metric, at, d1, d2, cur), sums in rows.items():
+        day = datetime.fromisoformat(at).astimezone(tz).date().isoformat()
+        out[(metric, day, d1, d2, cur)] = [a + b for a, b in zip(out[(metric, day, d1, d2, cur)], sums, strict=True)]
+    return dict(out)
+
+
+def client_day_firsts(events: list[dict[str, Any]], tz: ZoneInfo) -> dict[tuple[date, date], int]:
+    """(local day, previous active local day or date.min) -> clients active that day."""
+    days: dict[str, set[date]] = defaultdict(set)
+    for e in events:
+        if e.get("client_id"):
+            days[e["client_id"]].add(when(e).astimezone(tz).date())
+    out: Counter[tuple[date, date]] = Counter()
+    for seen in days.values():
+        ordered = sorted(seen)
+        for prev, day in zip([date.min, *ordered], ordered, strict=False):
+            out[(day, prev)] += 1
+    return dict(out)
+
+
+def active_in(events: list[dict[str, Any]], start: datetime, end: datetime) -> int:
+    """Distinct clients with an event in a bucket starting in [floor15(start), end)."""
+    lo = bucket(start)
+    return len({e["client_id"] for e in events if e.get("client_id") and lo <= bucket(when(e)) < end})
+
+
 @dataclass
 class Booking:
     client_id: str | None

@@ -16,7 +16,7 @@ select min(occurred_at) from public.analytics_events where organization_id = %(o
 -- Weddings still booked at `as_of` (booked before it, not cancelled by then) per wedding month and currency,
 -- for wedding dates in [from_date, to_date).
 select date_trunc('month', wedding_date)::date as month, currency, count(*)::bigint, sum(value_minor)::bigint
-from public.analytics_booking_facts_mv
+from public.analytics_booking_facts
 where organization_id = %(organization_id)s and booked_at < %(as_of)s
   and (cancelled_at is null or cancelled_at >= %(as_of)s)
   and wedding_date >= %(from_date)s and wedding_date < %(to_date)s

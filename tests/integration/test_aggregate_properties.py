@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -163,6 +163,23 @@ def _check_rollups(
         )
     }
     assert clients == model.active_clients(kept)
+    rows = conn.execute(
+        "select metric, day, dim1, dim2, currency, events, amount_minor, value_sum, value_count "
+        "from analytics_rollups_daily where organization_id = %s",
+        (org_id,),
+    ).fetchall()
+    assert {(r[0], r[1].isoformat(), r[2], r[3], r[4]): list(r[5:]) for r in rows} == model.daily(
+        model.rollups(kept, tz, currency), tz
+    )
+    firsts = {
+        (r[0], date.min if r[1] == date.min or str(r[1]) == "-infinity" else r[1]): r[2]
+        for r in conn.execute(
+            "select day, case when prev_day = '-infinity' then date '0001-01-01' else prev_day end, clients "
+            "from analytics_client_day_firsts where organization_id = %s",
+            (org_id,),
+        )
+    }
+    assert firsts == model.client_day_firsts(kept, tz)
 
 
 def _check_views(
@@ -222,9 +239,32 @@ def _check_metrics(
         assert got == dict(expected)
     got = {r.currency: [r.gross_minor, r.refunds_minor] for r in metrics.revenue(conn, org_id, start, end)}
     assert got == dict(revenue)
+    _check_active_clients(conn, org_id, kept, tz)
     net = metrics.totals(conn, org_id, start, end).metrics["revenue_net"]
     expected_net = {c: g - r for c, (g, r) in revenue.items()} or {currency: 0}
     assert {v.currency: v.value for v in net} == expected_net
+
+
+def _check_active_clients(conn: psycopg.Connection[Any], org_id: Any, kept: list[dict[str, Any]], tz: ZoneInfo) -> None:
+    """Distinct active clients over whole local days (the daily tier), over windows with partial days (both
+    tiers) and per ISO week and month, each against a count from the events."""
+    days = sorted({model.when(e).astimezone(tz).date() for e in kept}) or [NOW.astimezone(tz).date()]
+    first, last = days[0], days[-1]
+    windows = [metrics.local_window(tz.key, first, last), metrics.local_window(tz.key, days[len(days) // 2], last)]
+    windows += [(s + timedelta(minutes=7), e - timedelta(minutes=50)) for s, e in windows]
+    windows.append((NOW - timedelta(hours=30), NOW + timedelta(minutes=1)))
+    for start, end in windows:
+        if end <= start:
+            continue
+        got = metrics.totals(conn, org_id, start, end).metrics["active_clients"][0].value
+        assert got == model.active_in(kept, start, end), (start, end)
+    start, end = metrics.local_window(tz.key, first - timedelta(days=40), last)
+    for interval in ("week", "month"):
+        series = metrics.timeseries(conn, org_id, "active_clients", interval, start, end).series[0].points  # type: ignore[arg-type]
+        for point, following in zip(series, [*series[1:], None], strict=True):
+            p_start = max(point.start.astimezone(UTC), start)
+            p_end = following.start.astimezone(UTC) if following else end
+            assert point.value == model.active_in(kept, p_start, p_end), (interval, point)
 
 
 @settings(

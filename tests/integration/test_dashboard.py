@@ -297,7 +297,9 @@ def test_a_query_without_an_organization_filter_still_sees_only_the_callers_rows
     with dashboard.as_viewer(viewer) as c:
         for table in ("analytics_events", "analytics_rollups", "analytics_active_clients", "analytics_source_stats",
                       "analytics_dead_letters", "organizations", "analytics_view_refreshes",
-                      "analytics_view_freshness", "analytics_client_funnel", "analytics_booking_facts"):
+                      "analytics_view_freshness", "analytics_client_funnel", "analytics_booking_facts",
+                      "analytics_cohorts", "analytics_lead_times", "analytics_rollups_daily", "analytics_client_days",
+                      "analytics_client_day_firsts"):
             column = "id" if table == "organizations" else "organization_id"
             seen = {r[0] for r in c.execute(f"select distinct {column} from public.{table}").fetchall()}
             assert seen <= {mine.id}, table
@@ -309,6 +311,9 @@ def test_a_query_without_an_organization_filter_still_sees_only_the_callers_rows
         with pytest.raises(errors.NotFound):
             metrics.totals(c, theirs.id, start, end)
         assert metrics.totals(c, mine.id, start, end).metrics["inquiries"][0].value == 2
+        # The funnel and bookings read the organization-filtered views, as the viewer, not as the owner.
+        assert metrics.funnel(c, theirs.id, start, end).stages[0].clients == 0
+        assert c.execute("select current_user").fetchone() == ("authenticated",)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("select count(*) from public.analytics_client_funnel_mv")
 

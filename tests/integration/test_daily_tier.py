@@ -1,0 +1,192 @@
+"""The daily tier (analytics_rollups_daily, analytics_client_days, analytics_client_day_firsts) stays equal to
+what it is derived from: under any sequence of added and removed client days, after a rebuild, after a change of
+the organization's zone, and when re-derived from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import psycopg
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shared import aggregation, db, metrics, recovery, validation
+from tests import factories
+
+DAY0 = date(2026, 3, 1)
+_FIRSTS = (
+    "select day, case when prev_day = '-infinity' then null else prev_day end, clients "
+    "from analytics_client_day_firsts where organization_id = %s"
+)
+
+
+def _firsts(conn: psycopg.Connection[Any], org_id: Any) -> dict[tuple[date, date | None], int]:
+    return {(r[0], r[1]): r[2] for r in conn.execute(_FIRSTS, (org_id,))}
+
+
+def _expected_firsts(active: set[tuple[str, date]]) -> dict[tuple[date, date | None], int]:
+    per_client: dict[str, list[date]] = defaultdict(list)
+    for client, day in sorted(active):
+        per_client[client].append(day)
+    out: Counter[tuple[date, date | None]] = Counter()
+    for days in per_client.values():
+        for prev, day in zip([None, *days], days, strict=False):
+            out[(day, prev)] += 1
+    return dict(out)
+
+
+def _tier(conn: psycopg.Connection[Any], org_id: Any) -> tuple[list[tuple[Any, ...]], ...]:
+    daily = conn.execute(
+        "select metric, day, dim1, dim2, currency, events, amount_minor, value_sum, value_count "
+        "from analytics_rollups_daily where organization_id = %s order by 1, 2, 3, 4, 5",
+        (org_id,),
+    ).fetchall()
+    days = conn.execute(
+        "select client_id, day from analytics_client_days where organization_id = %s order by 1, 2", (org_id,)
+    ).fetchall()
+    firsts = conn.execute(_FIRSTS + " order by 1, 2", (org_id,)).fetchall()
+    return daily, days, firsts
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.booleans(),
+            st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 14)), min_size=1, max_size=8),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_client_day_firsts_stay_exact_under_any_adds_and_removals(
+    steps: list[tuple[bool, list[tuple[str, int]]]],
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+) -> None:
+    org = make_org()
+    active: set[tuple[str, date]] = set()
+    for add, entries in steps:
+        pairs = [(c, DAY0 + timedelta(days=d)) for c, d in entries]
+        with db.transaction() as c:
+            c.execute(
+                "select public.analytics_client_days_change_v1(%s, %s::text[], %s::date[], %s)",
+                (org.id, [p[0] for p in pairs], [p[1] for p in pairs], add),
+            )
+        active = active | set(pairs) if add else active - set(pairs)
+        stored = {(r[0], r[1]) for r in conn.execute(
+            "select client_id, day from analytics_client_days where organization_id = %s", (org.id,)
+        )}
+        assert stored == active
+        assert _firsts(conn, org.id) == _expected_firsts(active)
+        # Distinct clients of any whole-day window, from the firsts alone.
+        for lo, hi in ((0, 15), (3, 9), (7, 8)):
+            d1, d2 = DAY0 + timedelta(days=lo), DAY0 + timedelta(days=hi)
+            counted = sum(n for (day, prev), n in _firsts(conn, org.id).items()
+                          if d1 <= day < d2 and (prev is None or prev < d1))
+            assert counted == len({c for c, d in active if d1 <= d < d2})
+
+
+def _post(app: Any, key: str, batch: list[dict[str, Any]]) -> None:
+    answer = app.post(
+        "/v1/events", data=json.dumps({"events": batch}), headers={"Authorization": f"Bearer {key}"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 202, answer.json
+
+
+def _stream(now: datetime) -> list[dict[str, Any]]:
+    """Events around local midnights of many zones over two weeks, three clients, some money."""
+    out = []
+    for i in range(60):
+        at = now - timedelta(days=i % 14, hours=(i * 7) % 24, minutes=(i * 15) % 60)
+        kind = ("inquiry.received", "payment.succeeded", "email.sent")[i % 3]
+        out.append(factories.make_event(kind, occurred_at=at, client_id=f"c-{i % 3}"))
+    return out
+
+
+def _ingest(ingest_app: Any, org: Any, batch: list[dict[str, Any]]) -> None:
+    _post(ingest_app, org.ingest_key, batch)
+    assert not validation.drain(db.transaction)[1]
+    assert not aggregation.drain(db.transaction)[1]
+
+
+def test_a_new_zone_rederives_the_daily_tier_and_invalidates_cached_answers(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org(timezone="Pacific/Chatham")  # +12:45 / +13:45
+    now = datetime.now(UTC).replace(microsecond=0)
+    batch = _stream(now)
+    _ingest(ingest_app, org, batch)
+    version = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
+    conn.execute("update organizations set timezone = 'America/St_Johns' where id = %s", (org.id,))  # -3:30
+    after = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
+    assert version is not None and after is not None and after[0] > version[0]
+    window = (now - timedelta(days=20), now + timedelta(hours=1))
+    with db.transaction() as c:
+        assert recovery.reconcile(c, org.id, *window) == []
+        # Whole local days of the new zone: the inquiries of each day match the events.
+        today = now.astimezone(metrics.ZoneInfo("America/St_Johns")).date()
+        start, end = metrics.local_window("America/St_Johns", today - timedelta(days=13), today)
+        series = metrics.timeseries(c, org.id, "inquiries", "day", start, end).series[0].points
+    tz = metrics.ZoneInfo("America/St_Johns")
+    expected = Counter(
+        datetime.fromisoformat(e["occurred_at"]).astimezone(tz).date()
+        for e in batch
+        if e["type"] == "inquiry.received" and start <= datetime.fromisoformat(e["occurred_at"]) < end
+    )
+    assert {p.start.date(): p.value for p in series if p.value} == dict(expected)
+
+
+def test_rebuild_repairs_a_damaged_daily_tier_and_a_full_rederive_changes_nothing(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org(timezone="Asia/Kathmandu")
+    now = datetime.now(UTC).replace(microsecond=0)
+    _ingest(ingest_app, org, _stream(now))
+    good = _tier(conn, org.id)
+    assert all(good)
+    # A full re-derivation from the 15-minute tier gives exactly what aggregation built incrementally.
+    conn.execute("select public.analytics_rederive_all_days_v1(%s, 'Asia/Kathmandu')", (org.id,))
+    assert _tier(conn, org.id) == good
+    conn.execute("update analytics_rollups_daily set events = events + 5 where organization_id = %s", (org.id,))
+    conn.execute(
+        "delete from analytics_client_days where organization_id = %s and client_id = 'c-1'", (org.id,)
+    )
+    conn.execute("update analytics_client_day_firsts set clients = clients + 1 where organization_id = %s", (org.id,))
+    window = (now - timedelta(days=20), now + timedelta(hours=1))
+    with db.transaction() as c:
+        kinds = {m.kind for m in recovery.reconcile(c, org.id, *window)}
+    assert kinds == {"rollup_daily", "client_day", "client_day_first"}
+    with db.transaction() as c:
+        recovery.rebuild(c, org.id, *window)
+    assert _tier(conn, org.id) == good
+    with db.transaction() as c:
+        assert recovery.reconcile(c, org.id, *window) == []
+
+
+def test_whole_day_and_partial_windows_agree_with_the_events(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org(timezone="Australia/Eucla", currency="AUD")  # +8:45
+    now = datetime.now(UTC).replace(microsecond=0)
+    batch = _stream(now)
+    _ingest(ingest_app, org, batch)
+    tz = metrics.ZoneInfo("Australia/Eucla")
+    today = now.astimezone(tz).date()
+    whole = metrics.local_window(tz.key, today - timedelta(days=9), today - timedelta(days=2))
+    windows = [whole, (whole[0] + timedelta(minutes=45), whole[1] - timedelta(hours=5, minutes=15)),
+               (whole[0] - timedelta(hours=3), whole[1] + timedelta(minutes=30))]
+    for start, end in windows:
+        kept = [e for e in batch if start <= datetime.fromisoformat(e["occurred_at"]) < end]
+        with db.transaction() as c:
+            totals = metrics.totals(c, org.id, start, end).metrics
+        assert totals["inquiries"][0].value == sum(e["type"] == "inquiry.received" for e in kept)
+        assert totals["active_clients"][0].value == len({e["client_id"] for e in kept})
+        paid = sum(e["data"]["amount_minor"] for e in kept if e["type"] == "payment.succeeded")
+        assert sum(v.value or 0 for v in totals["revenue_gross"]) == paid
