@@ -430,7 +430,8 @@ def _collect(
 ) -> dict[tuple[Any, str, str, str], _Sums]:
     """Rollup sums keyed by (period, metric name, breakdown key, currency)."""
     sources = sorted({s for m in metrics for s in m.sources})
-    rows = _sums(conn, org, sources, interval, start, end)
+    dim2 = by == "dim2" or any(p.dim2 is not None for m in metrics for p in (*m.plus, *m.minus, *m.over))
+    rows = _sums(conn, org, sources, interval, start, end, dim1=by == "dim1", dim2=dim2)
     out: dict[tuple[Any, str, str, str], _Sums] = defaultdict(dict)
     for period, source, dim1, dim2, currency, *values in rows:
         cols = {"dim1": dim1, "dim2": dim2, "currency": currency}
@@ -452,11 +453,22 @@ def _active(conn: Connection[Any], org: _Org, interval: str, start: datetime, en
 
 
 def _sums(
-    conn: Connection[Any], org: _Org, sources: list[str], interval: str, start: datetime, end: datetime
+    conn: Connection[Any],
+    org: _Org,
+    sources: list[str],
+    interval: str,
+    start: datetime,
+    end: datetime,
+    *,
+    dim1: bool = True,
+    dim2: bool = True,
 ) -> list[tuple[Any, ...]]:
-    """Rows (period, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count) of both tiers."""
+    """Rows (period, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count) of both tiers;
+    a dimension not asked for is summed over in SQL (returned as ''), which keeps long series small."""
     params = split(org.tz, interval, start, end).params(org, interval)
-    return conn.execute(queries.get("rollup_sums"), {**params, "metrics": sources}).fetchall()
+    return conn.execute(
+        queries.get("rollup_sums"), {**params, "metrics": sources, "dim1": dim1, "dim2": dim2}
+    ).fetchall()
 
 
 def totals(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> Totals:
@@ -592,7 +604,7 @@ def revenue(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime)
     """Gross, refunds and net per currency (never converted or summed across currencies), gross by kind."""
     _check_window(start, end)
     org = _org(conn, org_id)
-    rows = _sums(conn, org, ["payment.succeeded", "payment.refunded"], "all", start, end)
+    rows = _sums(conn, org, ["payment.succeeded", "payment.refunded"], "all", start, end, dim2=False)
     acc: dict[str, dict[str, Any]] = {}
     for _, source, dim1, _, currency, events, amount, _, _ in rows:
         slot = acc.setdefault(currency, {"gross": 0, "refunds": 0, "payments": 0, "kinds": defaultdict(int)})

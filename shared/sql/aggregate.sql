@@ -68,14 +68,15 @@ select timezone, currency from public.organizations where id = %(organization_id
 -- [d1, d2) from the daily tier, the 15-minute buckets of [floor15(start), m1) and [m2, end) from the 15-minute
 -- tier (m1, m2: the first instants of d1 and d2; the caller makes the parts disjoint and complete). Period: for
 -- hours the UTC instant the local hour starts (a repeated DST hour stays two hours), otherwise the local start
--- of the day, ISO week or month (naive local time); null for 'all'.
+-- of the day, ISO week or month (naive local time); null for 'all'. dim1/dim2 false: that column is summed
+-- over (returned as '').
 select case %(interval)s
          when 'hour' then (t - make_interval(mins => extract(minute from t at time zone %(tz)s)::int))
                           at time zone 'UTC'
          when 'all' then null
          else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
        end as period,
-       metric, dim1, dim2, currency,
+       metric, case when %(dim1)s then dim1 else '' end, case when %(dim2)s then dim2 else '' end, currency,
        sum(events)::bigint, sum(amount_minor)::bigint, sum(value_sum)::bigint, sum(value_count)::bigint
 from (
   select null::timestamptz as t, day, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count

@@ -72,12 +72,11 @@ language sql
 immutable
 as $$ select hashtextextended('analytics_client_days:' || p_org::text, 0) $$;
 
--- Adds (p_add) or removes (client, day) entries of one organization and keeps analytics_client_day_firsts exact.
--- Entries already present (adding) or absent (removing) are ignored. Only the changed days and, per client, the
--- first surviving day after each of them change their "previous active day", so the work is proportional to the
--- change, not to the history. The caller holds analytics_client_days_lock_key_v1(p_org).
-create or replace function public.analytics_client_days_change_v1(
-  p_org uuid, p_clients text[], p_days date[], p_add boolean)
+-- Adds (client, day) entries of one organization (aggregate's path) and keeps analytics_client_day_firsts exact.
+-- Entries already present are ignored. Only the new days and, per client, the first existing day after each of
+-- them change their "previous active day", so the work is proportional to the batch, not to the history. The
+-- caller holds analytics_client_days_lock_key_v1(p_org).
+create or replace function public.analytics_client_days_add_v1(p_org uuid, p_clients text[], p_days date[])
 returns bigint
 language plpgsql
 as $$
@@ -87,124 +86,79 @@ declare
   a_c text[];
   a_d date[];
   a_p date[];
-  x_d date[];
-  x_p date[];
-  x_n bigint[];
-  z_d date[];
-  z_p date[];
 begin
   select array_agg(s.c order by s.c, s.d), array_agg(s.d order by s.c, s.d) into k_c, k_d
   from (
     select distinct u.c, u.d from unnest(p_clients, p_days) u (c, d)
     where u.c is not null and u.d is not null
-      and exists (select 1 from public.analytics_client_days x
-                  where x.organization_id = p_org and x.client_id = u.c and x.day = u.d) <> p_add
+      and not exists (select 1 from public.analytics_client_days x
+                      where x.organization_id = p_org and x.client_id = u.c and x.day = u.d)
   ) s;
   if k_c is null then
     return 0;
   end if;
-
-  if p_add then
-    -- Before: each new day's next active day (its previous active day changes) and that day's current pair.
-    select array_agg(s.c), array_agg(s.d), array_agg(s.p)
-      into a_c, a_d, a_p
+  -- Before: each new day's next existing day (its previous active day changes) and that day's current pair.
+  select array_agg(s.c), array_agg(s.d), array_agg(s.p) into a_c, a_d, a_p
+  from (
+    select distinct n.c, n.d, coalesce((select max(x.day) from public.analytics_client_days x
+                                        where x.organization_id = p_org and x.client_id = n.c and x.day < n.d),
+                                       '-infinity') as p
     from (
-      select distinct n.c, n.d, coalesce((select max(x.day) from public.analytics_client_days x
-                                          where x.organization_id = p_org and x.client_id = n.c and x.day < n.d),
-                                         '-infinity') as p
-      from (
-        select k.c, (select min(x.day) from public.analytics_client_days x
-                     where x.organization_id = p_org and x.client_id = k.c and x.day > k.d) as d
-        from unnest(k_c, k_d) k (c, d)
-      ) n
-      where n.d is not null
-    ) s;
-    insert into public.analytics_client_days (organization_id, client_id, day)
-    select p_org, k.c, k.d from unnest(k_c, k_d) k (c, d) order by 2, 3;
-    -- After: the new days and those next days with their new previous day (+1); the old pairs (-1).
-    select array_agg(t.day order by t.day, t.prev), array_agg(t.prev order by t.day, t.prev),
-           array_agg(t.n order by t.day, t.prev)
-      into x_d, x_p, x_n
-    from (
-      select d.day, d.prev, sum(d.n)::bigint as n
-      from (
-        select y.d as day,
-               coalesce((select max(x.day) from public.analytics_client_days x
-                         where x.organization_id = p_org and x.client_id = y.c and x.day < y.d), '-infinity') as prev,
-               1 as n
-        from (select * from unnest(k_c, k_d) union select * from unnest(a_c, a_d)) y (c, d)
-        union all
-        select o.d, o.p, -1 from unnest(a_d, a_p) o (d, p)
-      ) d
-      group by 1, 2
-      having sum(d.n) <> 0
-    ) t;
-  else
-    -- Before: the pairs of the removed days (-1).
-    select array_agg(r.d), array_agg(coalesce(r.p, '-infinity')) into a_d, a_p
-    from (
-      select k.d, (select max(x.day) from public.analytics_client_days x
-                   where x.organization_id = p_org and x.client_id = k.c and x.day < k.d) as p
+      select k.c, (select min(x.day) from public.analytics_client_days x
+                   where x.organization_id = p_org and x.client_id = k.c and x.day > k.d) as d
       from unnest(k_c, k_d) k (c, d)
-    ) r;
-    delete from public.analytics_client_days x
-    using unnest(k_c, k_d) k (c, d)
-    where x.organization_id = p_org and x.client_id = k.c and x.day = k.d;
-    -- After: each surviving next day loses its old pair (its previous day was the latest removed day before it,
-    -- or an earlier survivor) and gains its new one.
-    select array_agg(t.day order by t.day, t.prev), array_agg(t.prev order by t.day, t.prev),
-           array_agg(t.n order by t.day, t.prev)
-      into x_d, x_p, x_n
+    ) n
+    where n.d is not null
+  ) s;
+  insert into public.analytics_client_days (organization_id, client_id, day)
+  select p_org, k.c, k.d from unnest(k_c, k_d) k (c, d) order by 2, 3;
+  -- After: the new days and those next days with their new previous day (+1), the next days' old pairs (-1).
+  perform public.analytics_client_day_firsts_add_v1(p_org, array_agg(t.day), array_agg(t.prev), array_agg(t.n))
+  from (
+    select d.day, d.prev, sum(d.n)::bigint as n
     from (
-      select d.day, d.prev, sum(d.n)::bigint as n
-      from (
-        select r.d as day, r.p as prev, -1 as n from unnest(a_d, a_p) r (d, p)
-        union all
-        select s.d, greatest(s.newp, s.kmax), -1 from (
-          select n.c, n.d, max(n.k) as kmax,
-                 coalesce((select max(x.day) from public.analytics_client_days x
-                           where x.organization_id = p_org and x.client_id = n.c and x.day < n.d), '-infinity') as newp
-          from (
-            select k.c, k.d as k, (select min(x.day) from public.analytics_client_days x
-                                   where x.organization_id = p_org and x.client_id = k.c and x.day > k.d) as d
-            from unnest(k_c, k_d) k (c, d)
-          ) n
-          where n.d is not null
-          group by n.c, n.d
-        ) s
-        union all
-        select s.d, s.newp, 1 from (
-          select distinct n.c, n.d,
-                 coalesce((select max(x.day) from public.analytics_client_days x
-                           where x.organization_id = p_org and x.client_id = n.c and x.day < n.d), '-infinity') as newp
-          from (
-            select k.c, (select min(x.day) from public.analytics_client_days x
-                         where x.organization_id = p_org and x.client_id = k.c and x.day > k.d) as d
-            from unnest(k_c, k_d) k (c, d)
-          ) n
-          where n.d is not null
-        ) s
-      ) d
-      group by 1, 2
-      having sum(d.n) <> 0
-    ) t;
-  end if;
-
-  if x_d is not null then
-    with up as (
-      insert into public.analytics_client_day_firsts as f (organization_id, day, prev_day, clients)
-      select p_org, x.d, x.p, x.n from unnest(x_d, x_p, x_n) x (d, p, n)
-      on conflict on constraint analytics_client_day_firsts_pkey do update set clients = f.clients + excluded.clients
-      returning f.day, f.prev_day, f.clients
-    )
-    select array_agg(up.day), array_agg(up.prev_day) into z_d, z_p from up where up.clients = 0;
-    if z_d is not null then
-      delete from public.analytics_client_day_firsts f
-      using unnest(z_d, z_p) z (d, p)
-      where f.organization_id = p_org and f.day = z.d and f.prev_day = z.p;
-    end if;
-  end if;
+      select y.d as day,
+             coalesce((select max(x.day) from public.analytics_client_days x
+                       where x.organization_id = p_org and x.client_id = y.c and x.day < y.d), '-infinity') as prev,
+             1 as n
+      from (select * from unnest(k_c, k_d) union select * from unnest(a_c, a_d)) y (c, d)
+      union all
+      select o.d, o.p, -1 from unnest(a_d, a_p) o (d, p)
+    ) d
+    group by 1, 2
+    having sum(d.n) <> 0
+  ) t;
   return cardinality(k_c);
+end
+$$;
+
+-- Adds signed counts to analytics_client_day_firsts (key order) and drops the rows that reach zero.
+create or replace function public.analytics_client_day_firsts_add_v1(
+  p_org uuid, p_days date[], p_prevs date[], p_counts bigint[])
+returns void
+language plpgsql
+as $$
+declare
+  z_d date[];
+  z_p date[];
+begin
+  if p_days is null then
+    return;
+  end if;
+  with up as (
+    insert into public.analytics_client_day_firsts as f (organization_id, day, prev_day, clients)
+    select p_org, x.d, x.p, sum(x.n) from unnest(p_days, p_prevs, p_counts) x (d, p, n)
+    group by 2, 3
+    order by 2, 3
+    on conflict on constraint analytics_client_day_firsts_pkey do update set clients = f.clients + excluded.clients
+    returning f.day, f.prev_day, f.clients
+  )
+  select array_agg(up.day), array_agg(up.prev_day) into z_d, z_p from up where up.clients = 0;
+  if z_d is not null then
+    delete from public.analytics_client_day_firsts f
+    using unnest(z_d, z_p) z (d, p)
+    where f.organization_id = p_org and f.day = z.d and f.prev_day = z.p;
+  end if;
 end
 $$;
 
@@ -217,10 +171,10 @@ stable
 as $$ select tstzrange((p_first::timestamp at time zone p_tz) - interval '1 day',
                        ((p_last + 1)::timestamp at time zone p_tz) + interval '1 day') $$;
 
--- Re-derives the daily tier of local days [p_first, p_last] of one organization from its 15-minute tier: the
--- daily sums are replaced, the client days brought to the 15-minute client sets by adding and removing only
--- what differs (which also moves the "previous day" of each client's next later day), and the firsts of the
--- range recounted. The caller holds the organization's exclusive rollup lock.
+-- Re-derives the daily tier of local days [p_first, p_last] of one organization from its 15-minute tier, set-based
+-- (rebuilds and erasures can span a year): the daily sums are replaced, the client days brought to the
+-- 15-minute client sets, the firsts of the range recounted, and each changed client's first day after the
+-- range given its new previous day. The caller holds the organization's exclusive rollup lock.
 create or replace function public.analytics_derive_days_v1(p_org uuid, p_first date, p_last date)
 returns void
 language plpgsql
@@ -228,10 +182,9 @@ as $$
 declare
   v_tz text;
   v_range tstzrange;
-  r_c text[];
-  r_d date[];
-  n_c text[];
-  n_d date[];
+  s_d date[];
+  s_p date[];
+  s_n bigint[];
 begin
   select o.timezone into v_tz from public.organizations o where o.id = p_org;
   v_range := public.analytics_day_bucket_range_v1(p_first, p_last, v_tz);
@@ -249,43 +202,63 @@ begin
   group by 2, 3, 4, 5, 6
   order by 2, 3, 4, 5, 6;
 
-  with want as (
-    select distinct c.client_id, (c.bucket at time zone v_tz)::date as day
-    from public.analytics_active_clients c
-    where c.organization_id = p_org and c.bucket <@ v_range
-      and (c.bucket at time zone v_tz)::date between p_first and p_last
-  ), have as (
-    select x.client_id, x.day from public.analytics_client_days x
-    where x.organization_id = p_org and x.day between p_first and p_last
-  ), diff as (
-    select coalesce(w.client_id, h.client_id) as client_id, coalesce(w.day, h.day) as day, w.client_id is null as gone
-    from want w full join have h using (client_id, day)
-    where w.client_id is null or h.client_id is null
-  )
-  select array_agg(d.client_id) filter (where d.gone), array_agg(d.day) filter (where d.gone),
-         array_agg(d.client_id) filter (where not d.gone), array_agg(d.day) filter (where not d.gone)
-    into r_c, r_d, n_c, n_d
-  from diff d;
-  if r_c is not null then
-    perform public.analytics_client_days_change_v1(p_org, r_c, r_d, false);
-  end if;
-  if n_c is not null then
-    perform public.analytics_client_days_change_v1(p_org, n_c, n_d, true);
-  end if;
-  -- The changes above keep the firsts exact if they were; a rebuild also repairs them: the days of the range
-  -- are recounted from the client days themselves (later days were adjusted by the changes above).
+  create temp table if not exists analytics_wanted_client_days (client_id text, day date) on commit drop;
+  truncate analytics_wanted_client_days;
+  insert into analytics_wanted_client_days
+  select distinct c.client_id, (c.bucket at time zone v_tz)::date
+  from public.analytics_active_clients c
+  where c.organization_id = p_org and c.bucket <@ v_range
+    and (c.bucket at time zone v_tz)::date between p_first and p_last;
+  analyze analytics_wanted_client_days;
+
+  -- Clients whose last day up to p_last changes: their next day after the range moves from the old pair to the
+  -- new one.
+  select array_agg(v.day), array_agg(v.prev), array_agg(v.n) into s_d, s_p, s_n
+  from (
+    select nx.day as next_day,
+           coalesce(m.old_max, bl.day, '-infinity') as old_p, coalesce(m.new_max, bl.day, '-infinity') as new_p
+    from (
+      select coalesce(o.client_id, w.client_id) as client_id, o.d as old_max, w.d as new_max
+      from (select x.client_id, max(x.day) as d from public.analytics_client_days x
+            where x.organization_id = p_org and x.day between p_first and p_last group by 1) o
+      full join (select w.client_id, max(w.day) as d from analytics_wanted_client_days w group by 1) w
+        using (client_id)
+      where o.d is distinct from w.d
+    ) m
+    cross join lateral (select min(x.day) as day from public.analytics_client_days x
+                        where x.organization_id = p_org and x.client_id = m.client_id and x.day > p_last) nx
+    left join lateral (select max(x.day) as day from public.analytics_client_days x
+                       where x.organization_id = p_org and x.client_id = m.client_id and x.day < p_first) bl on true
+    where nx.day is not null
+  ) a
+  cross join lateral (values (a.next_day, a.old_p, -1::bigint), (a.next_day, a.new_p, 1::bigint)) v (day, prev, n)
+  where a.old_p <> a.new_p;
+
+  delete from public.analytics_client_days x
+  where x.organization_id = p_org and x.day between p_first and p_last
+    and not exists (select 1 from analytics_wanted_client_days w where w.client_id = x.client_id and w.day = x.day);
+  insert into public.analytics_client_days (organization_id, client_id, day)
+  select p_org, w.client_id, w.day from analytics_wanted_client_days w
+  order by 2, 3
+  on conflict do nothing;
+
   delete from public.analytics_client_day_firsts f
   where f.organization_id = p_org and f.day between p_first and p_last;
   insert into public.analytics_client_day_firsts (organization_id, day, prev_day, clients)
-  select p_org, c.day, coalesce(p.day, '-infinity'), count(*)
-  from public.analytics_client_days c
-  left join lateral (
-    select max(x.day) as day from public.analytics_client_days x
-    where x.organization_id = p_org and x.client_id = c.client_id and x.day < c.day
-  ) p on true
-  where c.organization_id = p_org and c.day between p_first and p_last
+  select p_org, s.day, s.prev, count(*)
+  from (
+    select c.day,
+           coalesce(lag(c.day) over (partition by c.client_id order by c.day),
+                    (select max(x.day) from public.analytics_client_days x
+                     where x.organization_id = p_org and x.client_id = c.client_id and x.day < p_first),
+                    '-infinity') as prev
+    from public.analytics_client_days c
+    where c.organization_id = p_org and c.day between p_first and p_last
+  ) s
   group by 2, 3
   order by 2, 3;
+
+  perform public.analytics_client_day_firsts_add_v1(p_org, s_d, s_p, s_n);
 end
 $$;
 
@@ -424,7 +397,7 @@ begin
     ) s;
     if v_c is not null then
       perform pg_advisory_xact_lock(public.analytics_client_days_lock_key_v1(v_org));
-      perform public.analytics_client_days_change_v1(v_org, v_c, v_d, true);
+      perform public.analytics_client_days_add_v1(v_org, v_c, v_d);
     end if;
   end loop;
 
@@ -604,13 +577,15 @@ end
 $$;
 
 revoke execute on function
-  public.analytics_client_days_change_v1(uuid, text[], date[], boolean),
+  public.analytics_client_days_add_v1(uuid, text[], date[]),
+  public.analytics_client_day_firsts_add_v1(uuid, date[], date[], bigint[]),
   public.analytics_derive_days_v1(uuid, date, date),
   public.analytics_rederive_all_days_v1(uuid, text),
   public.analytics_organization_zone_changed_v1()
 from public, anon, authenticated;
 grant execute on function
-  public.analytics_client_days_change_v1(uuid, text[], date[], boolean),
+  public.analytics_client_days_add_v1(uuid, text[], date[]),
+  public.analytics_client_day_firsts_add_v1(uuid, date[], date[], bigint[]),
   public.analytics_derive_days_v1(uuid, date, date),
   public.analytics_rederive_all_days_v1(uuid, text)
 to service_role;

@@ -53,43 +53,67 @@ def _tier(conn: psycopg.Connection[Any], org_id: Any) -> tuple[list[tuple[Any, .
     return daily, days, firsts
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    steps=st.lists(
-        st.tuples(
-            st.booleans(),
-            st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 14)), min_size=1, max_size=8),
-        ),
-        min_size=1,
-        max_size=12,
-    )
+_ENTRY = st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 14))
+_STEP = st.one_of(
+    st.tuples(st.just("add"), st.lists(_ENTRY, min_size=1, max_size=8)),
+    st.tuples(st.just("reset"), st.integers(0, 14), st.integers(0, 6), st.lists(_ENTRY, max_size=8)),
 )
-def test_client_day_firsts_stay_exact_under_any_adds_and_removals(
-    steps: list[tuple[bool, list[tuple[str, int]]]],
+
+
+def _bucket(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(_STEP, min_size=1, max_size=12))
+def test_client_day_firsts_stay_exact_through_aggregation_adds_and_rebuilt_ranges(
+    steps: list[tuple[Any, ...]],
     make_org: Callable[..., Any],
     conn: psycopg.Connection[Any],
 ) -> None:
-    org = make_org()
+    """'add' is aggregate's path (new 15-minute entries, then the add function); 'reset' is a rebuild's: the
+    15-minute client sets of a day range replaced (entries removed and added), then the range re-derived."""
+    org = make_org(timezone="UTC")
     active: set[tuple[str, date]] = set()
-    for add, entries in steps:
-        pairs = [(c, DAY0 + timedelta(days=d)) for c, d in entries]
+    for step in steps:
         with db.transaction() as c:
-            c.execute(
-                "select public.analytics_client_days_change_v1(%s, %s::text[], %s::date[], %s)",
-                (org.id, [p[0] for p in pairs], [p[1] for p in pairs], add),
-            )
-        active = active | set(pairs) if add else active - set(pairs)
+            if step[0] == "add":
+                pairs = {(cl, DAY0 + timedelta(days=d)) for cl, d in step[1]}
+                for cl, day in sorted(pairs):
+                    c.execute(
+                        "insert into analytics_active_clients values (%s, %s, %s) on conflict do nothing",
+                        (org.id, _bucket(day), cl),
+                    )
+                c.execute(
+                    "select public.analytics_client_days_add_v1(%s, %s::text[], %s::date[])",
+                    (org.id, [p[0] for p in sorted(pairs)], [p[1] for p in sorted(pairs)]),
+                )
+                active |= pairs
+            else:
+                lo = DAY0 + timedelta(days=step[1])
+                hi = lo + timedelta(days=step[2])
+                pairs = {(cl, DAY0 + timedelta(days=d)) for cl, d in step[3]} & {
+                    (cl, lo + timedelta(days=i)) for cl in "abc" for i in range(step[2] + 1)
+                }
+                c.execute(
+                    "delete from analytics_active_clients where organization_id = %s and bucket >= %s and bucket < %s",
+                    (org.id, _bucket(lo) - timedelta(hours=12), _bucket(hi) + timedelta(hours=12)),
+                )
+                for cl, day in sorted(pairs):
+                    c.execute("insert into analytics_active_clients values (%s, %s, %s)", (org.id, _bucket(day), cl))
+                c.execute("select public.analytics_derive_days_v1(%s, %s, %s)", (org.id, lo, hi))
+                active = {(cl, d) for cl, d in active if not lo <= d <= hi} | pairs
         stored = {(r[0], r[1]) for r in conn.execute(
             "select client_id, day from analytics_client_days where organization_id = %s", (org.id,)
         )}
         assert stored == active
-        assert _firsts(conn, org.id) == _expected_firsts(active)
+        firsts = _firsts(conn, org.id)
+        assert firsts == _expected_firsts(active)
         # Distinct clients of any whole-day window, from the firsts alone.
-        for lo, hi in ((0, 15), (3, 9), (7, 8)):
-            d1, d2 = DAY0 + timedelta(days=lo), DAY0 + timedelta(days=hi)
-            counted = sum(n for (day, prev), n in _firsts(conn, org.id).items()
-                          if d1 <= day < d2 and (prev is None or prev < d1))
-            assert counted == len({c for c, d in active if d1 <= d < d2})
+        for lo_i, hi_i in ((0, 15), (3, 9), (7, 8)):
+            d1, d2 = DAY0 + timedelta(days=lo_i), DAY0 + timedelta(days=hi_i)
+            counted = sum(n for (day, prev), n in firsts.items() if d1 <= day < d2 and (prev is None or prev < d1))
+            assert counted == len({cl for cl, d in active if d1 <= d < d2})
 
 
 def _post(app: Any, key: str, batch: list[dict[str, Any]]) -> None:
