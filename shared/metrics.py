@@ -1,10 +1,12 @@
 """The metric layer the dashboard and the reports read: one registry of business metrics and typed queries.
 
 Every metric has a name, a description, a unit and the breakdown dimensions it allows (`REGISTRY`). Simple
-sums come from the 15-minute rollups and are exact in the organization's own time zone for any hour, day, ISO
-week (Monday) or month. Money is always kept per currency and never summed across currencies. Funnel, cohorts
-and lead-time distributions come from the materialized views (refreshed within seconds of a change;
-`freshness` says how stale they are).
+sums come from the rollups and are exact in the organization's own time zone for any hour, day, ISO week
+(Monday) or month: whole local days from the daily tier, partial days and hours from the 15-minute tier
+(`split`, docs/aggregation.md "Two tiers"). Distinct active clients are exact too (client-day firsts for whole
+days). Money is always kept per currency and never summed across currencies. Funnel, cohorts and lead-time
+distributions come from the organization-filtered views over the materialized views (refreshed within seconds
+of a change; `freshness` says how stale they are).
 
 Windows: `start` and `end` are aware datetimes; rollup buckets whose start lies in [start floored to 15
 minutes, end) are counted, so local period boundaries (which are always on 15-minute boundaries) are exact and
@@ -30,6 +32,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -71,9 +74,9 @@ class Metric(BaseModel):
     scale: float = 1.0
     per_currency: bool = False
 
-    @property
-    def sources(self) -> set[str]:
-        return {p.source for p in (*self.plus, *self.minus, *self.over)}
+    @cached_property
+    def sources(self) -> frozenset[str]:
+        return frozenset(p.source for p in (*self.plus, *self.minus, *self.over))
 
 
 REGISTRY: dict[str, Metric] = {}
