@@ -70,6 +70,10 @@ RAW: dict[str, str] = {
     "timeseries": """select date_trunc('day', occurred_at at time zone %(tz)s), count(*) from public.analytics_events
                      where organization_id = %(org)s and event_type = 'inquiry.received'
                        and occurred_at >= %(start)s and occurred_at < %(end)s group by 1""",
+    "active clients": """select date_trunc('week', occurred_at at time zone %(tz)s), count(distinct client_id)
+                         from public.analytics_events
+                         where organization_id = %(org)s and occurred_at >= %(start)s and occurred_at < %(end)s
+                         group by 1""",
     "breakdown": """select properties ->> 'lead_source', count(*) from public.analytics_events
                     where organization_id = %(org)s and event_type = 'inquiry.received'
                       and occurred_at >= %(start)s and occurred_at < %(end)s group by 1""",
@@ -95,6 +99,8 @@ def _days_back(days: int) -> dict[str, str]:
 QUESTIONS: list[tuple[str, str, dict[str, str], int]] = [
     ("overview", "/v1/metrics/overview", _days_back(30), 30),
     ("timeseries", "/v1/metrics/timeseries", {"metric": "inquiries", "interval": "day", **_days_back(365)}, 365),
+    ("active clients", "/v1/metrics/timeseries", {"metric": "active_clients", "interval": "week", **_days_back(365)},
+     365),
     ("breakdown", "/v1/metrics/breakdown", {"metric": "inquiries", "by": "lead_source", **_days_back(90)}, 90),
     ("revenue", "/v1/revenue", _days_back(365), 365),
     ("funnel", "/v1/funnel", _days_back(90), 90),

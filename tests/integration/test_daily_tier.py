@@ -214,3 +214,31 @@ def test_whole_day_and_partial_windows_agree_with_the_events(
         assert totals["active_clients"][0].value == len({e["client_id"] for e in kept})
         paid = sum(e["data"]["amount_minor"] for e in kept if e["type"] == "payment.succeeded")
         assert sum(v.value or 0 for v in totals["revenue_gross"]) == paid
+
+
+def test_days_whose_midnight_is_skipped_or_repeated_are_whole_days_of_the_right_events(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    """America/Santiago moves its clocks at local midnight: in September 00:00 does not exist (the day starts at
+    01:00), in April 23:00-24:00 of the day before happens twice. Each local day is still whole, from its first
+    real instant, and holds exactly the events whose local date it is."""
+    tz = metrics.ZoneInfo("America/Santiago")
+    org = make_org(timezone=tz.key)
+    moments = []
+    for day in (date(2026, 9, 5), date(2026, 9, 6), date(2026, 4, 4), date(2026, 4, 5)):
+        around = datetime.combine(day, datetime.min.time(), tz).astimezone(UTC)
+        moments += [around + timedelta(minutes=m) for m in (-90, -61, -30, -1, 0, 1, 30, 59, 61, 90)]
+    batch = [factories.make_event("inquiry.received", occurred_at=t, client_id=f"c-{i % 4}")
+             for i, t in enumerate(moments)]
+    _ingest(ingest_app, org, batch)
+    for day in (date(2026, 9, 5), date(2026, 9, 6), date(2026, 9, 7), date(2026, 4, 4), date(2026, 4, 5)):
+        start, end = metrics.local_window(tz.key, day, day)
+        parts = metrics.split(tz, "all", start, end)
+        assert parts.whole_days_only and (parts.first_day, parts.end_day) == (day, day + timedelta(days=1))
+        mine = [e for e in batch if datetime.fromisoformat(e["occurred_at"]).astimezone(tz).date() == day]
+        with db.transaction() as c:
+            got = metrics.totals(c, org.id, start, end).metrics
+        assert got["inquiries"][0].value == len(mine), day
+        assert got["active_clients"][0].value == len({e["client_id"] for e in mine}), day
+    with db.transaction() as c:
+        assert recovery.reconcile(c, org.id, min(moments) - timedelta(days=2), max(moments) + timedelta(days=2)) == []
