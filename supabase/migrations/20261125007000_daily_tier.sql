@@ -174,19 +174,22 @@ as $$ select tstzrange((p_first::timestamp at time zone p_tz) - interval '1 day'
 -- Re-derives the daily tier of local days [p_first, p_last] of one organization from its 15-minute tier, set-based
 -- (rebuilds and erasures can span a year): the daily sums are replaced, the client days brought to the
 -- 15-minute client sets, the firsts of the range recounted, and each changed client's first day after the
--- range given its new previous day. The caller holds the organization's exclusive rollup lock.
-create or replace function public.analytics_derive_days_v1(p_org uuid, p_first date, p_last date)
+-- range given its new previous day. The caller holds the organization's exclusive rollup lock. p_tz: the zone
+-- whose local days these are (default: the organization's).
+create or replace function public.analytics_derive_days_v1(p_org uuid, p_first date, p_last date, p_tz text default null)
 returns void
 language plpgsql
 as $$
 declare
-  v_tz text;
+  v_tz text := p_tz;
   v_range tstzrange;
   s_d date[];
   s_p date[];
   s_n bigint[];
 begin
-  select o.timezone into v_tz from public.organizations o where o.id = p_org;
+  if v_tz is null then
+    select o.timezone into v_tz from public.organizations o where o.id = p_org;
+  end if;
   v_range := public.analytics_day_bucket_range_v1(p_first, p_last, v_tz);
   perform pg_advisory_xact_lock(public.analytics_client_days_lock_key_v1(p_org));
 
@@ -262,40 +265,30 @@ begin
 end
 $$;
 
--- Re-derives an organization's whole daily tier in zone p_tz from scratch (set-based, for a new zone and for
--- data that predates this tier).
+-- Re-derives an organization's whole daily tier in zone p_tz from scratch (for a new zone, and for data that
+-- predates this tier): cleared, then derived over every local day that has 15-minute data.
 create or replace function public.analytics_rederive_all_days_v1(p_org uuid, p_tz text)
 returns void
 language plpgsql
 as $$
+declare
+  v_first timestamptz;
+  v_last timestamptz;
 begin
   perform pg_advisory_xact_lock(public.analytics_rollup_lock_key_v1(p_org));
   perform pg_advisory_xact_lock(public.analytics_client_days_lock_key_v1(p_org));
   delete from public.analytics_rollups_daily where organization_id = p_org;
   delete from public.analytics_client_days where organization_id = p_org;
   delete from public.analytics_client_day_firsts where organization_id = p_org;
-  insert into public.analytics_rollups_daily
-    (organization_id, metric, day, dim1, dim2, currency, events, amount_minor, value_sum, value_count)
-  select p_org, r.metric, (r.bucket at time zone p_tz)::date, r.dim1, r.dim2, r.currency,
-         sum(r.events), sum(r.amount_minor), sum(r.value_sum), sum(r.value_count)
-  from public.analytics_rollups r
-  where r.organization_id = p_org
-  group by 2, 3, 4, 5, 6
-  order by 2, 3, 4, 5, 6;
-  insert into public.analytics_client_days (organization_id, client_id, day)
-  select distinct p_org, c.client_id, (c.bucket at time zone p_tz)::date
-  from public.analytics_active_clients c
-  where c.organization_id = p_org
-  order by 2, 3;
-  insert into public.analytics_client_day_firsts (organization_id, day, prev_day, clients)
-  select p_org, s.day, s.prev, count(*)
-  from (
-    select x.day, coalesce(lag(x.day) over (partition by x.client_id order by x.day), '-infinity') as prev
-    from public.analytics_client_days x
-    where x.organization_id = p_org
-  ) s
-  group by 2, 3
-  order by 2, 3;
+  select least((select min(r.bucket) from public.analytics_rollups r where r.organization_id = p_org),
+               (select min(c.bucket) from public.analytics_active_clients c where c.organization_id = p_org)),
+         greatest((select max(r.bucket) from public.analytics_rollups r where r.organization_id = p_org),
+                  (select max(c.bucket) from public.analytics_active_clients c where c.organization_id = p_org))
+    into v_first, v_last;
+  if v_first is not null then
+    perform public.analytics_derive_days_v1(p_org, (v_first at time zone p_tz)::date, (v_last at time zone p_tz)::date,
+                                            p_tz);
+  end if;
 end
 $$;
 
@@ -582,14 +575,14 @@ $$;
 revoke execute on function
   public.analytics_client_days_add_v1(uuid, text[], date[]),
   public.analytics_client_day_firsts_add_v1(uuid, date[], date[], bigint[]),
-  public.analytics_derive_days_v1(uuid, date, date),
+  public.analytics_derive_days_v1(uuid, date, date, text),
   public.analytics_rederive_all_days_v1(uuid, text),
   public.analytics_organization_zone_changed_v1()
 from public, anon, authenticated;
 grant execute on function
   public.analytics_client_days_add_v1(uuid, text[], date[]),
   public.analytics_client_day_firsts_add_v1(uuid, date[], date[], bigint[]),
-  public.analytics_derive_days_v1(uuid, date, date),
+  public.analytics_derive_days_v1(uuid, date, date, text),
   public.analytics_rederive_all_days_v1(uuid, text)
 to service_role;
 

@@ -6,6 +6,8 @@ the organization's zone, and when re-derived from scratch.
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -14,8 +16,9 @@ from typing import Any
 import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg import conninfo
 
-from shared import aggregation, db, metrics, recovery, validation
+from shared import aggregation, db, metrics, migrations, recovery, validation
 from tests import factories
 
 DAY0 = date(2026, 3, 1)
@@ -242,3 +245,50 @@ def test_days_whose_midnight_is_skipped_or_repeated_are_whole_days_of_the_right_
         assert got["active_clients"][0].value == len({e["client_id"] for e in mine}), day
     with db.transaction() as c:
         assert recovery.reconcile(c, org.id, min(moments) - timedelta(days=2), max(moments) + timedelta(days=2)) == []
+
+
+def test_upgrading_a_database_with_data_derives_the_daily_tier_of_what_was_stored_before(
+    server_url: str, tmp_path: Any
+) -> None:
+    """A live project gets the daily tier by migration: rollups stored before it are derived in that migration,
+    and reconcile then finds every tier exact."""
+    name = f"wsa_upgrade_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(server_url, autocommit=True) as c:
+        c.execute(f"create database {name}")
+    url = conninfo.make_conninfo(server_url, dbname=name)
+    earlier = tmp_path / "migrations"
+    earlier.mkdir()
+    for path in migrations.MIGRATIONS_DIR.glob("*.sql"):
+        if path.name < "20261125007000":
+            shutil.copy(path, earlier / path.name)
+    try:
+        migrations.migrate(url, earlier)
+        with psycopg.connect(url, autocommit=True) as c:
+            org = c.execute(
+                "insert into organizations (name, timezone, currency) values ('Before', 'Asia/Kolkata', 'INR') "
+                "returning id"
+            ).fetchone()[0]
+            c.execute(
+                "insert into analytics_events (id, organization_id, event_id, event_type, schema_version, "
+                "occurred_at, received_at, stored_at, source, client_id, properties) "
+                "select g, %s, 'e-' || g, 'inquiry.received', 1, now() - g * interval '5 hours', now(), now(), "
+                "'api', 'c-' || (g %% 7), '{}'::jsonb from generate_series(1, 200) g",
+                (org,),
+            )
+            c.execute("select * from analytics_rebuild_v1(%s, now() - interval '60 days', now())", (org,))
+        migrations.migrate(url)
+        with psycopg.connect(url, autocommit=True) as c:
+            days = c.execute(
+                "select count(distinct (occurred_at at time zone 'Asia/Kolkata')::date) from analytics_events"
+            ).fetchone()[0]
+            assert c.execute(
+                "select count(distinct day), sum(events) from analytics_rollups_daily where organization_id = %s",
+                (org,),
+            ).fetchone() == (days, 200)
+            mismatches = c.execute(
+                "select count(*) from analytics_reconcile_v1(%s, now() - interval '60 days', now())", (org,)
+            ).fetchone()
+            assert mismatches == (0,)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as c:
+            c.execute(f"drop database if exists {name} with (force)")
