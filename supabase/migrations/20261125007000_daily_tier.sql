@@ -162,8 +162,8 @@ begin
 end
 $$;
 
--- The first instant of local day p_day in zone p_tz, with a day's margin either side: the bucket range that
--- certainly holds all of the day (the caller filters by the local date itself, which is exact).
+-- A bucket range that certainly holds every bucket of the local days [p_first, p_last] in zone p_tz (a day's
+-- margin either side, so DST never cuts an edge off); callers filter by the local date itself, which is exact.
 create or replace function public.analytics_day_bucket_range_v1(p_first date, p_last date, p_tz text)
 returns tstzrange
 language sql
