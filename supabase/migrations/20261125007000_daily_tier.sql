@@ -323,8 +323,7 @@ declare
   v_funnel uuid[];
   v_counts jsonb;
   v_org uuid;
-  v_c text[];
-  v_d date[];
+  v_days record;
 begin
   select array_agg(s.org order by s.org), array_agg(s.org order by s.org) filter (where s.funnel),
          jsonb_object_agg(s.org, s.n)
@@ -379,19 +378,19 @@ begin
   order by 1, 2, 3
   on conflict do nothing;
 
-  foreach v_org in array v_orgs loop
-    select array_agg(s.client_id), array_agg(s.day) into v_c, v_d
+  for v_days in
+    select s.organization_id as org, array_agg(s.client_id) as clients, array_agg(s.day) as days
     from (
-      select distinct e.client_id, (e.occurred_at at time zone o.timezone)::date as day
+      select distinct e.organization_id, e.client_id, (e.occurred_at at time zone o.timezone)::date as day
       from public.analytics_events e
       join public.organizations o on o.id = e.organization_id
-      where e.id = any(p_ids) and e.occurred_at between p_from and p_to and e.organization_id = v_org
-        and e.client_id is not null
-    ) s;
-    if v_c is not null then
-      perform pg_advisory_xact_lock(public.analytics_client_days_lock_key_v1(v_org));
-      perform public.analytics_client_days_add_v1(v_org, v_c, v_d);
-    end if;
+      where e.id = any(p_ids) and e.occurred_at between p_from and p_to and e.client_id is not null
+    ) s
+    group by 1
+    order by 1
+  loop
+    perform pg_advisory_xact_lock(public.analytics_client_days_lock_key_v1(v_days.org));
+    perform public.analytics_client_days_add_v1(v_days.org, v_days.clients, v_days.days);
   end loop;
 
   return query
@@ -483,73 +482,67 @@ begin
   with expected_wide as materialized (
     -- The whole local days the window touches (with a day's margin), recomputed once for both tiers.
     select * from public.analytics_expected_rollups_v1(p_org, lower(v_range), upper(v_range), p_queue)
-  ), expected as (
-    select * from expected_wide x where x.bucket >= v_from and x.bucket < v_to
-  ), actual as (
-    select r.metric, r.bucket, r.dim1, r.dim2, r.currency, r.events, r.amount_minor, r.value_sum, r.value_count
-    from public.analytics_rollups r
-    where r.organization_id = p_org and r.bucket >= v_from and r.bucket < v_to
   ), raw_clients as materialized (
     select distinct public.analytics_bucket_v1(e.occurred_at) as bucket, e.client_id
     from public.analytics_events e
     where e.organization_id = p_org and e.occurred_at >= lower(v_range) and e.occurred_at < upper(v_range)
       and e.client_id is not null
       and e.id not in (select p.id from public.analytics_pending_event_ids_v1(p_org, p_queue) p)
+  ), expected as (
+    -- Each tier tagged with its kind; a daily row's bucket is its local day's first instant.
+    select 'rollup'::text as kind, w.metric, w.bucket, w.dim1, w.dim2, w.currency, w.events, w.amount_minor,
+           w.value_sum, w.value_count
+    from expected_wide w
+    where w.bucket >= v_from and w.bucket < v_to
+    union all
+    select 'rollup_daily', w.metric, (w.bucket at time zone v_tz)::date::timestamp at time zone v_tz, w.dim1, w.dim2,
+           w.currency, sum(w.events)::bigint, sum(w.amount_minor)::bigint, sum(w.value_sum)::bigint,
+           sum(w.value_count)::bigint
+    from expected_wide w
+    where (w.bucket at time zone v_tz)::date between v_first and v_last
+    group by 1, 2, 3, 4, 5, 6
+  ), actual as (
+    select 'rollup'::text as kind, r.metric, r.bucket, r.dim1, r.dim2, r.currency, r.events, r.amount_minor,
+           r.value_sum, r.value_count
+    from public.analytics_rollups r
+    where r.organization_id = p_org and r.bucket >= v_from and r.bucket < v_to
+    union all
+    select 'rollup_daily', d.metric, d.day::timestamp at time zone v_tz, d.dim1, d.dim2, d.currency, d.events,
+           d.amount_minor, d.value_sum, d.value_count
+    from public.analytics_rollups_daily d
+    where d.organization_id = p_org and d.day between v_first and v_last
+  ), expected_clients as (
+    select 'active_client'::text as kind, r.bucket, r.client_id
+    from raw_clients r
+    where r.bucket >= v_from and r.bucket < v_to
+    union all
+    select distinct 'client_day', (r.bucket at time zone v_tz)::date::timestamp at time zone v_tz, r.client_id
+    from raw_clients r
+    where (r.bucket at time zone v_tz)::date between v_first and v_last
+  ), actual_clients as (
+    select 'active_client'::text as kind, c.bucket, c.client_id
+    from public.analytics_active_clients c
+    where c.organization_id = p_org and c.bucket >= v_from and c.bucket < v_to
+    union all
+    select 'client_day', c.day::timestamp at time zone v_tz, c.client_id
+    from public.analytics_client_days c
+    where c.organization_id = p_org and c.day between v_first and v_last
   )
-  select 'rollup'::text, coalesce(x.metric, a.metric), coalesce(x.bucket, a.bucket), coalesce(x.dim1, a.dim1),
+  select kind, coalesce(x.metric, a.metric), coalesce(x.bucket, a.bucket), coalesce(x.dim1, a.dim1),
          coalesce(x.dim2, a.dim2), coalesce(x.currency, a.currency),
          coalesce(x.events, 0), coalesce(a.events, 0), coalesce(x.amount_minor, 0), coalesce(a.amount_minor, 0),
          coalesce(x.value_sum, 0), coalesce(a.value_sum, 0), coalesce(x.value_count, 0), coalesce(a.value_count, 0)
   from expected x
-  full join actual a using (metric, bucket, dim1, dim2, currency)
+  full join actual a using (kind, metric, bucket, dim1, dim2, currency)
   where (coalesce(x.events, 0), coalesce(x.amount_minor, 0), coalesce(x.value_sum, 0), coalesce(x.value_count, 0))
      is distinct from
         (coalesce(a.events, 0), coalesce(a.amount_minor, 0), coalesce(a.value_sum, 0), coalesce(a.value_count, 0))
   union all
-  select 'active_client'::text, null::text, coalesce(x.bucket, a.bucket), coalesce(x.client_id, a.client_id),
-         ''::text, ''::text, (x.client_id is not null)::int::bigint, (a.client_id is not null)::int::bigint,
-         0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint
-  from (select * from raw_clients r where r.bucket >= v_from and r.bucket < v_to) x
-  full join (
-    select c.bucket, c.client_id from public.analytics_active_clients c
-    where c.organization_id = p_org and c.bucket >= v_from and c.bucket < v_to
-  ) a using (bucket, client_id)
-  where x.client_id is null or a.client_id is null
-  union all
-  select 'rollup_daily'::text, coalesce(x.metric, a.metric), (coalesce(x.day, a.day)::timestamp at time zone v_tz),
-         coalesce(x.dim1, a.dim1), coalesce(x.dim2, a.dim2), coalesce(x.currency, a.currency),
-         coalesce(x.events, 0), coalesce(a.events, 0), coalesce(x.amount_minor, 0), coalesce(a.amount_minor, 0),
-         coalesce(x.value_sum, 0), coalesce(a.value_sum, 0), coalesce(x.value_count, 0), coalesce(a.value_count, 0)
-  from (
-    select w.metric, (w.bucket at time zone v_tz)::date as day, w.dim1, w.dim2, w.currency,
-           sum(w.events)::bigint as events, sum(w.amount_minor)::bigint as amount_minor,
-           sum(w.value_sum)::bigint as value_sum, sum(w.value_count)::bigint as value_count
-    from expected_wide w
-    where (w.bucket at time zone v_tz)::date between v_first and v_last
-    group by 1, 2, 3, 4, 5
-  ) x
-  full join (
-    select d.metric, d.day, d.dim1, d.dim2, d.currency, d.events, d.amount_minor, d.value_sum, d.value_count
-    from public.analytics_rollups_daily d
-    where d.organization_id = p_org and d.day between v_first and v_last
-  ) a using (metric, day, dim1, dim2, currency)
-  where (coalesce(x.events, 0), coalesce(x.amount_minor, 0), coalesce(x.value_sum, 0), coalesce(x.value_count, 0))
-     is distinct from
-        (coalesce(a.events, 0), coalesce(a.amount_minor, 0), coalesce(a.value_sum, 0), coalesce(a.value_count, 0))
-  union all
-  select 'client_day'::text, null::text, (coalesce(x.day, a.day)::timestamp at time zone v_tz),
-         coalesce(x.client_id, a.client_id), ''::text, ''::text,
+  select kind, null::text, coalesce(x.bucket, a.bucket), coalesce(x.client_id, a.client_id), ''::text, ''::text,
          (x.client_id is not null)::int::bigint, (a.client_id is not null)::int::bigint,
          0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint, 0::bigint
-  from (
-    select distinct r.client_id, (r.bucket at time zone v_tz)::date as day
-    from raw_clients r
-    where (r.bucket at time zone v_tz)::date between v_first and v_last
-  ) x
-  full join (
-    select c.client_id, c.day from public.analytics_client_days c
-    where c.organization_id = p_org and c.day between v_first and v_last
-  ) a using (client_id, day)
+  from expected_clients x
+  full join actual_clients a using (kind, bucket, client_id)
   where x.client_id is null or a.client_id is null
   union all
   select 'client_day_first'::text, null::text, (coalesce(x.day, a.day)::timestamp at time zone v_tz),
