@@ -1,5 +1,10 @@
 """Shared fixtures: a real PostgreSQL (DATABASE_URL, or an embedded throwaway server), a migrated template
-database made once per session, and a fresh clone of it for every test."""
+database made once per session, and a fresh clone of it for every test.
+
+On a Supabase-like cluster (tests/supabase/cluster.py; what CI uses) the template is a clone of a database built
+as a new Supabase project, the migrations run as the non-superuser `postgres`, and every test's DATABASE_URL
+connects as `postgres` too, as the functions do in production.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from psycopg import conninfo
 
 from shared import db, embedded, migrations, organizations, runner, settings
 from tests import factories
+from tests.supabase import database as supabase_database
 
 ROOT = runner.ROOT
 
@@ -34,27 +40,55 @@ def server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def template_database(server_url: str) -> Iterator[str]:
+def supabase_like(server_url: str) -> bool:
+    """Whether the server is the Supabase-like cluster (then the app connects as the non-superuser postgres)."""
+    return supabase_database.is_supabase_like(server_url)
+
+
+@pytest.fixture(scope="session")
+def app_url_for(server_url: str, supabase_like: bool) -> Callable[[str], str]:
+    """app_url_for(dbname): the URL the pipeline uses for that database (its owner role, `postgres` on Supabase)."""
+    if supabase_like:
+        return lambda name: supabase_database.app_url(server_url, name)
+    return lambda name: _with_db(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def template_database(server_url: str, supabase_like: bool, app_url_for: Callable[[str], str]) -> Iterator[str]:
     name = f"wsa_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("create database {}").format(psycopg.sql.Identifier(name)))
-    migrations.migrate(_with_db(server_url, name))
+        if supabase_like:
+            supabase_database.create_from_base(conn, name)
+        else:
+            conn.execute(psycopg.sql.SQL("create database {}").format(psycopg.sql.Identifier(name)))
+    if supabase_like:
+        supabase_database.add_realtime_partitions(_with_db(server_url, name))
+    migrations.migrate(app_url_for(name))
     yield name
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("drop database if exists {} with (force)").format(psycopg.sql.Identifier(name)))
 
 
 @pytest.fixture
-def database_url(server_url: str, template_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database_url(
+    server_url: str,
+    template_database: str,
+    supabase_like: bool,
+    app_url_for: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
     """A fresh, fully migrated database for this test; DATABASE_URL points at it."""
     name = f"wsa_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("create database {} template {}").format(
-                psycopg.sql.Identifier(name), psycopg.sql.Identifier(template_database)
+        if supabase_like:  # owned by postgres, as a project's database is
+            supabase_database.create_from_base(conn, name, template=template_database)
+        else:
+            conn.execute(
+                psycopg.sql.SQL("create database {} template {}").format(
+                    psycopg.sql.Identifier(name), psycopg.sql.Identifier(template_database)
+                )
             )
-        )
-    url = _with_db(server_url, name)
+    url = app_url_for(name)
     monkeypatch.setenv("DATABASE_URL", url)
     settings.get_settings.cache_clear()
     yield url

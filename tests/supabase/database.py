@@ -1,0 +1,59 @@
+"""Databases for the tests on a Supabase-like cluster (tests/supabase/cluster.py).
+
+There, `supabase_admin` is the superuser that creates and drops the test databases, and everything the
+pipeline does runs as `postgres`, which is not a superuser, exactly as on a Supabase project: migrations, the
+functions, the CLI. Each template database is a clone of `supabase_base` (roles, default privileges, auth,
+storage, realtime, pg_cron as a new project has them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import conninfo, sql
+
+BASE = "supabase_base"
+APP_USER = "postgres"
+
+
+def is_supabase_like(server_url: str) -> bool:
+    """True when the server is a cluster built by tests/supabase/cluster.py and we connect as its superuser."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        row = conn.execute(
+            "select (select rolsuper from pg_roles where rolname = current_user)"
+            " and exists (select 1 from pg_database where datname = %s)"
+            " and exists (select 1 from pg_roles where rolname = 'supabase_admin')",
+            (BASE,),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def app_url(server_url: str, dbname: str) -> str:
+    """The URL the pipeline uses: the project's `postgres` role, as Supabase hands it out."""
+    return conninfo.make_conninfo(server_url, dbname=dbname, user=APP_USER)
+
+
+def create_from_base(conn: psycopg.Connection[Any], name: str, template: str = BASE) -> None:
+    """A new database cloned from `template` (by default: as a new Supabase project has it), owned by `postgres`."""
+    conn.execute(
+        sql.SQL("create database {} template {} owner {}").format(
+            sql.Identifier(name), sql.Identifier(template), sql.Identifier(APP_USER)
+        )
+    )
+
+
+def add_realtime_partitions(admin_url: str, days_before: int = 2, days_after: int = 7) -> None:
+    """Daily partitions of realtime.messages around today, as the Realtime server keeps them (it creates them
+    ahead of time; realtime.send does not, and swallows the error when one is missing)."""
+    days = f"generate_series(current_date - {int(days_before)}, current_date + {int(days_after)}, '1 day')::date"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            "do $$ declare d date; begin"
+            f" for d in select {days} loop"
+            "  if to_regclass(format('realtime.messages_%s', to_char(d, 'YYYY_MM_DD'))) is null then"
+            "   execute format('create table realtime.%I partition of realtime.messages for values from (%L) to (%L)',"
+            "                  'messages_' || to_char(d, 'YYYY_MM_DD'), d, d + 1);"
+            "  end if;"
+            " end loop; end $$"
+        )
