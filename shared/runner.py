@@ -153,9 +153,8 @@ def invoke_until_drained(url: str, stop: threading.Event | None = None) -> int:
     return calls
 
 
-# pgmq notifies at most once per this window per queue (see the queues migration); a message queued inside
-# the window of the last notification gets none, so the dispatcher drains once more after the window.
-NOTIFY_THROTTLE_SECONDS = 0.01
+# The queue tables notify this channel once per inserting statement (migration 20261129000100_queue_wakeups).
+WAKE_CHANNEL = "analytics_wake_{queue}"
 
 
 def _drain_in_parallel(url: str, stop: threading.Event, workers: int) -> None:
@@ -180,7 +179,7 @@ def _swallow(conn: psycopg.Connection[Any]) -> None:
 def _dispatch(
     database_url: str, queue: str, url: str, stop: threading.Event, poll_seconds: float, workers: int
 ) -> None:
-    channel = f"pgmq.q_{queue}.INSERT"
+    channel = WAKE_CHANNEL.format(queue=queue)
     while not stop.is_set():
         try:
             with psycopg.connect(database_url, autocommit=True) as conn:
@@ -188,15 +187,10 @@ def _dispatch(
                 _drain_in_parallel(url, stop, workers)
                 while not stop.is_set():
                     # Wait for the next insert (or the slow poll, which also covers a notification lost in a
-                    # reconnect) and drain at once: one drain serves every message queued so far.
+                    # reconnect) and drain at once: one drain serves every message queued so far. A message that
+                    # lands while the drain runs leaves its notification waiting, so the next wait returns at once.
                     if any(True for _ in conn.notifies(timeout=poll_seconds, stop_after=1)):
                         _swallow(conn)
-                    _drain_in_parallel(url, stop, workers)
-                    # A message queued inside the throttle window of the notification just served got none of
-                    # its own: wait one window for the next notification, and drain once more if none comes.
-                    while any(True for _ in conn.notifies(timeout=NOTIFY_THROTTLE_SECONDS * 2, stop_after=1)):
-                        _swallow(conn)
-                        _drain_in_parallel(url, stop, workers)
                     _drain_in_parallel(url, stop, workers)
         except psycopg.Error:
             time.sleep(1.0)  # the database went away; reconnect and carry on

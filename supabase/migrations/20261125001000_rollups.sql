@@ -511,7 +511,6 @@ grant select on public.analytics_rollups, public.analytics_active_clients, publi
 
 -- The debounced refresh queue: aggregate drops one delayed message when views became pending.
 select pgmq.create('refresh');
-select pgmq.enable_notify_insert('refresh', 0);
 
 -- PostgREST exposes public functions as RPC and PostgreSQL grants EXECUTE to PUBLIC by default: the pipeline's
 -- functions are for the service role only (no signed-in user may publish notices, aggregate or rebuild).
