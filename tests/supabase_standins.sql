@@ -5,6 +5,13 @@
 -- background worker: they run cron.job commands and send the recorded HTTP requests themselves.
 
 -- pg_cron: cron.job, cron.schedule(job_name, schedule, command) (upsert by name and user), cron.unschedule.
+-- Only where the server has no pg_cron: the Supabase-like test cluster has the real one (tests/supabase/), whose
+-- functions record jobs the same way, and the tests play its scheduler all the same.
+do $standin$
+begin
+if to_regclass('cron.job') is not null then
+  return;
+end if;
 create schema if not exists cron;
 create table if not exists cron.job (
   jobid bigserial primary key,
@@ -19,13 +26,13 @@ create table if not exists cron.job (
   unique (jobname, username)
 );
 create or replace function cron.schedule(job_name text, schedule text, command text)
-returns bigint language sql as $$
+returns bigint language sql as $fn$
   insert into cron.job (jobname, schedule, command) values (job_name, schedule, command)
   on conflict (jobname, username) do update set schedule = excluded.schedule, command = excluded.command
   returning jobid
-$$;
+$fn$;
 create or replace function cron.unschedule(job_name text)
-returns boolean language plpgsql as $$
+returns boolean language plpgsql as $fn$
 begin
   delete from cron.job where jobname = job_name and username = current_user;
   if not found then
@@ -33,7 +40,9 @@ begin
   end if;
   return true;
 end
-$$;
+$fn$;
+end
+$standin$;
 
 -- pg_net: net.http_post with the real signature; the request is recorded and, like pg_net's, only becomes
 -- visible to the sender (here: the test) when the calling transaction commits.
