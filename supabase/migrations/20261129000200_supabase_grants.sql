@@ -103,8 +103,11 @@ to authenticated;
 -- Sources without their (encrypted) secrets.
 grant select (id, organization_id, provider, name, previous_secret_expires_at, settings, created_at, rotated_at)
   on public.analytics_webhook_sources to authenticated;
--- Called by the policies and the filtered views a user reads (a view checks EXECUTE as the querying user).
-grant execute on function public.analytics_request_org(), public.analytics_materialized_views_v1() to authenticated;
+-- Called by the policies and the filtered views a user reads (a view checks EXECUTE as the querying user), and
+-- the 15-minute bucket of a time (pure arithmetic) that the dashboard's rollup queries use.
+grant execute on function
+  public.analytics_request_org(), public.analytics_materialized_views_v1(), public.analytics_bucket_v1(timestamptz)
+to authenticated;
 
 -- The service role (the project's secret key) keeps full use, as Supabase gives it; it bypasses RLS anyway.
 do $$

@@ -44,9 +44,13 @@ where p.prokind = 'f'
   and ((n.nspname = 'public' and p.proname like 'analytics\\_%') or n.nspname in ('analytics_invoke', 'pgmq'))
 order by 1
 """
-# Harmless by design and needed by the policies and filtered views a signed-in user reads; checked below to
-# reveal nothing of another organization.
-_USER_FUNCTIONS = {"analytics_request_org()", "analytics_materialized_views_v1()"}
+# Harmless by design and needed by the policies, filtered views and dashboard queries a signed-in user runs;
+# checked below to reveal nothing of another organization.
+_USER_FUNCTIONS = {
+    "analytics_request_org()",
+    "analytics_materialized_views_v1()",
+    "analytics_bucket_v1(timestamp with time zone)",
+}
 _DENIED = (errors.InsufficientPrivilege,)
 
 
@@ -201,8 +205,10 @@ def test_the_functions_a_signed_in_user_may_call_reveal_only_their_own_organizat
         _as_caller(as_postgrest, user)
         mine = as_postgrest.execute("select public.analytics_request_org()").fetchone()
         views = as_postgrest.execute("select public.analytics_materialized_views_v1()").fetchone()
+        bucket = as_postgrest.execute("select public.analytics_bucket_v1('2026-11-29 10:44:59+00')").fetchone()
     assert mine == (uuid.UUID(user.claims["organization_id"]),) and mine != (victim,)
     assert views is not None and str(victim) not in str(views)
+    assert bucket is not None and bucket[0].isoformat() == "2026-11-29T10:30:00+00:00"
 
 
 def test_event_partitions_made_later_have_row_level_security_and_no_grants(conn: psycopg.Connection[Any]) -> None:

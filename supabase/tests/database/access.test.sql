@@ -44,8 +44,9 @@ select set_eq(
      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
      where ((n.nspname = 'public' and p.proname like 'analytics\_%') or n.nspname = 'analytics_invoke')
        and has_function_privilege('authenticated', p.oid, 'execute') $$,
-  array['analytics_request_org()', 'analytics_materialized_views_v1()'],
-  'a signed-in user can execute only the two functions its policies and views call'
+  array['analytics_request_org()', 'analytics_materialized_views_v1()',
+        'analytics_bucket_v1(timestamp with time zone)'],
+  'a signed-in user can execute only what its policies, views and the dashboard''s queries call'
 );
 
 select is_empty(
