@@ -1,0 +1,236 @@
+"""Change notices on Supabase Realtime, checked in SQL as the users Realtime acts for.
+
+The test database gets Realtime's own schema, built from the upstream tenant migrations
+(tests/supabase/realtime.py), and today's partitions as the Realtime server creates them; then our Realtime
+migration runs on it as it does on a project. Realtime authorises a private channel by running, as the
+joining user (role, `request.jwt.claims`, `realtime.topic`), a SELECT of a broadcast row of that topic from
+realtime.messages; the helpers below do the same, so a wrong policy fails these tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import errors as pg_errors
+from psycopg.types.json import Jsonb
+
+from shared import aggregation, db, migrations, validation
+from tests import factories
+from tests.supabase import realtime as realtime_schema
+
+MIGRATION = next(m for m in migrations.discover() if m.name == "realtime_authorization")
+
+
+@dataclass(frozen=True)
+class Realtime:
+    conn: psycopg.Connection[Any]
+    skipped: list[str]
+
+
+def _ensure_roles(conn: psycopg.Connection[Any]) -> None:
+    """Roles are per cluster: create the ones Realtime's migrations name and the server lacks."""
+    for role in realtime_schema.REQUIRED_ROLES:
+        if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is None:
+            # Another test process may create it first.
+            with contextlib.suppress(pg_errors.DuplicateObject, pg_errors.UniqueViolation):
+                conn.execute(psycopg.sql.SQL("create role {} nologin").format(psycopg.sql.Identifier(role)))
+
+
+def _with_realtime(conn: psycopg.Connection[Any], *, partitions: bool) -> Realtime:
+    _ensure_roles(conn)
+    skipped = realtime_schema.apply_realtime_schema(conn)
+    if partitions:
+        realtime_schema.create_partitions(conn, datetime.now(UTC).date())
+    # The per-test database was migrated before Realtime existed; run our migration again, as it runs on a
+    # project where Realtime has already created its tables (test_our_migrations_... checks that order too).
+    conn.execute(MIGRATION.read().encode())
+    return Realtime(conn, skipped)
+
+
+@pytest.fixture
+def realtime(conn: psycopg.Connection[Any]) -> Realtime:
+    """The per-test database with Realtime's schema, yesterday's to tomorrow's partitions and our policy."""
+    return _with_realtime(conn, partitions=True)
+
+
+def _claims(org: Any, *, where: str = "top") -> dict[str, Any]:
+    claims: dict[str, Any] = {"sub": "00000000-0000-4000-8000-000000000001", "role": "authenticated",
+                              "aud": "authenticated"}
+    if where == "top":
+        claims["organization_id"] = str(org)
+    else:
+        claims["app_metadata"] = {"organization_id": str(org)}
+    return claims
+
+
+def _as_user(conn: psycopg.Connection[Any], role: str, claims: dict[str, Any] | None, topic: str) -> None:
+    """What Realtime's Authorization.set_conn_config does at the start of its check transaction."""
+    conn.execute(
+        "select set_config('role', %s, true), set_config('realtime.topic', %s, true), "
+        "set_config('request.jwt.claims', %s, true)",
+        (role, topic, json.dumps(claims) if claims is not None else ""),
+    )
+
+
+def _received(conn: psycopg.Connection[Any], role: str, claims: dict[str, Any] | None, topic: str) -> list[Any]:
+    """The notices a user reads from realtime.messages for a channel topic (every row the policy lets through)."""
+    with conn.transaction(force_rollback=True):
+        _as_user(conn, role, claims, topic)
+        rows = conn.execute("select topic, event, private, payload from realtime.messages").fetchall()
+    return rows
+
+
+def _can_join(conn: psycopg.Connection[Any], role: str, claims: dict[str, Any] | None, topic: str,
+              extension: str = "broadcast") -> bool:
+    """Realtime's read check for a private channel: a probe row of the topic and extension, inserted by
+    Realtime itself, must be visible to the user; rolled back afterwards, as Realtime does."""
+    with conn.transaction(force_rollback=True):
+        row = conn.execute("insert into realtime.messages (topic, extension) values (%s, %s) returning id",
+                           (topic, extension)).fetchone()
+        assert row is not None
+        _as_user(conn, role, claims, topic)
+        seen = conn.execute("select id from realtime.messages where topic = %s and extension = %s and id = %s",
+                            (topic, extension, row[0])).fetchall()
+    return len(seen) == 1
+
+
+def _publish_through_the_pipeline(ingest_app: Any, org: Any, event_type: str = "booking.confirmed") -> None:
+    answer = ingest_app.post("/v1/events", data=json.dumps({"events": [factories.make_event(event_type)]}),
+                             headers={"Authorization": f"Bearer {org.ingest_key}"}, content_type="application/json")
+    assert answer.status_code == 202, answer.json
+    assert not validation.drain(db.transaction)[1]
+    assert not aggregation.drain(db.transaction)[1]
+
+
+def test_the_upstream_realtime_migrations_apply_without_a_skipped_statement(realtime: Realtime) -> None:
+    assert realtime.skipped == []
+    conn = realtime.conn
+    assert conn.execute("select to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null, "
+                        "to_regprocedure('realtime.topic()') is not null").fetchone() == (True, True)
+    kind, rls = conn.execute("select relkind, relrowsecurity from pg_class where oid = 'realtime.messages'::regclass"
+                             ).fetchone() or (None, None)
+    assert (kind, rls) == ("p", True)  # partitioned by inserted_at, row-level security on
+
+
+def test_the_loader_reads_up_and_change_but_never_down(tmp_path: Path) -> None:
+    (tmp_path / "20240101000000_example.ex").write_text('''defmodule Example do
+  use Ecto.Migration
+
+  def up do
+    create table(:things) do
+      add :name, :text, null: false
+      timestamps()
+    end
+
+    alter table(:things) do
+      add_if_not_exists :payload, :map, default: fragment("'{}'::jsonb")
+      remove :name
+    end
+
+    "a bare string: Elixir evaluates it and runs nothing"
+    execute("GRANT SELECT ON realtime.things TO \\"anon\\"")
+    execute ~S"""
+    SELECT '\\d'
+    """
+  end
+
+  def down do
+    execute("DROP TABLE realtime.things")
+  end
+end
+''')
+    assert realtime_schema.migration_sql(tmp_path / "20240101000000_example.ex") == [
+        'CREATE TABLE "realtime"."things" ("id" bigserial PRIMARY KEY, "name" text NOT NULL, '
+        '"inserted_at" timestamp(0) NOT NULL, "updated_at" timestamp(0) NOT NULL)',
+        'ALTER TABLE "realtime"."things" ADD COLUMN IF NOT EXISTS "payload" jsonb DEFAULT \'{}\'::jsonb, '
+        'DROP COLUMN "name"',
+        'GRANT SELECT ON realtime.things TO "anon"',
+        "SELECT '\\d'\n",
+    ]
+
+
+def test_a_change_notice_reaches_only_the_users_of_its_organization(
+    realtime: Realtime, ingest_app: Any, make_org: Callable[..., Any],
+) -> None:
+    conn = realtime.conn
+    a, b = make_org(name="A"), make_org(name="B")
+    _publish_through_the_pipeline(ingest_app, a)
+    conn.execute("select public.analytics_publish_change_v1(%s, %s)",  # B has a notice of its own too
+                 (b.id, Jsonb({"organization_id": str(b.id), "data_version": 9})))
+    topic_a, topic_b = f"analytics:{a.id}", f"analytics:{b.id}"
+
+    for claims in (_claims(a.id), _claims(a.id, where="app_metadata")):
+        [(topic, event, private, payload)] = _received(conn, "authenticated", claims, topic_a)
+        assert (topic, event, private) == (topic_a, "analytics_changes", True)
+        assert payload["organization_id"] == str(a.id) and payload["data_version"] == 1
+        assert payload["kind"] == "aggregate" and payload["events"] == 1
+    assert _received(conn, "authenticated", _claims(a.id), topic_b) == []
+    assert _received(conn, "authenticated", _claims(b.id), topic_a) == []
+    assert [row[3]["data_version"] for row in _received(conn, "authenticated", _claims(b.id), topic_b)] == [9]
+    assert _received(conn, "anon", _claims(a.id), topic_a) == []
+    assert _received(conn, "anon", None, topic_a) == []
+    assert _received(conn, "authenticated", {"sub": "x", "role": "authenticated"}, topic_a) == []
+
+
+def test_a_user_may_join_only_the_private_channel_of_their_organization_and_never_broadcast_on_it(
+    realtime: Realtime, make_org: Callable[..., Any],
+) -> None:
+    conn = realtime.conn
+    a, b = make_org(name="A"), make_org(name="B")
+    topic_a = f"analytics:{a.id}"
+    assert _can_join(conn, "authenticated", _claims(a.id), topic_a)
+    assert _can_join(conn, "authenticated", _claims(a.id, where="app_metadata"), topic_a)
+    assert not _can_join(conn, "authenticated", _claims(b.id), topic_a)
+    assert not _can_join(conn, "authenticated", _claims(a.id), f"analytics:{b.id}")
+    assert not _can_join(conn, "authenticated", _claims(a.id), f"other:{a.id}")
+    assert not _can_join(conn, "anon", _claims(a.id), topic_a)
+    assert not _can_join(conn, "authenticated", None, topic_a)
+    assert not _can_join(conn, "authenticated", _claims(a.id), topic_a, extension="presence")  # broadcast only
+    # Realtime's write check inserts as the user: no INSERT policy, so no user publishes on the channel.
+    with conn.transaction(force_rollback=True), pytest.raises(pg_errors.InsufficientPrivilege):
+        _as_user(conn, "authenticated", _claims(a.id), topic_a)
+        conn.execute("insert into realtime.messages (topic, extension, payload) values (%s, 'broadcast', '{}')",
+                     (topic_a,))
+
+
+def test_a_batch_commits_even_when_realtime_has_no_partition_for_today(
+    conn: psycopg.Connection[Any], ingest_app: Any, make_org: Callable[..., Any],
+) -> None:
+    """realtime.send swallows its own errors (a WARNING, nothing stored): the notice is lost, never the batch,
+    and the data version the dashboard follows still moves."""
+    _with_realtime(conn, partitions=False)
+    org = make_org()
+    _publish_through_the_pipeline(ingest_app, org)
+    assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (1,)
+    assert conn.execute("select sum(events) from analytics_rollups where organization_id = %s "
+                        "and metric = 'booking.confirmed'", (org.id,)).fetchone() == (1,)
+    assert conn.execute("select count(*) from realtime.messages").fetchone() == (0,)
+
+
+def test_our_migrations_create_the_policy_on_a_project_where_realtime_came_first(server_url: str) -> None:
+    name = f"wsa_rt_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(psycopg.sql.SQL("create database {}").format(psycopg.sql.Identifier(name)))
+    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            _ensure_roles(conn)
+            realtime_schema.apply_realtime_schema(conn)
+        migrations.migrate(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            policies = conn.execute("select policyname, cmd, roles::text[] from pg_policies "
+                                    "where schemaname = 'realtime' and tablename = 'messages'").fetchall()
+        assert policies == [("analytics_changes_receive", "SELECT", ["authenticated"])]
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(psycopg.sql.SQL("drop database if exists {} with (force)").format(
+                psycopg.sql.Identifier(name)))
