@@ -1,12 +1,18 @@
-"""Change notices as a server-sent event stream, for local use (`wedsync-analytics up`).
+"""The dashboard's live feed: a server-sent event each time the caller's organization's data changes.
 
-The stream LISTENs on the `analytics_changes` channel with its own connection (LISTEN cannot go through the
-transaction pooler, and must not hold a pooled connection), forwards the notices of the caller's organization
-only, sends a comment line as heartbeat on a quiet stream, and ends after `dashboard_live_max_seconds` so a
-worker thread is never held for ever; the `retry:` field tells the browser's EventSource when to reconnect.
-pg_notify payloads carry no rows, only the organization id, version and changed window, and are filtered here
-in Python because notifications are not subject to RLS. In production Supabase Realtime's private channel
-`analytics:<org id>` carries the same notice (docs/aggregation.md).
+The stream follows the organization's `data_version`, which every aggregate batch, rebuild, view refresh and
+zone change bumps in the same transaction as the change itself. It reads the version as the viewer (role
+`authenticated`, RLS) every `dashboard_live_poll_ms` in an ordinary pooled `shared.db` transaction, so the same
+code runs locally and through Supabase's transaction pooler, where LISTEN does not work; it needs no NOTIFY
+either (on Supabase the notices go to Realtime, docs/aggregation.md). Each poll is one primary-key read, and
+the stream holds no connection between polls. Changes that land between two polls arrive as one event with
+the latest version. The changed window of a notice is not stored where a poll could read it cheaply, so an
+event carries the organization and the version only: the dashboard asks again, and its ETag answers are
+free when nothing it shows changed.
+
+A comment line is the heartbeat of a quiet stream; the stream ends after `dashboard_live_max_seconds` so a
+worker thread is never held for ever, `retry:` tells the browser's EventSource when to reconnect, and the
+`Last-Event-ID` it then sends (the last version it saw) lets the new stream report a change made meanwhile.
 """
 
 from __future__ import annotations
@@ -15,33 +21,58 @@ import json
 import time
 from collections.abc import Iterator
 
-from psycopg import sql
-
-from shared import auth, db, settings
-
-CHANNEL = "analytics_changes"
+from shared import auth, dashboard, errors, queries, settings
 
 
-def stream(viewer: auth.Viewer) -> Iterator[str]:
+def open_stream(viewer: auth.Viewer, last_event_id: str | None = None) -> Iterator[str]:
+    """The viewer's stream. The first read happens now, before any byte is sent, so a caller whose organization
+    does not exist gets a 403 rather than an empty stream."""
+    current = _version(viewer)
+    if current is None:
+        raise auth.AuthError(403, "the caller's organization does not exist")
+    seen = current
+    if last_event_id is not None and last_event_id.strip().isdigit():
+        seen = min(int(last_event_id), current)  # a reconnect: report what changed since that version
+    return _follow(viewer, seen)
+
+
+def _version(viewer: auth.Viewer) -> int | None:
+    with dashboard.as_viewer(viewer) as conn:
+        row = conn.execute(queries.get("dashboard_live_version")).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _change(viewer: auth.Viewer, version: int) -> str:
+    payload = {"organization_id": str(viewer.organization_id), "data_version": version}
+    return f"event: change\nid: {version}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
+
+
+def _follow(viewer: auth.Viewer, seen: int) -> Iterator[str]:
     conf = settings.get_settings()
-    deadline = time.monotonic() + conf.dashboard_live_max_seconds
-    org = str(viewer.organization_id)
-    with db.connect(autocommit=True) as conn:
-        conn.execute(sql.SQL("listen {}").format(sql.Identifier(CHANNEL)))
-        yield f"retry: 3000\n: listening for changes of organization {org}\n\n"
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            for notice in conn.notifies(timeout=min(conf.dashboard_live_heartbeat_seconds, left)):
-                try:
-                    payload = json.loads(notice.payload)
-                except ValueError:
-                    continue
-                if isinstance(payload, dict) and payload.get("organization_id") == org:
-                    version = payload.get("data_version", "")
-                    yield f"event: change\nid: {version}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
-                if time.monotonic() >= deadline:
-                    break
+    start = time.monotonic()
+    deadline = start + conf.dashboard_live_max_seconds
+    next_beat = start + conf.dashboard_live_heartbeat_seconds
+    yield f"retry: 3000\n: following the data version of organization {viewer.organization_id}\n\n"
+    version: int | None = seen
+    while True:
+        try:
+            version = _version(viewer)
+        except errors.PipelineError as exc:
+            if not exc.transient:
+                raise
+            # A lost connection or a pooler hiccup: the next poll tries again, the stream stays open.
+        if version is None:
+            yield 'event: end\ndata: {"reason": "organization_gone"}\n\n'
+            return
+        now = time.monotonic()
+        if version > seen:
+            seen = version
+            next_beat = now + conf.dashboard_live_heartbeat_seconds
+            yield _change(viewer, version)
+        elif now >= next_beat:
+            next_beat = now + conf.dashboard_live_heartbeat_seconds
             yield ": heartbeat\n\n"
-        yield 'event: end\ndata: {"reason": "max_duration"}\n\n'
+        if now >= deadline:
+            break
+        time.sleep(min(conf.dashboard_live_poll_ms / 1000, deadline - now))
+    yield 'event: end\ndata: {"reason": "max_duration"}\n\n'

@@ -212,6 +212,12 @@ class Settings(BaseSettings):
     dashboard_live_heartbeat_seconds: float = Field(
         default=15.0, description="A comment line is sent this often on a quiet live stream."
     )
+    dashboard_live_poll_ms: int = Field(
+        default=500,
+        gt=0,
+        description="How often a live stream reads its organization's data version (one primary-key read through "
+        "the pool; pooler-safe, no LISTEN): the most a change waits before it is on the stream.",
+    )
     dashboard_cors_origins: str = Field(
         default="*", description="Origins allowed to call the dashboard API from a browser (comma-separated, or *)."
     )

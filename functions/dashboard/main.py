@@ -76,7 +76,7 @@ ENDPOINTS: list[openapi.Endpoint] = [
     ),
     openapi.Endpoint(
         "/v1/events/live",
-        "Change notices of the organization as server-sent events (local use)",
+        "Changes of the organization's data as server-sent events (follows its data version)",
         board.NoQuery,
         None,
         cached=False,
@@ -213,12 +213,13 @@ def get_live(request: flask.Request) -> flask.Response:
     try:
         viewer = auth.authenticate(web.bearer_token(request))
         board.parse(board.NoQuery, request.args.to_dict(flat=True))
+        feed = livefeed.open_stream(viewer, request.headers.get("Last-Event-ID"))
     except auth.AuthError as exc:
         return _refused(exc)
     except board.BadInput as exc:
         return _bad(exc)
     return flask.Response(
-        flask.stream_with_context(livefeed.stream(viewer)),
+        flask.stream_with_context(feed),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -14,6 +14,10 @@ select o.id, o.data_version, o.timezone, o.currency,
 from public.organizations o
 where o.id = public.analytics_request_org();
 
+-- name: dashboard_live_version
+-- The caller's organization's data version (found by row-level security alone): what the live feed follows.
+select o.data_version from public.organizations o where o.id = public.analytics_request_org();
+
 -- name: dashboard_source_stats
 -- Intake counters per source and period (hourly UTC buckets; days, weeks, months in the organization's zone).
 select case when %(interval)s = 'hour' then bucket

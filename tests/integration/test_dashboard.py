@@ -4,7 +4,6 @@ through validate and aggregate: numbers, zones, RLS, caching, and every kind of 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -493,28 +492,46 @@ def test_browsers_on_another_origin_may_call_the_api(dashboard_app: Any, make_or
 # ----- live stream --------------------------------------------------------------------------------------------
 
 
-def test_the_live_stream_forwards_only_the_callers_change_notices_and_ends(
-    dashboard_app: Any, make_org: Callable[..., Any], database_url: str, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DASHBOARD_LIVE_MAX_SECONDS", "1.5")
-    monkeypatch.setenv("DASHBOARD_LIVE_HEARTBEAT_SECONDS", "0.3")
+def _live_settings(monkeypatch: pytest.MonkeyPatch, max_seconds: str, heartbeat_seconds: str) -> None:
+    monkeypatch.setenv("DASHBOARD_LIVE_MAX_SECONDS", max_seconds)
+    monkeypatch.setenv("DASHBOARD_LIVE_HEARTBEAT_SECONDS", heartbeat_seconds)
+    monkeypatch.setenv("DASHBOARD_LIVE_POLL_MS", "20")
     settings.get_settings.cache_clear()
+
+
+def _changes(text: str) -> list[Any]:
+    return [json.loads(line[len("data: "):]) for line in text.splitlines() if line.startswith("data: {\"org")]
+
+
+def test_the_live_stream_forwards_only_the_callers_change_notices_and_ends(
+    dashboard_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _live_settings(monkeypatch, max_seconds="1.5", heartbeat_seconds="0.3")
     mine, theirs = make_org(name="Mine"), make_org(name="Theirs")
-
-    def notify() -> None:
-        time.sleep(0.5)
-        with psycopg.connect(database_url, autocommit=True) as c:
-            for org, version in ((theirs, 7), (mine, 3)):
-                c.execute("select pg_notify('analytics_changes', %s)",
-                          (json.dumps({"organization_id": str(org.id), "data_version": version}),))
-
-    thread = threading.Thread(target=notify)
-    thread.start()
-    answer = _get(dashboard_app, "/v1/events/live", mine.read_key)
-    text = answer.get_data(as_text=True)
-    thread.join()
+    answer = dashboard_app.get("/v1/events/live", headers={"Authorization": f"Bearer {mine.read_key}"},
+                               buffered=False)
     assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
-    changes = [json.loads(line[len("data: "):]) for line in text.splitlines() if line.startswith("data: {\"org")]
-    assert changes == [{"organization_id": str(mine.id), "data_version": 3}]
+    chunks = iter(answer.response)
+    opening = next(chunks).decode()  # the stream is open: the version it started from is read
+    for org, version in ((theirs, 7), (mine, 3)):  # what aggregate does to data_version, in the same database
+        conn.execute("update organizations set data_version = %s where id = %s", (version, org.id))
+    text = opening + b"".join(chunks).decode()
+    answer.close()
+    assert _changes(text) == [{"organization_id": str(mine.id), "data_version": 3}]
+    assert "event: change\nid: 3\n" in text
     assert ": heartbeat" in text and "event: end" in text
     assert _get(dashboard_app, "/v1/events/live", None).status_code == 401
+
+
+def test_a_reconnecting_live_stream_reports_a_change_made_while_it_was_away(
+    dashboard_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _live_settings(monkeypatch, max_seconds="0.2", heartbeat_seconds="15")
+    org = make_org()
+    conn.execute("update organizations set data_version = 5 where id = %s", (org.id,))
+    again = _get(dashboard_app, "/v1/events/live", org.read_key, {"Last-Event-ID": "4"}).get_data(as_text=True)
+    assert _changes(again) == [{"organization_id": str(org.id), "data_version": 5}]
+    fresh = _get(dashboard_app, "/v1/events/live", org.read_key).get_data(as_text=True)
+    assert _changes(fresh) == [] and "event: end" in fresh  # a new stream starts from the current version
+    unknown = _get(dashboard_app, "/v1/events/live", _token("00000000-0000-4000-8000-00000000dead"))
+    assert unknown.status_code == 403  # refused before the stream starts, not an empty stream

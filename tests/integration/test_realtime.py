@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ import pytest
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
-from shared import aggregation, db, migrations, validation
+from shared import aggregation, db, migrations, settings, validation
 from tests import factories
 from tests.supabase import realtime as realtime_schema
 
@@ -234,3 +234,44 @@ def test_our_migrations_create_the_policy_on_a_project_where_realtime_came_first
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(psycopg.sql.SQL("drop database if exists {} with (force)").format(
                 psycopg.sql.Identifier(name)))
+
+
+def _stream_until_change(answer: Any) -> Iterator[str]:
+    for chunk in answer.response:
+        text = chunk.decode()
+        yield text
+        if text.startswith("event: change"):
+            return
+
+
+def test_the_live_feed_delivers_a_pipeline_change_without_listen_or_notify(
+    realtime: Realtime, dashboard_app: Any, ingest_app: Any, make_org: Callable[..., Any],
+    database_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As on Supabase: notices go to Realtime (no pg_notify exists to hear) and the feed reads through the pool."""
+    monkeypatch.setenv("DASHBOARD_LIVE_POLL_MS", "20")
+    monkeypatch.setenv("DASHBOARD_LIVE_MAX_SECONDS", "30")  # bounds the wait if the change never came
+    settings.get_settings.cache_clear()
+    org = make_org()
+    heard: list[str] = []
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.add_notify_handler(lambda n: heard.append(n.payload))
+        listener.execute("listen analytics_changes")
+        answer = dashboard_app.get("/v1/events/live", headers={"Authorization": f"Bearer {org.read_key}"},
+                                   buffered=False)
+        assert answer.status_code == 200
+        stream = _stream_until_change(answer)
+        assert next(stream).startswith("retry: 3000")
+        _publish_through_the_pipeline(ingest_app, org)
+        *_, change = stream
+        # While the stream is open: no session of this database but the test's own listener ever ran LISTEN.
+        listening = realtime.conn.execute(
+            "select count(*) from pg_stat_activity where datname = current_database() and query ilike 'listen%%' "
+            "and pid <> %s", (listener.info.backend_pid,)).fetchone()
+        answer.close()
+        listener.execute("select 1")  # lets a pending notification arrive, if there were one
+    assert change == (f"event: change\nid: 1\n"
+                      f'data: {{"organization_id":"{org.id}","data_version":1}}\n\n')
+    assert listening == (0,) and heard == []
+    assert realtime.conn.execute("select count(*) from realtime.messages where topic = %s",
+                                 (f"analytics:{org.id}",)).fetchone() == (1,)  # the notice went to Realtime
