@@ -63,8 +63,11 @@ def realtime(conn: psycopg.Connection[Any]) -> Realtime:
 
 
 def _claims(org: Any, *, where: str = "top") -> dict[str, Any]:
-    claims: dict[str, Any] = {"sub": "00000000-0000-4000-8000-000000000001", "role": "authenticated",
-                              "aud": "authenticated"}
+    claims: dict[str, Any] = {
+        "sub": "00000000-0000-4000-8000-000000000001",
+        "role": "authenticated",
+        "aud": "authenticated",
+    }
     if where == "top":
         claims["organization_id"] = str(org)
     else:
@@ -89,23 +92,31 @@ def _received(conn: psycopg.Connection[Any], role: str, claims: dict[str, Any] |
     return rows
 
 
-def _can_join(conn: psycopg.Connection[Any], role: str, claims: dict[str, Any] | None, topic: str,
-              extension: str = "broadcast") -> bool:
+def _can_join(
+    conn: psycopg.Connection[Any], role: str, claims: dict[str, Any] | None, topic: str, extension: str = "broadcast"
+) -> bool:
     """Realtime's read check for a private channel: a probe row of the topic and extension, inserted by
     Realtime itself, must be visible to the user; rolled back afterwards, as Realtime does."""
     with conn.transaction(force_rollback=True):
-        row = conn.execute("insert into realtime.messages (topic, extension) values (%s, %s) returning id",
-                           (topic, extension)).fetchone()
+        row = conn.execute(
+            "insert into realtime.messages (topic, extension) values (%s, %s) returning id", (topic, extension)
+        ).fetchone()
         assert row is not None
         _as_user(conn, role, claims, topic)
-        seen = conn.execute("select id from realtime.messages where topic = %s and extension = %s and id = %s",
-                            (topic, extension, row[0])).fetchall()
+        seen = conn.execute(
+            "select id from realtime.messages where topic = %s and extension = %s and id = %s",
+            (topic, extension, row[0]),
+        ).fetchall()
     return len(seen) == 1
 
 
 def _publish_through_the_pipeline(ingest_app: Any, org: Any, event_type: str = "booking.confirmed") -> None:
-    answer = ingest_app.post("/v1/events", data=json.dumps({"events": [factories.make_event(event_type)]}),
-                             headers={"Authorization": f"Bearer {org.ingest_key}"}, content_type="application/json")
+    answer = ingest_app.post(
+        "/v1/events",
+        data=json.dumps({"events": [factories.make_event(event_type)]}),
+        headers={"Authorization": f"Bearer {org.ingest_key}"},
+        content_type="application/json",
+    )
     assert answer.status_code == 202, answer.json
     assert not validation.drain(db.transaction)[1]
     assert not aggregation.drain(db.transaction)[1]
@@ -114,10 +125,13 @@ def _publish_through_the_pipeline(ingest_app: Any, org: Any, event_type: str = "
 def test_the_upstream_realtime_migrations_apply_without_a_skipped_statement(realtime: Realtime) -> None:
     assert realtime.skipped == []
     conn = realtime.conn
-    assert conn.execute("select to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null, "
-                        "to_regprocedure('realtime.topic()') is not null").fetchone() == (True, True)
-    kind, rls = conn.execute("select relkind, relrowsecurity from pg_class where oid = 'realtime.messages'::regclass"
-                             ).fetchone() or (None, None)
+    assert conn.execute(
+        "select to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null, "
+        "to_regprocedure('realtime.topic()') is not null"
+    ).fetchone() == (True, True)
+    kind, rls = conn.execute(
+        "select relkind, relrowsecurity from pg_class where oid = 'realtime.messages'::regclass"
+    ).fetchone() or (None, None)
     assert (kind, rls) == ("p", True)  # partitioned by inserted_at, row-level security on
 
 
@@ -159,13 +173,17 @@ end
 
 
 def test_a_change_notice_reaches_only_the_users_of_its_organization(
-    realtime: Realtime, ingest_app: Any, make_org: Callable[..., Any],
+    realtime: Realtime,
+    ingest_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     conn = realtime.conn
     a, b = make_org(name="A"), make_org(name="B")
     _publish_through_the_pipeline(ingest_app, a)
-    conn.execute("select public.analytics_publish_change_v1(%s, %s)",  # B has a notice of its own too
-                 (b.id, Jsonb({"organization_id": str(b.id), "data_version": 9})))
+    conn.execute(
+        "select public.analytics_publish_change_v1(%s, %s)",  # B has a notice of its own too
+        (b.id, Jsonb({"organization_id": str(b.id), "data_version": 9})),
+    )
     topic_a, topic_b = f"analytics:{a.id}", f"analytics:{b.id}"
 
     for claims in (_claims(a.id), _claims(a.id, where="app_metadata")):
@@ -182,7 +200,8 @@ def test_a_change_notice_reaches_only_the_users_of_its_organization(
 
 
 def test_a_user_may_join_only_the_private_channel_of_their_organization_and_never_broadcast_on_it(
-    realtime: Realtime, make_org: Callable[..., Any],
+    realtime: Realtime,
+    make_org: Callable[..., Any],
 ) -> None:
     conn = realtime.conn
     a, b = make_org(name="A"), make_org(name="B")
@@ -198,12 +217,15 @@ def test_a_user_may_join_only_the_private_channel_of_their_organization_and_neve
     # Realtime's write check inserts as the user: no INSERT policy, so no user publishes on the channel.
     with conn.transaction(force_rollback=True), pytest.raises(pg_errors.InsufficientPrivilege):
         _as_user(conn, "authenticated", _claims(a.id), topic_a)
-        conn.execute("insert into realtime.messages (topic, extension, payload) values (%s, 'broadcast', '{}')",
-                     (topic_a,))
+        conn.execute(
+            "insert into realtime.messages (topic, extension, payload) values (%s, 'broadcast', '{}')", (topic_a,)
+        )
 
 
 def test_a_batch_commits_even_when_realtime_has_no_partition_for_today(
-    conn: psycopg.Connection[Any], ingest_app: Any, make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     """realtime.send swallows its own errors (a WARNING, nothing stored): the notice is lost, never the batch,
     and the data version the dashboard follows still moves."""
@@ -211,8 +233,10 @@ def test_a_batch_commits_even_when_realtime_has_no_partition_for_today(
     org = make_org()
     _publish_through_the_pipeline(ingest_app, org)
     assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (1,)
-    assert conn.execute("select sum(events) from analytics_rollups where organization_id = %s "
-                        "and metric = 'booking.confirmed'", (org.id,)).fetchone() == (1,)
+    assert conn.execute(
+        "select sum(events) from analytics_rollups where organization_id = %s and metric = 'booking.confirmed'",
+        (org.id,),
+    ).fetchone() == (1,)
     assert conn.execute("select count(*) from realtime.messages").fetchone() == (0,)
 
 
@@ -227,13 +251,16 @@ def test_our_migrations_create_the_policy_on_a_project_where_realtime_came_first
             realtime_schema.apply_realtime_schema(conn)
         migrations.migrate(url)
         with psycopg.connect(url, autocommit=True) as conn:
-            policies = conn.execute("select policyname, cmd, roles::text[] from pg_policies "
-                                    "where schemaname = 'realtime' and tablename = 'messages'").fetchall()
+            policies = conn.execute(
+                "select policyname, cmd, roles::text[] from pg_policies "
+                "where schemaname = 'realtime' and tablename = 'messages'"
+            ).fetchall()
         assert policies == [("analytics_changes_receive", "SELECT", ["authenticated"])]
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(psycopg.sql.SQL("drop database if exists {} with (force)").format(
-                psycopg.sql.Identifier(name)))
+            admin.execute(
+                psycopg.sql.SQL("drop database if exists {} with (force)").format(psycopg.sql.Identifier(name))
+            )
 
 
 def _stream_until_change(answer: Any) -> Iterator[str]:
@@ -245,8 +272,12 @@ def _stream_until_change(answer: Any) -> Iterator[str]:
 
 
 def test_the_live_feed_delivers_a_pipeline_change_without_listen_or_notify(
-    realtime: Realtime, dashboard_app: Any, ingest_app: Any, make_org: Callable[..., Any],
-    database_url: str, monkeypatch: pytest.MonkeyPatch,
+    realtime: Realtime,
+    dashboard_app: Any,
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """As on Supabase: notices go to Realtime (no pg_notify exists to hear) and the feed reads through the pool."""
     monkeypatch.setenv("DASHBOARD_LIVE_POLL_MS", "20")
@@ -257,8 +288,9 @@ def test_the_live_feed_delivers_a_pipeline_change_without_listen_or_notify(
     with psycopg.connect(database_url, autocommit=True) as listener:
         listener.add_notify_handler(lambda n: heard.append(n.payload))
         listener.execute("listen analytics_changes")
-        answer = dashboard_app.get("/v1/events/live", headers={"Authorization": f"Bearer {org.read_key}"},
-                                   buffered=False)
+        answer = dashboard_app.get(
+            "/v1/events/live", headers={"Authorization": f"Bearer {org.read_key}"}, buffered=False
+        )
         assert answer.status_code == 200
         stream = _stream_until_change(answer)
         assert next(stream).startswith("retry: 3000")
@@ -267,11 +299,13 @@ def test_the_live_feed_delivers_a_pipeline_change_without_listen_or_notify(
         # While the stream is open: no session of this database but the test's own listener ever ran LISTEN.
         listening = realtime.conn.execute(
             "select count(*) from pg_stat_activity where datname = current_database() and query ilike 'listen%%' "
-            "and pid <> %s", (listener.info.backend_pid,)).fetchone()
+            "and pid <> %s",
+            (listener.info.backend_pid,),
+        ).fetchone()
         answer.close()
         listener.execute("select 1")  # lets a pending notification arrive, if there were one
-    assert change == (f"event: change\nid: 1\n"
-                      f'data: {{"organization_id":"{org.id}","data_version":1}}\n\n')
+    assert change == (f'event: change\nid: 1\ndata: {{"organization_id":"{org.id}","data_version":1}}\n\n')
     assert listening == (0,) and heard == []
-    assert realtime.conn.execute("select count(*) from realtime.messages where topic = %s",
-                                 (f"analytics:{org.id}",)).fetchone() == (1,)  # the notice went to Realtime
+    assert realtime.conn.execute(
+        "select count(*) from realtime.messages where topic = %s", (f"analytics:{org.id}",)
+    ).fetchone() == (1,)  # the notice went to Realtime

@@ -35,16 +35,15 @@ _TOKEN = re.compile(
     |(?P<name>[A-Za-z_][\w.]*[?!]?)|(?P<num>\d+)|(?P<punct>.)""",
     re.VERBOSE,
 )
-_ESCAPES = {"a": "\a", "b": "\b", "d": "\x7f", "e": "\x1b", "f": "\f", "n": "\n", "r": "\r", "s": " ", "t": "\t",
-            "v": "\v", "0": "\0"}
-_TYPES = {"string": "varchar(255)", "text": "text", "boolean": "boolean", "map": "jsonb", "uuid": "uuid",
-          "binary_id": "uuid", "binary": "bytea", "integer": "integer", "bigint": "bigint", "id": "bigint",
-          "bigserial": "bigserial", "utc_datetime": "timestamp(0)", "naive_datetime": "timestamp(0)"}
+_ESCAPES = dict(zip("abdefnrstv0", "\a\b\x7f\x1b\f\n\r \t\v\0", strict=True))  # Elixir's, in strings
+# The Ecto column types the reference uses, as Ecto's PostgreSQL adapter writes them; others are reported.
+_TYPES = {"string": "varchar(255)", "text": "text", "boolean": "boolean", "map": "jsonb", "uuid": "uuid"}
+_TYPES |= dict.fromkeys(("utc_datetime", "naive_datetime"), "timestamp(0)")
 _ON_DELETE = {"delete_all": "CASCADE", "nilify_all": "SET NULL", "restrict": "RESTRICT", "nothing": "NO ACTION"}
 
 
-class _Unsupported(Exception):
-    """Elixir this loader does not understand; the statement is reported as skipped."""
+class Unread(Exception):
+    """A statement (or file) this loader cannot turn into SQL; apply_realtime_schema reports it as skipped."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class Call:
 
 def _unescape(text: str) -> str:
     if re.search(r"(?<!\\)#\{", text):
-        raise _Unsupported("string interpolation")
+        raise Unread("string interpolation")
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], m[1]), text, flags=re.DOTALL)
 
 
@@ -89,7 +88,7 @@ def _tokens(source: str) -> list[_Tok]:
         elif m["heredoc"]:  # ends at the first line that starts with """; its indent is removed from every line
             close = re.compile(r'^([ \t]*)"""', re.MULTILINE).search(source, pos)
             if close is None:
-                raise _Unsupported("unterminated heredoc")
+                raise Unread("unterminated heredoc")
             lines = source[pos : close.start()].splitlines(keepends=True)
             body = "".join(line.removeprefix(close[1]) for line in lines)
             out.append(_Tok("str", body if m["hsigil"] == "~S" else _unescape(body)))
@@ -97,7 +96,7 @@ def _tokens(source: str) -> list[_Tok]:
         elif m["string"]:
             end = re.compile(r'(?:[^"\\]|\\.)*"', re.DOTALL).match(source, pos)
             if end is None:
-                raise _Unsupported("unterminated string")
+                raise Unread("unterminated string")
             body = source[pos : end.end() - 1]
             out.append(_Tok("str", body if m["ssigil"] == "~S" else _unescape(body)))
             pos = end.end()
@@ -114,16 +113,13 @@ class _Parser:
     def __init__(self, tokens: list[_Tok]) -> None:
         self.toks, self.i = tokens, 0
 
-    def peek(self, skip_nl: bool = False) -> _Tok:
-        j = self.i
-        while skip_nl and j < len(self.toks) and self.toks[j].kind == "nl":
-            j += 1
-        return self.toks[j] if j < len(self.toks) else _Tok("eof", None)
+    def peek(self) -> _Tok:
+        return self.toks[self.i] if self.i < len(self.toks) else _Tok("eof", None)
 
     def take(self, value: str | None = None) -> _Tok:
         tok = self.peek()
         if value is not None and tok.value != value:
-            raise _Unsupported(f"expected {value!r}, found {tok.value!r}")
+            raise Unread(f"expected {value!r}, found {tok.value!r}")
         self.i += 1
         return tok
 
@@ -153,7 +149,7 @@ class _Parser:
             start = self.i
             try:
                 statements.append(self.expr(statement=True))
-            except _Unsupported as exc:
+            except Unread as exc:
                 statements.append(exc)
                 self.i, depth = start, 0  # resynchronise: the end of this statement's `do ... end`, or its line
                 while self.peek().kind != "eof" and not (depth == 0 and self.peek().kind == "nl"):
@@ -174,7 +170,7 @@ class _Parser:
             items = self.items("]" if tok.value == "[" else "}")
             return items if tok.value == "[" else tuple(items)
         if tok.kind != "name":
-            raise _Unsupported(f"unexpected {tok.value!r}")
+            raise Unread(f"unexpected {tok.value!r}")
         if tok.value in ("true", "false", "nil"):
             return {"true": True, "false": False, "nil": None}[tok.value]
         if self.peek().value == "(":
@@ -225,26 +221,24 @@ def _split(args: tuple[Any, ...]) -> tuple[list[Any], dict[str, Any]]:
 def _literal(value: Any) -> str:
     if isinstance(value, Call) and value.name == "fragment":
         return str(value.args[0])
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if value is None:
         return "NULL"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int):  # bool too: true, false
+        return str(value).lower()
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
-    raise _Unsupported(f"default {value!r}")
+    raise Unread(f"default {value!r}")
 
 
 def _type(kind: Any) -> str:
     if not (isinstance(kind, Atom) and kind.name in _TYPES):
-        raise _Unsupported(f"column type {kind!r}")
+        raise Unread(f"column type {kind!r}")
     return _TYPES[kind.name]
 
 
 def _table(call: Any) -> tuple[str, str, dict[str, Any]]:
     if not (isinstance(call, Call) and call.name in ("table", "index", "unique_index")):
-        raise _Unsupported(f"schema command on {call!r}")
+        raise Unread(f"schema command on {call!r}")
     positional, opts = _split(call.args)
     name = positional[0].name if isinstance(positional[0], Atom) else str(positional[0])
     return f"{_ident(opts.get('prefix', PREFIX))}.{_ident(name)}", name, opts
@@ -255,8 +249,10 @@ def _column(table: str, col: Call) -> str:
     name, kind = positional[0].name, positional[1]
     if isinstance(kind, Call) and kind.name == "references":
         (target, *_), ref = _split(kind.args)
-        sql = (f"bigint CONSTRAINT {_ident(f'{table}_{name}_fkey')} REFERENCES {_ident(PREFIX)}.{_ident(target.name)}"
-               f"({_ident(ref.get('column', Atom('id')).name)})")
+        sql = (
+            f"bigint CONSTRAINT {_ident(f'{table}_{name}_fkey')} REFERENCES {_ident(PREFIX)}.{_ident(target.name)}"
+            f"({_ident(ref.get('column', Atom('id')).name)})"
+        )
         if "on_delete" in ref:
             sql += f" ON DELETE {_ON_DELETE[ref['on_delete'].name]}"
     else:
@@ -277,12 +273,12 @@ def _columns(table: str, block: tuple[Any, ...]) -> Iterator[str]:
         elif isinstance(col, Call) and col.name == "add":
             yield _column(table, col)
         else:
-            raise _Unsupported(f"in create table: {col!r}")
+            raise Unread(f"in create table: {col!r}")
 
 
 def _alter(table: str, col: Any) -> Iterator[str]:
     if not isinstance(col, Call):
-        raise _Unsupported(f"in alter table: {col!r}")
+        raise Unread(f"in alter table: {col!r}")
     positional, opts = _split(col.args)
     name = _ident(positional[0].name)
     if col.name in ("add", "add_if_not_exists"):
@@ -296,7 +292,20 @@ def _alter(table: str, col: Any) -> Iterator[str]:
         if "default" in opts:
             yield f"ALTER COLUMN {name} SET DEFAULT {_literal(opts['default'])}"
     else:
-        raise _Unsupported(f"in alter table: {col.name}")
+        raise Unread(f"in alter table: {col.name}")
+
+
+def _index(target: Call, opts: dict[str, Any]) -> tuple[str, str]:
+    """The name and the `(col, col DESC) WHERE ...` of index(:table, columns, opts); Ecto's default name is
+    <table>_<columns>_index."""
+    table, columns = _split(target.args)[0][:2]
+    columns = [
+        (Atom("asc"), c) if isinstance(c, Atom) else c for c in (columns if isinstance(columns, list) else [columns])
+    ]
+    name = opts.get("name", Atom("_".join([table.name, *(c.name for _, c in columns), "index"])))
+    on = ", ".join(_ident(c.name) + (" DESC" if d.name == "desc" else "") for d, c in columns)
+    where = f" WHERE {opts['where']}" if "where" in opts else ""
+    return _ident(name.name if isinstance(name, Atom) else name), f"({on}){where}"
 
 
 def _sql(stmt: Any) -> str | None:
@@ -304,10 +313,10 @@ def _sql(stmt: Any) -> str | None:
     if isinstance(stmt, str):
         return None
     if not isinstance(stmt, Call) or not stmt.args:
-        raise _Unsupported(f"statement {stmt!r}")
+        raise Unread(f"statement {stmt!r}")
     if stmt.name == "execute":
         if not isinstance(stmt.args[0], str):
-            raise _Unsupported("execute of something other than a string")
+            raise Unread("execute of something other than a string")
         return stmt.args[0]
     (target, *_), opts = _split(stmt.args)
     qualified, name, target_opts = _table(target)
@@ -317,34 +326,36 @@ def _sql(stmt: Any) -> str | None:
         cols += _columns(name, stmt.block or ())
         return f"CREATE TABLE{exists} {qualified} ({', '.join(cols)})"
     if stmt.name in ("create", "create_if_not_exists"):
-        on, columns = _split(target.args)[0][:2]
-        columns = columns if isinstance(columns, list) else [columns]
-        names = [c.name if isinstance(c, Atom) else c[1].name for c in columns]
-        parts = [_ident(c.name) if isinstance(c, Atom) else f"{_ident(c[1].name)} {c[0].name.upper()}" for c in columns]
-        index = _ident(target_opts.get("name", "_".join([on.name, *names, "index"])))
-        where = f" WHERE {target_opts['where']}" if "where" in target_opts else ""
         unique = "UNIQUE " if target.name == "unique_index" else ""
-        return f"CREATE {unique}INDEX{exists} {index} ON {qualified} ({', '.join(parts)}){where}"
+        index, on = _index(target, target_opts)
+        return f"CREATE {unique}INDEX{exists} {index} ON {qualified} {on}"
     if stmt.name == "alter" and target.name == "table":
         return f"ALTER TABLE {qualified} " + ", ".join(a for col in stmt.block or () for a in _alter(name, col))
     if stmt.name in ("drop", "drop_if_exists") and target.name == "table":
         cascade = " CASCADE" if opts.get("mode") == Atom("cascade") else ""
         return f"DROP TABLE{' IF EXISTS' if stmt.name == 'drop_if_exists' else ''} {qualified}{cascade}"
-    raise _Unsupported(f"{stmt.name} {target.name}")
+    raise Unread(f"{stmt.name} {target.name}")
 
 
-def migration_sql(path: Path) -> list[str | _Unsupported]:
-    """The SQL statements of one migration file's `up` (or `change`), in order; what cannot be read as SQL is
-    returned as the reason instead."""
-    found: list[str | _Unsupported] = []
-    functions = dict(_Parser(_tokens(path.read_text(encoding="utf-8"))).functions())
+def migration_sql(path: Path) -> list[str | Unread]:
+    """The SQL statements of one migration file's `up` (or `change`), in order; a statement that cannot be read
+    as SQL is an Unread in its place. `down` is never read."""
+    try:
+        functions = dict(_Parser(_tokens(path.read_text(encoding="utf-8"))).functions())
+    except Unread as exc:
+        return [Unread(f"the file: {exc}")]
+    found: list[str | Unread] = []
     for stmt in functions.get("up", functions.get("change", [])):
+        if isinstance(stmt, Exception):
+            found.append(Unread(str(stmt)))
+            continue
         try:
-            sql = stmt if isinstance(stmt, Exception) else _sql(stmt)
-        except (_Unsupported, IndexError, KeyError, AttributeError) as exc:
-            sql = _Unsupported(f"{type(exc).__name__}: {exc}")
+            sql = _sql(stmt)
+        except (Unread, IndexError, KeyError, AttributeError, TypeError) as exc:
+            found.append(Unread(f"{type(exc).__name__}: {exc}"))
+            continue
         if sql is not None:
-            found.append(sql if isinstance(sql, str) else _Unsupported(str(sql)))
+            found.append(sql)
     return found
 
 
@@ -355,11 +366,12 @@ def apply_realtime_schema(conn: psycopg.Connection[Any], reference: Path = REFER
     # The Supabase image creates the schema (postgres/migrations/20211118015519_create-realtime-schema.sql);
     # Ecto creates its history table under the migration prefix.
     conn.execute("create schema if not exists realtime")
-    conn.execute("create table if not exists realtime.schema_migrations "
-                 "(version bigint primary key, inserted_at timestamp(0))")
+    conn.execute(
+        "create table if not exists realtime.schema_migrations (version bigint primary key, inserted_at timestamp(0))"
+    )
     for path in sorted(reference.glob("*.ex")):
         for sql in migration_sql(path):
-            if isinstance(sql, _Unsupported):
+            if isinstance(sql, Unread):
                 skipped.append(f"{path.name}: not read: {sql}")
                 continue
             try:
@@ -368,8 +380,6 @@ def apply_realtime_schema(conn: psycopg.Connection[Any], reference: Path = REFER
             except psycopg.Error as exc:
                 first = " ".join(sql.split())[:100]
                 skipped.append(f"{path.name}: {first}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
-        conn.execute("insert into realtime.schema_migrations values (%s, now()) on conflict do nothing",
-                     (int(path.name.split("_", 1)[0]),))
     return skipped
 
 
@@ -378,8 +388,11 @@ def create_partitions(conn: psycopg.Connection[Any], today: date) -> None:
     when it connects to a project (Realtime.Tenants.Connect.CreatePartitions; UTC dates)."""
     for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
         conn.execute(
-            psycopg.sql.SQL("create table if not exists realtime.{} partition of realtime.messages "
-                            "for values from ({}) to ({})").format(
+            psycopg.sql.SQL(
+                "create table if not exists realtime.{} partition of realtime.messages for values from ({}) to ({})"
+            ).format(
                 psycopg.sql.Identifier(f"messages_{day:%Y_%m_%d}"),
-                psycopg.sql.Literal(day.isoformat()), psycopg.sql.Literal((day + timedelta(days=1)).isoformat()))
+                psycopg.sql.Literal(day.isoformat()),
+                psycopg.sql.Literal((day + timedelta(days=1)).isoformat()),
+            )
         )
