@@ -1,10 +1,12 @@
 """Change notices on Supabase Realtime, checked in SQL as the users Realtime acts for.
 
-The test database gets Realtime's own schema, built from the upstream tenant migrations
-(tests/supabase/realtime.py), and today's partitions as the Realtime server creates them; then our Realtime
-migration runs on it as it does on a project. Realtime authorises a private channel by running, as the
-joining user (role, `request.jwt.claims`, `realtime.topic`), a SELECT of a broadcast row of that topic from
-realtime.messages; the helpers below do the same, so a wrong policy fails these tests.
+On the Supabase-like cluster (tests/supabase/cluster.py) every test database already has Realtime's schema and
+partitions, and our migrations ran after it, as on a project. On a plain PostgreSQL the fixture builds Realtime's
+schema from the upstream tenant migrations (tests/supabase/realtime.py) and the partitions the Realtime server
+would create, then runs our Realtime migration again, now that there is something for it to act on. Realtime
+authorises a private channel by running, as the joining user (role, `request.jwt.claims`, `realtime.topic`), a
+SELECT of a broadcast row of that topic from realtime.messages; the helpers below do the same, on a superuser
+connection as Realtime's own is, so a wrong policy fails these tests.
 """
 
 from __future__ import annotations
@@ -13,27 +15,22 @@ import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import conninfo
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
 from shared import aggregation, db, migrations, settings, validation
 from tests import factories
+from tests.supabase import database as supabase_database
 from tests.supabase import realtime as realtime_schema
 
 MIGRATION = next(m for m in migrations.discover() if m.name == "realtime_authorization")
-
-
-@dataclass(frozen=True)
-class Realtime:
-    conn: psycopg.Connection[Any]
-    skipped: list[str]
 
 
 def _ensure_roles(conn: psycopg.Connection[Any]) -> None:
@@ -45,21 +42,35 @@ def _ensure_roles(conn: psycopg.Connection[Any]) -> None:
                 conn.execute(psycopg.sql.SQL("create role {} nologin").format(psycopg.sql.Identifier(role)))
 
 
-def _with_realtime(conn: psycopg.Connection[Any], *, partitions: bool) -> Realtime:
-    _ensure_roles(conn)
-    skipped = realtime_schema.apply_realtime_schema(conn)
-    if partitions:
-        realtime_schema.create_partitions(conn, datetime.now(UTC).date())
-    # The per-test database was migrated before Realtime existed; run our migration again, as it runs on a
-    # project where Realtime has already created its tables (test_our_migrations_... checks that order too).
-    conn.execute(MIGRATION.read().encode())
-    return Realtime(conn, skipped)
+def _admin_url(server_url: str, database_url: str) -> str:
+    return conninfo.make_conninfo(server_url, dbname=conninfo.conninfo_to_dict(database_url)["dbname"])
 
 
 @pytest.fixture
-def realtime(conn: psycopg.Connection[Any]) -> Realtime:
-    """The per-test database with Realtime's schema, yesterday's to tomorrow's partitions and our policy."""
-    return _with_realtime(conn, partitions=True)
+def realtime(server_url: str, database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A superuser connection to the per-test database, which has Realtime's schema, partitions around today
+    and our policy."""
+    with psycopg.connect(_admin_url(server_url, database_url), autocommit=True) as admin:
+        if admin.execute("select to_regclass('realtime.messages')").fetchone() == (None,):
+            _ensure_roles(admin)
+            realtime_schema.apply_realtime_schema(admin)
+            realtime_schema.create_partitions(admin, datetime.now(UTC).date())
+            admin.execute(MIGRATION.read().encode())
+        yield admin
+
+
+@pytest.fixture
+def fresh_database(server_url: str, supabase_like: bool) -> Iterator[str]:
+    """An empty database (a new project's, on the Supabase-like cluster), dropped afterwards."""
+    name = f"wsa_rt_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        if supabase_like:
+            supabase_database.create_from_base(admin, name)
+        else:
+            admin.execute(psycopg.sql.SQL("create database {}").format(psycopg.sql.Identifier(name)))
+    yield name
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(psycopg.sql.SQL("drop database if exists {} with (force)").format(psycopg.sql.Identifier(name)))
 
 
 def _claims(org: Any, *, where: str = "top") -> dict[str, Any]:
@@ -122,16 +133,21 @@ def _publish_through_the_pipeline(ingest_app: Any, org: Any, event_type: str = "
     assert not aggregation.drain(db.transaction)[1]
 
 
-def test_the_upstream_realtime_migrations_apply_without_a_skipped_statement(realtime: Realtime) -> None:
-    assert realtime.skipped == []
-    conn = realtime.conn
-    assert conn.execute(
-        "select to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null, "
-        "to_regprocedure('realtime.topic()') is not null"
-    ).fetchone() == (True, True)
-    kind, rls = conn.execute(
-        "select relkind, relrowsecurity from pg_class where oid = 'realtime.messages'::regclass"
-    ).fetchone() or (None, None)
+def test_the_upstream_realtime_migrations_apply_without_a_skipped_statement(
+    server_url: str, fresh_database: str, supabase_like: bool
+) -> None:
+    with psycopg.connect(conninfo.make_conninfo(server_url, dbname=fresh_database), autocommit=True) as admin:
+        if supabase_like:  # a new project's database has Realtime already: start from none
+            admin.execute("drop schema realtime cascade")
+        _ensure_roles(admin)
+        assert realtime_schema.apply_realtime_schema(admin) == []
+        assert admin.execute(
+            "select to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null, "
+            "to_regprocedure('realtime.topic()') is not null"
+        ).fetchone() == (True, True)
+        kind, rls = admin.execute(
+            "select relkind, relrowsecurity from pg_class where oid = 'realtime.messages'::regclass"
+        ).fetchone() or (None, None)
     assert (kind, rls) == ("p", True)  # partitioned by inserted_at, row-level security on
 
 
@@ -173,11 +189,11 @@ end
 
 
 def test_a_change_notice_reaches_only_the_users_of_its_organization(
-    realtime: Realtime,
+    realtime: psycopg.Connection[Any],
     ingest_app: Any,
     make_org: Callable[..., Any],
 ) -> None:
-    conn = realtime.conn
+    conn = realtime
     a, b = make_org(name="A"), make_org(name="B")
     _publish_through_the_pipeline(ingest_app, a)
     conn.execute(
@@ -200,10 +216,10 @@ def test_a_change_notice_reaches_only_the_users_of_its_organization(
 
 
 def test_a_user_may_join_only_the_private_channel_of_their_organization_and_never_broadcast_on_it(
-    realtime: Realtime,
+    realtime: psycopg.Connection[Any],
     make_org: Callable[..., Any],
 ) -> None:
-    conn = realtime.conn
+    conn = realtime
     a, b = make_org(name="A"), make_org(name="B")
     topic_a = f"analytics:{a.id}"
     assert _can_join(conn, "authenticated", _claims(a.id), topic_a)
@@ -223,13 +239,18 @@ def test_a_user_may_join_only_the_private_channel_of_their_organization_and_neve
 
 
 def test_a_batch_commits_even_when_realtime_has_no_partition_for_today(
+    realtime: psycopg.Connection[Any],
     conn: psycopg.Connection[Any],
     ingest_app: Any,
     make_org: Callable[..., Any],
 ) -> None:
     """realtime.send swallows its own errors (a WARNING, nothing stored): the notice is lost, never the batch,
     and the data version the dashboard follows still moves."""
-    _with_realtime(conn, partitions=False)
+    for (partition,) in realtime.execute(
+        "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
+        "where i.inhparent = 'realtime.messages'::regclass"
+    ).fetchall():
+        realtime.execute(psycopg.sql.SQL("drop table {}").format(psycopg.sql.Identifier("realtime", partition)))
     org = make_org()
     _publish_through_the_pipeline(ingest_app, org)
     assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (1,)
@@ -237,30 +258,23 @@ def test_a_batch_commits_even_when_realtime_has_no_partition_for_today(
         "select sum(events) from analytics_rollups where organization_id = %s and metric = 'booking.confirmed'",
         (org.id,),
     ).fetchone() == (1,)
-    assert conn.execute("select count(*) from realtime.messages").fetchone() == (0,)
+    assert realtime.execute("select count(*) from realtime.messages").fetchone() == (0,)
 
 
-def test_our_migrations_create_the_policy_on_a_project_where_realtime_came_first(server_url: str) -> None:
-    name = f"wsa_rt_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(psycopg.sql.SQL("create database {}").format(psycopg.sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            _ensure_roles(conn)
-            realtime_schema.apply_realtime_schema(conn)
-        migrations.migrate(url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            policies = conn.execute(
-                "select policyname, cmd, roles::text[] from pg_policies "
-                "where schemaname = 'realtime' and tablename = 'messages'"
-            ).fetchall()
-        assert policies == [("analytics_changes_receive", "SELECT", ["authenticated"])]
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(
-                psycopg.sql.SQL("drop database if exists {} with (force)").format(psycopg.sql.Identifier(name))
-            )
+def test_our_migrations_create_the_policy_on_a_project_where_realtime_came_first(
+    server_url: str, fresh_database: str, supabase_like: bool, app_url_for: Callable[[str], str]
+) -> None:
+    if not supabase_like:  # on the cluster a new project's database has Realtime's schema already
+        with psycopg.connect(conninfo.make_conninfo(server_url, dbname=fresh_database), autocommit=True) as admin:
+            _ensure_roles(admin)
+            realtime_schema.apply_realtime_schema(admin)
+    migrations.migrate(app_url_for(fresh_database))  # as the project's own role
+    with psycopg.connect(app_url_for(fresh_database), autocommit=True) as conn:
+        policies = conn.execute(
+            "select policyname, cmd, roles::text[] from pg_policies "
+            "where schemaname = 'realtime' and tablename = 'messages'"
+        ).fetchall()
+    assert policies == [("analytics_changes_receive", "SELECT", ["authenticated"])]
 
 
 def _stream_until_change(answer: Any) -> Iterator[str]:
@@ -272,7 +286,7 @@ def _stream_until_change(answer: Any) -> Iterator[str]:
 
 
 def test_the_live_feed_delivers_a_pipeline_change_without_listen_or_notify(
-    realtime: Realtime,
+    realtime: psycopg.Connection[Any],
     dashboard_app: Any,
     ingest_app: Any,
     make_org: Callable[..., Any],
@@ -297,7 +311,7 @@ def test_the_live_feed_delivers_a_pipeline_change_without_listen_or_notify(
         _publish_through_the_pipeline(ingest_app, org)
         *_, change = stream
         # While the stream is open: no session of this database but the test's own listener ever ran LISTEN.
-        listening = realtime.conn.execute(
+        listening = realtime.execute(
             "select count(*) from pg_stat_activity where datname = current_database() and query ilike 'listen%%' "
             "and pid <> %s",
             (listener.info.backend_pid,),
@@ -306,6 +320,6 @@ def test_the_live_feed_delivers_a_pipeline_change_without_listen_or_notify(
         listener.execute("select 1")  # lets a pending notification arrive, if there were one
     assert change == (f'event: change\nid: 1\ndata: {{"organization_id":"{org.id}","data_version":1}}\n\n')
     assert listening == (0,) and heard == []
-    assert realtime.conn.execute(
+    assert realtime.execute(
         "select count(*) from realtime.messages where topic = %s", (f"analytics:{org.id}",)
     ).fetchone() == (1,)  # the notice went to Realtime
