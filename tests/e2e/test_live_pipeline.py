@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from shared import db, deployment, metrics, runner, validation
-from tests import factories
+from tests import factories, notices
 
 pytestmark = pytest.mark.e2e
 
@@ -37,8 +37,7 @@ def test_events_posted_to_ingest_reach_the_rollups_the_notice_and_the_views(
     org = make_org(timezone="Asia/Kolkata", currency="INR")
     pipeline = runner.start(database_url, poll_seconds=1.0, extra_env={"REFRESH_DEBOUNCE_SECONDS": "1"})
     try:
-        with psycopg.connect(database_url, autocommit=True) as listener:
-            listener.execute("listen analytics_changes")
+        with notices.collecting(database_url) as published:
             batch = [
                 factories.make_event("inquiry.received", client_id="c-1"),
                 factories.make_event("booking.confirmed", client_id="c-1", currency="INR"),
@@ -51,8 +50,8 @@ def test_events_posted_to_ingest_reach_the_rollups_the_notice_and_the_views(
                 timeout=10,
             )
             assert answer.status_code == 202
-            notices = [json.loads(n.payload) for n in listener.notifies(timeout=15, stop_after=1)]
-        assert notices and notices[0]["organization_id"] == str(org.id) and notices[0]["events"] == 3
+            heard = published(org.id, 15)
+        assert heard and heard[0]["organization_id"] == str(org.id) and heard[0]["events"] == 3
         start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
         revenue = metrics.revenue(conn, org.id, start, end)
         assert [(r.currency, r.gross_minor, r.by_kind_minor) for r in revenue] == [("INR", 125000, {"deposit": 125000})]

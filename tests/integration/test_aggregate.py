@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from shared import aggregation, db, errors, events, metrics, recovery, refresh, settings, validation
-from tests import factories
+from tests import factories, notices
 
 
 def _post(app: Any, key: str, batch: list[dict[str, Any]]) -> None:
@@ -51,8 +51,7 @@ def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_not
     org = make_org(timezone="Asia/Kathmandu", currency="NPR")
     _post(ingest_app, org.ingest_key, [factories.make_event(t) for t in events.EVENT_TYPES])
     _validate()
-    with psycopg.connect(database_url, autocommit=True) as listener:
-        listener.execute("listen analytics_changes")
+    with notices.collecting(database_url) as published:
         answer = aggregate_app.post("/")
         assert answer.status_code == 200
         assert answer.json == {
@@ -62,10 +61,10 @@ def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_not
             "dead_messages": 0,
             "more": False,
         }
-        notices = [json.loads(n.payload) for n in listener.notifies(timeout=2, stop_after=1)]
-    assert len(notices) == 1
-    assert notices[0]["organization_id"] == str(org.id) and notices[0]["events"] == len(events.EVENT_TYPES)
-    assert notices[0]["data_version"] == 1 and notices[0]["views_pending"] is True
+        heard = published(org.id, 2)
+    assert len(heard) == 1
+    assert heard[0]["organization_id"] == str(org.id) and heard[0]["events"] == len(events.EVENT_TYPES)
+    assert heard[0]["data_version"] == 1 and heard[0]["views_pending"] is True
     counted = _rollup_events(conn, org.id)
     # Every type once; a review gives a rating and an nps fact, a booking also its wedding-month fact.
     assert sum(counted.values()) == len(events.EVENT_TYPES) + 2
@@ -270,29 +269,6 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
     _validate()
     aggregation.drain(db.transaction)
     assert _queue_length(conn, "refresh") == 0
-
-
-def test_realtime_broadcast_is_used_where_the_realtime_schema_exists(
-    ingest_app: Any,
-    make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any],
-) -> None:
-    # The same signature Supabase Realtime provides; here it records what it was given.
-    conn.execute("create schema realtime")
-    conn.execute("create table realtime.sent (payload jsonb, event text, topic text, private boolean)")
-    conn.execute(
-        "create function realtime.send(payload jsonb, event text, topic text, private boolean default true) "
-        "returns void language sql as $$ insert into realtime.sent values (payload, event, topic, private) $$"
-    )
-    org = make_org()
-    _post(ingest_app, org.ingest_key, [factories.make_event("booking.confirmed")])
-    _validate()
-    aggregation.drain(db.transaction)
-    sent = conn.execute("select payload, event, topic, private from realtime.sent").fetchall()
-    assert len(sent) == 1
-    payload, event, topic, private = sent[0]
-    assert (event, topic, private) == ("analytics_changes", f"analytics:{org.id}", True)
-    assert payload["organization_id"] == str(org.id) and payload["data_version"] == 1
 
 
 def test_hourly_series_keeps_a_repeated_dst_hour_apart_and_days_split_at_local_midnight(
