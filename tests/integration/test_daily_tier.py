@@ -106,9 +106,12 @@ def test_client_day_firsts_stay_exact_through_aggregation_adds_and_rebuilt_range
                     c.execute("insert into analytics_active_clients values (%s, %s, %s)", (org.id, _bucket(day), cl))
                 c.execute("select public.analytics_derive_days_v1(%s, %s, %s)", (org.id, lo, hi))
                 active = {(cl, d) for cl, d in active if not lo <= d <= hi} | pairs
-        stored = {(r[0], r[1]) for r in conn.execute(
-            "select client_id, day from analytics_client_days where organization_id = %s", (org.id,)
-        )}
+        stored = {
+            (r[0], r[1])
+            for r in conn.execute(
+                "select client_id, day from analytics_client_days where organization_id = %s", (org.id,)
+            )
+        }
         assert stored == active
         firsts = _firsts(conn, org.id)
         assert firsts == _expected_firsts(active)
@@ -121,7 +124,9 @@ def test_client_day_firsts_stay_exact_through_aggregation_adds_and_rebuilt_range
 
 def _post(app: Any, key: str, batch: list[dict[str, Any]]) -> None:
     answer = app.post(
-        "/v1/events", data=json.dumps({"events": batch}), headers={"Authorization": f"Bearer {key}"},
+        "/v1/events",
+        data=json.dumps({"events": batch}),
+        headers={"Authorization": f"Bearer {key}"},
         content_type="application/json",
     )
     assert answer.status_code == 202, answer.json
@@ -182,9 +187,7 @@ def test_rebuild_repairs_a_damaged_daily_tier_and_a_full_rederive_changes_nothin
     conn.execute("select public.analytics_rederive_all_days_v1(%s, 'Asia/Kathmandu')", (org.id,))
     assert _tier(conn, org.id) == good
     conn.execute("update analytics_rollups_daily set events = events + 5 where organization_id = %s", (org.id,))
-    conn.execute(
-        "delete from analytics_client_days where organization_id = %s and client_id = 'c-1'", (org.id,)
-    )
+    conn.execute("delete from analytics_client_days where organization_id = %s and client_id = 'c-1'", (org.id,))
     conn.execute("update analytics_client_day_firsts set clients = clients + 1 where organization_id = %s", (org.id,))
     window = (now - timedelta(days=20), now + timedelta(hours=1))
     with db.transaction() as c:
@@ -207,8 +210,11 @@ def test_whole_day_and_partial_windows_agree_with_the_events(
     tz = metrics.ZoneInfo("Australia/Eucla")
     today = now.astimezone(tz).date()
     whole = metrics.local_window(tz.key, today - timedelta(days=9), today - timedelta(days=2))
-    windows = [whole, (whole[0] + timedelta(minutes=45), whole[1] - timedelta(hours=5, minutes=15)),
-               (whole[0] - timedelta(hours=3), whole[1] + timedelta(minutes=30))]
+    windows = [
+        whole,
+        (whole[0] + timedelta(minutes=45), whole[1] - timedelta(hours=5, minutes=15)),
+        (whole[0] - timedelta(hours=3), whole[1] + timedelta(minutes=30)),
+    ]
     for start, end in windows:
         kept = [e for e in batch if start <= datetime.fromisoformat(e["occurred_at"]) < end]
         with db.transaction() as c:
@@ -231,8 +237,9 @@ def test_days_whose_midnight_is_skipped_or_repeated_are_whole_days_of_the_right_
     for day in (date(2026, 9, 5), date(2026, 9, 6), date(2026, 4, 4), date(2026, 4, 5)):
         around = datetime.combine(day, datetime.min.time(), tz).astimezone(UTC)
         moments += [around + timedelta(minutes=m) for m in (-90, -61, -30, -1, 0, 1, 30, 59, 61, 90)]
-    batch = [factories.make_event("inquiry.received", occurred_at=t, client_id=f"c-{i % 4}")
-             for i, t in enumerate(moments)]
+    batch = [
+        factories.make_event("inquiry.received", occurred_at=t, client_id=f"c-{i % 4}") for i, t in enumerate(moments)
+    ]
     _ingest(ingest_app, org, batch)
     for day in (date(2026, 9, 5), date(2026, 9, 6), date(2026, 9, 7), date(2026, 4, 4), date(2026, 4, 5)):
         start, end = metrics.local_window(tz.key, day, day)

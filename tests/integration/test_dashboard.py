@@ -50,8 +50,12 @@ def _fresh(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _post(app: Any, key: str, batch: list[dict[str, Any]]) -> None:
-    answer = app.post("/v1/events", data=json.dumps({"events": batch}),
-                      headers={"Authorization": f"Bearer {key}"}, content_type="application/json")
+    answer = app.post(
+        "/v1/events",
+        data=json.dumps({"events": batch}),
+        headers={"Authorization": f"Bearer {key}"},
+        content_type="application/json",
+    )
     assert answer.status_code == 202, answer.json
 
 
@@ -67,8 +71,9 @@ def _get(app: Any, path: str, token: str | None, headers: dict[str, str] | None 
     return app.get(path, query_string=params, headers={**auth_header, **(headers or {})})
 
 
-def _token(org_id: Any, *, where: str = "top", exp: int = 3600, aud: str = "authenticated",
-           secret: str = SECRET) -> str:
+def _token(
+    org_id: Any, *, where: str = "top", exp: int = 3600, aud: str = "authenticated", secret: str = SECRET
+) -> str:
     claims: dict[str, Any] = {"sub": "user-1", "aud": aud, "exp": int(time.time()) + exp, "role": "authenticated"}
     if where == "top":
         claims["organization_id"] = str(org_id)
@@ -91,21 +96,40 @@ def _value(overview: dict[str, Any], metric: str, currency: str | None = None) -
 
 
 def test_overview_counts_the_posted_events_and_compares_with_the_previous_period_of_equal_length(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     org = make_org(timezone="Europe/London", currency="GBP")
     now_days = [f"2026-10-{d:02d}" for d in (1, 5, 10)]  # the period: 2026-10-01 .. 2026-10-10 (10 days)
-    before_days = ["2026-09-21", "2026-09-30"]            # the previous 10 days: 2026-09-21 .. 2026-09-30
-    batch = [factories.make_event("inquiry.received", occurred_at=_at(d, "12:00", "Europe/London"),
-                                  client_id=f"c-{i}") for i, d in enumerate(now_days * 2)]
-    batch += [factories.make_event("inquiry.received", occurred_at=_at(d, "12:00", "Europe/London"))
-              for d in before_days]
+    before_days = ["2026-09-21", "2026-09-30"]  # the previous 10 days: 2026-09-21 .. 2026-09-30
+    batch = [
+        factories.make_event("inquiry.received", occurred_at=_at(d, "12:00", "Europe/London"), client_id=f"c-{i}")
+        for i, d in enumerate(now_days * 2)
+    ]
+    batch += [
+        factories.make_event("inquiry.received", occurred_at=_at(d, "12:00", "Europe/London")) for d in before_days
+    ]
     amounts = [12_000, 30_500, 7_25]
-    batch += [factories.make_event("payment.succeeded", payment_id=f"p{i}", amount_minor=a, currency="GBP",
-                                   occurred_at=_at("2026-10-03", "09:00", "Europe/London"))
-              for i, a in enumerate(amounts)]
-    batch += [factories.make_event("payment.succeeded", payment_id="pe", amount_minor=9_999, currency="EUR",
-                                   occurred_at=_at("2026-10-04", "09:00", "Europe/London"))]
+    batch += [
+        factories.make_event(
+            "payment.succeeded",
+            payment_id=f"p{i}",
+            amount_minor=a,
+            currency="GBP",
+            occurred_at=_at("2026-10-03", "09:00", "Europe/London"),
+        )
+        for i, a in enumerate(amounts)
+    ]
+    batch += [
+        factories.make_event(
+            "payment.succeeded",
+            payment_id="pe",
+            amount_minor=9_999,
+            currency="EUR",
+            occurred_at=_at("2026-10-04", "09:00", "Europe/London"),
+        )
+    ]
     batch += [factories.make_event("inquiry.received", occurred_at=_at("2026-10-11", "00:30", "Europe/London"))]
     _post(ingest_app, org.ingest_key, batch)
     _drain()
@@ -123,49 +147,77 @@ def test_overview_counts_the_posted_events_and_compares_with_the_previous_period
     assert datetime.fromisoformat(body["start"]) == datetime(2026, 9, 30, 23, 0, tzinfo=UTC)  # BST midnight
 
 
-@pytest.mark.parametrize(("tz", "day", "before", "after"), [
-    ("Asia/Kathmandu", "2026-10-15", "23:59", "00:00"),   # +05:45
-    ("America/St_Johns", "2026-10-15", "23:59", "00:00"),  # -02:30 (DST)
-    ("America/St_Johns", "2026-12-15", "23:45", "00:14"),  # -03:30
-])
+@pytest.mark.parametrize(
+    ("tz", "day", "before", "after"),
+    [
+        ("Asia/Kathmandu", "2026-10-15", "23:59", "00:00"),  # +05:45
+        ("America/St_Johns", "2026-10-15", "23:59", "00:00"),  # -02:30 (DST)
+        ("America/St_Johns", "2026-12-15", "23:45", "00:14"),  # -03:30
+    ],
+)
 def test_timeseries_puts_events_just_before_and_after_local_midnight_on_their_local_days(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any], tz: str, day: str, before: str, after: str,
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
+    tz: str,
+    day: str,
+    before: str,
+    after: str,
 ) -> None:
     if date.fromisoformat(day) > datetime.now(UTC).date() - timedelta(days=2):
         day = (datetime.now(UTC).date() - timedelta(days=5)).isoformat()
     org = make_org(timezone=tz)
     next_day = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-    _post(ingest_app, org.ingest_key, [
-        factories.make_event("inquiry.received", occurred_at=_at(day, before, tz)),
-        factories.make_event("inquiry.received", occurred_at=_at(next_day, after, tz)),
-        factories.make_event("inquiry.received", occurred_at=_at(next_day, "12:00", tz)),
-    ])
+    _post(
+        ingest_app,
+        org.ingest_key,
+        [
+            factories.make_event("inquiry.received", occurred_at=_at(day, before, tz)),
+            factories.make_event("inquiry.received", occurred_at=_at(next_day, after, tz)),
+            factories.make_event("inquiry.received", occurred_at=_at(next_day, "12:00", tz)),
+        ],
+    )
     _drain()
     first = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
     last = (date.fromisoformat(day) + timedelta(days=2)).isoformat()
-    answer = _get(dashboard_app, "/v1/metrics/timeseries", org.read_key, metric="inquiries", interval="day",
-                  **{"from": first, "to": last})
+    answer = _get(
+        dashboard_app,
+        "/v1/metrics/timeseries",
+        org.read_key,
+        metric="inquiries",
+        interval="day",
+        **{"from": first, "to": last},
+    )
     assert answer.status_code == 200, answer.json
     assert answer.json["timezone"] == tz
     points = answer.json["series"][0]["points"]
     assert [p["value"] for p in points] == [0, 1, 2, 0]  # empty days filled with 0
     starts = [datetime.fromisoformat(p["start"]) for p in points]
     assert [s.date().isoformat() for s in starts] == [first, day, next_day, last]
-    assert all((s.hour, s.minute) == (0, 0) and s.utcoffset() == s.astimezone(ZoneInfo(tz)).utcoffset()
-               for s in starts)
+    assert all((s.hour, s.minute) == (0, 0) and s.utcoffset() == s.astimezone(ZoneInfo(tz)).utcoffset() for s in starts)
 
 
 def test_hourly_series_over_one_local_day_has_24_points_summing_to_the_day(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     org = make_org(timezone="Asia/Kathmandu")
     hours = ["00:10", "00:50", "13:44", "23:59"]
-    _post(ingest_app, org.ingest_key, [factories.make_event("form.started", occurred_at=_at("2026-10-20", h,
-                                                                                         "Asia/Kathmandu"))
-                                       for h in hours])
+    _post(
+        ingest_app,
+        org.ingest_key,
+        [factories.make_event("form.started", occurred_at=_at("2026-10-20", h, "Asia/Kathmandu")) for h in hours],
+    )
     _drain()
-    answer = _get(dashboard_app, "/v1/metrics/timeseries", org.read_key, metric="form_starts", interval="hour",
-                  **{"from": "2026-10-20", "to": "2026-10-20"})
+    answer = _get(
+        dashboard_app,
+        "/v1/metrics/timeseries",
+        org.read_key,
+        metric="form_starts",
+        interval="hour",
+        **{"from": "2026-10-20", "to": "2026-10-20"},
+    )
     points = answer.json["series"][0]["points"]
     assert len(points) == 24
     by_hour = {datetime.fromisoformat(p["start"]).hour: p["value"] for p in points}
@@ -173,59 +225,112 @@ def test_hourly_series_over_one_local_day_has_24_points_summing_to_the_day(
 
 
 def test_breakdown_splits_a_metric_by_a_dimension_the_registry_allows(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     org = make_org()
     sources = ["instagram"] * 3 + ["google"] * 2 + ["referral"]
-    _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received", lead_source=s,
-                                                            occurred_at=_at("2026-10-02", "10:00", "Europe/London"))
-                                       for s in sources])
+    _post(
+        ingest_app,
+        org.ingest_key,
+        [
+            factories.make_event(
+                "inquiry.received", lead_source=s, occurred_at=_at("2026-10-02", "10:00", "Europe/London")
+            )
+            for s in sources
+        ],
+    )
     _drain()
-    answer = _get(dashboard_app, "/v1/metrics/breakdown", org.read_key, metric="inquiries", by="lead_source",
-                  **{"from": "2026-10-01", "to": "2026-10-31"})
+    answer = _get(
+        dashboard_app,
+        "/v1/metrics/breakdown",
+        org.read_key,
+        metric="inquiries",
+        by="lead_source",
+        **{"from": "2026-10-01", "to": "2026-10-31"},
+    )
     assert answer.status_code == 200, answer.json
-    assert [(r["key"], r["value"]) for r in answer.json["rows"]] == [("instagram", 3), ("google", 2),
-                                                                      ("referral", 1)]
+    assert [(r["key"], r["value"]) for r in answer.json["rows"]] == [("instagram", 3), ("google", 2), ("referral", 1)]
 
 
 def test_revenue_is_per_currency_with_refunds_and_kinds(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     org = make_org()
     when = _at("2026-10-05", "10:00", "Europe/London")
-    _post(ingest_app, org.ingest_key, [
-        factories.make_event("payment.succeeded", payment_id="a", amount_minor=50_000, kind="deposit",
-                             occurred_at=when),
-        factories.make_event("payment.succeeded", payment_id="b", amount_minor=150_000, kind="balance",
-                             occurred_at=when),
-        factories.make_event("payment.refunded", payment_id="a", amount_minor=10_000, occurred_at=when),
-        factories.make_event("payment.succeeded", payment_id="c", amount_minor=7_000, currency="USD", occurred_at=when),
-    ])
+    _post(
+        ingest_app,
+        org.ingest_key,
+        [
+            factories.make_event(
+                "payment.succeeded", payment_id="a", amount_minor=50_000, kind="deposit", occurred_at=when
+            ),
+            factories.make_event(
+                "payment.succeeded", payment_id="b", amount_minor=150_000, kind="balance", occurred_at=when
+            ),
+            factories.make_event("payment.refunded", payment_id="a", amount_minor=10_000, occurred_at=when),
+            factories.make_event(
+                "payment.succeeded", payment_id="c", amount_minor=7_000, currency="USD", occurred_at=when
+            ),
+        ],
+    )
     _drain()
     answer = _get(dashboard_app, "/v1/revenue", org.read_key, **{"from": "2026-10-01", "to": "2026-10-31"})
     assert answer.status_code == 200, answer.json
     by_currency = {c["currency"]: c for c in answer.json["currencies"]}
     assert set(by_currency) == {"GBP", "USD"}
     gbp = by_currency["GBP"]
-    assert (gbp["gross_minor"], gbp["refunds_minor"], gbp["net_minor"], gbp["payments"]) == (200_000, 10_000,
-                                                                                           190_000, 2)
+    assert (gbp["gross_minor"], gbp["refunds_minor"], gbp["net_minor"], gbp["payments"]) == (
+        200_000,
+        10_000,
+        190_000,
+        2,
+    )
     assert gbp["by_kind_minor"] == {"balance": 150_000, "deposit": 50_000}
     assert by_currency["USD"]["net_minor"] == 7_000
 
 
 def test_funnel_follows_clients_from_first_inquiry_to_booking_and_payments(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     org = make_org()
     day = "2026-10-07"
-    batch = [factories.make_event("inquiry.received", client_id=f"c{i}",
-                                  occurred_at=_at(day, "09:00", "Europe/London")) for i in range(5)]
-    batch += [factories.make_event("booking.confirmed", client_id=f"c{i}", booking_id=f"b{i}",
-                                   occurred_at=_at("2026-10-09", "09:00", "Europe/London")) for i in range(2)]
-    batch += [factories.make_event("payment.succeeded", client_id="c0", booking_id="b0", payment_id="p0",
-                                   kind="deposit", occurred_at=_at("2026-10-10", "09:00", "Europe/London"))]
-    batch += [factories.make_event("booking.cancelled", client_id="c1", booking_id="b1",
-                                   occurred_at=_at("2026-10-11", "09:00", "Europe/London"))]
+    batch = [
+        factories.make_event("inquiry.received", client_id=f"c{i}", occurred_at=_at(day, "09:00", "Europe/London"))
+        for i in range(5)
+    ]
+    batch += [
+        factories.make_event(
+            "booking.confirmed",
+            client_id=f"c{i}",
+            booking_id=f"b{i}",
+            occurred_at=_at("2026-10-09", "09:00", "Europe/London"),
+        )
+        for i in range(2)
+    ]
+    batch += [
+        factories.make_event(
+            "payment.succeeded",
+            client_id="c0",
+            booking_id="b0",
+            payment_id="p0",
+            kind="deposit",
+            occurred_at=_at("2026-10-10", "09:00", "Europe/London"),
+        )
+    ]
+    batch += [
+        factories.make_event(
+            "booking.cancelled",
+            client_id="c1",
+            booking_id="b1",
+            occurred_at=_at("2026-10-11", "09:00", "Europe/London"),
+        )
+    ]
     _post(ingest_app, org.ingest_key, batch)
     _drain(views=True)
     answer = _get(dashboard_app, "/v1/funnel", org.read_key, **{"from": "2026-10-01", "to": "2026-10-31"})
@@ -239,7 +344,9 @@ def test_funnel_follows_clients_from_first_inquiry_to_booking_and_payments(
 
 
 def test_quality_reports_intake_per_source_rejections_dead_letters_queues_and_freshness(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     org = make_org()
     good = [factories.make_event("inquiry.received") for _ in range(3)]
@@ -274,39 +381,66 @@ def test_metrics_lists_the_registry(dashboard_app: Any, make_org: Callable[..., 
 def test_openapi_is_served_and_the_committed_copy_is_current(dashboard_app: Any) -> None:
     served = dashboard_app.get("/v1/openapi.json")
     assert served.status_code == 200 and served.json["openapi"] == "3.1.0"
-    assert {"/v1/metrics/overview", "/v1/metrics/timeseries", "/v1/metrics/breakdown", "/v1/funnel",
-            "/v1/revenue", "/v1/quality", "/v1/events/live", "/v1/metrics"} <= set(served.json["paths"])
+    assert {
+        "/v1/metrics/overview",
+        "/v1/metrics/timeseries",
+        "/v1/metrics/breakdown",
+        "/v1/funnel",
+        "/v1/revenue",
+        "/v1/quality",
+        "/v1/events/live",
+        "/v1/metrics",
+    } <= set(served.json["paths"])
     committed = (ROOT / "docs/openapi.json").read_text()
     assert committed == openapi.dumps(dashboard_main.openapi_document()), (
-        "docs/openapi.json is stale: run python -m shared.openapi > docs/openapi.json")
+        "docs/openapi.json is stale: run python -m shared.openapi > docs/openapi.json"
+    )
 
 
 # ----- row-level security -----------------------------------------------------------------------------------
 
 
 def test_a_query_without_an_organization_filter_still_sees_only_the_callers_rows(
-    ingest_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     mine, theirs = make_org(name="Mine"), make_org(name="Theirs")
     _post(ingest_app, mine.ingest_key, [factories.make_event("inquiry.received") for _ in range(2)])
-    _post(ingest_app, theirs.ingest_key, [factories.make_event("inquiry.received") for _ in range(5)]
-          + [factories.make_event("payment.succeeded", amount_minor=-1)])
+    _post(
+        ingest_app,
+        theirs.ingest_key,
+        [factories.make_event("inquiry.received") for _ in range(5)]
+        + [factories.make_event("payment.succeeded", amount_minor=-1)],
+    )
     _drain(views=True)
     viewer = auth.authenticate(mine.read_key)
     with dashboard.as_viewer(viewer) as c:
-        for table in ("analytics_events", "analytics_rollups", "analytics_active_clients", "analytics_source_stats",
-                      "analytics_dead_letters", "organizations", "analytics_view_refreshes",
-                      "analytics_view_freshness", "analytics_client_funnel", "analytics_booking_facts",
-                      "analytics_cohorts", "analytics_lead_times", "analytics_rollups_daily", "analytics_client_days",
-                      "analytics_client_day_firsts"):
+        for table in (
+            "analytics_events",
+            "analytics_rollups",
+            "analytics_active_clients",
+            "analytics_source_stats",
+            "analytics_dead_letters",
+            "organizations",
+            "analytics_view_refreshes",
+            "analytics_view_freshness",
+            "analytics_client_funnel",
+            "analytics_booking_facts",
+            "analytics_cohorts",
+            "analytics_lead_times",
+            "analytics_rollups_daily",
+            "analytics_client_days",
+            "analytics_client_day_firsts",
+        ):
             column = "id" if table == "organizations" else "organization_id"
             seen = {r[0] for r in c.execute(f"select distinct {column} from public.{table}").fetchall()}
             assert seen <= {mine.id}, table
         assert c.execute("select count(*) from public.analytics_events").fetchone() == (2,)
         # Even a Python bug that asked for another organization's numbers would get nothing of theirs.
         start, end = datetime.now(UTC) - timedelta(days=2), datetime.now(UTC) + timedelta(hours=1)
-        assert c.execute("select count(*) from public.analytics_rollups where organization_id = %s",
-                         (theirs.id,)).fetchone() == (0,)
+        assert c.execute(
+            "select count(*) from public.analytics_rollups where organization_id = %s", (theirs.id,)
+        ).fetchone() == (0,)
         with pytest.raises(errors.NotFound):
             metrics.totals(c, theirs.id, start, end)
         assert metrics.totals(c, mine.id, start, end).metrics["inquiries"][0].value == 2
@@ -321,7 +455,9 @@ def test_a_query_without_an_organization_filter_still_sees_only_the_callers_rows
 
 
 def test_an_unchanged_answer_is_a_304_and_a_new_event_changes_the_etag_and_the_numbers(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     org = make_org()
     _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received")])
@@ -335,8 +471,14 @@ def test_an_unchanged_answer_is_a_304_and_a_new_event_changes_the_etag_and_the_n
     assert again.headers["X-Cache"] == "memory" and again.data == first.data and again.headers["ETag"] == etag
     not_modified = _get(dashboard_app, "/v1/metrics/timeseries", org.read_key, {"If-None-Match": etag}, **params)
     assert not_modified.status_code == 304 and not_modified.data == b""
-    other = _get(dashboard_app, "/v1/metrics/timeseries", org.read_key, {"If-None-Match": etag},
-                 metric="inquiries", interval="week")
+    other = _get(
+        dashboard_app,
+        "/v1/metrics/timeseries",
+        org.read_key,
+        {"If-None-Match": etag},
+        metric="inquiries",
+        interval="week",
+    )
     assert other.status_code == 200 and other.headers["ETag"] != etag
 
     _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received")])
@@ -348,7 +490,9 @@ def test_an_unchanged_answer_is_a_304_and_a_new_event_changes_the_etag_and_the_n
 
 
 def test_the_same_question_from_another_organization_never_gets_the_first_ones_answer(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any],
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     a, b = make_org(name="A"), make_org(name="B")
     _post(ingest_app, a.ingest_key, [factories.make_event("inquiry.received") for _ in range(3)])
@@ -360,7 +504,10 @@ def test_the_same_question_from_another_organization_never_gets_the_first_ones_a
 
 
 def test_redis_shares_answers_between_processes(
-    ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+    ingest_app: Any,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
     settings.get_settings.cache_clear()
@@ -380,7 +527,8 @@ def test_redis_shares_answers_between_processes(
 
 
 def test_supabase_user_tokens_with_the_organization_in_either_claim_are_accepted(
-    dashboard_app: Any, make_org: Callable[..., Any],
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
 ) -> None:
     org = make_org()
     for where in ("top", "app_metadata"):
@@ -388,18 +536,30 @@ def test_supabase_user_tokens_with_the_organization_in_either_claim_are_accepted
         assert answer.status_code == 200, answer.json
 
 
-@pytest.mark.parametrize(("case", "status"), [
-    ("none", 401), ("garbage", 401), ("unknown_key", 401), ("expired", 401), ("wrong_audience", 401),
-    ("wrong_secret", 401), ("no_organization", 403), ("ingest_only_key", 403),
-])
-def test_bad_credentials_are_refused(dashboard_app: Any, make_org: Callable[..., Any], case: str,
-                                     status: int) -> None:
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("none", 401),
+        ("garbage", 401),
+        ("unknown_key", 401),
+        ("expired", 401),
+        ("wrong_audience", 401),
+        ("wrong_secret", 401),
+        ("no_organization", 403),
+        ("ingest_only_key", 403),
+    ],
+)
+def test_bad_credentials_are_refused(dashboard_app: Any, make_org: Callable[..., Any], case: str, status: int) -> None:
     org = make_org()
     token = {
-        "none": None, "garbage": "not.a.jwt", "unknown_key": "wsk_deadbeef_nope",
-        "expired": _token(org.id, exp=-60), "wrong_audience": _token(org.id, aud="anon"),
+        "none": None,
+        "garbage": "not.a.jwt",
+        "unknown_key": "wsk_deadbeef_nope",
+        "expired": _token(org.id, exp=-60),
+        "wrong_audience": _token(org.id, aud="anon"),
         "wrong_secret": _token(org.id, secret="another-secret-of-a-decent-length-987654"),
-        "no_organization": _token(org.id, where="nowhere"), "ingest_only_key": org.ingest_key,
+        "no_organization": _token(org.id, where="nowhere"),
+        "ingest_only_key": org.ingest_key,
     }[case]
     answer = _get(dashboard_app, "/v1/metrics/overview", token)
     assert answer.status_code == status, answer.json
@@ -408,7 +568,9 @@ def test_bad_credentials_are_refused(dashboard_app: Any, make_org: Callable[...,
 
 @responses.activate
 def test_tokens_signed_with_a_jwks_key_are_verified_with_the_fetched_and_cached_keys(
-    dashboard_app: Any, make_org: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = "https://project.supabase.co/auth/v1/.well-known/jwks.json"
     monkeypatch.setenv("SUPABASE_JWKS_URL", url)
@@ -430,24 +592,36 @@ def test_tokens_signed_with_a_jwks_key_are_verified_with_the_fetched_and_cached_
 # ----- bad input ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("path", "params", "field", "words"), [
-    ("/v1/metrics/timeseries", {"metric": "bogus"}, "metric", "unknown metric"),
-    ("/v1/metrics/timeseries", {}, "metric", "required"),
-    ("/v1/metrics/overview", {"from": "2026-13-01"}, "from", "neither a date"),
-    ("/v1/metrics/overview", {"to": "yesterday"}, "to", "neither a date"),
-    ("/v1/metrics/overview", {"from": "2026-10-10", "to": "2026-10-01"}, "from", "must be before"),
-    ("/v1/metrics/overview", {"from": "2026-10-01T10:00:00Z", "to": "2026-10-01T10:00:00Z"}, "from", "before"),
-    ("/v1/metrics/timeseries", {"metric": "inquiries", "interval": "hour", "from": "2026-08-01",
-                                "to": "2026-10-01"}, "interval", "at most 31 days"),
-    ("/v1/metrics/timeseries", {"metric": "inquiries", "interval": "fortnight"}, "interval", "hour"),
-    ("/v1/metrics/breakdown", {"metric": "cancellations", "by": "lead_source"}, "by", "allowed: none"),
-    ("/v1/metrics/breakdown", {"metric": "inquiries", "by": "package"}, "by", "lead_source"),
-    ("/v1/metrics/overview", {"from": "2000-01-01", "to": "2026-01-01"}, "from", "at most"),
-    ("/v1/metrics/overview", {"form": "2026-10-01"}, "form", "unknown query parameter"),
-    ("/v1/quality", {"interval": "week"}, "interval", "hour"),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "field", "words"),
+    [
+        ("/v1/metrics/timeseries", {"metric": "bogus"}, "metric", "unknown metric"),
+        ("/v1/metrics/timeseries", {}, "metric", "required"),
+        ("/v1/metrics/overview", {"from": "2026-13-01"}, "from", "neither a date"),
+        ("/v1/metrics/overview", {"to": "yesterday"}, "to", "neither a date"),
+        ("/v1/metrics/overview", {"from": "2026-10-10", "to": "2026-10-01"}, "from", "must be before"),
+        ("/v1/metrics/overview", {"from": "2026-10-01T10:00:00Z", "to": "2026-10-01T10:00:00Z"}, "from", "before"),
+        (
+            "/v1/metrics/timeseries",
+            {"metric": "inquiries", "interval": "hour", "from": "2026-08-01", "to": "2026-10-01"},
+            "interval",
+            "at most 31 days",
+        ),
+        ("/v1/metrics/timeseries", {"metric": "inquiries", "interval": "fortnight"}, "interval", "hour"),
+        ("/v1/metrics/breakdown", {"metric": "cancellations", "by": "lead_source"}, "by", "allowed: none"),
+        ("/v1/metrics/breakdown", {"metric": "inquiries", "by": "package"}, "by", "lead_source"),
+        ("/v1/metrics/overview", {"from": "2000-01-01", "to": "2026-01-01"}, "from", "at most"),
+        ("/v1/metrics/overview", {"form": "2026-10-01"}, "form", "unknown query parameter"),
+        ("/v1/quality", {"interval": "week"}, "interval", "hour"),
+    ],
+)
 def test_bad_query_parameters_get_a_400_naming_the_field(
-    dashboard_app: Any, make_org: Callable[..., Any], path: str, params: dict[str, str], field: str, words: str,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
+    path: str,
+    params: dict[str, str],
+    field: str,
+    words: str,
 ) -> None:
     org = make_org()
     answer = _get(dashboard_app, path, org.read_key, **params)
@@ -459,8 +633,9 @@ def test_bad_query_parameters_get_a_400_naming_the_field(
 
 def test_a_parameter_given_twice_is_refused(dashboard_app: Any, make_org: Callable[..., Any]) -> None:
     org = make_org()
-    answer = dashboard_app.get("/v1/metrics/overview?from=2026-10-01&from=2026-10-02",
-                               headers={"Authorization": f"Bearer {org.read_key}"})
+    answer = dashboard_app.get(
+        "/v1/metrics/overview?from=2026-10-01&from=2026-10-02", headers={"Authorization": f"Bearer {org.read_key}"}
+    )
     assert answer.status_code == 400 and answer.json["fields"][0]["loc"] == ["from"]
 
 
@@ -479,9 +654,14 @@ def test_windows_default_to_the_last_30_local_days_and_dates_are_inclusive() -> 
 
 def test_browsers_on_another_origin_may_call_the_api(dashboard_app: Any, make_org: Callable[..., Any]) -> None:
     org = make_org()
-    preflight = dashboard_app.options("/v1/metrics/overview", headers={
-        "Origin": "https://app.wedsync.example", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "authorization"})
+    preflight = dashboard_app.options(
+        "/v1/metrics/overview",
+        headers={
+            "Origin": "https://app.wedsync.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
     assert preflight.status_code == 204
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
     answer = _get(dashboard_app, "/v1/metrics/overview", org.read_key, {"Origin": "https://app.wedsync.example"})
@@ -500,16 +680,18 @@ def _live_settings(monkeypatch: pytest.MonkeyPatch, max_seconds: str, heartbeat_
 
 
 def _changes(text: str) -> list[Any]:
-    return [json.loads(line[len("data: "):]) for line in text.splitlines() if line.startswith("data: {\"org")]
+    return [json.loads(line[len("data: ") :]) for line in text.splitlines() if line.startswith('data: {"org')]
 
 
 def test_the_live_stream_forwards_only_the_callers_change_notices_and_ends(
-    dashboard_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _live_settings(monkeypatch, max_seconds="1.5", heartbeat_seconds="0.3")
     mine, theirs = make_org(name="Mine"), make_org(name="Theirs")
-    answer = dashboard_app.get("/v1/events/live", headers={"Authorization": f"Bearer {mine.read_key}"},
-                               buffered=False)
+    answer = dashboard_app.get("/v1/events/live", headers={"Authorization": f"Bearer {mine.read_key}"}, buffered=False)
     assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
     chunks = iter(answer.response)
     opening = next(chunks).decode()  # the stream is open: the version it started from is read
@@ -524,7 +706,10 @@ def test_the_live_stream_forwards_only_the_callers_change_notices_and_ends(
 
 
 def test_a_reconnecting_live_stream_reports_a_change_made_while_it_was_away(
-    dashboard_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+    dashboard_app: Any,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _live_settings(monkeypatch, max_seconds="0.2", heartbeat_seconds="15")
     org = make_org()

@@ -2,7 +2,7 @@
 
 On the Supabase-like cluster (tests/supabase/cluster.py) every test database already has Realtime's schema and
 partitions, and our migrations ran after it, as on a project. On a plain PostgreSQL the fixture builds Realtime's
-schema from the upstream tenant migrations (tests/supabase/realtime.py) and the partitions the Realtime server
+schema from the upstream tenant migrations (tests/supabase/realtime_schema.py) and the partitions the Realtime server
 would create, then runs our Realtime migration again, now that there is something for it to act on. Realtime
 authorises a private channel by running, as the joining user (role, `request.jwt.claims`, `realtime.topic`), a
 SELECT of a broadcast row of that topic from realtime.messages; the helpers below do the same, on a superuser
@@ -28,9 +28,10 @@ from psycopg.types.json import Jsonb
 from shared import aggregation, db, migrations, settings, validation
 from tests import factories
 from tests.supabase import database as supabase_database
-from tests.supabase import realtime as realtime_schema
+from tests.supabase import realtime_schema, reference
 
 MIGRATION = next(m for m in migrations.discover() if m.name == "realtime_authorization")
+_MIGRATIONS = reference.root() / "realtime" / "tenant-migrations"
 
 
 def _ensure_roles(conn: psycopg.Connection[Any]) -> None:
@@ -53,8 +54,8 @@ def realtime(server_url: str, database_url: str) -> Iterator[psycopg.Connection[
     with psycopg.connect(_admin_url(server_url, database_url), autocommit=True) as admin:
         if admin.execute("select to_regclass('realtime.messages')").fetchone() == (None,):
             _ensure_roles(admin)
-            realtime_schema.apply_realtime_schema(admin)
-            realtime_schema.create_partitions(admin, datetime.now(UTC).date())
+            realtime_schema.apply_realtime_schema(admin, _MIGRATIONS)
+            realtime_schema.create_partitions(admin, datetime.now(UTC).date(), 1, 1)
             admin.execute(MIGRATION.read().encode())
         yield admin
 
@@ -140,7 +141,7 @@ def test_the_upstream_realtime_migrations_apply_without_a_skipped_statement(
         if supabase_like:  # a new project's database has Realtime already: start from none
             admin.execute("drop schema realtime cascade")
         _ensure_roles(admin)
-        assert realtime_schema.apply_realtime_schema(admin) == []
+        assert realtime_schema.apply_realtime_schema(admin, _MIGRATIONS) == []
         assert admin.execute(
             "select to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null, "
             "to_regprocedure('realtime.topic()') is not null"
@@ -156,20 +157,13 @@ def test_the_loader_reads_up_and_change_but_never_down(tmp_path: Path) -> None:
   use Ecto.Migration
 
   def up do
-    create table(:things) do
-      add :name, :text, null: false
-      timestamps()
-    end
-
-    alter table(:things) do
-      add_if_not_exists :payload, :map, default: fragment("'{}'::jsonb")
-      remove :name
-    end
-
     "a bare string: Elixir evaluates it and runs nothing"
     execute("GRANT SELECT ON realtime.things TO \\"anon\\"")
     execute ~S"""
     SELECT '\\d'
+    """
+    execute """
+    SELECT 'a\\\\b'
     """
   end
 
@@ -178,13 +172,10 @@ def test_the_loader_reads_up_and_change_but_never_down(tmp_path: Path) -> None:
   end
 end
 ''')
-    assert realtime_schema.migration_sql(tmp_path / "20240101000000_example.ex") == [
-        'CREATE TABLE "realtime"."things" ("id" bigserial PRIMARY KEY, "name" text NOT NULL, '
-        '"inserted_at" timestamp(0) NOT NULL, "updated_at" timestamp(0) NOT NULL)',
-        'ALTER TABLE "realtime"."things" ADD COLUMN IF NOT EXISTS "payload" jsonb DEFAULT \'{}\'::jsonb, '
-        'DROP COLUMN "name"',
+    assert [s for _, s in realtime_schema.statements(tmp_path)][1:] == [
         'GRANT SELECT ON realtime.things TO "anon"',
-        "SELECT '\\d'\n",
+        "SELECT '\\d'",
+        "SELECT 'a\\b'",
     ]
 
 
@@ -267,7 +258,7 @@ def test_our_migrations_create_the_policy_on_a_project_where_realtime_came_first
     if not supabase_like:  # on the cluster a new project's database has Realtime's schema already
         with psycopg.connect(conninfo.make_conninfo(server_url, dbname=fresh_database), autocommit=True) as admin:
             _ensure_roles(admin)
-            realtime_schema.apply_realtime_schema(admin)
+            realtime_schema.apply_realtime_schema(admin, _MIGRATIONS)
     migrations.migrate(app_url_for(fresh_database))  # as the project's own role
     with psycopg.connect(app_url_for(fresh_database), autocommit=True) as conn:
         policies = conn.execute(

@@ -45,8 +45,11 @@ def report_env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 @pytest.fixture
 def aws(report_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto S3 (bucket configured) and SES (sender identity verified first, as SES requires)."""
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "eu-west-2")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "eu-west-2"),
+    ):
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("REPORTS_S3_BUCKET", BUCKET)
     monkeypatch.setenv("REPORTS_S3_REGION", "eu-west-2")
@@ -65,8 +68,12 @@ def _sent() -> list[Any]:
 def _load(ingest_app: Any, key: str, batch: list[dict[str, Any]]) -> None:
     """Through the real pipeline: ingest over HTTP, validate, aggregate, refresh the views."""
     for i in range(0, len(batch), 500):
-        answer = ingest_app.post("/v1/events", data=json.dumps({"events": batch[i:i + 500]}),
-                                 headers={"Authorization": f"Bearer {key}"}, content_type="application/json")
+        answer = ingest_app.post(
+            "/v1/events",
+            data=json.dumps({"events": batch[i : i + 500]}),
+            headers={"Authorization": f"Bearer {key}"},
+            content_type="application/json",
+        )
         assert answer.status_code == 202, answer.json
         assert not answer.json["rejected"], answer.json["rejected"]
     while validation.drain(db.transaction)[1]:
@@ -85,34 +92,96 @@ def _business(tz: str, currency: str = "GBP") -> list[dict[str, Any]]:
     def at(d: date, hour: int = 12) -> str:
         return datetime(d.year, d.month, d.day, hour, tzinfo=zone).isoformat()
 
-    for offset, day in enumerate([date(2026, 11, 9), date(2026, 11, 10), date(2026, 11, 12), date(2025, 11, 11),
-                                  date(2026, 11, 3), date(2026, 10, 20)]):
+    for offset, day in enumerate(
+        [
+            date(2026, 11, 9),
+            date(2026, 11, 10),
+            date(2026, 11, 12),
+            date(2025, 11, 11),
+            date(2026, 11, 3),
+            date(2026, 10, 20),
+        ]
+    ):
         c = f"client-{offset}"
         source = "instagram" if offset % 2 == 0 else "google"
-        out.append(factories.make_event("inquiry.received", occurred_at=at(day), client_id=c, lead_source=source,
-                                        currency=currency, budget_minor=500000))
+        out.append(
+            factories.make_event(
+                "inquiry.received",
+                occurred_at=at(day),
+                client_id=c,
+                lead_source=source,
+                currency=currency,
+                budget_minor=500000,
+            )
+        )
         if offset in (0, 1, 3, 4):
-            out.append(factories.make_event("booking.confirmed", occurred_at=at(day, 15), client_id=c,
-                                            booking_id=f"b-{offset}", value_minor=300000 + offset * 1000,
-                                            currency=currency, lead_source=source, wedding_date="2027-06-12"))
-            out.append(factories.make_event("payment.succeeded", occurred_at=at(day, 16), client_id=c,
-                                            payment_id=f"p-{offset}", booking_id=f"b-{offset}",
-                                            amount_minor=75000 + offset, currency=currency, kind="deposit"))
-    out.append(factories.make_event("payment.succeeded", occurred_at=at(date(2026, 11, 11)), client_id="client-1",
-                                    payment_id="p-usd", booking_id="b-1", amount_minor=12345, currency="USD",
-                                    kind="other"))
-    out.append(factories.make_event("payment.refunded", occurred_at=at(date(2026, 11, 13)), client_id="client-0",
-                                    payment_id="p-0", amount_minor=5000, currency=currency))
-    out.append(factories.make_event("booking.cancelled", occurred_at=at(date(2026, 11, 14)), client_id="client-1",
-                                    booking_id="b-1"))
-    out.append(factories.make_event("review.received", occurred_at=at(date(2026, 11, 11)), client_id="client-9",
-                                    review_id="r-1", rating=5, nps=10))
+            out.append(
+                factories.make_event(
+                    "booking.confirmed",
+                    occurred_at=at(day, 15),
+                    client_id=c,
+                    booking_id=f"b-{offset}",
+                    value_minor=300000 + offset * 1000,
+                    currency=currency,
+                    lead_source=source,
+                    wedding_date="2027-06-12",
+                )
+            )
+            out.append(
+                factories.make_event(
+                    "payment.succeeded",
+                    occurred_at=at(day, 16),
+                    client_id=c,
+                    payment_id=f"p-{offset}",
+                    booking_id=f"b-{offset}",
+                    amount_minor=75000 + offset,
+                    currency=currency,
+                    kind="deposit",
+                )
+            )
+    out.append(
+        factories.make_event(
+            "payment.succeeded",
+            occurred_at=at(date(2026, 11, 11)),
+            client_id="client-1",
+            payment_id="p-usd",
+            booking_id="b-1",
+            amount_minor=12345,
+            currency="USD",
+            kind="other",
+        )
+    )
+    out.append(
+        factories.make_event(
+            "payment.refunded",
+            occurred_at=at(date(2026, 11, 13)),
+            client_id="client-0",
+            payment_id="p-0",
+            amount_minor=5000,
+            currency=currency,
+        )
+    )
+    out.append(
+        factories.make_event(
+            "booking.cancelled", occurred_at=at(date(2026, 11, 14)), client_id="client-1", booking_id="b-1"
+        )
+    )
+    out.append(
+        factories.make_event(
+            "review.received",
+            occurred_at=at(date(2026, 11, 11)),
+            client_id="client-9",
+            review_id="r-1",
+            rating=5,
+            nps=10,
+        )
+    )
     for i, d in enumerate([date(2026, 11, 9), date(2026, 11, 10)]):
         out.append(factories.make_event("email.sent", occurred_at=at(d), client_id="client-0", message_id=f"m{i}"))
-        out.append(factories.make_event("email.delivered", occurred_at=at(d), client_id="client-0",
-                                        message_id=f"m{i}"))
-    out.append(factories.make_event("email.opened", occurred_at=at(date(2026, 11, 10)), client_id="client-0",
-                                    message_id="m1"))
+        out.append(factories.make_event("email.delivered", occurred_at=at(d), client_id="client-0", message_id=f"m{i}"))
+    out.append(
+        factories.make_event("email.opened", occurred_at=at(date(2026, 11, 10)), client_id="client-0", message_id="m1")
+    )
     return out
 
 
@@ -122,6 +191,7 @@ def business(make_org: Callable[..., Any], ingest_app: Any) -> Callable[..., Any
         org = make_org(timezone=tz, currency=currency, reports=report_settings or {"weekly": True})
         _load(ingest_app, org.ingest_key, _business(tz, currency))
         return org
+
     return make
 
 
@@ -129,7 +199,9 @@ WEEK = date(2026, 11, 9)
 
 
 def test_report_is_stored_in_s3_with_matching_checksums_and_served_by_access(
-    aws: Any, business: Callable[..., Any], conn: psycopg.Connection[Any],
+    aws: Any,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = business()
     rec = reports.generate(db.transaction, org.id, "weekly", WEEK, deliver=False, now=LONDON_NOW)
@@ -153,7 +225,10 @@ def test_report_is_stored_in_s3_with_matching_checksums_and_served_by_access(
 
 
 def test_another_organization_cannot_read_a_report_by_id(
-    report_env: None, business: Callable[..., Any], make_org: Callable[..., Any], conn: psycopg.Connection[Any],
+    report_env: None,
+    business: Callable[..., Any],
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = business()
     other = make_org(name="Other Studio")
@@ -166,16 +241,19 @@ def test_another_organization_cannot_read_a_report_by_id(
     # and in the database: a signed-in user of the other organization sees no row (RLS)
     with conn.transaction():
         conn.execute("set local role authenticated")
-        conn.execute("select set_config('request.jwt.claims', %s, true)",
-                     (json.dumps({"organization_id": str(other.id)}),))
+        conn.execute(
+            "select set_config('request.jwt.claims', %s, true)", (json.dumps({"organization_id": str(other.id)}),)
+        )
         assert conn.execute("select count(*) from analytics_reports").fetchone() == (0,)
-        conn.execute("select set_config('request.jwt.claims', %s, true)",
-                     (json.dumps({"organization_id": str(org.id)}),))
+        conn.execute(
+            "select set_config('request.jwt.claims', %s, true)", (json.dumps({"organization_id": str(org.id)}),)
+        )
         assert conn.execute("select count(*) from analytics_reports").fetchone() == (1,)
 
 
 def test_report_is_emailed_through_ses_with_inline_charts_and_attachments_and_posted_signed(
-    aws: Any, business: Callable[..., Any],
+    aws: Any,
+    business: Callable[..., Any],
 ) -> None:
     org = business(recipients=["owner@roseandthorn.example", "studio@roseandthorn.example"], webhook_url=HOOK)
     with responses.RequestsMock() as hooks:
@@ -192,8 +270,10 @@ def test_report_is_emailed_through_ses_with_inline_charts_and_attachments_and_po
     assert message["Subject"] == "Rose & Thorn Weddings: Weekly report: 9 Nov 2026 to 15 Nov 2026"
     parts = list(message.walk())
     attached = {p.get_filename(): p for p in parts if p.get("Content-Disposition", "").startswith("attachment")}
-    assert set(attached) == {"rose-thorn-weddings-weekly-report-2026-11-09.pdf",
-                             "rose-thorn-weddings-weekly-report-2026-11-09.csv"}
+    assert set(attached) == {
+        "rose-thorn-weddings-weekly-report-2026-11-09.pdf",
+        "rose-thorn-weddings-weekly-report-2026-11-09.csv",
+    }
     pdf = attached["rose-thorn-weddings-weekly-report-2026-11-09.pdf"].get_payload(decode=True)
     assert hashlib.sha256(pdf).hexdigest() == rec.files["pdf"]["sha256"]
     images = [p for p in parts if p.get_content_type() == "image/png"]
@@ -211,7 +291,9 @@ def test_report_is_emailed_through_ses_with_inline_charts_and_attachments_and_po
 
 
 def test_failed_webhook_is_retried_with_backoff_and_the_row_shows_attempts_and_last_error(
-    report_env: None, business: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+    report_env: None,
+    business: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPORTS_RETRY_BASE_SECONDS", "2")
     settings.get_settings.cache_clear()
@@ -229,7 +311,9 @@ def test_failed_webhook_is_retried_with_backoff_and_the_row_shows_attempts_and_l
 
 
 def test_delivery_still_failing_is_retried_by_a_later_run_without_resending_what_succeeded(
-    aws: Any, business: Callable[..., Any], conn: psycopg.Connection[Any],
+    aws: Any,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = business(recipients=["owner@roseandthorn.example"], webhook_url=HOOK, monthly=False)
     waits: list[float] = []
@@ -258,7 +342,9 @@ def test_delivery_still_failing_is_retried_by_a_later_run_without_resending_what
 
 
 def test_a_second_run_for_the_same_period_does_nothing_new(
-    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any],
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = business(weekly=True, monthly=True, webhook_url=HOOK)
     with responses.RequestsMock() as hooks:
@@ -268,8 +354,11 @@ def test_a_second_run_for_the_same_period_does_nothing_new(
         assert len(hooks.calls) == 2  # the week of 9 Nov and October, once each
     assert (first.generated, first.delivered) == (2, 2)
     assert (second.generated, second.delivered, second.unchanged) == (0, 0, 2)
-    rows = conn.execute("select kind, period_start, generation_attempts, delivery_attempts from analytics_reports "
-                        "where organization_id = %s order by kind", (org.id,)).fetchall()
+    rows = conn.execute(
+        "select kind, period_start, generation_attempts, delivery_attempts from analytics_reports "
+        "where organization_id = %s order by kind",
+        (org.id,),
+    ).fetchall()
     assert rows == [("monthly", date(2026, 10, 1), 1, 1), ("weekly", WEEK, 1, 1)]
     # generate() for the same period is also a no-op and returns the stored report
     rec = reports.generate(db.transaction, org.id, "weekly", WEEK, now=LONDON_NOW)
@@ -277,13 +366,18 @@ def test_a_second_run_for_the_same_period_does_nothing_new(
 
 
 def test_a_run_that_died_half_way_is_completed_by_the_next_run(
-    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any],
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = business(webhook_url=HOOK, monthly=False)
     # A run claimed the row and died before storing anything: its lease has since expired.
-    conn.execute("insert into analytics_reports (organization_id, kind, period_start, period_end, timezone, status, "
-                 "lease_until, generation_attempts) values (%s, 'weekly', %s, %s, 'Europe/London', 'generating', "
-                 "now() - interval '1 minute', 1)", (org.id, WEEK, WEEK + timedelta(days=7)))
+    conn.execute(
+        "insert into analytics_reports (organization_id, kind, period_start, period_end, timezone, status, "
+        "lease_until, generation_attempts) values (%s, 'weekly', %s, %s, 'Europe/London', 'generating', "
+        "now() - interval '1 minute', 1)",
+        (org.id, WEEK, WEEK + timedelta(days=7)),
+    )
     with responses.RequestsMock() as hooks:
         hooks.add(responses.POST, HOOK, status=200)
         outcome = reports.run_due(db.transaction, now=LONDON_NOW)
@@ -298,7 +392,10 @@ def test_a_run_that_died_half_way_is_completed_by_the_next_run(
 
 
 def test_stored_but_undelivered_report_is_delivered_by_the_next_run(
-    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = business(webhook_url=HOOK, monthly=False)
 
@@ -322,32 +419,44 @@ def test_stored_but_undelivered_report_is_delivered_by_the_next_run(
     assert outcome.generated == 0 and outcome.delivered == 1
 
 
-@pytest.mark.parametrize(("tz", "close_utc"), [
-    ("Pacific/Auckland", datetime(2026, 11, 15, 11, 0, tzinfo=UTC)),     # NZDT +13
-    ("America/St_Johns", datetime(2026, 11, 16, 3, 30, tzinfo=UTC)),     # NST -3:30
-    ("Asia/Kathmandu", datetime(2026, 11, 15, 18, 15, tzinfo=UTC)),      # +5:45
-])
+@pytest.mark.parametrize(
+    ("tz", "close_utc"),
+    [
+        ("Pacific/Auckland", datetime(2026, 11, 15, 11, 0, tzinfo=UTC)),  # NZDT +13
+        ("America/St_Johns", datetime(2026, 11, 16, 3, 30, tzinfo=UTC)),  # NST -3:30
+        ("Asia/Kathmandu", datetime(2026, 11, 15, 18, 15, tzinfo=UTC)),  # +5:45
+    ],
+)
 def test_a_week_is_reported_only_once_it_has_closed_at_local_midnight(
-    report_env: None, make_org: Callable[..., Any], ingest_app: Any, conn: psycopg.Connection[Any], tz: str,
+    report_env: None,
+    make_org: Callable[..., Any],
+    ingest_app: Any,
+    conn: psycopg.Connection[Any],
+    tz: str,
     close_utc: datetime,
 ) -> None:
     org = make_org(timezone=tz, reports={"monthly": False})
     _load(ingest_app, org.ingest_key, [factories.make_event(occurred_at="2026-11-01T10:00:00+00:00")])
     assert periods.Period("weekly", WEEK, WEEK + timedelta(days=7)).window(tz)[1] == close_utc
     reports.run_due(db.transaction, now=close_utc - timedelta(minutes=1))
-    starts = [r[0] for r in conn.execute("select period_start from analytics_reports where organization_id = %s",
-                                         (org.id,))]
+    starts = [
+        r[0] for r in conn.execute("select period_start from analytics_reports where organization_id = %s", (org.id,))
+    ]
     assert WEEK not in starts
     reports.run_due(db.transaction, now=close_utc)
-    starts = [r[0] for r in conn.execute("select period_start from analytics_reports where organization_id = %s",
-                                         (org.id,))]
+    starts = [
+        r[0] for r in conn.execute("select period_start from analytics_reports where organization_id = %s", (org.id,))
+    ]
     assert WEEK in starts
     with pytest.raises(errors.InvalidInput, match="has not closed yet"):
         reports.generate(db.transaction, org.id, "weekly", WEEK + timedelta(days=7), now=close_utc)
 
 
 def test_a_month_closes_at_local_midnight_and_the_week_starts_on_the_configured_day(
-    report_env: None, make_org: Callable[..., Any], conn: psycopg.Connection[Any], ingest_app: Any,
+    report_env: None,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    ingest_app: Any,
 ) -> None:
     org = make_org(timezone="Pacific/Auckland", reports={"week_start": "sunday"})
     _load(ingest_app, org.ingest_key, [factories.make_event(occurred_at="2026-10-05T10:00:00+00:00")])
@@ -358,21 +467,27 @@ def test_a_month_closes_at_local_midnight_and_the_week_starts_on_the_configured_
     reports.run_due(db.transaction, now=close)
     kinds = dict(conn.execute("select kind, max(period_start) from analytics_reports group by kind").fetchall())
     assert kinds["monthly"] == date(2026, 11, 1)
-    row = conn.execute("select period_end from analytics_reports where kind = 'weekly' and period_start = %s",
-                       (date(2026, 11, 22),)).fetchone()
+    row = conn.execute(
+        "select period_end from analytics_reports where kind = 'weekly' and period_start = %s", (date(2026, 11, 22),)
+    ).fetchone()
     assert row == (date(2026, 11, 29),) and org.id
 
 
 def test_report_numbers_equal_the_metric_layer_for_the_same_period(
-    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any],
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     tz = "Asia/Kathmandu"
     org = business(tz=tz, currency="NPR")
     rec = reports.generate(db.transaction, org.id, "weekly", WEEK, deliver=False, now=LONDON_NOW)
     start, end = metrics.local_window(tz, WEEK, WEEK + timedelta(days=6))
     totals = metrics.totals(conn, org.id, start, end)
-    expect = {"inquiries": totals.metrics["inquiries"][0].value, "bookings": totals.metrics["bookings"][0].value,
-              "cancellations": totals.metrics["cancellations"][0].value}
+    expect = {
+        "inquiries": totals.metrics["inquiries"][0].value,
+        "bookings": totals.metrics["bookings"][0].value,
+        "cancellations": totals.metrics["cancellations"][0].value,
+    }
     for v in totals.metrics["revenue_net"]:
         expect[f"revenue_net:{v.currency}"] = v.value
     for v in totals.metrics["booking_value"]:
@@ -397,11 +512,14 @@ def test_report_numbers_equal_the_metric_layer_for_the_same_period(
 
 
 def test_comparisons_are_empty_where_there_is_no_data_yet(
-    report_env: None, make_org: Callable[..., Any], ingest_app: Any,
+    report_env: None,
+    make_org: Callable[..., Any],
+    ingest_app: Any,
 ) -> None:
     org = make_org(reports={})
-    _load(ingest_app, org.ingest_key, [factories.make_event("inquiry.received",
-                                                            occurred_at="2026-11-10T10:00:00+00:00")])
+    _load(
+        ingest_app, org.ingest_key, [factories.make_event("inquiry.received", occurred_at="2026-11-10T10:00:00+00:00")]
+    )
     rec = reports.generate(db.transaction, org.id, "weekly", WEEK, deliver=False, now=LONDON_NOW)
     figure = next(h for h in rec.summary["headline"] if h["key"] == "inquiries")
     assert (figure["value"], figure["previous"], figure["last_year"]) == (1, None, None)
@@ -409,7 +527,10 @@ def test_comparisons_are_empty_where_there_is_no_data_yet(
 
 
 def test_invalid_report_settings_are_reported_with_the_field_and_skipped(
-    report_env: None, make_org: Callable[..., Any], ingest_app: Any, conn: psycopg.Connection[Any],
+    report_env: None,
+    make_org: Callable[..., Any],
+    ingest_app: Any,
+    conn: psycopg.Connection[Any],
 ) -> None:
     bad = make_org(name="Bad", reports={"week_start": "funday", "recipients": ["not-an-email"]})
     good = make_org(name="Good", reports={"monthly": False})
@@ -423,23 +544,43 @@ def test_invalid_report_settings_are_reported_with_the_field_and_skipped(
 
 
 def test_cli_regenerates_and_backfills_past_periods(
-    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str],
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     org = business(webhook_url=HOOK)
     with responses.RequestsMock():  # --no-deliver: no call may be made
         assert cli.main(["report", "--org", str(org.id), "--period", "2026-W46", "--no-deliver"]) == 0
         first = conn.execute("select id, files->'pdf'->>'sha256' from analytics_reports").fetchone()
         assert cli.main(["report", "--org", str(org.id), "--period", "2026-W46", "--no-deliver", "--regenerate"]) == 0
-    again = conn.execute("select id, files->'pdf'->>'sha256', generation_attempts, delivery_status "
-                         "from analytics_reports").fetchone()
+    again = conn.execute(
+        "select id, files->'pdf'->>'sha256', generation_attempts, delivery_status from analytics_reports"
+    ).fetchone()
     # the same numbers render to the same bytes: regeneration keeps the checksum
     assert first is not None and again == (first[0], first[1], 2, "not_requested")
     assert "weekly 2026-11-09..2026-11-16" in capsys.readouterr().out
     with responses.RequestsMock():
-        assert cli.main(["report", "--org", str(org.id), "--kind", "monthly", "--from", "2026-07-15",
-                         "--to", "2026-10-31", "--no-deliver"]) == 0
-    months = [r[0] for r in conn.execute("select period_start from analytics_reports where kind = 'monthly' "
-                                         "order by 1")]
+        assert (
+            cli.main(
+                [
+                    "report",
+                    "--org",
+                    str(org.id),
+                    "--kind",
+                    "monthly",
+                    "--from",
+                    "2026-07-15",
+                    "--to",
+                    "2026-10-31",
+                    "--no-deliver",
+                ]
+            )
+            == 0
+        )
+    months = [
+        r[0] for r in conn.execute("select period_start from analytics_reports where kind = 'monthly' order by 1")
+    ]
     assert months == [date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)]  # periods that START in the range
     # a backfill stops at the first period that has not closed yet
     weeks = reports.backfill(org.id, "weekly", date(2026, 11, 2), date(2026, 11, 30), now=LONDON_NOW)
@@ -449,8 +590,12 @@ def test_cli_regenerates_and_backfills_past_periods(
 
 
 def test_report_function_runs_due_reports_for_the_scheduler_only(
-    report_env: None, report_app: Any, make_org: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
-    conn: psycopg.Connection[Any], ingest_app: Any,
+    report_env: None,
+    report_app: Any,
+    make_org: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    conn: psycopg.Connection[Any],
+    ingest_app: Any,
 ) -> None:
     org = make_org(reports={"monthly": False})
     _load(ingest_app, org.ingest_key, [factories.make_event(occurred_at="2026-11-01T10:00:00+00:00")])
@@ -464,7 +609,10 @@ def test_report_function_runs_due_reports_for_the_scheduler_only(
 
 
 def test_a_generation_failure_is_recorded_and_retried_by_the_next_run(
-    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = business(monthly=False)
     real_put = generation.storage.put
@@ -475,8 +623,11 @@ def test_a_generation_failure_is_recorded_and_retried_by_the_next_run(
     monkeypatch.setattr(generation.storage, "put", full_disk)
     outcome = reports.run_due(db.transaction, now=LONDON_NOW)
     assert len(outcome.errors) == 1 and "No space left" in outcome.errors[0]
-    row = conn.execute("select status, generation_error, generation_attempts, lease_until from analytics_reports "
-                       "where organization_id = %s", (org.id,)).fetchone()
+    row = conn.execute(
+        "select status, generation_error, generation_attempts, lease_until from analytics_reports "
+        "where organization_id = %s",
+        (org.id,),
+    ).fetchone()
     assert row is not None and row[:3] == ("failed", "OSError: No space left on device", 1) and row[3] is None
     monkeypatch.setattr(generation.storage, "put", real_put)
     outcome = reports.run_due(db.transaction, now=LONDON_NOW)
@@ -486,7 +637,10 @@ def test_a_generation_failure_is_recorded_and_retried_by_the_next_run(
 
 
 def test_a_delivery_that_keeps_failing_is_given_up_after_the_maximum_attempts(
-    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch,
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPORTS_MAX_DELIVERY_ATTEMPTS", "3")
     settings.get_settings.cache_clear()
@@ -506,7 +660,9 @@ def test_a_delivery_that_keeps_failing_is_given_up_after_the_maximum_attempts(
 
 
 def test_an_email_ses_refuses_is_recorded_as_a_failed_delivery(
-    aws: Any, business: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+    aws: Any,
+    business: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPORTS_EMAIL_SENDER", "someone-else@unverified.example")  # not a verified identity
     settings.get_settings.cache_clear()
@@ -519,7 +675,8 @@ def test_an_email_ses_refuses_is_recorded_as_a_failed_delivery(
 
 
 def test_supabase_storage_endpoint_uses_path_style_addressing(
-    report_env: None, monkeypatch: pytest.MonkeyPatch,
+    report_env: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPORTS_S3_ENDPOINT_URL", "https://project.supabase.co/storage/v1/s3")
     monkeypatch.setenv("REPORTS_S3_BUCKET", BUCKET)
@@ -532,7 +689,9 @@ def test_supabase_storage_endpoint_uses_path_style_addressing(
 
 
 def test_generate_accepts_a_plain_connection_and_counts_upcoming_weddings_as_of_the_period_end(
-    report_env: None, business: Callable[..., Any], conn: psycopg.Connection[Any],
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
 ) -> None:
     org = business()
     rec = reports.generate(conn, org.id, "weekly", date(2026, 11, 11), deliver=False, now=LONDON_NOW)

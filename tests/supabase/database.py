@@ -8,10 +8,13 @@ storage, realtime, pg_cron as a new project has them).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg import conninfo, sql
+
+from tests.supabase import realtime_schema
 
 BASE = "supabase_base"
 APP_USER = "postgres"
@@ -43,17 +46,7 @@ def create_from_base(conn: psycopg.Connection[Any], name: str, template: str = B
     )
 
 
-def add_realtime_partitions(admin_url: str, days_before: int = 2, days_after: int = 7) -> None:
-    """Daily partitions of realtime.messages around today, as the Realtime server keeps them (it creates them
-    ahead of time; realtime.send does not, and swallows the error when one is missing)."""
-    days = f"generate_series(current_date - {int(days_before)}, current_date + {int(days_after)}, '1 day')::date"
+def add_realtime_partitions(admin_url: str) -> None:
+    """The partitions of realtime.messages the Realtime server would have made around today."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            "do $$ declare d date; begin"
-            f" for d in select {days} loop"
-            "  if to_regclass(format('realtime.messages_%s', to_char(d, 'YYYY_MM_DD'))) is null then"
-            "   execute format('create table realtime.%I partition of realtime.messages for values from (%L) to (%L)',"
-            "                  'messages_' || to_char(d, 'YYYY_MM_DD'), d, d + 1);"
-            "  end if;"
-            " end loop; end $$"
-        )
+        realtime_schema.create_partitions(conn, datetime.now(UTC).date())

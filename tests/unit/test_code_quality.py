@@ -9,8 +9,9 @@ from shared import runner
 
 
 def test_the_code_passes_ruff() -> None:
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=runner.ROOT, capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "."], cwd=runner.ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

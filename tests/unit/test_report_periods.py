@@ -10,16 +10,20 @@ from shared import errors
 from shared.reports import config, content, delivery, generation, periods, text
 
 
-@pytest.mark.parametrize(("tz", "local_midnight_utc"), [
-    ("Pacific/Auckland", datetime(2026, 10, 31, 11, 0, tzinfo=UTC)),   # 1 Nov 00:00 NZDT (+13)
-    ("America/St_Johns", datetime(2026, 11, 1, 2, 30, tzinfo=UTC)),    # 1 Nov 00:00 NDT (-2:30)
-    ("Asia/Kathmandu", datetime(2026, 10, 31, 18, 15, tzinfo=UTC)),    # +5:45, no DST
-])
+@pytest.mark.parametrize(
+    ("tz", "local_midnight_utc"),
+    [
+        ("Pacific/Auckland", datetime(2026, 10, 31, 11, 0, tzinfo=UTC)),  # 1 Nov 00:00 NZDT (+13)
+        ("America/St_Johns", datetime(2026, 11, 1, 2, 30, tzinfo=UTC)),  # 1 Nov 00:00 NDT (-2:30)
+        ("Asia/Kathmandu", datetime(2026, 10, 31, 18, 15, tzinfo=UTC)),  # +5:45, no DST
+    ],
+)
 def test_a_month_closes_at_local_midnight_and_not_a_minute_before(tz: str, local_midnight_utc: datetime) -> None:
     october = periods.month_of(date(2026, 10, 15))
     assert october.window(tz)[1] == local_midnight_utc
     assert periods.last_closed("monthly", tz, local_midnight_utc - timedelta(minutes=1)) == periods.month_of(
-        date(2026, 9, 1))
+        date(2026, 9, 1)
+    )
     assert periods.last_closed("monthly", tz, local_midnight_utc) == october
 
 
@@ -29,10 +33,14 @@ def test_week_start_day_shapes_the_week_and_its_previous_and_last_year() -> None
     assert week.previous() == periods.Period("weekly", date(2026, 11, 1), date(2026, 11, 8))
     assert week.year_before().start == date(2025, 11, 9) and week.year_before().start.weekday() == 6
     assert periods.week_of(date(2026, 11, 12)).start == date(2026, 11, 9)  # Monday by default
-    assert periods.month_of(date(2026, 3, 31)).previous() == periods.Period("monthly", date(2026, 2, 1),
-                                                                           date(2026, 3, 1))
-    assert [p.start for p in periods.month_of(date(2026, 2, 1)).back(3)] == [date(2025, 12, 1), date(2026, 1, 1),
-                                                                             date(2026, 2, 1)]
+    assert periods.month_of(date(2026, 3, 31)).previous() == periods.Period(
+        "monthly", date(2026, 2, 1), date(2026, 3, 1)
+    )
+    assert [p.start for p in periods.month_of(date(2026, 2, 1)).back(3)] == [
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+    ]
 
 
 def test_a_dst_week_is_seven_local_days_long() -> None:
@@ -47,8 +55,12 @@ def test_periods_parse_iso_weeks_months_and_days_with_clear_errors() -> None:
     assert periods.parse("weekly", "2026-W45", "sunday").start == date(2026, 11, 1)
     assert periods.parse("monthly", "2026-10") == periods.Period("monthly", date(2026, 10, 1), date(2026, 11, 1))
     assert periods.parse("weekly", "2026-11-12").start == date(2026, 11, 9)
-    for bad, message in (("2026-W54", "no such ISO week"), ("2026-13", "01 to 12"), ("Nov 2026", "YYYY-Www"),
-                         ("2026-02-30", "not a real date")):
+    for bad, message in (
+        ("2026-W54", "no such ISO week"),
+        ("2026-13", "01 to 12"),
+        ("Nov 2026", "YYYY-Www"),
+        ("2026-02-30", "not a real date"),
+    ):
         with pytest.raises(errors.InvalidInput, match=message):
             periods.parse("weekly" if "W" in bad else "monthly", bad)
     with pytest.raises(errors.InvalidInput, match="is a week"):
@@ -57,20 +69,27 @@ def test_periods_parse_iso_weeks_months_and_days_with_clear_errors() -> None:
 
 def test_report_settings_default_to_both_reports_stored_and_refuse_bad_values_by_field() -> None:
     cfg = config.from_settings({})
-    assert (cfg.weekly, cfg.monthly, cfg.week_start, cfg.recipients, cfg.webhook_url) == (True, True, "monday", [],
-                                                                                         None)
+    assert (cfg.weekly, cfg.monthly, cfg.week_start, cfg.recipients, cfg.webhook_url) == (
+        True,
+        True,
+        "monday",
+        [],
+        None,
+    )
     cfg = config.from_settings({"reports": {"recipients": [" a@b.example ", "a@b.example"], "monthly": False}})
     assert cfg.recipients == ["a@b.example"] and not cfg.wants("monthly")
     with pytest.raises(errors.InvalidInput) as caught:
-        config.from_settings({"reports": {"week_start": "funday", "webhook_url": "http://example.com/x",
-                                          "colour": "pink"}})
+        config.from_settings(
+            {"reports": {"week_start": "funday", "webhook_url": "http://example.com/x", "colour": "pink"}}
+        )
     message = str(caught.value)
     assert "reports.week_start" in message and "reports.webhook_url" in message and "https" in message
     assert "reports.colour" in message
 
 
-def _figure(unit: str, value: float | int | None, previous: float | int | None, currency: str | None = None,
-            key: str = "x") -> content.Figure:
+def _figure(
+    unit: str, value: float | int | None, previous: float | int | None, currency: str | None = None, key: str = "x"
+) -> content.Figure:
     return content.Figure(key=key, label="x", unit=unit, currency=currency, value=value, previous=previous)  # type: ignore[arg-type]
 
 
