@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from shared import db
 from shared.commands import aggregation, core, demo, deploy, quality, reports, sources
 
 SCHEMA_FILE = core.SCHEMA_FILE
@@ -20,8 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Its transactions use the operator's statement limit (CLI_STATEMENT_TIMEOUT_MS, none by
+    default), not the functions' one: rebuilds, retention runs and backfills are long on purpose."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    with db.operator_timeouts():
+        return int(args.func(args))
 
 
 if __name__ == "__main__":

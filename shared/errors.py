@@ -29,6 +29,13 @@ class DatabaseConflict(PipelineError):
     transient = True
 
 
+class DatabaseTimeout(PipelineError):
+    """The database cancelled a statement that ran past its time limit (or ended a transaction left idle past
+    its limit); the data was not at fault, so try again later, perhaps with less at once."""
+
+    transient = True
+
+
 class DatabaseRejected(PipelineError):
     """The database refused the data (a constraint or type check); retrying will not help."""
 
@@ -44,6 +51,8 @@ class InvalidInput(PipelineError):
 def from_driver(exc: psycopg.Error) -> PipelineError:
     """Map a psycopg error to the pipeline's error kinds, keeping the database's message."""
     detail = str(exc).strip() or None
+    if isinstance(exc, pgerrors.QueryCanceled | pgerrors.IdleInTransactionSessionTimeout):
+        return DatabaseTimeout(detail)  # before OperationalError: QueryCanceled is one
     if isinstance(exc, psycopg.OperationalError | pgerrors.AdminShutdown | pgerrors.CannotConnectNow):
         return DatabaseUnavailable(detail)
     if isinstance(exc, pgerrors.SerializationFailure | pgerrors.DeadlockDetected | pgerrors.LockNotAvailable):

@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from shared import db
+from shared import db, settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "supabase" / "migrations"
 _FILE = re.compile(r"^(?P<version>\d{14})_(?P<name>[a-z0-9_]+)\.sql$")
@@ -106,6 +106,8 @@ def migrate(url: str | None = None, directory: Path = MIGRATIONS_DIR) -> list[Mi
                     continue
                 text = migration.read()
                 with conn.transaction():
+                    # A long migration must not meet a role's default statement_timeout (0 unless configured).
+                    db.set_locals(conn, {"statement_timeout": str(settings.get_settings().cli_statement_timeout_ms)})
                     conn.execute(sql.SQL(text))  # type: ignore[arg-type,unused-ignore]  # migration files are trusted SQL
                     conn.execute(
                         "insert into supabase_migrations.schema_migrations (version, statements, name) "

@@ -44,6 +44,21 @@ class Settings(BaseSettings):
         default=10.0, description="How long a verified key is trusted without a look-up (revocation delay)."
     )
     db_pool_max_size: int = Field(default=8, description="Database connections per function instance.")
+    db_statement_timeout_ms: int = Field(
+        default=30_000,
+        ge=0,
+        description="Longest statement in a function's transaction (set per transaction: pooler-safe); 0: none.",
+    )
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="Longest a transaction may sit idle between statements before the server ends it; 0: none.",
+    )
+    cli_statement_timeout_ms: int = Field(
+        default=0,
+        ge=0,
+        description="Longest statement of the operator's commands and migrations (rebuild, retention run); 0: none.",
+    )
     local_queue_workers: int = Field(
         default=2, ge=1, le=16, description="Concurrent drains per queue function under `up` (instances in production)."
     )

@@ -120,11 +120,11 @@ def _answer(
         return web.problem(400, "invalid_query", str(exc))
     except errors.NotFound as exc:
         return web.problem(404, "not_found", str(exc))
-    except errors.DatabaseUnavailable as exc:
+    except (errors.DatabaseUnavailable, errors.DatabaseTimeout) as exc:
         return web.problem(
             503,
             "unavailable",
-            f"the database cannot be reached; try again shortly ({exc})",
+            f"the database cannot answer now; try again shortly ({exc})",
             headers={"Retry-After": "5"},
         )
     headers = {

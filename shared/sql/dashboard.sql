@@ -1,12 +1,6 @@
 -- Named queries of the dashboard API (shared/dashboard.py). They run as role `authenticated` with the caller's
 -- claims set, so row-level security applies on top of every organization filter written here.
 
--- name: dashboard_become_viewer
--- Sets the caller's JWT claims and the `authenticated` role for the rest of this transaction only; JIT off (its
--- compile time costs more than it saves on these short queries) and room to hash distinct clients in memory.
-select set_config('request.jwt.claims', %(claims)s, true), set_config('jit', 'off', true),
-       set_config('work_mem', '32MB', true), set_config('role', 'authenticated', true);
-
 -- name: dashboard_state
 -- The caller's organization (found by row-level security alone), its data version, zone, currency, last refresh.
 select o.id, o.data_version, o.timezone, o.currency,
