@@ -2,8 +2,9 @@
 
 `load()` guarantees more than the shape: every entry point is defined in its source file (read with `ast`, the
 code is never imported), every queue a function drains is created by a migration, every schedule is valid
-five-field cron, every environment variable says where its value comes from, and every function the database
-invokes is guarded by INVOKE_SECRET. Anything wrong raises `DeployError`, whose lines each name the function,
+five-field cron, every environment variable says where its value comes from, every function the database
+invokes is guarded by INVOKE_SECRET, and every key a function's code refuses to start without (its
+`startup.refuse_unsafe_settings(...)` call) is given to it. Anything wrong raises `DeployError`, whose lines each name the function,
 the field and what is allowed, so one run of `wedsync-analytics deploy check` lists every mistake at once.
 """
 
@@ -198,9 +199,8 @@ def _issue_from(error: Any) -> Issue:
     return Issue(function, field, message)
 
 
-def _defined_names(source: Path) -> set[str]:
+def _defined_names(tree: ast.Module) -> set[str]:
     """Top-level names a module defines (functions, classes, assignments), read without importing it."""
-    tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -209,6 +209,19 @@ def _defined_names(source: Path) -> set[str]:
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
+    return names
+
+
+def _refused_defaults(tree: ast.Module) -> set[str]:
+    """The settings a function module names in its top-level `startup.refuse_unsafe_settings(...)` call: on a
+    deployed host it refuses to start while any of them holds the development value, so each must be given."""
+    names: set[str] = set()
+    for node in tree.body:
+        call = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute | ast.Name):
+            called = call.func.attr if isinstance(call.func, ast.Attribute) else call.func.id
+            if called == "refuse_unsafe_settings":
+                names.update(a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
     return names
 
 
@@ -250,10 +263,17 @@ def _check_function(name: str, fn: Function, root: Path, queues: set[str]) -> li
         bad("source", f"'{fn.source}' does not exist (paths are relative to deploy.yaml)")
     else:
         try:
-            defined = _defined_names(source)
+            tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
         except SyntaxError as exc:
             bad("source", f"'{fn.source}' is not valid Python: {exc.msg} (line {exc.lineno})")
         else:
+            defined = _defined_names(tree)
+            for var in sorted(_refused_defaults(tree) - set(fn.env)):
+                bad(
+                    f"env.{var}",
+                    f"required: {fn.source} refuses to start on a deployed host without its own {var} "
+                    "(its development default is public); give it as {secret: <name>}",
+                )
             if fn.entry_point not in defined:
                 bad(
                     "entry_point",

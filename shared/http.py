@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import os
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 from pydantic import BaseModel, Field
 
-from shared import settings
+from shared import settings, startup
 
 if TYPE_CHECKING:
     from shared import apikeys
@@ -83,13 +82,14 @@ def key_caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Res
 def invoker_allowed(request: flask.Request) -> bool:
     """Queue and cron functions accept calls only from holders of INVOKE_SECRET (`Authorization: Bearer ...`).
 
-    Without INVOKE_SECRET they are open for local development, but never on Cloud Run (K_SERVICE is set
-    there): a deployed function missing its secret refuses everyone rather than serving the internet.
+    Without INVOKE_SECRET they are open for local development, but never when deployed (Cloud Run sets
+    K_SERVICE; or WEDSYNC_ENV=production): a deployed function missing its secret refuses everyone rather than
+    serving the internet.
     Google-signed identity tokens are not accepted: the database (pg_net) cannot mint them; see docs/deploy.md.
     """
     secret = settings.get_settings().invoke_secret
     if secret is None:
-        return not os.environ.get("K_SERVICE")
+        return not startup.deployed()
     token = bearer_token(request) or ""
     return hmac.compare_digest(token.encode(), secret.get_secret_value().encode())
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The value of every key the pipeline makes up for itself when none is given. It is public (it is in this
+# file), so a deployed function refuses to start with it: see shared/startup.py.
+DEVELOPMENT_ONLY = "wedsync-local-development-only"
 
 
 class Settings(BaseSettings):
@@ -18,8 +23,12 @@ class Settings(BaseSettings):
         default=None, description="PostgreSQL URL. Unset: an embedded server under WEDSYNC_DATA_DIR."
     )
     wedsync_data_dir: str = Field(default=".data", description="Where the embedded PostgreSQL keeps its files.")
+    wedsync_env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: behave as deployed off Cloud Run too (there K_SERVICE says so): refuse development keys.",
+    )
     pii_hash_key: SecretStr = Field(
-        default=SecretStr("wedsync-local-development-only"),
+        default=SecretStr(DEVELOPMENT_ONLY),
         description="Key of the HMAC that pseudonymises personal data (emails, phones) before storage.",
     )
     ingest_queue: str = Field(
@@ -69,7 +78,7 @@ class Settings(BaseSettings):
 
     # ----- webhook sources (shared/webhooks.py) -----
     webhook_secrets_key: SecretStr = Field(
-        default=SecretStr("wedsync-local-development-only"),
+        default=SecretStr(DEVELOPMENT_ONLY),
         description="Key that encrypts stored webhook signing secrets (AES-256-GCM). Set it in production.",
     )
     webhook_tolerance_seconds: int = Field(
@@ -153,7 +162,7 @@ class Settings(BaseSettings):
     )
     alert_webhook_url: str | None = Field(default=None, description="Webhook for global checks (and orgs with none).")
     alert_webhook_secret: SecretStr = Field(
-        default=SecretStr("wedsync-local-development-only"),
+        default=SecretStr(DEVELOPMENT_ONLY),
         description="HMAC-SHA256 key signing alert webhooks (an organization may set its own).",
     )
     alert_emails: list[str] = Field(default_factory=list, description="Recipients of global alerts (JSON list).")
@@ -188,7 +197,7 @@ class Settings(BaseSettings):
     )
     reports_ses_region: str = Field(default="eu-west-2", description="AWS region of SES for report emails.")
     reports_webhook_key: SecretStr = Field(
-        default=SecretStr("wedsync-local-development-only"),
+        default=SecretStr(DEVELOPMENT_ONLY),
         description="Master key of the per-organization report webhook signing secrets. Set it in production.",
     )
     reports_webhook_timeout_seconds: float = Field(default=10.0, description="Timeout of one report webhook call.")

@@ -11,8 +11,10 @@ from datetime import timedelta
 import flask
 import functions_framework
 
-from shared import aggregation, db
+from shared import aggregation, db, startup
 from shared import http as web
+
+startup.refuse_unsafe_settings()
 
 router = web.Router()
 

@@ -11,10 +11,12 @@ import flask
 import functions_framework
 from pydantic import BaseModel
 
-from shared import auth, deadletter_routes, errors, livefeed, metrics, openapi, pipelinestatus, settings
+from shared import auth, deadletter_routes, errors, livefeed, metrics, openapi, pipelinestatus, settings, startup
 from shared import dashboard as board
 from shared import http as web
 from shared.reports import access
+
+startup.refuse_unsafe_settings()
 
 router = web.Router()
 deadletter_routes.register(router)  # for organization admins (admin-scoped keys), as on monitor

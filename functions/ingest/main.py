@@ -8,8 +8,10 @@ from typing import Any
 import flask
 import functions_framework
 
-from shared import db, events, intake, settings, webhooks
+from shared import db, events, intake, settings, startup, webhooks
 from shared import http as web
+
+startup.refuse_unsafe_settings("PII_HASH_KEY", "WEBHOOK_SECRETS_KEY")  # pseudonyms; webhook sources' secrets
 
 router = web.Router()
 

@@ -1,9 +1,10 @@
 """monitor (cron-triggered function): runs the data quality checks and alerts; also serves dead-letter
-listing and replay to organization admins, and (entry point `retention`) the daily retention run.
+listing and replay to organization admins.
 
 `POST /` (the scheduler, with INVOKE_SECRET): run every check, store the results, open/resolve incidents and
 notify. `GET /v1/dead-letters` and `POST /v1/dead-letters/replay`: an API key with the `admin` scope, limited
-to its own organization.
+to its own organization. deploy.yaml runs this entry point twice: `monitor` (the schedule) and `monitor-api`
+(the admin endpoints, scaled on their own); either can run the checks, so both get the alert key.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from shared import alerts, db, deadletter_routes, quality, retention
+from shared import alerts, db, deadletter_routes, quality, startup
 from shared import http as web
 
+startup.refuse_unsafe_settings("ALERT_WEBHOOK_SECRET")  # signs alert webhooks
+
 router = web.Router()
-retention_router = web.Router()
 deadletter_routes.register(router)
 
 
@@ -33,15 +35,3 @@ def post_run(request: flask.Request) -> flask.Response:
 @functions_framework.http
 def monitor(request: flask.Request) -> flask.Response:
     return router.dispatch(request)
-
-
-@retention_router.route("POST", "/")
-@web.invoked_only
-def post_retention(request: flask.Request) -> flask.Response:
-    report = retention.run(db.transaction)
-    return web.json_response(report)
-
-
-@functions_framework.http
-def retention_run(request: flask.Request) -> flask.Response:
-    return retention_router.dispatch(request)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from shared import db, refresh
+from shared import db, refresh, startup
 from shared import http as web
+
+startup.refuse_unsafe_settings()
 
 router = web.Router()
 

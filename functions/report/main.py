@@ -10,8 +10,10 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from shared import db, reports
+from shared import db, reports, startup
 from shared import http as web
+
+startup.refuse_unsafe_settings("REPORTS_WEBHOOK_KEY")  # signs report webhooks
 
 router = web.Router()
 

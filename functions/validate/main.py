@@ -11,8 +11,10 @@ from datetime import timedelta
 import flask
 import functions_framework
 
-from shared import db, validation
+from shared import db, startup, validation
 from shared import http as web
+
+startup.refuse_unsafe_settings("PII_HASH_KEY")  # pseudonymises what ingest did not check (webhook deliveries)
 
 router = web.Router()
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from functions_framework import create_app
 
-from shared import deployment, runner, settings
+from shared import deployment, runner, settings, startup
 
 SPEC = deployment.load()
 INVOKED = sorted(n for n, f in SPEC.functions.items() if f.invoked_by_database)
@@ -53,6 +53,8 @@ def test_functions_the_database_invokes_refuse_calls_without_the_invoke_secret(
 def test_a_deployed_function_without_its_invoke_secret_refuses_everyone(name: str, env: pytest.MonkeyPatch) -> None:
     env.delenv("INVOKE_SECRET", raising=False)
     env.setenv("K_SERVICE", name)  # Cloud Run sets this
+    for key in startup.DEVELOPMENT_DEFAULTS:  # else the function would not even start (tests/unit/test_startup.py)
+        env.setenv(key, f"real-{key.lower()}")
     settings.get_settings.cache_clear()
     assert _post(name) == 401
     assert _post(name, {"Authorization": "Bearer anything"}) == 401

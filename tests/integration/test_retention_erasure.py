@@ -307,7 +307,7 @@ def test_the_retention_function_runs_for_the_scheduler_only(
     store_events(conn, org.id, occurred_at=datetime.now(UTC) - timedelta(days=45), n=2)
     monkeypatch.setenv("INVOKE_SECRET", "cron-secret")
     settings.get_settings.cache_clear()
-    app = create_app(target="retention_run", source=str(runner.ROOT / "functions/monitor/main.py")).test_client()
+    app = create_app(target="retention_run", source=str(runner.ROOT / "functions/retention/main.py")).test_client()
     assert app.post("/").status_code == 401
     answer = app.post("/", headers={"Authorization": "Bearer cron-secret"})
     assert answer.status_code == 200 and answer.json["rows_deleted"] == {str(org.id): 2}

@@ -168,6 +168,22 @@ def test_every_function_needs_database_url_and_no_reserved_names(project: Path) 
     ]
 
 
+def test_a_key_the_function_refuses_to_start_without_must_be_given(project: Path) -> None:
+    """deploy check catches what would otherwise only show as a revision that never becomes ready."""
+    main = project / "functions" / "work" / "main.py"
+    main.write_text(
+        "from shared import startup\n\nstartup.refuse_unsafe_settings('PII_HASH_KEY', 'ALERT_WEBHOOK_SECRET')\n\n"
+        + main.read_text()
+    )
+    [problem] = _problems(project, QUEUE, GOOD_ENV + "      ALERT_WEBHOOK_SECRET: {secret: alert}\n")
+    assert problem == (
+        "function 'work', field 'env.PII_HASH_KEY': required: functions/work/main.py refuses to start on a "
+        "deployed host without its own PII_HASH_KEY (its development default is public); give it as {secret: <name>}"
+    )
+    given = GOOD_ENV + "      ALERT_WEBHOOK_SECRET: {secret: a}\n      PII_HASH_KEY: {secret: p}\n"
+    assert _problems(project, QUEUE, given) == []
+
+
 def test_unknown_fields_list_the_allowed_ones(project: Path) -> None:
     body = QUEUE.replace("queue: jobs}", "queue: jobs, batch: 5}") + "runtime: {memory: 1GB, cpus: 2}\n"
     assert _problems(project, body) == [
