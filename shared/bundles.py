@@ -19,7 +19,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from shared import deployment, wiring
+from shared import deployment, provisioning, wiring
 
 PROJECT = "wedsync-analytics"
 # The embedded PostgreSQL (tens of MB of server binaries) serves laptops only: a deployed function always gets
@@ -209,15 +209,24 @@ def build(
 def plan(
     spec: deployment.DeployFile, out: Path, *, only: str | None = None, root: Path = deployment.ROOT
 ) -> tuple[list[Bundle], Path]:
-    """Every bundle (or only one) and out/supabase/wiring.sql, which always covers every function."""
+    """Every bundle (or only one), out/secrets.sh and out/supabase/wiring.sql; the last two always cover every
+    function (secrets.sh: every secret deploy.yaml names; wiring.sql: pruning needs the full set)."""
     if only is not None and only not in spec.functions:
         raise BundleError(f"no function named '{only}' in deploy.yaml; defined: {', '.join(spec.functions)}")
+    try:
+        secrets_script = provisioning.script(spec)
+    except ValueError as exc:
+        raise BundleError(str(exc)) from None
     pins = requirements()
     bundles = [
         build(name, fn, out, root=root, region=spec.platform.region, runtime=spec.platform.runtime, pins=pins)
         for name, fn in spec.functions.items()
         if only is None or name == only
     ]
+    script = out / provisioning.SCRIPT
+    out.mkdir(parents=True, exist_ok=True)
+    script.write_text(secrets_script)
+    script.chmod(0o755)
     sql_path = out / "supabase" / "wiring.sql"
     sql_path.parent.mkdir(parents=True, exist_ok=True)
     sql_path.write_text(wiring.generate(spec))

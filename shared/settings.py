@@ -222,7 +222,8 @@ class Settings(BaseSettings):
         default=None, description="The Supabase project's JWT secret: verifies HS256 user tokens locally."
     )
     supabase_jwks_url: str | None = Field(
-        default=None, description="JWKS of the Supabase project (asymmetric signing keys), fetched and cached."
+        default=None,
+        description="JWKS of the asymmetric signing keys: `https://<ref>.supabase.co/auth/v1/.well-known/jwks.json`.",
     )
     supabase_jwt_audience: str = Field(default="authenticated", description="The `aud` claim user tokens must carry.")
     jwks_cache_seconds: float = Field(default=600.0, description="How long a fetched JWKS is trusted.")

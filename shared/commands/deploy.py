@@ -24,7 +24,7 @@ def cmd_deploy_check(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy_plan(args: argparse.Namespace) -> int:
-    from shared import bundles, deployment
+    from shared import bundles, deployment, provisioning
 
     try:
         spec = deployment.load(Path(args.file))
@@ -32,6 +32,7 @@ def cmd_deploy_plan(args: argparse.Namespace) -> int:
     except (deployment.DeployError, bundles.BundleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(f"secrets {Path(args.out) / provisioning.SCRIPT}  (run first: creates and grants every secret deploy.yaml names)")
     for bundle in built:
         print(f"bundle  {bundle.path}/  ->  bash {bundle.path}/deploy.sh")
     print(f"wiring  {sql_path}  (apply after the migrations; see docs/deploy.md)")
@@ -46,7 +47,7 @@ def register(sub: Any) -> None:
     check = dsub.add_parser("check", help="check deploy.yaml; every problem names the function and field")
     check.add_argument("--file", default=str(deployment.DEPLOY_FILE), help=argparse.SUPPRESS)
     check.set_defaults(func=cmd_deploy_check)
-    plan = dsub.add_parser("plan", help="write each function's bundle + deploy.sh and supabase/wiring.sql")
+    plan = dsub.add_parser("plan", help="write secrets.sh, each function's bundle + deploy.sh, and supabase/wiring.sql")
     plan.add_argument("--function", help="build only this function's bundle (wiring.sql always covers all)")
     plan.add_argument("--out", default="dist", help="output directory (default: dist)")
     plan.add_argument("--file", default=str(deployment.DEPLOY_FILE), help=argparse.SUPPRESS)

@@ -98,6 +98,7 @@ def test_plan_writes_a_self_contained_bundle_per_function_and_one_wiring_file(tm
         assert os.access(root / "deploy.sh", os.X_OK)
     assert wiring_sql == tmp_path / "supabase" / "wiring.sql"
     assert "analytics_invoke.prune_v1" in wiring_sql.read_text()
+    assert os.access(tmp_path / "secrets.sh", os.X_OK)  # what it does: tests/unit/test_provisioning.py
 
 
 def test_deploy_sh_runs_the_exact_command_from_the_bundle_directory(tmp_path: Path) -> None:
@@ -158,4 +159,5 @@ def test_the_cli_plan_writes_the_bundles(tmp_path: Path, capsys: pytest.CaptureF
     assert cli.main(["deploy", "plan", "--function", "validate", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"bash {tmp_path}/validate/deploy.sh" in out and "wiring.sql" in out
+    assert f"secrets {tmp_path}/secrets.sh" in out
     assert (tmp_path / "validate" / "main.py").is_file()
