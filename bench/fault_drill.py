@@ -32,7 +32,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared import db, embedded, migrations, organizations, runner, settings  # noqa: E402
+from shared.core import db, embedded, migrations, organizations, settings
+from shared.tools import runner
 
 
 @dataclass

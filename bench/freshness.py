@@ -1,6 +1,6 @@
 """Freshness of the rollups under a steady ingest load, and the aggregate stage's throughput.
 
-Starts the real local pipeline (every function of deploy.yaml with its dispatchers, `shared.runner.start`) on
+Starts the real local pipeline (every function of deploy.yaml with its dispatchers, `shared.tools.runner.start`) on
 a throwaway database, posts events to ingest at a fixed rate, and measures for every request the time from its
 202 answer to its events being visible in the rollups (each request carries its own `app.action` action, so a
 poller sees exactly when its rollup row appears). Then, with aggregate stopped, fills the aggregate queue and
@@ -33,7 +33,9 @@ from psycopg import conninfo, sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared import aggregation, db, deployment, migrations, organizations, runner, settings
+from shared.aggregate import aggregation
+from shared.core import db, migrations, organizations, settings
+from shared.tools import deployment, runner
 
 
 def _event(batch: int, i: int, when: datetime) -> dict[str, Any]:

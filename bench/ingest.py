@@ -28,7 +28,8 @@ from psycopg import conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared import db, deployment, embedded, migrations, organizations, runner
+from shared.core import db, embedded, migrations, organizations
+from shared.tools import deployment, runner
 from tests import factories
 
 

@@ -23,7 +23,8 @@ from psycopg import conninfo, sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared import db, erasure, migrations, quality, retention, settings  # noqa: E402
+from shared.core import db, migrations, settings
+from shared.monitor import erasure, quality, retention
 
 _FILL = """
 insert into analytics_event_keys (organization_id, event_id, occurred_at)

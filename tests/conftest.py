@@ -19,7 +19,8 @@ import pytest
 from functions_framework import create_app
 from psycopg import conninfo
 
-from shared import db, embedded, migrations, organizations, runner, settings
+from shared.core import db, embedded, migrations, organizations, settings
+from shared.tools import runner
 from tests import factories
 from tests.supabase import database as supabase_database
 

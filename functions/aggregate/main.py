@@ -11,8 +11,9 @@ from datetime import timedelta
 import flask
 import functions_framework
 
-from shared import aggregation, db, startup
-from shared import http as web
+from shared.aggregate import aggregation
+from shared.core import db, startup
+from shared.core import http as web
 
 startup.refuse_unsafe_settings()
 

@@ -11,10 +11,13 @@ import flask
 import functions_framework
 from pydantic import BaseModel
 
-from shared import auth, deadletter_routes, errors, livefeed, metrics, openapi, pipelinestatus, settings, startup
-from shared import dashboard as board
-from shared import http as web
-from shared.reports import access
+from shared.core import errors, settings, startup
+from shared.core import http as web
+from shared.dashboard import answers as board
+from shared.dashboard import auth, livefeed, openapi, pipelinestatus
+from shared.metrics import metrics
+from shared.report import access
+from shared.validate import deadletter_routes
 
 startup.refuse_unsafe_settings()
 

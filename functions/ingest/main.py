@@ -8,8 +8,10 @@ from typing import Any
 import flask
 import functions_framework
 
-from shared import db, events, intake, settings, startup, webhooks
-from shared import http as web
+from shared.catalog import events
+from shared.core import db, settings, startup
+from shared.core import http as web
+from shared.ingest import intake, webhooks
 
 startup.refuse_unsafe_settings("PII_HASH_KEY", "WEBHOOK_SECRETS_KEY")  # pseudonyms; webhook sources' secrets
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from shared import alerts, db, deadletter_routes, quality, startup
-from shared import http as web
+from shared.core import db, startup
+from shared.core import http as web
+from shared.monitor import alerts, quality
+from shared.validate import deadletter_routes
 
 startup.refuse_unsafe_settings("ALERT_WEBHOOK_SECRET")  # signs alert webhooks
 

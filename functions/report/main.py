@@ -10,8 +10,9 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from shared import db, reports, startup
-from shared import http as web
+from shared import report as reports
+from shared.core import db, startup
+from shared.core import http as web
 
 startup.refuse_unsafe_settings("REPORTS_WEBHOOK_KEY")  # signs report webhooks
 

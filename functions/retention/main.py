@@ -10,8 +10,9 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from shared import db, retention, startup
-from shared import http as web
+from shared.core import db, startup
+from shared.core import http as web
+from shared.monitor import retention
 
 startup.refuse_unsafe_settings()
 

@@ -11,8 +11,9 @@ from datetime import timedelta
 import flask
 import functions_framework
 
-from shared import db, startup, validation
-from shared import http as web
+from shared.core import db, startup
+from shared.core import http as web
+from shared.validate import validation
 
 startup.refuse_unsafe_settings("PII_HASH_KEY")  # pseudonymises what ingest did not check (webhook deliveries)
 

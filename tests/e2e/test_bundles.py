@@ -21,7 +21,7 @@ import psycopg
 import pytest
 import requests
 
-from shared import bundles, deployment, runner, wiring
+from shared.tools import bundles, deployment, runner, wiring
 from tests import standins
 
 pytestmark = [pytest.mark.e2e, pytest.mark.bundles]

@@ -11,13 +11,15 @@ from typing import Any
 import psycopg
 import requests
 
-from shared import db, deployment, intake, runner
+from shared.core import db
+from shared.ingest import intake
+from shared.tools import deployment, runner
 from tests import factories
 
 
 def _queue(make_org: Callable[..., Any], n_messages: int, per_message: int) -> tuple[Any, list[str]]:
     """Put n_messages ingest messages on the queue through the real ingest logic."""
-    from shared import apikeys
+    from shared.core import apikeys
 
     org = make_org()
     caller = apikeys.KeyCache().lookup(db.transaction, org.ingest_key)

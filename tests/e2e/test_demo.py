@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from shared import metrics, queries, runner, settings
-from shared.demo import run, year
+from shared.core import queries, settings
+from shared.metrics import metrics
+from shared.tools import runner
+from shared.tools.demo import run, year
 
 pytestmark = pytest.mark.e2e
 

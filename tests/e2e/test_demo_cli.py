@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared import cli, settings
+from shared.core import settings
+from shared.tools import cli
 
 pytestmark = pytest.mark.e2e
 

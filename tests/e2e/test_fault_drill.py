@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-from shared import runner, settings
+from shared.core import settings
+from shared.tools import runner
 
 sys.path.insert(0, str(runner.ROOT / "bench"))
 

@@ -13,7 +13,10 @@ import psycopg
 import pytest
 import requests
 
-from shared import db, deployment, metrics, runner, validation
+from shared.core import db
+from shared.metrics import metrics
+from shared.tools import deployment, runner
+from shared.validate import validation
 from tests import factories, notices
 
 pytestmark = pytest.mark.e2e

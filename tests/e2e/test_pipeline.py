@@ -13,7 +13,7 @@ import psycopg
 import pytest
 import requests
 
-from shared import runner
+from shared.tools import runner
 from tests import factories
 
 
@@ -80,7 +80,7 @@ def test_cli_creates_an_organization_whose_key_the_pipeline_accepts(
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "shared.tools.cli",
             "org",
             "create",
             "--name",
@@ -114,7 +114,7 @@ def test_cli_refuses_an_unknown_time_zone_or_currency_with_the_field_named(datab
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "shared.tools.cli",
             "org",
             "create",
             "--name",

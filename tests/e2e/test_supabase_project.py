@@ -21,7 +21,7 @@ import pytest
 import requests
 from psycopg import sql
 
-from shared import runner
+from shared.tools import runner
 from tests import factories
 from tests.supabase import database as supabase_database
 
@@ -56,7 +56,7 @@ def new_project(server_url: str, supabase_like: bool, monkeypatch: pytest.Monkey
 def _migrate(app_url: str) -> None:
     """`wedsync-analytics migrate` as a user runs it against the project (as postgres, not a superuser)."""
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "migrate"],
+        [sys.executable, "-m", "shared.tools.cli", "migrate"],
         env={"DATABASE_URL": app_url, "PATH": ""},
         cwd=runner.ROOT,
         capture_output=True,
@@ -71,7 +71,7 @@ def _org(app_url: str) -> dict[str, Any]:
         [
             sys.executable,
             "-m",
-            "shared.cli",
+            "shared.tools.cli",
             "org",
             "create",
             "--name",

@@ -10,7 +10,9 @@ import psycopg
 import pytest
 import requests
 
-from shared import db, runner, webhooks
+from shared.core import db
+from shared.ingest import webhooks
+from shared.tools import runner
 from tests import webhook_payloads as wp
 
 pytestmark = pytest.mark.e2e

@@ -18,7 +18,9 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from shared import aggregation, db, organizations, validation
+from shared.aggregate import aggregation
+from shared.core import db, organizations
+from shared.validate import validation
 from tests import factories
 
 # Schemas whose objects are ours (public: only the pipeline's own names) or hold tenant data (the queues).

@@ -9,7 +9,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared import aggregation, db, errors, events, metrics, recovery, refresh, settings, validation
+from shared.aggregate import aggregation, recovery
+from shared.catalog import events
+from shared.core import db, errors, settings
+from shared.metrics import metrics
+from shared.refresh import views as refresh
+from shared.validate import validation
 from tests import factories, notices
 
 
@@ -421,7 +426,7 @@ def test_cli_reconcile_and_rebuild_report_and_repair(
     conn: psycopg.Connection[Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from shared import cli
+    from shared.tools import cli
 
     org = make_org()
     _post(ingest_app, org.ingest_key, [factories.make_event("email.opened")])

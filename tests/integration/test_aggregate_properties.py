@@ -16,7 +16,11 @@ import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared import aggregation, db, metrics, recovery, refresh, validation
+from shared.aggregate import aggregation, recovery
+from shared.core import db
+from shared.metrics import metrics
+from shared.refresh import views as refresh
+from shared.validate import validation
 from tests import rollup_model as model
 
 ZONES = [

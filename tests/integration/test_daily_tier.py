@@ -18,7 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import conninfo
 
-from shared import aggregation, db, metrics, migrations, recovery, validation
+from shared.aggregate import aggregation, recovery
+from shared.core import db, migrations
+from shared.metrics import metrics
+from shared.validate import validation
 from tests import factories
 
 DAY0 = date(2026, 3, 1)

@@ -19,20 +19,13 @@ import responses
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from functions.dashboard import main as dashboard_main
-from shared import (
-    aggregation,
-    answercache,
-    apikeys,
-    auth,
-    dashboard,
-    db,
-    errors,
-    metrics,
-    openapi,
-    refresh,
-    settings,
-    validation,
-)
+from shared.aggregate import aggregation
+from shared.core import apikeys, db, errors, settings
+from shared.dashboard import answercache, auth, openapi
+from shared.dashboard import answers as dashboard
+from shared.metrics import metrics
+from shared.refresh import views as refresh
+from shared.validate import validation
 from tests import factories
 
 SECRET = "test-jwt-secret-of-a-decent-length-0123456789"
@@ -393,7 +386,7 @@ def test_openapi_is_served_and_the_committed_copy_is_current(dashboard_app: Any)
     } <= set(served.json["paths"])
     committed = (ROOT / "docs/openapi.json").read_text()
     assert committed == openapi.dumps(dashboard_main.openapi_document()), (
-        "docs/openapi.json is stale: run python -m shared.openapi > docs/openapi.json"
+        "docs/openapi.json is stale: run python -m shared.dashboard.openapi > docs/openapi.json"
     )
 
 

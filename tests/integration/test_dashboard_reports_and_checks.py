@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from shared import db, quality, settings, validation
-from shared import reports as report_api
+from shared import report as report_api
+from shared.core import db, settings
+from shared.monitor import quality
+from shared.validate import validation
 from tests import factories
 
 NOW = datetime(2026, 11, 16, 6, 0, tzinfo=UTC)
@@ -32,7 +34,7 @@ def _report_for(ingest_app: Any, org: Any) -> Any:
     )
     assert answer.status_code == 202 and answer.json["accepted"] == 2
     validation.drain(db.transaction)
-    from shared import aggregation
+    from shared.aggregate import aggregation
 
     aggregation.drain(db.transaction)
     return report_api.generate(db.transaction, org.id, "weekly", WEEK, deliver=False, now=NOW)
@@ -103,7 +105,7 @@ def test_quality_includes_the_latest_check_results_of_the_callers_organization(
 def test_organization_admins_list_and_replay_dead_letters_through_the_dashboard_too(
     ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any], conn: Any
 ) -> None:
-    from shared import apikeys
+    from shared.core import apikeys
 
     org = make_org()
     bad = factories.make_event("payment.succeeded", currency="XXX")

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from functions_framework import create_app
 
-from shared import deployment, runner, settings, startup
+from shared.core import settings, startup
+from shared.tools import deployment, runner
 
 SPEC = deployment.load()
 INVOKED = sorted(n for n, f in SPEC.functions.items() if f.invoked_by_database)

@@ -8,7 +8,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared import db, events, validation
+from shared.catalog import events
+from shared.core import db
+from shared.validate import validation
 from tests import factories
 
 
@@ -188,7 +190,7 @@ def test_missing_bad_revoked_or_wrongly_scoped_keys_are_refused(
     assert _post(ingest_app, "wsk_nope_nope", event).status_code == 401
     assert _post(ingest_app, org.read_key, event).status_code == 403
     conn.execute("update api_keys set revoked_at = now() where organization_id = %s", (org.id,))
-    from shared import apikeys
+    from shared.core import apikeys
 
     apikeys.cache.clear()  # otherwise the revocation bites after API_KEY_CACHE_SECONDS
     assert _post(ingest_app, org.ingest_key, event).status_code == 401
@@ -255,7 +257,8 @@ def test_intake_counters_add_up_per_source(
 def test_a_message_for_an_unknown_organization_is_dead_lettered_not_retried_forever(
     make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
-    from shared import intake, queues
+    from shared.core import queues
+    from shared.ingest import intake
 
     ghost = "00000000-0000-4000-8000-000000000001"
     with db.transaction() as c:
@@ -276,7 +279,8 @@ def test_a_message_for_an_unknown_organization_is_dead_lettered_not_retried_fore
 def test_a_message_read_too_often_goes_to_the_dead_letters(
     make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
-    from shared import apikeys, intake, settings
+    from shared.core import apikeys, settings
+    from shared.ingest import intake
 
     org = make_org()
     caller = apikeys.KeyCache().lookup(db.transaction, org.ingest_key)
@@ -323,7 +327,8 @@ def test_events_queued_by_anything_but_ingest_are_checked_again_before_storage(
     make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
     """Ingest marks what it checked; a replay or any other producer's message is held to the catalog in validate."""
-    from shared import intake, queues
+    from shared.core import queues
+    from shared.ingest import intake
 
     org = make_org()
     good, bad = make_event("app.action"), make_event("payment.succeeded", amount_minor=-1)

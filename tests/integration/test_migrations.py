@@ -5,7 +5,7 @@ from typing import Any
 import psycopg
 from psycopg import conninfo
 
-from shared import migrations
+from shared.core import migrations
 
 
 def test_migrations_apply_from_empty_and_record_each_version_once(server_url: str) -> None:

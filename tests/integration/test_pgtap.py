@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared import runner
+from shared.tools import runner
 
 FILES = sorted((runner.ROOT / "supabase" / "tests" / "database").glob("*.test.sql"))
 

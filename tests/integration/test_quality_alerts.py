@@ -14,7 +14,8 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from shared import alerts, db, quality, settings
+from shared.core import db, settings
+from shared.monitor import alerts, quality
 from tests import factories
 
 HOOK = "https://hooks.example.com/wedsync"
@@ -165,7 +166,7 @@ def test_the_monitor_function_runs_checks_for_the_scheduler_only(
 def test_the_check_command_prints_every_result_and_exits_1_when_a_check_fails(
     make_org: Callable[..., Any], conn: psycopg.Connection[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from shared import cli
+    from shared.tools import cli
 
     org = make_org()
     assert cli.main(["quality", "check", "--org", str(org.id), "--json"]) == 0

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from shared import checks, db, quality, settings, validation
+from shared.core import db, settings
+from shared.monitor import checks, quality
+from shared.validate import validation
 from tests import factories
 from tests.quality_helpers import bump_stats, store_events
 

@@ -25,7 +25,9 @@ from psycopg import conninfo
 from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
-from shared import aggregation, db, migrations, settings, validation
+from shared.aggregate import aggregation
+from shared.core import db, migrations, settings
+from shared.validate import validation
 from tests import factories
 from tests.supabase import database as supabase_database
 from tests.supabase import realtime_schema, reference

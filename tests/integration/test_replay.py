@@ -8,7 +8,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared import apikeys, cli, db, replay, settings, validation
+from shared.core import apikeys, db, settings
+from shared.tools import cli
+from shared.validate import replay, validation
 from tests import factories
 
 

@@ -20,8 +20,14 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from shared import aggregation, cli, db, errors, metrics, refresh, reports, settings, validation
-from shared.reports import access, delivery, generation, periods, text
+from shared import report as reports
+from shared.aggregate import aggregation
+from shared.core import db, errors, settings
+from shared.metrics import metrics
+from shared.refresh import views as refresh
+from shared.report import access, delivery, generation, periods, text
+from shared.tools import cli
+from shared.validate import validation
 from tests import factories
 
 SENDER = "reports@wedsync.example"

@@ -9,7 +9,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared import cli, db, erasure, retention, validation
+from shared.core import db
+from shared.monitor import erasure, retention
+from shared.tools import cli
+from shared.validate import validation
 from tests import factories
 from tests.quality_helpers import store_events
 
@@ -176,7 +179,8 @@ def test_erasing_a_client_leaves_nothing_of_them_in_events_keys_dead_letters_or_
         (org.id,),
     ).fetchone()[0]
     assert pseudonym.startswith("pii:")
-    from shared import privacy, settings
+    from shared.catalog import privacy
+    from shared.core import settings
 
     key = settings.get_settings().pii_hash_key.get_secret_value().encode()
     ava_pseudonym = privacy.pseudonym("ava@example.com", key)
@@ -233,7 +237,7 @@ def test_a_partition_that_cannot_be_locked_is_kept_and_its_rows_deleted_instead_
         cutoffs = retention.cutoffs(c, now)
     assert set(cutoffs.values()) == {now - timedelta(days=730)}
     monkeypatch.setenv("RETENTION_LOCK_TIMEOUT_MS", "200")
-    from shared import settings
+    from shared.core import settings
 
     settings.get_settings.cache_clear()
     with psycopg.connect(database_url) as reader:  # a long dashboard query holding the table
@@ -301,7 +305,8 @@ def test_the_retention_function_runs_for_the_scheduler_only(
 ) -> None:
     from functions_framework import create_app
 
-    from shared import runner, settings
+    from shared.core import settings
+    from shared.tools import runner
 
     org = make_org(retention_days=30)
     store_events(conn, org.id, occurred_at=datetime.now(UTC) - timedelta(days=45), n=2)

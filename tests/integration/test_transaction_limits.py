@@ -12,7 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared import auth, cli, dashboard, db, errors, migrations, settings
+from shared.core import db, errors, migrations, settings
+from shared.dashboard import answers as dashboard
+from shared.dashboard import auth
+from shared.tools import cli
 
 
 @pytest.fixture
@@ -127,8 +130,11 @@ def test_migrations_are_not_cut_by_a_default_statement_timeout(
     database_url: str, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     """Supabase gives roles default timeouts; a long migration (an index on a big table) must still finish."""
-    conn.execute(psycopg.sql.SQL("alter database {} set statement_timeout = '100ms'").format(
-        psycopg.sql.Identifier(conn.info.dbname)))
+    conn.execute(
+        psycopg.sql.SQL("alter database {} set statement_timeout = '100ms'").format(
+            psycopg.sql.Identifier(conn.info.dbname)
+        )
+    )
     (tmp_path / "29991231000000_slow.sql").write_text("select pg_sleep(0.5);\n")
     applied = migrations.migrate(database_url, tmp_path)
     assert [m.version for m in applied] == ["29991231000000"]

@@ -12,7 +12,10 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 
-from shared import cli, db, validation, webhooks
+from shared.core import db
+from shared.ingest import webhooks
+from shared.tools import cli
+from shared.validate import validation
 from tests import webhook_payloads as wp
 
 

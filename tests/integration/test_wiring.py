@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import yaml
 
-from shared import deployment, wiring
+from shared.tools import deployment, wiring
 from tests import standins
 
 SECRET = "s3cret-invoke-token"
@@ -25,7 +25,11 @@ def _spec_with_cron(schedule: str = "15 6 * * 1-5") -> deployment.DeployFile:
         "trigger": {"kind": "cron", "schedule": schedule, "path": "/run"},
         "runtime": {"timeout_seconds": 300},
         # validate's code pseudonymises, so deploy check insists on its PII key too
-        "env": {"DATABASE_URL": {"secret": "db"}, "INVOKE_SECRET": {"secret": "invoke"}, "PII_HASH_KEY": {"secret": "pii"}},
+        "env": {
+            "DATABASE_URL": {"secret": "db"},
+            "INVOKE_SECRET": {"secret": "invoke"},
+            "PII_HASH_KEY": {"secret": "pii"},
+        },
     }
     return deployment.parse(yaml.safe_dump(document))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared import bundles, cli, deployment
+from shared.tools import bundles, cli, deployment
 
 
 def _fn(**overrides: object) -> deployment.Function:
@@ -87,7 +87,7 @@ def test_plan_writes_a_self_contained_bundle_per_function_and_one_wiring_file(tm
     for name, fn in spec.functions.items():
         root = tmp_path / name
         assert (root / "main.py").read_text() == (deployment.ROOT / fn.source).read_text()
-        assert (root / "shared" / "sql" / "queries.sql").is_file()
+        assert (root / "shared" / "core" / "sql" / "queries.sql").is_file()
         assert (root / "shared" / "__init__.py").is_file()
         assert sorted(p.name for p in (root / "supabase" / "migrations").glob("*.sql")) == sorted(
             p.name for p in (deployment.ROOT / "supabase" / "migrations").glob("*.sql")

@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from shared import cli, currencies, events, privacy, queries
+from shared.catalog import currencies, events, privacy
+from shared.core import queries
+from shared.tools import cli
 from tests import factories
 
 
@@ -250,7 +252,7 @@ def test_every_currency_in_circulation_is_known_with_its_minor_unit() -> None:
 
 
 def test_a_missing_migrations_folder_is_an_error_not_an_empty_schema(tmp_path: Any, monkeypatch: Any) -> None:
-    from shared import migrations
+    from shared.core import migrations
 
     monkeypatch.setenv("WEDSYNC_MIGRATIONS_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="WEDSYNC_MIGRATIONS_DIR"):

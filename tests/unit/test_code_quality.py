@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from shared import runner
+from shared.tools import runner
 
 
 def test_the_code_passes_ruff() -> None:
@@ -21,7 +21,7 @@ def test_shared_and_the_functions_pass_strict_mypy() -> None:
 
 
 def test_the_configuration_reference_lists_every_setting_as_the_code_defines_it() -> None:
-    from shared import configdoc
+    from shared.tools import configdoc
 
     committed = (runner.ROOT / "docs" / "configuration.md").read_text()
-    assert committed == configdoc.render(), "stale: python -m shared.configdoc > docs/configuration.md"
+    assert committed == configdoc.render(), "stale: python -m shared.tools.configdoc > docs/configuration.md"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared import currencies
+from shared.catalog import currencies
 
 
 @pytest.mark.parametrize("code", ["USD", "EUR", "GBP", "JPY", "KWD", "NPR", "CAD", "AUD"])

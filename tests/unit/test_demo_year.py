@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import stripe
 
-from shared import events
-from shared.demo import delivery, year
+from shared.catalog import events
+from shared.tools.demo import delivery, year
 
 
 def test_the_same_seed_and_end_day_give_the_same_events_ids_and_payloads() -> None:

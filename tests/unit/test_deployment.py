@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared import deployment, schedules
+from shared.tools import deployment, schedules
 
 GOOD_ENV = """
     env:
@@ -271,7 +271,7 @@ def test_unknown_top_level_and_function_fields_list_the_allowed_ones(project: Pa
 def test_cron_schedules_fire_in_the_minutes_pg_cron_would(expression: str, moment: str, fires: bool) -> None:
     from datetime import datetime
 
-    from shared import schedules
+    from shared.tools import schedules
 
     assert schedules.matches(expression, datetime.fromisoformat(moment)) is fires
 
@@ -279,7 +279,7 @@ def test_cron_schedules_fire_in_the_minutes_pg_cron_would(expression: str, momen
 def test_the_local_scheduler_fires_exactly_the_entries_due_that_minute() -> None:
     from datetime import UTC, datetime
 
-    from shared import runner
+    from shared.tools import runner
 
     crons = {"monitor": ("*/5 * * * *", "u1"), "retention": ("17 3 * * *", "u2"), "report": ("0 * * * *", "u3")}
     assert runner.due(crons, datetime(2026, 11, 25, 3, 0, tzinfo=UTC)) == ["monitor", "report"]

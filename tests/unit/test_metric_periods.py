@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared import metrics
+from shared.metrics import metrics
 
 
 def test_hours_in_a_quarter_hour_zone_start_at_local_whole_hours() -> None:

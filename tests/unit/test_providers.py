@@ -9,7 +9,8 @@ from uuid import uuid4
 
 import pytest
 
-from shared import events, providers
+from shared.catalog import events
+from shared.ingest import providers
 from tests import webhook_payloads as wp
 
 SOURCE = providers.Source(uuid4(), uuid4(), "stripe", {})

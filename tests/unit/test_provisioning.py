@@ -13,11 +13,17 @@ from typing import Any
 import pytest
 import yaml
 
-from shared import cli, deployment
+from shared.tools import cli, deployment
 
 MEMBER = "serviceAccount:424242-compute@developer.gserviceaccount.com"
 # Keys the pipeline only needs to be random and stable: the script makes them, nobody types them.
-RANDOM_VARIABLES = {"PII_HASH_KEY", "WEBHOOK_SECRETS_KEY", "ALERT_WEBHOOK_SECRET", "REPORTS_WEBHOOK_KEY", "INVOKE_SECRET"}
+RANDOM_VARIABLES = {
+    "PII_HASH_KEY",
+    "WEBHOOK_SECRETS_KEY",
+    "ALERT_WEBHOOK_SECRET",
+    "REPORTS_WEBHOOK_KEY",
+    "INVOKE_SECRET",
+}
 
 FAKE_GCLOUD = """#!/bin/sh
 # A stand-in for gcloud: one line per call in $STATE/calls; a secret is the file $STATE/secrets/<name>.

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pydantic
 import pytest
 
-from shared import alerts, checks, corrections, erasure
+from shared.aggregate import corrections
+from shared.monitor import alerts, checks, erasure
 
 
 def test_the_webhook_signature_is_an_hmac_of_timestamp_dot_body() -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared import errors
-from shared.reports import config, content, delivery, generation, periods, text
+from shared.core import errors
+from shared.report import config, content, delivery, generation, periods, text
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared import secretbox, settings
+from shared.core import secretbox, settings
 
 
 def test_sealed_secret_opens_only_for_its_own_source_and_never_contains_the_plaintext() -> None:

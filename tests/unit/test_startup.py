@@ -9,7 +9,8 @@ from collections.abc import Iterator
 import pytest
 from functions_framework import create_app
 
-from shared import bundles, deployment, runner, settings, startup
+from shared.core import settings, startup
+from shared.tools import bundles, deployment, runner
 
 SPEC = deployment.load()
 # The four settings whose default is public, spelled out here so the test does not trust the code's own list.
@@ -92,7 +93,11 @@ def test_the_functions_that_use_a_key_refuse_to_start_without_it(env: pytest.Mon
     _set(env, K_SERVICE="ingest")
     with pytest.raises(startup.UnsafeSettings, match="PII_HASH_KEY, WEBHOOK_SECRETS_KEY"):
         _boot("ingest")
-    for name, key in (("validate", "PII_HASH_KEY"), ("monitor", "ALERT_WEBHOOK_SECRET"), ("report", "REPORTS_WEBHOOK_KEY")):
+    for name, key in (
+        ("validate", "PII_HASH_KEY"),
+        ("monitor", "ALERT_WEBHOOK_SECRET"),
+        ("report", "REPORTS_WEBHOOK_KEY"),
+    ):
         with pytest.raises(startup.UnsafeSettings, match=key):
             _boot(name)
 

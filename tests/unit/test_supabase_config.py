@@ -7,7 +7,8 @@ import re
 import tomllib
 from typing import Any
 
-from shared import bundles, deployment, migrations
+from shared.core import migrations
+from shared.tools import bundles, deployment
 
 CONFIG = deployment.ROOT / "supabase" / "config.toml"
 # The Supabase CLI's own pattern for migration files (pkg/migration/file.go).

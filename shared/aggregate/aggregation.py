@@ -1,0 +1,155 @@
+"""The aggregate stage: fold stored events into the rollups, exactly once.
+
+One transaction reads a batch of `StoredEvents` messages from the aggregate queue, adds all their events to
+the rollups with one pre-aggregated, key-ordered upsert (`analytics_aggregate_events_v1`), bumps each affected
+organization's `data_version`, publishes its change notice, flags the materialized views whose inputs changed
+and deletes the messages. A crash anywhere rolls all of it back, including the read, so the batch is counted
+again from scratch, never twice. Workers running side by side hold the organization's rollup lock shared and
+touch rows in key order, so they neither deadlock nor lose updates; rebuild and reconcile take it exclusively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+from pydantic import ValidationError
+
+from shared.core import deadletters, errors, queries, queues, settings
+from shared.refresh import views as refresh
+from shared.validate import validation
+
+Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch did; `messages` is 0 when the queue was empty."""
+
+    messages: int = 0
+    events: int = 0
+    organizations: int = 0
+    dead_messages: int = 0
+
+    def add(self, other: BatchOutcome) -> None:
+        for name in ("messages", "events", "organizations", "dead_messages"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _dead_letter(msg: queues.QueueMessage, type_: str, text: str) -> deadletters.DeadLetter:
+    raw = msg.message if isinstance(msg.message, dict) else {"message": msg.message}
+    try:
+        org = UUID(str(raw.get("organization_id")))
+    except ValueError:
+        org = deadletters.UNKNOWN_ORGANIZATION
+    reason = deadletters.Reason(loc=["queue", "aggregate", msg.msg_id], type=type_, msg=text)
+    return deadletters.DeadLetter(org, "pipeline", "aggregate", raw, [reason], None, None)
+
+
+def _parse(
+    batch: list[queues.QueueMessage],
+) -> tuple[list[validation.StoredEvents], list[deadletters.DeadLetter]]:
+    cfg = settings.get_settings()
+    good: list[validation.StoredEvents] = []
+    dead: list[deadletters.DeadLetter] = []
+    for msg in batch:
+        if msg.read_ct > cfg.queue_max_reads:
+            dead.append(
+                _dead_letter(
+                    msg,
+                    "retry_limit",
+                    f"read {msg.read_ct} times without being processed "
+                    f"(limit {cfg.queue_max_reads}); rebuild the window once fixed",
+                )
+            )
+            continue
+        try:
+            good.append(validation.StoredEvents.model_validate(msg.message))
+        except ValidationError as exc:
+            dead.append(
+                _dead_letter(
+                    msg,
+                    "bad_message",
+                    "not a StoredEvents message: " + "; ".join(r.msg for r in deadletters.reasons_from(exc)),
+                )
+            )
+    return good, dead
+
+
+def apply(conn: Connection[Any], messages: list[validation.StoredEvents]) -> tuple[int, int]:
+    """Add the events of these messages to the rollups in the caller's transaction; returns (events, orgs).
+
+    The caller must delete the messages in the same transaction, or the events will be counted again.
+    """
+    ids = sorted({i for m in messages for i in m.ids})
+    if not ids:
+        return 0, 0
+    start = min(m.occurred_from for m in messages)
+    end = max(m.occurred_to for m in messages)
+    rows = conn.execute(queries.get("aggregate_events"), {"ids": ids, "from": start, "to": end}).fetchall()
+    if any(r[3] for r in rows):
+        refresh.request_in(conn)  # views refresh at most once per debounce period
+    return sum(int(r[1]) for r in rows), len(rows)
+
+
+def _finish(conn: Connection[Any], batch: list[queues.QueueMessage]) -> BatchOutcome:
+    good, dead = _parse(batch)
+    events, orgs = apply(conn, good)
+    deadletters.record(conn, dead)
+    queues.delete(conn, settings.get_settings().aggregate_queue, [m.msg_id for m in batch])
+    return BatchOutcome(messages=len(batch), events=events, organizations=orgs, dead_messages=len(dead))
+
+
+def _read(conn: Connection[Any]) -> list[queues.QueueMessage]:
+    cfg = settings.get_settings()
+    return queues.read(
+        conn,
+        cfg.aggregate_queue,
+        visibility_timeout=cfg.queue_visibility_timeout_seconds,
+        quantity=cfg.aggregate_batch_size,
+    )
+
+
+def run_batch(transaction: Transaction) -> BatchOutcome:
+    """Aggregate one batch of the aggregate queue in one transaction; an empty queue gives `messages == 0`.
+
+    If the database refuses the batch as a whole (a terminal error), the batch is read again and each message
+    is applied in its own savepoint, so one poisoned message is dead-lettered instead of holding up the rest.
+    """
+    try:
+        with transaction() as conn:
+            batch = _read(conn)
+            return _finish(conn, batch) if batch else BatchOutcome()
+    except errors.DatabaseRejected:
+        return _run_isolated(transaction)
+
+
+def _run_isolated(transaction: Transaction) -> BatchOutcome:
+    outcome = BatchOutcome()
+    with transaction() as conn:
+        for msg in _read(conn):
+            try:
+                with conn.transaction():
+                    outcome.add(_finish(conn, [msg]))
+            except Exception as exc:  # any failure of one message dead-letters that message
+                deadletters.record(
+                    conn,
+                    [
+                        _dead_letter(
+                            msg, "aggregate_failed", f"the database refused this message: {str(exc).strip()[:500]}"
+                        )
+                    ],
+                )
+                queues.delete(conn, settings.get_settings().aggregate_queue, [msg.msg_id])
+                outcome.add(BatchOutcome(messages=1, dead_messages=1))
+    return outcome
+
+
+def drain(transaction: Transaction, *, budget: timedelta = timedelta(seconds=20)) -> tuple[BatchOutcome, bool]:
+    """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting)."""
+    return queues.drain_batches(lambda: run_batch(transaction), budget)

@@ -1,0 +1,136 @@
+"""Database access: connections that work through Supabase's transaction pooler, and a per-process pool.
+
+The pooler hands every transaction to any server connection, so nothing here relies on session state: no
+prepared statements, and every limit or setting a transaction needs is set inside it with SET LOCAL semantics
+(`set_config(name, value, true)`), which ends with the transaction instead of leaking to the next client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import Connection, sql
+from psycopg_pool import ConnectionPool
+
+from shared.core import errors, settings
+
+_pools: dict[str, ConnectionPool[Connection[Any]]] = {}
+_pools_lock = threading.Lock()
+_operator: ContextVar[bool] = ContextVar("wedsync_operator_timeouts", default=False)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """The limits every transaction opened by `transaction()` runs under, in milliseconds (0: none)."""
+
+    statement_ms: int
+    idle_in_transaction_ms: int
+
+
+def timeouts() -> Timeouts:
+    """The functions' limits (DB_STATEMENT_TIMEOUT_MS, DB_IDLE_IN_TRANSACTION_TIMEOUT_MS), or inside
+    `operator_timeouts()` the operator's statement limit (CLI_STATEMENT_TIMEOUT_MS)."""
+    conf = settings.get_settings()
+    statement = conf.cli_statement_timeout_ms if _operator.get() else conf.db_statement_timeout_ms
+    return Timeouts(statement, conf.db_idle_in_transaction_timeout_ms)
+
+
+@contextlib.contextmanager
+def operator_timeouts() -> Iterator[None]:
+    """Transactions opened inside (in this thread or task) use CLI_STATEMENT_TIMEOUT_MS: the operator's commands
+    (rebuild, retention run, backfills) are long by design and watched by a person, so the limit that keeps a
+    function's call from hanging on the database must not cut them off."""
+    token = _operator.set(True)
+    try:
+        yield
+    finally:
+        _operator.reset(token)
+
+
+def set_locals(conn: Connection[Any], values: Mapping[str, str]) -> None:
+    """Set each setting for the rest of the current transaction only, in one round trip."""
+    if not values:
+        return
+    calls = (sql.SQL("set_config({}, %s, true)").format(sql.Literal(name)) for name in values)
+    conn.execute(sql.SQL("select ") + sql.SQL(", ").join(calls), list(values.values()))
+
+
+def _configure(conn: Connection[Any]) -> None:
+    # Supabase's transaction pooler (Supavisor/PgBouncer) hands each transaction to any server connection,
+    # so server-side prepared statements must never be used.
+    conn.prepare_threshold = None
+
+
+def database_url() -> str:
+    """The URL of the database: DATABASE_URL, or the embedded server started on first use."""
+    configured = settings.get_settings().database_url
+    if configured:
+        return configured
+    from shared.core import embedded
+
+    return embedded.ensure_running(settings.get_settings().wedsync_data_dir)
+
+
+def connect(url: str | None = None, *, autocommit: bool = False) -> Connection[Any]:
+    """A fresh connection (for scripts, the migration runner and LISTEN); converts driver errors."""
+    try:
+        conn = psycopg.connect(url or database_url(), autocommit=autocommit, prepare_threshold=None)
+    except psycopg.Error as exc:
+        raise errors.from_driver(exc) from exc
+    return conn
+
+
+def pool(url: str | None = None) -> ConnectionPool[Connection[Any]]:
+    """The process-wide pool for this URL, opened on first use. Functions keep it across invocations."""
+    key = url or database_url()
+    with _pools_lock:
+        existing = _pools.get(key)
+        if existing is None:
+            existing = ConnectionPool(
+                key,
+                min_size=1,
+                max_size=settings.get_settings().db_pool_max_size,
+                kwargs={"prepare_threshold": None},
+                configure=_configure,
+                check=ConnectionPool.check_connection,
+                open=True,
+                name="wedsync",
+            )
+            _pools[key] = existing
+        return existing
+
+
+@contextlib.contextmanager
+def transaction(url: str | None = None, *, local: Mapping[str, str] | None = None) -> Iterator[Connection[Any]]:
+    """A pooled connection inside one transaction, committed on success; driver errors become ours.
+
+    The transaction starts by setting its `timeouts()` (a statement past the limit is cancelled and raises
+    DatabaseTimeout; a transaction left idle past its limit loses its connection) and any further `local`
+    settings (the dashboard's role and claims), all in one statement.
+    """
+    limits = timeouts()
+    values = {
+        "statement_timeout": str(limits.statement_ms),
+        "idle_in_transaction_session_timeout": str(limits.idle_in_transaction_ms),
+        **(local or {}),
+    }
+    try:
+        with pool(url).connection() as conn, conn.transaction():
+            set_locals(conn, values)
+            yield conn
+    except psycopg.Error as exc:
+        raise errors.from_driver(exc) from exc
+
+
+def close_pools() -> None:
+    """Close every pool of this process (tests, shutdown)."""
+    with _pools_lock:
+        for p in _pools.values():
+            p.close()
+        _pools.clear()

@@ -1,0 +1,106 @@
+"""pgmq access. Every call takes the caller's connection so reads, writes and deletes share one transaction."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from psycopg import Connection
+from pydantic import BaseModel
+
+from shared.core import queries
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    msg_id: int
+    read_ct: int
+    enqueued_at: datetime
+    message: Any
+
+
+def _encode(message: BaseModel | dict[str, Any]) -> str:
+    if isinstance(message, BaseModel):
+        return message.model_dump_json()
+    return json.dumps(message, separators=(",", ":"))
+
+
+def send(conn: Connection[Any], queue: str, message: BaseModel | dict[str, Any]) -> int:
+    """Queue one message inside the caller's transaction; returns its id."""
+    row = conn.execute(queries.get("queue_send"), {"queue": queue, "message": _encode(message)}).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def send_batch(conn: Connection[Any], queue: str, messages: Sequence[BaseModel | dict[str, Any]]) -> list[int]:
+    """Queue several messages in one statement inside the caller's transaction."""
+    if not messages:
+        return []
+    encoded = [_encode(m) for m in messages]
+    rows = conn.execute(queries.get("queue_send_batch"), {"queue": queue, "messages": encoded}).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def read(conn: Connection[Any], queue: str, *, visibility_timeout: int, quantity: int) -> list[QueueMessage]:
+    """Read up to `quantity` messages, invisible to other readers for `visibility_timeout` seconds.
+
+    If the transaction that read them rolls back (a crash, a kill), the read itself is undone too and the
+    messages are visible again at once; the timeout only matters for readers that commit without deleting.
+    """
+    rows = conn.execute(
+        queries.get("queue_read"), {"queue": queue, "vt": visibility_timeout, "qty": quantity}
+    ).fetchall()
+    return [QueueMessage(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+
+
+def delete(conn: Connection[Any], queue: str, msg_ids: list[int]) -> list[int]:
+    """Delete processed messages inside the caller's transaction."""
+    if not msg_ids:
+        return []
+    rows = conn.execute(queries.get("queue_delete"), {"queue": queue, "ids": msg_ids}).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    queue: str
+    length: int
+    oldest_age_seconds: int | None
+
+
+def depth(conn: Connection[Any], queue: str) -> QueueDepth:
+    """How many messages wait on a queue and how old the oldest is."""
+    row = conn.execute(queries.get("queue_metrics"), {"queue": queue}).fetchone()
+    assert row is not None
+    return QueueDepth(queue, int(row[0]), None if row[1] is None else int(row[1]))
+
+
+class _Outcome(Protocol):
+    messages: int
+
+    def add(self, other: Any) -> None: ...
+
+
+OutcomeT = TypeVar("OutcomeT", bound=_Outcome)
+
+
+def drain_batches(run_batch: Callable[[], OutcomeT], budget: timedelta) -> tuple[OutcomeT, bool]:
+    """Run `run_batch` until it finds the queue empty or `budget` is spent; returns (totals, more_waiting).
+
+    Every queue function drains this way: its caller (the database trigger, the scheduler, the local
+    dispatcher) calls again while `more_waiting` is true.
+    """
+    deadline = time.monotonic() + budget.total_seconds()
+    totals = run_batch()
+    while totals.messages:
+        if time.monotonic() >= deadline:
+            return totals, True
+        outcome = run_batch()
+        if not outcome.messages:
+            break
+        totals.add(outcome)
+    return totals, False

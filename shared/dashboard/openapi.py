@@ -1,0 +1,121 @@
+"""The dashboard API's OpenAPI 3.1 document, generated from the query-parameter and response models.
+
+`python -m shared.dashboard.openapi > docs/openapi.json` writes the committed copy; a test keeps it current.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from shared.core import http as web
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    summary: str
+    query: type[BaseModel]
+    answer: type[BaseModel] | None  # None: not JSON (the event stream)
+    cached: bool = True
+
+
+def document(
+    endpoints: list[Endpoint], *, title: str = "WedSync Analytics dashboard API", version: str = "1"
+) -> dict[str, Any]:
+    models = {e.answer for e in endpoints if e.answer} | {web.Problem}
+    refs, schemas = models_json_schema(
+        [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+    components = dict(schemas.get("$defs", {}))
+    paths: dict[str, Any] = {}
+    problem = {"description": "", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for e in endpoints:
+        params_schema = e.query.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+        components.update(params_schema.pop("$defs", {}))
+        required = set(params_schema.get("required", []))
+        parameters = [
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": prop.pop("description", ""),
+                "schema": prop,
+            }
+            for name, prop in params_schema.get("properties", {}).items()
+        ]
+        # Path templates such as /v1/reports/{report_id}: every such segment is a required UUID.
+        parameters[:0] = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+            for name in re.findall(r"{([a-z_]+)}", e.path)
+        ]
+        responses: dict[str, Any] = {}
+        if e.answer is None:
+            responses["200"] = {
+                "description": "Server-sent events: `event: change` per notice, heartbeat "
+                "comments, `event: end` when the stream's maximum duration is reached",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        else:
+            ref = refs[(e.answer, "serialization")]
+            responses["200"] = {"description": "OK", "content": {"application/json": {"schema": ref}}}
+            if e.cached:
+                responses["200"]["headers"] = {
+                    "ETag": {"schema": {"type": "string"}, "description": "Changes with the organization's data"},
+                    "Cache-Control": {"schema": {"type": "string"}},
+                }
+                responses["304"] = {"description": "Not modified: the If-None-Match ETag is current"}
+        if e.query.model_fields:
+            responses["400"] = {**problem, "description": "Bad query parameters, one entry per field"}
+        if "{" in e.path:
+            responses["404"] = {**problem, "description": "No such record for the caller's organization"}
+        responses["401"] = {**problem, "description": "Missing, invalid or expired credentials"}
+        responses["403"] = {
+            **problem,
+            "description": "An API key without the read scope, or a token naming no organization",
+        }
+        paths[e.path] = {
+            "get": {
+                "summary": e.summary,
+                "operationId": re.sub(r"[{}]", "", e.path.strip("/")).replace("/", "_"),
+                "parameters": parameters,
+                "responses": responses,
+                "security": [{"bearer": []}],
+            }
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Analytics of one organization, the caller's. See docs/dashboard.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A Supabase access token (aud=authenticated, organization_id claim) or an "
+                    "organization API key with the read scope",
+                }
+            },
+        },
+    }
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+
+
+if __name__ == "__main__":
+    from functions.dashboard import main
+
+    print(dumps(main.openapi_document()), end="")

@@ -1,0 +1,143 @@
+"""The ingest stage: check first-party events against the catalog and queue the good ones durably.
+
+A 202 from ingest means every accepted event is in the `ingest` queue (committed) and every rejected one is in
+the dead letters with its reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from psycopg import Connection
+from pydantic import BaseModel, Field
+
+from shared.catalog import events, privacy
+from shared.core import apikeys, deadletters, queries, queues, settings, stats
+
+FIRST_PARTY_SOURCE = "api"
+
+
+class IngestMessage(BaseModel):
+    """One queue message from ingest to validate: a batch of catalog-checked events of one organization."""
+
+    kind: Literal["events"] = "events"
+    organization_id: UUID
+    source: str
+    received_at: datetime
+    checked: bool = Field(
+        default=False,
+        description="Set by ingest only: every event was checked against the catalog (and pseudonymised) in the "
+        "transaction that queued it, so validate does not check it twice. Anything else (a dead-letter replay, a "
+        "webhook's mapped events) is checked in validate.",
+    )
+    events: list[dict[str, Any]]
+
+
+class Rejection(BaseModel):
+    index: int = Field(description="Position of the event in the request (0 for a single event)")
+    event_id: str | None
+    errors: list[deadletters.Reason]
+
+
+class IngestResult(BaseModel):
+    """The body of the 202 answer."""
+
+    accepted: int = Field(description="Events queued for storage")
+    duplicates: int = Field(description="Events already stored, or repeated within this request")
+    rejected: list[Rejection]
+
+
+def _event_id(raw: Any) -> str | None:
+    value = raw.get("event_id") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _event_type(raw: Any) -> str | None:
+    value = raw.get("type") if isinstance(raw, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def accept(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]],
+    caller: apikeys.Caller,
+    raw_events: list[Any],
+    *,
+    source: str = FIRST_PARTY_SOURCE,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Check each event, queue the good ones and dead-letter the rest, all in one transaction."""
+    cfg = settings.get_settings()
+    now = now or datetime.now(UTC)
+    key = cfg.pii_hash_key.get_secret_value().encode()
+    accepted: list[dict[str, Any]] = []
+    rejected: list[Rejection] = []
+    letters: list[deadletters.DeadLetter] = []
+    seen: set[str] = set()
+    duplicates = 0
+
+    checked = events.check_batch(
+        raw_events, tz=caller.timezone, now=now, max_future_skew=cfg.max_future_skew, pii_key=key
+    )
+    for index, exc in checked.rejected:
+        raw = raw_events[index]
+        reasons = deadletters.reasons_from(exc, strip_tag=_event_type(raw))
+        rejected.append(Rejection(index=index, event_id=_event_id(raw), errors=reasons))
+        letters.append(
+            deadletters.DeadLetter(
+                caller.organization_id,
+                source,
+                "ingest",
+                privacy.scrub(raw, key),
+                reasons,
+                _event_id(raw),
+                _event_type(raw),
+                now,
+            )
+        )
+    for _, event in checked.accepted:
+        if event["event_id"] in seen:
+            duplicates += 1
+            continue
+        seen.add(event["event_id"])
+        accepted.append(event)
+
+    tally = stats.Tally()
+    with transaction() as conn:
+        if accepted:
+            stored = {
+                row[0]
+                for row in conn.execute(
+                    queries.get("known_event_ids"),
+                    {
+                        "organization_id": caller.organization_id,
+                        "event_ids": [e["event_id"] for e in accepted],
+                    },
+                )
+            }
+            if stored:
+                duplicates += sum(1 for e in accepted if e["event_id"] in stored)
+                accepted = [e for e in accepted if e["event_id"] not in stored]
+        if accepted:
+            queues.send(
+                conn,
+                cfg.ingest_queue,
+                IngestMessage(
+                    organization_id=caller.organization_id,
+                    source=source,
+                    received_at=now,
+                    events=accepted,
+                    checked=True,
+                ),
+            )
+        deadletters.record(conn, letters)
+        # Queued events are counted as received by validate; only what stops here is counted here, so the
+        # common all-good request does not touch the (hot) counter row at all.
+        tally.add(caller.organization_id, source, now, "received", len(raw_events) - len(accepted))
+        tally.add(caller.organization_id, source, now, "rejected", len(rejected))
+        tally.add(caller.organization_id, source, now, "duplicates", duplicates)
+        tally.write(conn)
+    return IngestResult(accepted=len(accepted), duplicates=duplicates, rejected=rejected)

@@ -1,0 +1,268 @@
+"""Alerts: a failing check opens an incident and notifies once; its recovery resolves it and notifies once more.
+
+State lives in `analytics_quality_incidents` (one open incident per organization, check and subject).
+Notifications go out after the state change commits, by signed webhook and/or email (Amazon SES); each
+channel's delivery is recorded, so a failed channel is retried on the next run without repeating the
+channels that already succeeded. Receivers can drop a rare repeat (a crash between send and record) by the
+`X-WedSync-Delivery` header, which is stable per incident, state and channel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import requests
+from psycopg import Connection
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.core import queries, settings
+from shared.monitor import quality
+
+log = logging.getLogger(__name__)
+State = Literal["opened", "resolved"]
+
+
+class AlertSettings(BaseModel):
+    """`organizations.settings.alerts`: where an organization's alerts go (both channels optional)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    webhook_secret: str | None = Field(
+        default=None, min_length=16, description="HMAC key for this organization's webhook (else the global one)"
+    )
+    emails: list[str] = Field(default_factory=list)
+
+
+class Notification(BaseModel):
+    """The webhook body and the content of the email."""
+
+    incident_id: int
+    state: State
+    organization_id: UUID
+    check: str
+    subject: str
+    status: str
+    value: float | None
+    threshold: float | None
+    message: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header value: `v1=` + hex HMAC-SHA256 over `<timestamp>.<body>`."""
+    return "v1=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def _recipients(conn: Connection[Any], org: UUID) -> tuple[AlertSettings, str]:
+    """The organization's alert settings, or the global ones for global checks and orgs without their own."""
+    cfg = settings.get_settings()
+    fallback = AlertSettings(webhook_url=cfg.alert_webhook_url, emails=cfg.alert_emails)
+    global_secret = cfg.alert_webhook_secret.get_secret_value()
+    if org == quality.GLOBAL:
+        return fallback, global_secret
+    row = conn.execute(queries.get("get_organization"), {"id": org}).fetchone()
+    raw = (row[4] or {}).get("alerts") if row else None
+    try:
+        own = AlertSettings.model_validate(raw) if raw else None
+    except ValidationError as exc:
+        log.warning("organization %s has invalid alert settings: %s", org, exc)
+        own = None
+    if own is None or not (own.webhook_url or own.emails):
+        return fallback, global_secret
+    return own, own.webhook_secret or global_secret
+
+
+def send_webhook(url: str, secret: str, note: Notification, delivery: str) -> None:
+    body = note.model_dump_json().encode()
+    stamp = str(int(time.time()))
+    answer = requests.post(
+        url,
+        data=body,
+        timeout=settings.get_settings().alert_timeout_seconds,
+        headers={
+            "Content-Type": "application/json",
+            "X-WedSync-Event": f"quality.incident.{note.state}",
+            "X-WedSync-Delivery": delivery,
+            "X-WedSync-Timestamp": stamp,
+            "X-WedSync-Signature": sign(secret, stamp, body),
+        },
+    )
+    answer.raise_for_status()
+
+
+def send_email(recipients: list[str], note: Notification) -> None:
+    import boto3
+
+    cfg = settings.get_settings()
+    verb = "FAILING" if note.state == "opened" else "recovered"
+    subject = f"[WedSync Analytics] {note.check} {note.subject} {verb}".replace("  ", " ")
+    text = (
+        f"Check: {note.check} {note.subject}\nState: {note.state} (status {note.status})\n"
+        f"Value: {note.value} (threshold {note.threshold})\n{note.message}\n"
+        f"Organization: {note.organization_id}\nOpened: {note.opened_at:%Y-%m-%d %H:%M} UTC\n"
+        + (f"Resolved: {note.resolved_at:%Y-%m-%d %H:%M} UTC\n" if note.resolved_at else "")
+        + f"Incident: {note.incident_id}\n"
+    )
+    boto3.client("ses", region_name=cfg.aws_region).send_email(
+        Source=cfg.alert_email_from,
+        Destination={"ToAddresses": recipients},
+        Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": text}}},
+    )
+
+
+def update_incidents(conn: Connection[Any], summary: quality.RunSummary, now: datetime) -> tuple[int, int]:
+    """Open incidents for new failures, resolve those that stopped failing; returns (opened, resolved).
+
+    Only incidents of the organizations this run covered are resolved (a one-organization run leaves the
+    others alone). A check that is no longer measured at all counts as recovered.
+    """
+    covered = [str(o) for o in summary.organizations]
+    failing = {(r.organization_id, r.check, r.subject): r for r in summary.results if r.status == "fail"}
+    latest = {(r.organization_id, r.check, r.subject): r for r in summary.results}
+    opened = resolved = 0
+    open_now = {
+        (r[1], r[2], r[3]): r[0]
+        for r in conn.execute(queries.get("incidents_open"), {"organizations": covered}).fetchall()
+    }
+    for key, result in failing.items():
+        params = {
+            "organization_id": key[0],
+            "check_name": key[1],
+            "subject": key[2],
+            "status": result.status,
+            "value": result.value,
+            "threshold": result.threshold,
+            "message": result.message,
+            "now": now,
+        }
+        if key in open_now:
+            conn.execute(queries.get("incident_update"), {**params, "id": open_now[key]})
+        elif conn.execute(queries.get("incident_open"), params).fetchone() is not None:
+            opened += 1
+    for key, incident_id in open_now.items():
+        if key in failing:
+            continue
+        last = latest.get(key)
+        conn.execute(
+            queries.get("incident_resolve"),
+            {
+                "id": incident_id,
+                "now": now,
+                "status": last.status if last else "pass",
+                "value": last.value if last else None,
+                "message": last.message if last else "no longer measured",
+            },
+        )
+        resolved += 1
+    return opened, resolved
+
+
+def notify_pending(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> int:
+    """Send every notification not delivered yet (this run's and earlier failed ones); returns how many."""
+    sent = 0
+    with transaction() as conn:
+        rows = conn.execute(queries.get("incidents_to_notify")).fetchall()
+        for (
+            incident_id,
+            org,
+            check,
+            subject,
+            opened_at,
+            resolved_at,
+            status,
+            value,
+            threshold,
+            message,
+            opened_done,
+            resolved_done,
+            deliveries,
+        ) in rows:
+            due: list[State] = []
+            if opened_done is None:
+                due.append("opened")
+            if resolved_at is not None and resolved_done is None:
+                due.append("resolved")
+            targets, secret = _recipients(conn, org)
+            for state in due:
+                note = Notification(
+                    incident_id=incident_id,
+                    state=state,
+                    organization_id=org,
+                    check=check,
+                    subject=subject,
+                    status=status,
+                    value=value,
+                    threshold=threshold,
+                    message=message,
+                    opened_at=opened_at,
+                    resolved_at=resolved_at if state == "resolved" else None,
+                )
+                done, errors = _deliver(note, targets, secret, deliveries)
+                sent += sum(1 for k in done if k.startswith(state))
+                complete = not errors
+                conn.execute(
+                    queries.get("incident_notified"),
+                    {
+                        "id": incident_id,
+                        "what": state,
+                        "complete": complete,
+                        "now": datetime.now(UTC),
+                        "deliveries": json.dumps(done),
+                        "error": "; ".join(errors)[:1000] or None,
+                    },
+                )
+                if not complete:
+                    break  # never announce a recovery before the failure reached everyone
+    return sent
+
+
+def _deliver(
+    note: Notification, targets: AlertSettings, secret: str, already: dict[str, Any]
+) -> tuple[dict[str, str], list[str]]:
+    done: dict[str, str] = {}
+    errors: list[str] = []
+    channels: list[tuple[str, Callable[[], None]]] = []
+    if targets.webhook_url:
+        url = targets.webhook_url
+        channels.append(
+            ("webhook", lambda: send_webhook(url, secret, note, f"incident-{note.incident_id}-{note.state}-webhook"))
+        )
+    if targets.emails:
+        emails = targets.emails
+        channels.append(("email", lambda: send_email(emails, note)))
+    for name, send in channels:
+        key = f"{note.state}:{name}"
+        if key in already:
+            continue
+        try:
+            send()
+        except Exception as exc:  # one channel failing must not stop the others
+            log.warning("alert %s for incident %s failed: %s", key, note.incident_id, exc)
+            errors.append(f"{name}: {str(exc)[:300]}")
+            continue
+        done[key] = datetime.now(UTC).isoformat()
+    return done, errors
+
+
+def process(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]],
+    summary: quality.RunSummary,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Update incidents from a run (one transaction), then send what is due; returns counts."""
+    if summary.skipped:
+        return {"opened": 0, "resolved": 0, "notifications": 0}
+    with transaction() as conn:
+        opened, resolved = update_incidents(conn, summary, now or datetime.now(UTC))
+    return {"opened": opened, "resolved": resolved, "notifications": notify_pending(transaction)}

@@ -1,0 +1,477 @@
+"""The data quality checks. Each measures one thing, compares it with a threshold and says pass, warn or fail.
+
+Every function reads only and returns `quality.CheckResult`s; storing, history and alerting live in
+`shared/monitor/quality.py` and `shared/monitor/alerts.py`. Thresholds come from settings (docs/quality.md lists them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection, sql
+
+from shared.core import queries, queues, settings
+from shared.monitor.quality import GLOBAL, CheckResult, Status
+
+ALL_SOURCES = "*"
+_MIN_ACTIVE_HOURS = 5
+_RHYTHM_HOURS = 500  # the rhythm is learnt from the most recent active hours
+
+
+def _result(
+    org: UUID,
+    check: str,
+    subject: str,
+    status: Status,
+    value: float | None,
+    threshold: float | None,
+    unit: str,
+    message: str,
+    now: datetime,
+    **detail: Any,
+) -> CheckResult:
+    return CheckResult(
+        organization_id=org,
+        check=check,
+        subject=subject,
+        status=status,
+        value=value,
+        threshold=threshold,
+        unit=unit,
+        message=message,
+        detail=detail,
+        checked_at=now,
+    )
+
+
+def _usual_gap(hours: list[datetime]) -> float | None:
+    """Median seconds between consecutive active hours, or None with too little history to judge."""
+    if len(hours) < _MIN_ACTIVE_HOURS:
+        return None
+    hours = hours[-_RHYTHM_HOURS:]
+    return statistics.median((b - a).total_seconds() for a, b in itertools.pairwise(hours))
+
+
+def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+    """Age of the newest stored event per source (and over all sources) against the source's usual rhythm.
+
+    The rhythm is the median gap between the most recent hours in which the source had events stored; the
+    threshold is that gap times a factor (never below a floor). Older than the threshold warns, older than
+    twice the threshold fails. A source with no stored event for QUALITY_FRESHNESS_HISTORY_DAYS is retired
+    (no longer measured), which resolves its incident.
+    """
+    cfg = settings.get_settings()
+    since = now - timedelta(days=cfg.quality_freshness_history_days)
+    active = {
+        src: list(hours)
+        for src, hours in conn.execute(queries.get("quality_active_hours"), {"organization_id": org, "since": since})
+    }
+    newest: dict[str, datetime | None] = {}
+    for source in active:
+        row = conn.execute(queries.get("quality_newest_stored"), {"organization_id": org, "source": source}).fetchone()
+        newest[source] = row[0] if row else None
+    if not active:
+        return []
+    combined = sorted({h for hours in active.values() for h in hours})
+    known = [t for t in newest.values() if t is not None]
+    subjects = [(ALL_SOURCES, combined, max(known) if known else None)]
+    subjects += [(src, hours, newest[src]) for src, hours in sorted(active.items())]
+    results = []
+    for subject, hours, latest in subjects:
+        gap = _usual_gap(hours)
+        age = (now - latest).total_seconds() if latest else None
+        if gap is None:
+            results.append(
+                _result(
+                    org,
+                    "freshness",
+                    subject,
+                    "pass",
+                    age,
+                    None,
+                    "seconds",
+                    f"learning the rhythm: {len(hours)} active hour(s) of history so far",
+                    now,
+                    newest=latest,
+                )
+            )
+            continue
+        threshold = max(float(cfg.quality_freshness_min_seconds), cfg.quality_freshness_factor * gap)
+        status: Status = "pass"
+        if age is None or age > 2 * threshold:
+            status = "fail"
+        elif age > threshold:
+            status = "warn"
+        shown = "no stored event" if age is None else f"newest event stored {age / 3600:.1f} h ago"
+        results.append(
+            _result(
+                org,
+                "freshness",
+                subject,
+                status,
+                age,
+                threshold,
+                "seconds",
+                f"{shown}; usual gap {gap / 3600:.1f} h",
+                now,
+                newest=latest,
+                usual_gap_seconds=gap,
+            )
+        )
+    return results
+
+
+def _hour_windows(now: datetime, tz: ZoneInfo, weeks: int, settle: timedelta) -> list[datetime]:
+    """The last complete hour, then the same weekday and local hour of each previous week (DST-aware)."""
+    end = (now - settle).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(hours=1)
+    local = start.astimezone(tz).replace(tzinfo=None)
+    windows = [start]
+    for k in range(1, weeks + 1):
+        shifted = (local - timedelta(weeks=k)).replace(tzinfo=tz)
+        windows.append(shifted.astimezone(UTC))
+    return windows
+
+
+def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> list[CheckResult]:
+    """Events per source and type in the last complete hour against the same hour of previous weeks.
+
+    Expected is the median of the previous weeks. A drop below drop_warn/drop_fail of expected warns/fails
+    (not judged when expected is below a minimum: too few events to tell); a rise above spike_warn/spike_fail
+    times expected (or the minimum, whichever is larger) warns/fails. Value and threshold are ratios.
+    """
+    cfg = settings.get_settings()
+    starts = _hour_windows(now, tz, cfg.quality_volume_weeks, timedelta(minutes=cfg.quality_volume_settle_minutes))
+    counts: dict[tuple[str, str], list[int]] = {}
+    for k, source, event_type, n in conn.execute(
+        queries.get("quality_volume_windows"), {"organization_id": org, "starts": starts}
+    ):
+        counts.setdefault((source, event_type), [0] * len(starts))[int(k) - 1] = int(n)
+    results = []
+    for (source, event_type), series in sorted(counts.items()):
+        actual, history = series[0], series[1:]
+        expected = float(statistics.median(history))
+        detail = {"window_start": starts[0], "actual": actual, "expected": expected, "previous_weeks": history}
+        subject = f"{source}/{event_type}"
+        floor = max(expected, float(cfg.quality_volume_min_expected))
+        spike = actual / floor
+        if spike > cfg.quality_volume_spike_warn:
+            status: Status = "fail" if spike > cfg.quality_volume_spike_fail else "warn"
+            threshold = cfg.quality_volume_spike_fail if status == "fail" else cfg.quality_volume_spike_warn
+            results.append(
+                _result(
+                    org,
+                    "volume",
+                    subject,
+                    status,
+                    spike,
+                    threshold,
+                    "ratio",
+                    f"spike: {actual} events against about {expected:g} usually",
+                    now,
+                    **detail,
+                )
+            )
+            continue
+        if expected < cfg.quality_volume_min_expected:
+            results.append(
+                _result(
+                    org,
+                    "volume",
+                    subject,
+                    "pass",
+                    None,
+                    None,
+                    "ratio",
+                    f"{actual} events; too few usually ({expected:g}) to judge a drop",
+                    now,
+                    **detail,
+                )
+            )
+            continue
+        ratio = actual / expected
+        status = "pass"
+        threshold = cfg.quality_volume_drop_warn
+        if ratio < cfg.quality_volume_drop_fail:
+            status, threshold = "fail", cfg.quality_volume_drop_fail
+        elif ratio < cfg.quality_volume_drop_warn:
+            status = "warn"
+        what = "went silent" if actual == 0 else ("drop" if status != "pass" else "as usual")
+        results.append(
+            _result(
+                org,
+                "volume",
+                subject,
+                status,
+                ratio,
+                threshold,
+                "ratio",
+                f"{what}: {actual} events against about {expected:g} usually",
+                now,
+                **detail,
+            )
+        )
+    return results
+
+
+def _rate_status(rate: float, warn: float, fail: float) -> tuple[Status, float]:
+    if rate > fail:
+        return "fail", fail
+    return ("warn" if rate > warn else "pass"), warn
+
+
+def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+    """Rejection and duplicate rate per source over a window, with the most frequent rejection reasons.
+
+    Rates are over every outcome (stored + duplicates + rejected), so ingest- and validate-stage outcomes of
+    any source add up; sources with fewer events than a minimum always pass.
+    """
+    cfg = settings.get_settings()
+    since = now - timedelta(hours=cfg.quality_rate_window_hours)
+    reasons: dict[str, list[dict[str, Any]]] = {}
+    for source, kind, loc, n in conn.execute(
+        queries.get("quality_top_reasons"), {"organization_id": org, "since": since}
+    ):
+        top = reasons.setdefault(source, [])
+        if len(top) < 3:
+            top.append({"type": kind, "loc": loc, "count": int(n)})
+    results = []
+    for source, stored, dups, rejected in conn.execute(
+        queries.get("quality_source_outcomes"), {"organization_id": org, "since": since}
+    ):
+        total = int(stored) + int(dups) + int(rejected)
+        for check, part, warn, fail in (
+            ("rejection_rate", int(rejected), cfg.quality_rejection_warn, cfg.quality_rejection_fail),
+            ("duplicate_rate", int(dups), cfg.quality_duplicate_warn, cfg.quality_duplicate_fail),
+        ):
+            rate = part / total if total else 0.0
+            status, threshold = _rate_status(rate, warn, fail)
+            if total < cfg.quality_rate_min_events:
+                status = "pass"
+            detail: dict[str, Any] = {"events": total, "count": part, "since": since}
+            if check == "rejection_rate":
+                detail["top_reasons"] = reasons.get(source, [])
+            results.append(
+                _result(
+                    org,
+                    check,
+                    source,
+                    status,
+                    rate,
+                    threshold,
+                    "ratio",
+                    f"{part} of {total} events in {cfg.quality_rate_window_hours} h",
+                    now,
+                    **detail,
+                )
+            )
+    return results
+
+
+def schema_drift(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+    """Fields and event types providers sent that the catalog refused, first seen within the drift window.
+
+    The catalogue is refreshed from the last week of dead letters first. New entries warn (the events are
+    already dead-lettered and replayable; the rejection rate check fails if they are many).
+    """
+    cfg = settings.get_settings()
+    conn.execute(queries.get("quality_catalogue_update"), {"organization_id": org, "since": now - timedelta(days=7)})
+    since = now - timedelta(hours=cfg.quality_drift_window_hours)
+    fresh = conn.execute(queries.get("quality_catalogue_new"), {"organization_id": org, "since": since}).fetchall()
+    entries = [
+        {"source": s, "kind": k, "name": n, "first_seen_at": f, "last_seen_at": last} for s, k, n, f, last in fresh
+    ]
+    status: Status = "warn" if entries else "pass"
+    names = ", ".join(f"{e['source']}:{e['kind']}:{e['name']}" for e in entries[:5])
+    message = f"new since {since:%Y-%m-%d %H:%M} UTC: {names}" if entries else "no unknown fields or event types"
+    return [
+        _result(org, "schema_drift", "", status, float(len(entries)), 0.0, "entries", message, now, new=entries[:50])
+    ]
+
+
+def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+    """Rollups against raw events, through the aggregation stage's `analytics_reconcile_v1(org, from, to)`.
+
+    Each row that function returns is one mismatch; an error inside it fails the check (and is rolled back to
+    a savepoint).
+    """
+    cfg = settings.get_settings()
+    window = {
+        "organization_id": str(org),
+        "from": (now - timedelta(days=cfg.quality_reconcile_days)).isoformat(),
+        "to": now.isoformat(),
+    }
+    try:
+        with conn.transaction():
+            mismatches = [r[0] for r in conn.execute(queries.get("quality_reconcile"), window)]
+    except Exception as exc:  # a broken reconcile function is a failing check, not a crash
+        return [
+            _result(
+                org,
+                "reconciliation",
+                "",
+                "fail",
+                None,
+                0.0,
+                "mismatches",
+                f"reconciliation error: {str(exc).strip()[:300]}",
+                now,
+            )
+        ]
+    status: Status = "fail" if mismatches else "pass"
+    return [
+        _result(
+            org,
+            "reconciliation",
+            "",
+            status,
+            float(len(mismatches)),
+            0.0,
+            "mismatches",
+            f"{len(mismatches)} mismatch(es) over {cfg.quality_reconcile_days} days",
+            now,
+            mismatches=mismatches[:20],
+            window_from=window["from"],
+            window_to=window["to"],
+        )
+    ]
+
+
+def queue_health(conn: Connection[Any], now: datetime) -> list[CheckResult]:
+    """Per queue: depth, age of the oldest message, and messages read more often than the retry limit."""
+    cfg = settings.get_settings()
+    results = []
+    for (name,) in conn.execute(queries.get("quality_queue_names")).fetchall():
+        measured = queues.depth(conn, name)
+        depth, age = measured.length, measured.oldest_age_seconds
+        table = sql.Identifier("pgmq", f"q_{name}")
+        over = conn.execute(
+            sql.SQL(queries.get("quality_queue_over_retry")).format(table=table), {"max_reads": cfg.queue_max_reads}
+        ).fetchone()
+        over_n = int(over[0]) if over else 0
+        age_s = float(age or 0)
+        status: Status = (
+            "fail"
+            if age_s > cfg.quality_queue_age_fail_seconds
+            else ("warn" if age_s > cfg.quality_queue_age_warn_seconds else "pass")
+        )
+        results.append(
+            _result(
+                GLOBAL,
+                "queue_age",
+                name,
+                status,
+                age_s,
+                float(cfg.quality_queue_age_fail_seconds if status == "fail" else cfg.quality_queue_age_warn_seconds),
+                "seconds",
+                f"oldest message waiting {age_s:.0f} s",
+                now,
+                depth=depth,
+            )
+        )
+        status = (
+            "fail"
+            if depth > cfg.quality_queue_depth_fail
+            else ("warn" if depth > cfg.quality_queue_depth_warn else "pass")
+        )
+        results.append(
+            _result(
+                GLOBAL,
+                "queue_depth",
+                name,
+                status,
+                float(depth),
+                float(cfg.quality_queue_depth_fail if status == "fail" else cfg.quality_queue_depth_warn),
+                "messages",
+                f"{depth} message(s) waiting",
+                now,
+            )
+        )
+        results.append(
+            _result(
+                GLOBAL,
+                "queue_over_retry_limit",
+                name,
+                "warn" if over_n else "pass",
+                float(over_n),
+                float(cfg.queue_max_reads),
+                "messages",
+                f"{over_n} message(s) read more than {cfg.queue_max_reads} times (dead-lettered at their next read)",
+                now,
+            )
+        )
+    return results
+
+
+def storage(conn: Connection[Any], now: datetime) -> list[CheckResult]:
+    """Event partitions created ahead, table and index sizes, dead tuples in the queue tables."""
+    cfg = settings.get_settings()
+    results = []
+    month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    starts = {r[1] for r in conn.execute(queries.get("quality_partitions"))}
+    ahead = -1 if month not in starts else 0
+    cursor = month
+    while ahead >= 0:
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+        if cursor not in starts:
+            break
+        ahead += 1
+    status: Status = (
+        "fail"
+        if ahead < cfg.quality_partitions_ahead_fail
+        else ("warn" if ahead < cfg.quality_partitions_ahead_warn else "pass")
+    )
+    shown = "no partition for the current month" if ahead < 0 else f"{ahead} month(s) of partitions ahead"
+    results.append(
+        _result(
+            GLOBAL,
+            "partitions_ahead",
+            "analytics_events",
+            status,
+            float(ahead),
+            float(cfg.quality_partitions_ahead_warn),
+            "months",
+            shown,
+            now,
+        )
+    )
+    for table, data, index in conn.execute(queries.get("quality_table_sizes")):
+        total = int(data) + int(index)
+        status = "warn" if total > cfg.quality_table_bytes_warn else "pass"
+        results.append(
+            _result(
+                GLOBAL,
+                "table_size",
+                table,
+                status,
+                float(total),
+                float(cfg.quality_table_bytes_warn),
+                "bytes",
+                f"{total / 1024**2:.1f} MiB (indexes {int(index) / 1024**2:.1f} MiB)",
+                now,
+                data_bytes=int(data),
+                index_bytes=int(index),
+            )
+        )
+    for table, dead, live, vacuumed in conn.execute(queries.get("quality_queue_dead_tuples")):
+        status = "warn" if int(dead) > cfg.quality_dead_tuples_warn else "pass"
+        results.append(
+            _result(
+                GLOBAL,
+                "queue_dead_tuples",
+                f"pgmq.{table}",
+                status,
+                float(dead),
+                float(cfg.quality_dead_tuples_warn),
+                "tuples",
+                f"{dead} dead, {live} live tuples",
+                now,
+                last_vacuum=vacuumed,
+            )
+        )
+    return results

@@ -1,0 +1,212 @@
+"""Data quality: run every check, keep each result with its history, and answer "how healthy is my data now".
+
+A run covers one organization or all of them, plus the global checks (queue health, storage), stored under
+the nil UUID `GLOBAL`. Each run replaces the latest result per subject (`analytics_quality_latest`, what
+`latest_results` and the dashboard's GET /v1/quality show) and adds history rows for status changes,
+failures and an hourly sample (`analytics_quality_checks`, pruned after QUALITY_HISTORY_DAYS).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+from pydantic import BaseModel, Field
+
+from shared.core import queries, settings
+
+log = logging.getLogger(__name__)
+Status = Literal["pass", "warn", "fail"]
+# Global checks (not about one organization) are stored under the nil UUID, which no organization has.
+GLOBAL = UUID(int=0)
+CHECKS = (
+    "freshness",
+    "volume",
+    "rejection_rate",
+    "duplicate_rate",
+    "schema_drift",
+    "reconciliation",
+    "queue_age",
+    "queue_depth",
+    "queue_over_retry_limit",
+    "partitions_ahead",
+    "table_size",
+    "queue_dead_tuples",
+)
+
+
+class CheckResult(BaseModel):
+    """One measurement: what was checked, for whom, the value against its threshold and the verdict."""
+
+    organization_id: UUID = Field(description="The organization, or the nil UUID for global checks")
+    check: str = Field(description="The check's name, one of quality.CHECKS")
+    subject: str = Field(default="", description="What within the check: a source, source/type, queue or table")
+    status: Status
+    value: float | None = Field(description="The measured value (None when nothing could be measured)")
+    threshold: float | None = Field(description="The threshold the value was compared with")
+    unit: str = ""
+    message: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    checked_at: datetime
+    status_since: datetime | None = Field(
+        default=None, description="Since when the status has been this one (set on stored latest results)"
+    )
+
+
+class RunSummary(BaseModel):
+    run_id: UUID
+    results: list[CheckResult]
+    organizations: list[UUID] = Field(default_factory=list, description="Who this run covered (GLOBAL too)")
+    skipped: bool = Field(default=False, description="Another run held the lock; this one did nothing")
+
+    @property
+    def worst(self) -> Status:
+        statuses = {r.status for r in self.results}
+        return "fail" if "fail" in statuses else ("warn" if "warn" in statuses else "pass")
+
+
+def _guarded(
+    conn: Connection[Any], org: UUID, name: str, now: datetime, check: Callable[[], list[CheckResult]]
+) -> list[CheckResult]:
+    """Run one check in a savepoint; a check that crashes is itself a failing result (and so alerts),
+    instead of taking the whole run down with it."""
+    try:
+        with conn.transaction():
+            return check()
+    except Exception as exc:  # any crash of one check is reported, the others still run
+        log.exception("check %s of %s crashed", name, org)
+        return [
+            CheckResult(
+                organization_id=org,
+                check=name,
+                subject="",
+                status="fail",
+                value=None,
+                threshold=None,
+                message=f"the check itself failed: {type(exc).__name__}: {str(exc).strip()[:300]}",
+                checked_at=now,
+            )
+        ]
+
+
+def check_organization(conn: Connection[Any], org: UUID, timezone: str, now: datetime) -> list[CheckResult]:
+    """Every per-organization check for one organization."""
+    from shared.monitor import checks
+
+    zone = ZoneInfo(timezone)
+    return [
+        *_guarded(conn, org, "freshness", now, lambda: checks.freshness(conn, org, now)),
+        *_guarded(conn, org, "volume", now, lambda: checks.volume(conn, org, zone, now)),
+        *_guarded(conn, org, "rejection_rate", now, lambda: checks.rates(conn, org, now)),
+        *_guarded(conn, org, "schema_drift", now, lambda: checks.schema_drift(conn, org, now)),
+        *_guarded(conn, org, "reconciliation", now, lambda: checks.reconciliation(conn, org, now)),
+    ]
+
+
+def check_global(conn: Connection[Any], now: datetime) -> list[CheckResult]:
+    """The checks that are not about one organization: queues and storage."""
+    from shared.monitor import checks
+
+    return [
+        *_guarded(conn, GLOBAL, "queue_age", now, lambda: checks.queue_health(conn, now)),
+        *_guarded(conn, GLOBAL, "table_size", now, lambda: checks.storage(conn, now)),
+    ]
+
+
+def store(conn: Connection[Any], run_id: UUID, results: list[CheckResult], covered: list[UUID]) -> None:
+    """Record a run in the caller's transaction: the latest result of every subject (subjects of `covered`
+    organizations this run did not measure are dropped), and history rows for status changes, failures and
+    one sample per QUALITY_HISTORY_SAMPLE_MINUTES otherwise."""
+    rows = [
+        {
+            "run_id": str(run_id),
+            "organization_id": str(r.organization_id),
+            "check_name": r.check,
+            "subject": r.subject,
+            "status": r.status,
+            "value": r.value,
+            "threshold": r.threshold,
+            "unit": r.unit,
+            "message": r.message,
+            "detail": r.detail,
+            "checked_at": r.checked_at.isoformat(),
+        }
+        for r in results
+    ]
+    if rows:
+        conn.execute(
+            queries.get("quality_store_result"),
+            {
+                "rows": json.dumps(rows, default=str),
+                "sample_minutes": settings.get_settings().quality_history_sample_minutes,
+            },
+        )
+    conn.execute(
+        queries.get("quality_forget_unmeasured"), {"organizations": [str(o) for o in covered], "run_id": str(run_id)}
+    )
+
+
+def run(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]],
+    *,
+    organization_id: UUID | None = None,
+    include_global: bool = True,
+    now: datetime | None = None,
+) -> RunSummary:
+    """Run the checks (one organization or all, plus global ones), store them and prune old history.
+
+    One transaction under a try-lock: a run that overlaps another (a slow cron tick) skips instead of
+    doubling history and alerts. Alerting is separate (`alerts.process`), after this commits.
+    """
+    now = now or datetime.now(UTC)
+    run_id = uuid.uuid4()
+    results: list[CheckResult] = []
+    with transaction() as conn:
+        locked = conn.execute(queries.get("quality_run_lock")).fetchone()
+        if not (locked and locked[0]):
+            return RunSummary(run_id=run_id, results=[], skipped=True)
+        orgs = conn.execute(queries.get("quality_organizations"), {"id": organization_id}).fetchall()
+        for org_id, timezone in orgs:
+            results += check_organization(conn, org_id, timezone, now)
+        if include_global:
+            results += check_global(conn, now)
+        covered = [org_id for org_id, _ in orgs] + ([GLOBAL] if include_global else [])
+        store(conn, run_id, results, covered)
+        conn.execute(
+            queries.get("quality_prune_history"),
+            {"before": now - timedelta(days=settings.get_settings().quality_history_days)},
+        )
+    return RunSummary(run_id=run_id, results=results, organizations=covered)
+
+
+def latest_results(conn: Connection[Any], org_id: UUID, *, include_global: bool = True) -> list[CheckResult]:
+    """The latest result of each of `org_id`'s checks (and of the global ones), for GET /v1/quality.
+
+    A run drops the subjects it no longer measures, so a retired source does not linger with a stale result.
+    """
+    orgs = [str(org_id)] + ([str(GLOBAL)] if include_global and org_id != GLOBAL else [])
+    rows = conn.execute(queries.get("quality_latest_results"), {"organizations": orgs}).fetchall()
+    return [
+        CheckResult(
+            organization_id=r[0],
+            check=r[1],
+            subject=r[2],
+            status=r[3],
+            value=r[4],
+            threshold=r[5],
+            unit=r[6],
+            message=r[7],
+            detail=r[8],
+            checked_at=r[9],
+            status_since=r[10],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,89 @@
+"""Retention: raw events older than an organization's `settings.retention_days` (default 730) are removed.
+
+Whole monthly partitions of analytics_events are dropped when every organization's retention allows it (the
+partition ends before the OLDEST cutoff, i.e. the longest retention); otherwise rows are deleted per
+organization in batches, each its own transaction. Only analytics_events is touched: the rollups keep the
+history, and the idempotency keys (`analytics_event_keys`, no personal data) are KEPT, so a late resend of
+an expired event is still recognised as a duplicate instead of being stored and counted into the rollups a
+second time. Events of organizations that no longer exist expire after the default retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+from pydantic import BaseModel, Field
+
+from shared.core import errors, queries, settings
+
+
+class RetentionReport(BaseModel):
+    cutoffs: dict[UUID, datetime] = Field(description="Per organization: events before this are removed")
+    partitions_dropped: list[str] = Field(default_factory=list)
+    partitions_kept: dict[str, str] = Field(
+        default_factory=dict,
+        description="Partitions that were due but could not be dropped (e.g. a lock "
+        "timeout), with why; their rows are deleted row by row instead",
+    )
+    rows_in_dropped_partitions: int = 0
+    rows_deleted: dict[UUID, int] = Field(default_factory=dict)
+
+
+def cutoffs(conn: Connection[Any], now: datetime) -> dict[UUID, datetime]:
+    """Every organization's cutoff (now minus its retention days, or the default)."""
+    default = settings.get_settings().retention_default_days
+    return {
+        org: now - timedelta(days=days or default)
+        for org, days in conn.execute(queries.get("retention_cutoffs")).fetchall()
+    }
+
+
+def run(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]], *, now: datetime | None = None
+) -> RetentionReport:
+    """Apply every organization's retention; safe to run again at any time (it only removes what is due)."""
+    cfg = settings.get_settings()
+    now = now or datetime.now(UTC)
+    default_cutoff = now - timedelta(days=cfg.retention_default_days)
+    with transaction() as conn:
+        per_org = cutoffs(conn, now)
+        orphans = {
+            row[0] for row in conn.execute(queries.get("retention_orphan_organizations"), {"before": default_cutoff})
+        }
+        partitions = conn.execute(queries.get("quality_partitions")).fetchall()
+    report = RetentionReport(cutoffs=per_org)
+    oldest_cutoff = min([*per_org.values(), default_cutoff])
+    for name, _start, end in partitions:
+        if end is not None and end <= oldest_cutoff:
+            try:
+                with transaction() as conn:
+                    row = conn.execute(
+                        queries.get("retention_drop_partition"),
+                        {"name": name, "before": oldest_cutoff, "lock_timeout_ms": cfg.retention_lock_timeout_ms},
+                    ).fetchone()
+            except errors.PipelineError as exc:
+                report.partitions_kept[name] = str(exc)[:300]
+                continue
+            report.partitions_dropped.append(name)
+            report.rows_in_dropped_partitions += int(row[0]) if row else 0
+    targets = {**per_org, **dict.fromkeys(orphans, default_cutoff)}
+    for org, cutoff in sorted(targets.items(), key=lambda kv: str(kv[0])):
+        deleted = 0
+        while True:
+            with transaction() as conn:
+                row = conn.execute(
+                    queries.get("retention_delete_batch"),
+                    {"organization_id": org, "before": cutoff, "batch": cfg.retention_batch_size},
+                ).fetchone()
+            n = int(row[0]) if row else 0
+            deleted += n
+            if n < cfg.retention_batch_size:
+                break
+        if deleted:
+            report.rows_deleted[org] = deleted
+    return report

@@ -1,0 +1,153 @@
+"""Refreshing the analytics materialized views: debounced when their inputs change, scheduled as a safety net.
+
+Aggregate appends a change row per organization whose funnel inputs (inquiries, bookings, cancellations,
+payments) changed, and queues one refresh message delayed by REFRESH_DEBOUNCE_SECONDS unless one already
+waits. The refresher consumes the messages, takes the committed change rows and refreshes every view
+CONCURRENTLY (the dashboard keeps reading the old contents meanwhile) in dependency order, logging when and
+how long per organization, then bumps those organizations' data_version and publishes a `views` change notice.
+A change committed while a refresh runs stays for the next one, so nothing is ever marked fresh that the
+refresh did not see. Only one refresher runs at a time (a transaction advisory lock).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection, sql
+from pydantic import BaseModel
+
+from shared.core import queries, queues, settings
+
+Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
+
+
+class RefreshOutcome(BaseModel):
+    """What one refresher call did."""
+
+    refreshed: list[str] = []
+    organizations: int = 0
+    messages: int = 0
+    reason: str = ""
+    skipped: bool = False
+    duration_ms: int = 0
+
+
+def _consume_messages(transaction: Transaction) -> int:
+    """Delete the waiting refresh messages in their own short transaction, so new changes can queue one."""
+    cfg = settings.get_settings()
+    with transaction() as conn:
+        batch = queues.read(conn, cfg.refresh_queue, visibility_timeout=60, quantity=1000)
+        queues.delete(conn, cfg.refresh_queue, [m.msg_id for m in batch])
+    return len(batch)
+
+
+def _why(conn: Connection[Any], messages: int, force: bool) -> str:
+    """Why a refresh is due now, or '' when it is not."""
+    cfg = settings.get_settings()
+    row = conn.execute(queries.get("view_refresh_state")).fetchone()
+    oldest_change, last_refresh = (row[0], row[1]) if row else (None, None)
+    now = datetime.now(UTC)
+    if force:
+        return "forced"
+    # A visible message means its debounce period is over; without waiting changes it is only a stale wake-up.
+    if oldest_change is not None and (
+        messages or now - oldest_change >= timedelta(seconds=cfg.refresh_debounce_seconds)
+    ):
+        return "inputs changed"
+    if last_refresh is None or now - last_refresh >= timedelta(seconds=cfg.refresh_safety_seconds):
+        return "schedule"
+    return ""
+
+
+def refresh_all(conn: Connection[Any], orgs: list[UUID]) -> list[str]:
+    """Refresh every view concurrently in dependency order in the caller's transaction, logging each."""
+    done: list[str] = []
+    views = [r[0] for r in conn.execute(queries.get("materialized_views")).fetchall()]
+    for view in views:
+        started = datetime.now(UTC)
+        t0 = time.monotonic()
+        target = sql.Identifier("public", view)
+        conn.execute(sql.SQL("refresh materialized view concurrently {}").format(target))
+        conn.execute(
+            queries.get("record_view_refresh"),
+            {
+                "view": view,
+                "started": started,
+                "ms": int((time.monotonic() - t0) * 1000),
+                "orgs": [str(o) for o in orgs],
+            },
+        )
+        done.append(view)
+    return done
+
+
+def _debounce_left(transaction: Transaction) -> float:
+    """Seconds until the oldest waiting change is REFRESH_DEBOUNCE_SECONDS old (0: none waits, or it is)."""
+    with transaction() as conn:
+        row = conn.execute(queries.get("view_refresh_state")).fetchone()
+    if row is None or row[0] is None:
+        return 0.0
+    due = row[0] + timedelta(seconds=settings.get_settings().refresh_debounce_seconds)
+    return max(0.0, float((due - datetime.now(UTC)).total_seconds()))
+
+
+def run(transaction: Transaction, *, force: bool = False, wait: bool = True) -> RefreshOutcome:
+    """Refresh the views if due: a debounce message arrived, changes waited REFRESH_DEBOUNCE_SECONDS, the last
+    refresh is older than REFRESH_SAFETY_SECONDS, or `force`. Returns what it did; `skipped` if another
+    refresher holds the lock.
+
+    With `wait`, a call that comes while changes are still inside their debounce period (a trigger that fires
+    on the insert of the delayed message rather than when it becomes visible) sleeps until the period ends and
+    then refreshes, so the views never depend on the safety schedule to catch up.
+    """
+    t0 = time.monotonic()
+    messages = _consume_messages(transaction)
+    if wait and not force:
+        left = _debounce_left(transaction)
+        if left:
+            time.sleep(min(left, settings.get_settings().refresh_debounce_seconds))
+    with transaction() as conn:
+        if not conn.execute(queries.get("try_refresh_lock")).fetchone()[0]:  # type: ignore[index]
+            skipped = True
+        else:
+            skipped = False
+            reason = _why(conn, messages, force)
+            if not reason:
+                return RefreshOutcome(messages=messages)
+            orgs = [r[0] for r in conn.execute(queries.get("claim_view_changes")).fetchall()]
+            views = refresh_all(conn, orgs)
+            # The dashboard caches by data_version: funnel and cohorts just changed for these organizations.
+            conn.execute(queries.get("note_views_refreshed"), {"orgs": [str(o) for o in orgs]}).fetchall()
+    # Changes committed while this refresh ran (or while another refresher held the lock) get a new debounced
+    # request, in case the request their writer saw waiting was the one consumed above.
+    with transaction() as conn:
+        if conn.execute(queries.get("view_refresh_state")).fetchone()[0] is not None:  # type: ignore[index]
+            request_in(conn)
+    if skipped:
+        return RefreshOutcome(messages=messages, skipped=True, reason="another refresher is running")
+    return RefreshOutcome(
+        refreshed=views,
+        organizations=len(orgs),
+        messages=messages,
+        reason=reason,
+        duration_ms=int((time.monotonic() - t0) * 1000),
+    )
+
+
+def request_in(conn: Connection[Any]) -> None:
+    """Queue one refresh delayed by REFRESH_DEBOUNCE_SECONDS in the caller's transaction, unless one waits."""
+    cfg = settings.get_settings()
+    conn.execute(
+        queries.get("request_refresh_if_idle"), {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds}
+    )
+
+
+def request(transaction: Transaction) -> None:
+    """Ask for a debounced refresh (after a rebuild, say), unless one is already waiting."""
+    with transaction() as conn:
+        request_in(conn)

@@ -1,0 +1,462 @@
+"""Generating, storing and delivering one report, idempotently and recoverably.
+
+The report row (unique per organization, kind and period start) is the unit of work:
+1. claim it: insert it, or lease an existing row that still needs work (a lease held by a live run is
+   respected; one left by a run that died expires after REPORTS_LEASE_SECONDS and is taken over);
+2. generate (numbers from `shared.metrics.metrics`), render (HTML, PDF, CSV), store the files, record keys and sha256;
+3. deliver on each configured channel not yet delivered, recording attempts and the last error;
+4. release the lease.
+A second run for a period whose report is stored and delivered finds nothing to claim and does nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+from pydantic import BaseModel, Field
+
+from shared.core import errors, queries, settings
+from shared.report import access, config, content, delivery, periods, render, storage, text
+
+log = logging.getLogger(__name__)
+Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
+ConnOrTransaction = Connection[Any] | Transaction
+
+
+def _tx(target: ConnOrTransaction) -> Transaction:
+    if isinstance(target, Connection):
+        return lambda: contextlib.nullcontext(target)
+    return target
+
+
+class _Org(BaseModel):
+    id: UUID
+    name: str
+    timezone: str
+    currency: str
+    settings: dict[str, Any]
+    created_at: datetime
+
+
+def _organization(conn: Connection[Any], org_id: UUID) -> _Org:
+    row = conn.execute(queries.get("report_organization"), {"organization_id": org_id}).fetchone()
+    if row is None:
+        raise errors.NotFound(f"organization {org_id} does not exist")
+    return _Org(**dict(zip(("id", "name", "timezone", "currency", "settings", "created_at"), row, strict=True)))
+
+
+def _channels(cfg: config.ReportSettings) -> list[str]:
+    return (["email"] if cfg.recipients else []) + (["webhook"] if cfg.webhook_url else [])
+
+
+def _summary(data: content.ReportData) -> dict[str, Any]:
+    return {
+        "title": render.title(data),
+        "period_label": data.period_label,
+        "headline": [
+            {
+                "key": f.key,
+                "label": f.label,
+                "unit": f.unit,
+                "currency": f.currency,
+                "value": f.value,
+                "previous": f.previous,
+                "last_year": f.last_year,
+                "formatted": text.value(f),
+                "change_previous": text.change(f, f.previous),
+                "change_last_year": text.change(f, f.last_year),
+            }
+            for f in data.headline
+        ],
+    }
+
+
+def _filename(org: _Org, period: periods.Period, fmt: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", org.name.lower()).strip("-")[:40] or "report"
+    return f"{slug}-{period.kind}-report-{period.code()}.{fmt}"
+
+
+def _produce(transaction: Transaction, org: _Org, period: periods.Period, report_id: UUID) -> None:
+    """Builds, renders and stores the files, then records them; a failure is recorded and re-raised."""
+    started = time.monotonic()
+    try:
+        with transaction() as conn:
+            data = content.build(conn, org.id, period)
+        rendered = render.render(data)
+        files: dict[str, dict[str, Any]] = {}
+        for fmt, body in rendered.files.items():
+            key = storage.key(org.id, period.kind, period.code(), fmt)
+            digest = storage.put(key, body, render.CONTENT_TYPES[fmt])
+            files[fmt] = {
+                "key": key,
+                "sha256": digest,
+                "bytes": len(body),
+                "content_type": render.CONTENT_TYPES[fmt],
+                "filename": _filename(org, period, fmt),
+            }
+    except Exception as exc:
+        with transaction() as conn:
+            conn.execute(
+                queries.get("report_generation_failed"),
+                {"id": report_id, "error": f"{exc.__class__.__name__}: {exc}"[:2000]},
+            )
+        raise
+    with transaction() as conn:
+        conn.execute(
+            queries.get("report_stored"),
+            {
+                "id": report_id,
+                "files": json.dumps(files),
+                "summary": json.dumps(_summary(data), default=str),
+                "generation_ms": round((time.monotonic() - started) * 1000),
+            },
+        )
+
+
+_DATA_IMAGE = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def email_parts(stored_html: bytes) -> tuple[str, list[tuple[str, bytes]]]:
+    """The stored page with its data-URI charts turned into cid: references, and the images to attach: the
+    email shows exactly what was stored, even when a later run delivers a report an earlier run rendered."""
+    images: list[tuple[str, bytes]] = []
+
+    def swap(m: re.Match[str]) -> str:
+        cid = f"chart{len(images) + 1}@wedsync.report"
+        images.append((cid, base64.b64decode(m[1])))
+        return f'src="cid:{cid}"'
+
+    return _DATA_IMAGE.sub(swap, stored_html.decode("utf-8")), images
+
+
+def _plain(rec: access.ReportRecord) -> str:
+    lines = [rec.summary.get("title", "Your report"), ""]
+    lines += [
+        f"{h['label']}{' (' + h['currency'] + ')' if h.get('currency') else ''}: {h['formatted']} "
+        f"({h['change_previous']} vs previous period, {h['change_last_year']} vs last year)"
+        for h in rec.summary.get("headline", [])
+    ]
+    lines += ["", "The full report is in the attached PDF; every number is in the attached CSV."]
+    return "\n".join(lines)
+
+
+def _webhook_body(rec: access.ReportRecord) -> dict[str, Any]:
+    base = settings.get_settings().reports_public_base_url
+    files = {
+        fmt: {k: meta[k] for k in ("filename", "content_type", "bytes", "sha256")}
+        | ({"url": f"{base.rstrip('/')}/v1/reports/{rec.id}?format={fmt}"} if base else {})
+        for fmt, meta in sorted(rec.files.items())
+    }
+    return {
+        "type": "report.ready",
+        "report": {
+            "id": str(rec.id),
+            "organization_id": str(rec.organization_id),
+            "kind": rec.kind,
+            "period_start": rec.period_start.isoformat(),
+            "period_end": rec.period_end.isoformat(),
+            "timezone": rec.timezone,
+            "title": rec.summary.get("title"),
+        },
+        "summary": rec.summary,
+        "files": files,
+    }
+
+
+def _deliver(
+    transaction: Transaction,
+    org: _Org,
+    cfg: config.ReportSettings,
+    rec: access.ReportRecord,
+    sleep: Callable[[float], None],
+) -> None:
+    s = settings.get_settings()
+    states = dict(rec.deliveries)
+    for channel in _channels(cfg):
+        state = states.get(channel, {})
+        if state.get("status") == "delivered":
+            continue
+        if channel == "email":
+
+            def send_email() -> object:
+                files = {fmt: storage.get(m["key"], m["sha256"]) for fmt, m in rec.files.items()}
+                body, images = email_parts(files["html"])
+                raw = delivery.email_message(
+                    s.reports_email_sender or "",
+                    cfg.recipients,
+                    f"{org.name}: {rec.summary.get('title')}",
+                    body,
+                    _plain(rec),
+                    images,
+                    [(rec.files[f]["filename"], rec.files[f]["content_type"], files[f]) for f in ("pdf", "csv")],
+                )
+                return delivery.send_email(raw, cfg.recipients)
+
+            states[channel] = delivery.attempt(state, send_email, sleep=sleep)
+        else:
+            payload = _webhook_body(rec)
+
+            def send_webhook(body: dict[str, Any] = payload) -> object:
+                return delivery.post_webhook(str(cfg.webhook_url), org.id, body)
+
+            states[channel] = delivery.attempt(state, send_webhook, sleep=sleep)
+    failed = {c: v for c, v in states.items() if v.get("status") != "delivered" and c in _channels(cfg)}
+    attempts = sum(int(v.get("attempts", 0)) for v in states.values())
+    runs_failed = max(1, -(-attempts // s.reports_delivery_tries))  # runs that have tried so far
+    give_up = attempts >= s.reports_max_delivery_attempts
+    next_at = (
+        None
+        if not failed or give_up
+        else datetime.now(UTC) + timedelta(seconds=min(86_400, s.reports_retry_later_seconds * 2 ** (runs_failed - 1)))
+    )
+    last = "; ".join(f"{c}: {v['last_error']}" for c, v in failed.items()) or next(
+        (f"{c}: {v['last_error']}" for c, v in states.items() if v.get("last_error")), None
+    )
+    with transaction() as conn:
+        conn.execute(
+            queries.get("report_delivery_outcome"),
+            {
+                "id": rec.id,
+                "delivery_status": "failed" if failed else "delivered",
+                "deliveries": json.dumps(states),
+                "delivery_attempts": attempts,
+                "last_error": last,
+                "next_attempt_at": next_at,
+            },
+        )
+
+
+def generate(
+    target: ConnOrTransaction,
+    org_id: UUID,
+    kind: periods.Kind,
+    period_start: date,
+    *,
+    deliver: bool = True,
+    regenerate: bool = False,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> access.ReportRecord:
+    """The report of `kind` for the organization's period containing `period_start`, stored (and delivered
+    when `deliver` and the organization has recipients or a webhook). Idempotent: an existing stored report is
+    returned untouched unless its delivery is still owed (then it is delivered) or `regenerate` is set.
+    Raises InvalidInput for a period that has not closed yet or invalid settings, NotFound for an unknown
+    organization. Accepts a connection (everything in its transaction) or a transaction factory (db.transaction:
+    each step commits on its own, which is what makes a crash recoverable)."""
+    if kind not in periods.KINDS:
+        raise errors.InvalidInput("kind must be weekly or monthly")
+    transaction = _tx(target)
+    s = settings.get_settings()
+    with transaction() as conn:
+        org = _organization(conn, org_id)
+    cfg = config.from_settings(org.settings)
+    period = periods.of(kind, period_start, cfg.week_start)
+    if period.window(org.timezone)[1] > (now or datetime.now(UTC)):
+        raise errors.InvalidInput(f"the {kind} period {period.label()} has not closed yet in {org.timezone}")
+    channels = _channels(cfg)
+    wanted = ("pending" if channels else "no_recipients") if deliver else "not_requested"
+    params = {
+        "organization_id": org_id,
+        "kind": kind,
+        "period_start": period.start,
+        "period_end": period.end,
+        "timezone": org.timezone,
+        "lease_seconds": s.reports_lease_seconds,
+        "delivery_status": wanted,
+    }
+    with transaction() as conn:
+        row = conn.execute(queries.get("report_claim_new"), params).fetchone()
+        fresh = row is not None
+        if not fresh:
+            row = conn.execute(
+                queries.get("report_claim_existing"),
+                {
+                    **params,
+                    "force": regenerate,
+                    "max_generation_attempts": s.reports_max_generation_attempts,
+                },
+            ).fetchone()
+            if row is None:  # finished, or another run holds it
+                return _find(conn, org_id, kind, period.start)
+    assert row is not None
+    report_id: UUID = row[0]
+    try:
+        if not fresh:
+            status, delivery_status, deliveries, attempts = row[1], row[2], row[4], row[5]
+            if regenerate or status != "stored":
+                if regenerate:  # delivered again only when asked; a no-deliver regeneration keeps the old record
+                    keep = not deliver
+                    delivery_status = delivery_status if keep and delivery_status == "delivered" else wanted
+                    deliveries = deliveries if keep else {}
+                    attempts = attempts if keep else 0
+                with transaction() as conn:
+                    conn.execute(
+                        queries.get("report_start_generation"),
+                        {
+                            "id": report_id,
+                            "period_end": period.end,
+                            "timezone": org.timezone,
+                            "delivery_status": delivery_status,
+                            "deliveries": json.dumps(deliveries),
+                            "delivery_attempts": attempts,
+                        },
+                    )
+                _produce(transaction, org, period, report_id)
+        else:
+            _produce(transaction, org, period, report_id)
+        with transaction() as conn:
+            rec = access.get(conn, org_id, report_id)
+        if deliver and rec.delivery_status in ("pending", "failed"):
+            _deliver(transaction, org, cfg, rec, sleep)
+        else:
+            with transaction() as conn:
+                conn.execute(queries.get("report_release"), {"id": report_id})
+    except BaseException:
+        log.exception("report %s of %s for %s failed", kind, org_id, period.code())
+        raise
+    with transaction() as conn:
+        return access.get(conn, org_id, report_id)
+
+
+def _find(conn: Connection[Any], org_id: UUID, kind: str, start: date) -> access.ReportRecord:
+    row = conn.execute(
+        queries.get("report_by_period"), {"organization_id": org_id, "kind": kind, "period_start": start}
+    ).fetchone()
+    assert row is not None
+    return access.get(conn, org_id, row[0])
+
+
+def backfill(
+    org_id: UUID,
+    kind: periods.Kind,
+    from_date: date,
+    to_date: date,
+    *,
+    deliver: bool = False,
+    regenerate: bool = False,
+    transaction: Transaction | None = None,
+    now: datetime | None = None,
+) -> list[access.ReportRecord]:
+    """Every closed period of `kind` that starts between from_date and to_date (inclusive), oldest first;
+    not delivered unless asked (a backfill should not email a year of reports)."""
+    from shared.core import db
+
+    tx = transaction or db.transaction
+    with tx() as conn:
+        cfg = config.from_settings(_organization(conn, org_id).settings)
+    out = []
+    period = periods.of(kind, from_date, cfg.week_start)
+    if period.start < from_date:
+        period = (
+            periods.Period(kind, period.end, period.end + (period.end - period.start))
+            if kind == "weekly"
+            else periods.month_of(period.end)
+        )
+    while period.start <= to_date:
+        try:
+            out.append(generate(tx, org_id, kind, period.start, deliver=deliver, regenerate=regenerate, now=now))
+        except errors.InvalidInput as exc:
+            if "has not closed yet" in str(exc):
+                break
+            raise
+        period = (
+            periods.Period(kind, period.end, period.end + timedelta(weeks=1))
+            if kind == "weekly"
+            else periods.month_of(period.end)
+        )
+    return out
+
+
+class RunOutcome(BaseModel):
+    organizations: int = 0
+    generated: int = 0
+    delivered: int = 0
+    delivery_failed: int = 0
+    unchanged: int = 0
+    errors: list[str] = Field(default_factory=list)
+
+
+def _due(transaction: Transaction, now: datetime) -> Iterator[tuple[UUID, periods.Kind, date, str | None]]:
+    """(org, kind, period start, error) of every report the schedule owes at `now`, then unfinished ones."""
+    with transaction() as conn:
+        orgs = conn.execute(queries.get("report_organizations")).fetchall()
+        firsts = {r[0]: r[1] for r in conn.execute(queries.get("report_first_data_all")).fetchall()}
+        s = settings.get_settings()
+        unfinished = conn.execute(
+            queries.get("report_unfinished"), {"max_generation_attempts": s.reports_max_generation_attempts}
+        ).fetchall()
+    for org_id, _name, tz, _cur, org_settings, _created in orgs:
+        try:
+            cfg = config.from_settings(org_settings)
+        except errors.InvalidInput as exc:
+            yield org_id, "weekly", date.min, str(exc)
+            continue
+        for kind in periods.KINDS:
+            if not cfg.wants(kind):
+                continue
+            period = periods.last_closed(kind, tz, now, cfg.week_start)
+            end = period.window(tz)[1]
+            first = firsts.get(org_id)
+            if first is None or first >= end:
+                continue  # no data yet by the period's end: an empty report would tell the owner nothing
+            yield org_id, kind, period.start, None
+    for org_id, kind, start in unfinished:
+        yield org_id, kind, start, None
+
+
+def run_due(
+    transaction: Transaction, *, now: datetime | None = None, sleep: Callable[[float], None] = time.sleep
+) -> RunOutcome:
+    """The scheduled run: every organization's reports for the periods that have just closed in its own zone,
+    plus any report a previous run left unfinished or undelivered. One failure never stops the others."""
+    now = now or datetime.now(UTC)
+    outcome = RunOutcome()
+    try:  # funnel and booking figures read the views: bring them up to date if a refresh is due
+        from shared.refresh import views as refresh
+
+        refresh.run(transaction)
+    except Exception as exc:  # a failed refresh must not stop the reports; their data-quality line says so
+        log.warning("view refresh before reports failed: %s", exc)
+    seen_orgs: set[UUID] = set()
+    done: set[tuple[UUID, str, date]] = set()
+    for org_id, kind, start, problem in _due(transaction, now):
+        seen_orgs.add(org_id)
+        if problem:
+            outcome.errors.append(f"organization {org_id}: {problem}")
+            continue
+        if (org_id, kind, start) in done:
+            continue
+        done.add((org_id, kind, start))
+        with transaction() as conn:
+            found = conn.execute(
+                queries.get("report_by_period"), {"organization_id": org_id, "kind": kind, "period_start": start}
+            ).fetchone()
+            before = found[1:] if found else None
+        try:
+            rec = generate(transaction, org_id, kind, start, deliver=True, now=now, sleep=sleep)
+        except Exception as exc:
+            outcome.errors.append(f"organization {org_id} {kind} {start}: {exc.__class__.__name__}: {exc}")
+            continue
+        after = (rec.status, rec.delivery_status, rec.delivery_attempts)
+        if before is not None and tuple(before) == after:
+            outcome.unchanged += 1
+            continue
+        if before is None or before[0] != "stored":
+            outcome.generated += 1
+        if rec.delivery_status == "delivered" and (before is None or before[1] != "delivered"):
+            outcome.delivered += 1
+        elif rec.delivery_status == "failed":
+            outcome.delivery_failed += 1
+    outcome.organizations = len(seen_orgs)
+    return outcome

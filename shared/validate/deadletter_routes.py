@@ -1,0 +1,102 @@
+"""Dead-letter listing and replay over HTTP for organization admins (an API key with the `admin` scope).
+
+Served by the monitor function and by the dashboard function alike: `register(router)` adds
+`GET /v1/dead-letters` and `POST /v1/dead-letters/replay`, always limited to the key's own organization.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import flask
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.core import db
+from shared.core import http as web
+from shared.validate import replay
+
+
+def _invalid(exc: ValidationError, what: str) -> flask.Response:
+    fields = [
+        web.FieldError(loc=list(e["loc"]), msg=e["msg"].removeprefix("Value error, "), type=e["type"])
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    return web.problem(400, "invalid_request", f"the {what} is not valid", fields)
+
+
+class LetterQuery(BaseModel):
+    """Query parameters of GET /v1/dead-letters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str | None = None
+    stage: replay.Stage | None = None
+    reason: str | None = None
+    state: replay.ReplayState | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class ReplayRequest(BaseModel):
+    """Body of POST /v1/dead-letters/replay: which letters (every field optional, combined with AND)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[int] | None = Field(default=None, min_length=1, max_length=10_000)
+    source: str | None = None
+    stage: replay.Stage | None = None
+    reason: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=1000, ge=1, le=10_000)
+
+
+def get_dead_letters(request: flask.Request) -> flask.Response:
+    caller = web.key_caller(request, "admin")
+    if isinstance(caller, flask.Response):
+        return caller
+    try:
+        query = LetterQuery.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        return _invalid(exc, "query")
+    where = replay.LetterFilter(
+        organization_id=caller.organization_id,
+        source=query.source,
+        stage=query.stage,
+        reason=query.reason,
+        states=[query.state] if query.state else None,
+        since=query.since,
+        until=query.until,
+        limit=query.limit,
+    )
+    with db.transaction() as conn:
+        letters = replay.list_letters(conn, where)
+    return web.json_response({"dead_letters": [json.loads(x.model_dump_json()) for x in letters]})
+
+
+def post_replay(request: flask.Request) -> flask.Response:
+    if request.mimetype != "application/json":
+        return web.problem(415, "unsupported_media_type", "send 'Content-Type: application/json'")
+    caller = web.key_caller(request, "admin")
+    if isinstance(caller, flask.Response):
+        return caller
+    try:
+        body: Any = json.loads(request.get_data() or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return web.problem(400, "invalid_json", f"the body is not valid JSON: {exc}")
+    try:
+        asked = ReplayRequest.model_validate(body)
+    except ValidationError as exc:
+        return _invalid(exc, "body")
+    where = replay.LetterFilter(organization_id=caller.organization_id, **asked.model_dump())
+    with db.transaction() as conn:
+        result = replay.replay(conn, where)
+    return web.json_response(result, 202 if result.replayed else 200)
+
+
+def register(router: web.Router) -> None:
+    router.route("GET", "/v1/dead-letters")(get_dead_letters)
+    router.route("POST", "/v1/dead-letters/replay")(post_replay)

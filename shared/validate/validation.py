@@ -1,0 +1,370 @@
+"""The validate stage: turn queued batches into stored events, exactly once.
+
+One transaction reads a batch of queue messages, normalises every event (the organization's zone and
+currency, pseudonymised personal data), stores the new ones, dead-letters the bad ones with every reason,
+hands what was stored to the aggregate queue and deletes the messages. A crash anywhere rolls all of it back,
+including the read, so the batch is simply processed again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+from pydantic import BaseModel, ValidationError
+
+from shared.catalog import events, privacy
+from shared.core import deadletters, errors, queries, queues, settings, stats
+from shared.ingest import intake, webhooks
+
+
+class StoredEvents(BaseModel):
+    """One queue message from validate to aggregate: the ids of events just stored for one organization."""
+
+    organization_id: UUID
+    ids: list[int]
+    occurred_from: datetime
+    occurred_to: datetime
+
+
+@dataclass(frozen=True)
+class Organization:
+    id: UUID
+    timezone: ZoneInfo
+    currency: str
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch did; `messages` is 0 when the queue was empty."""
+
+    messages: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    dead_messages: int = 0
+
+    def add(self, other: BatchOutcome) -> None:
+        for name in ("messages", "stored", "duplicates", "rejected", "dead_messages"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class _Work:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[deadletters.DeadLetter] = field(default_factory=list)
+    tally: stats.Tally = field(default_factory=stats.Tally)
+    dead_messages: int = 0
+
+
+_partitions_checked: date | None = None
+_MONEY_FIELDS = ("amount_minor", "value_minor", "budget_minor")
+
+
+def _row(event: dict[str, Any], org: Organization, source: str, received_at: str) -> dict[str, Any]:
+    """The stored row of a checked event (a dict as `events.check_batch` dumps it)."""
+    data: dict[str, Any] = event.get("data", {})
+    if "currency" not in data and any(f in data for f in _MONEY_FIELDS):
+        data["currency"] = org.currency
+    amount = data.get("amount_minor", data.get("value_minor"))
+    return {
+        "organization_id": str(org.id),
+        "event_id": event["event_id"],
+        "event_type": event["type"],
+        "schema_version": event["schema_version"],
+        "occurred_at": event["occurred_at"],
+        "received_at": received_at,
+        "source": source,
+        "client_id": event.get("client_id"),
+        "booking_id": data.get("booking_id"),
+        "amount_minor": amount,
+        "currency": data.get("currency") if amount is not None else None,
+        "properties": data,
+    }
+
+
+def _load_organizations(conn: Connection[Any], ids: set[UUID]) -> dict[UUID, Organization]:
+    if not ids:
+        return {}
+    rows = conn.execute(queries.get("organizations_by_id"), {"ids": [str(i) for i in ids]}).fetchall()
+    return {r[0]: Organization(r[0], ZoneInfo(r[1]), r[2]) for r in rows}
+
+
+def _organization_of(raw: Any) -> UUID:
+    try:
+        return UUID(str(raw.get("organization_id")))
+    except (AttributeError, ValueError):
+        return deadletters.UNKNOWN_ORGANIZATION
+
+
+def _dead_message(
+    work: _Work, msg: queues.QueueMessage, kind: str, text: str, loc: list[str | int] | None = None
+) -> None:
+    """Dead-letter a whole message; a batch of events becomes one dead letter per event, for replay. The reason's
+    location is the queue message unless the fault lies in one of its fields."""
+    reason = deadletters.Reason(loc=loc or ["queue", "ingest", msg.msg_id], type=kind, msg=text)
+    raw = msg.message if isinstance(msg.message, dict) else {"message": msg.message}
+    org = _organization_of(raw)
+    source = str(raw.get("source") or "unknown")
+    items = raw.get("events") if isinstance(raw.get("events"), list) else None
+    payloads: list[Any] = items if items else [raw]
+    key = settings.get_settings().pii_hash_key.get_secret_value().encode()
+    for payload in payloads:
+        work.letters.append(
+            deadletters.DeadLetter(
+                org,
+                source,
+                "validate",
+                privacy.scrub(payload, key),
+                [reason],
+                intake._event_id(payload),
+                intake._event_type(payload),
+            )
+        )
+    work.tally.add(org, source, datetime.now(UTC), "received", len(payloads))
+    work.tally.add(org, source, datetime.now(UTC), "rejected", len(payloads))
+    work.dead_messages += 1
+
+
+def _process_events(work: _Work, msg: intake.IngestMessage, org: Organization) -> None:
+    cfg = settings.get_settings()
+    key = cfg.pii_hash_key.get_secret_value().encode()
+    checked = (
+        events.Checked(list(enumerate(msg.events)), [])
+        if msg.checked
+        else events.check_batch(
+            msg.events, tz=org.timezone, now=msg.received_at, max_future_skew=cfg.max_future_skew, pii_key=key
+        )
+    )
+    for index, exc in checked.rejected:
+        raw = msg.events[index]
+        reasons = deadletters.reasons_from(exc, strip_tag=intake._event_type(raw))
+        work.letters.append(
+            deadletters.DeadLetter(
+                org.id,
+                msg.source,
+                "validate",
+                privacy.scrub(raw, key),
+                reasons,
+                intake._event_id(raw),
+                intake._event_type(raw),
+            )
+        )
+        work.tally.add(org.id, msg.source, msg.received_at, "rejected")
+    received_at = msg.received_at.isoformat()
+    work.rows.extend(_row(event, org, msg.source, received_at) for _, event in checked.accepted)
+
+
+def _process_webhook(
+    work: _Work, msg: queues.QueueMessage, message: webhooks.WebhookMessage, org: Organization
+) -> None:
+    """A provider delivery: parsed here (not at ingest), then its events take the first-party path."""
+    source = message.source.label
+    try:
+        mapped = webhooks.expand(message)
+    except Exception as exc:  # a parser failure dead-letters this delivery, not the batch
+        _dead_message(work, msg, "parse_failed", f"the delivery could not be read: {exc}"[:500], loc=[message.provider])
+        return
+    key = settings.get_settings().pii_hash_key.get_secret_value().encode()
+    work.tally.add(org.id, source, message.received_at, "received", mapped.items)
+    work.tally.add(org.id, source, message.received_at, "ignored", mapped.ignored)
+    for bad in mapped.rejected:
+        work.letters.append(
+            deadletters.DeadLetter(
+                org.id, source, "validate", privacy.scrub(bad.payload, key), bad.reasons, bad.event_id, bad.event_type
+            )
+        )
+        work.tally.add(org.id, source, message.received_at, "rejected")
+    if mapped.events:
+        _process_events(
+            work,
+            intake.IngestMessage(
+                organization_id=org.id, source=source, received_at=message.received_at, events=mapped.events
+            ),
+            org,
+        )
+
+
+def _parse_message(msg: queues.QueueMessage) -> intake.IngestMessage | webhooks.WebhookMessage:
+    """Dispatch on the message `kind`: first-party `events` (the default) or a provider `webhook`."""
+    kind = msg.message.get("kind", "events") if isinstance(msg.message, dict) else "events"
+    if kind == "webhook":
+        return webhooks.WebhookMessage.model_validate(msg.message)
+    return intake.IngestMessage.model_validate(msg.message)
+
+
+def _process(conn: Connection[Any], batch: list[queues.QueueMessage]) -> _Work:
+    cfg = settings.get_settings()
+    work = _Work()
+    parsed: list[tuple[queues.QueueMessage, intake.IngestMessage | webhooks.WebhookMessage]] = []
+    for msg in batch:
+        if msg.read_ct > cfg.queue_max_reads:
+            _dead_message(
+                work,
+                msg,
+                "retry_limit",
+                f"read {msg.read_ct} times without being processed (limit {cfg.queue_max_reads})",
+            )
+            continue
+        try:
+            parsed.append((msg, _parse_message(msg)))
+        except ValidationError as exc:
+            _dead_message(
+                work,
+                msg,
+                "bad_message",
+                "not a valid ingest message: " + "; ".join(r.msg for r in deadletters.reasons_from(exc)),
+            )
+    orgs = _load_organizations(conn, {m.organization_id for _, m in parsed})
+    for msg, message in parsed:
+        org = orgs.get(message.organization_id)
+        if org is None:
+            _dead_message(
+                work,
+                msg,
+                "unknown_organization",
+                f"organization {message.organization_id} does not exist",
+                loc=["organization_id"],
+            )
+            continue
+        if isinstance(message, webhooks.WebhookMessage):
+            _process_webhook(work, msg, message, org)
+        else:
+            # First-party events are counted as received here; ingest counted only what it stopped itself.
+            work.tally.add(org.id, message.source, message.received_at, "received", len(message.events))
+            _process_events(work, message, org)
+    return work
+
+
+def _first_occurrences(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows without repeats of an (organization, event id) already earlier in this batch."""
+    seen: set[tuple[str, str]] = set()
+    unique: list[dict[str, Any]] = []
+    for row in rows:
+        key = (row["organization_id"], row["event_id"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(row)
+    return unique
+
+
+def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
+    """Insert the batch's rows; returns (stored, duplicates) and queues the stored ids for aggregation."""
+    cfg = settings.get_settings()
+    unique = _first_occurrences(work.rows)
+    stored_rows = conn.execute(queries.get("store_events"), {"events": json.dumps(unique)}).fetchall() if unique else []
+    stored_keys: dict[tuple[str, str], int] = defaultdict(int)
+    by_org: dict[UUID, list[tuple[int, datetime]]] = defaultdict(list)
+    for event_pk, org_id, _type, occurred_at, source in stored_rows:
+        by_org[org_id].append((event_pk, occurred_at))
+        stored_keys[(str(org_id), source)] += 1
+    attempted: dict[tuple[str, str], int] = defaultdict(int)
+    received_at: dict[tuple[str, str], str] = {}
+    for row in work.rows:
+        attempted[(row["organization_id"], row["source"])] += 1
+        received_at[(row["organization_id"], row["source"])] = row["received_at"]
+    for (org_s, source), n in attempted.items():
+        at = datetime.fromisoformat(received_at[(org_s, source)])
+        work.tally.add(UUID(org_s), source, at, "stored", stored_keys[(org_s, source)])
+        work.tally.add(UUID(org_s), source, at, "duplicates", n - stored_keys[(org_s, source)])
+    queues.send_batch(
+        conn,
+        cfg.aggregate_queue,
+        [
+            StoredEvents(
+                organization_id=org,
+                ids=[pk for pk, _ in items],
+                occurred_from=min(t for _, t in items),
+                occurred_to=max(t for _, t in items),
+            )
+            for org, items in sorted(by_org.items())
+        ],
+    )
+    return len(stored_rows), len(work.rows) - len(stored_rows)
+
+
+def _finish(conn: Connection[Any], batch: list[queues.QueueMessage], work: _Work) -> BatchOutcome:
+    stored, duplicates = _store(conn, work)
+    deadletters.record(conn, work.letters)
+    work.tally.write(conn)
+    queues.delete(conn, settings.get_settings().ingest_queue, [m.msg_id for m in batch])
+    return BatchOutcome(
+        messages=len(batch),
+        stored=stored,
+        duplicates=duplicates,
+        rejected=len(work.letters),
+        dead_messages=work.dead_messages,
+    )
+
+
+def run_batch(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> BatchOutcome:
+    """Process one batch from the ingest queue in one transaction; an empty queue gives `messages == 0`.
+
+    If the database refuses the batch as a whole (a terminal error), the batch is read again and each message
+    is processed in its own savepoint, so one bad message is dead-lettered and cannot hold up the others.
+    """
+    cfg = settings.get_settings()
+    try:
+        with transaction() as conn:
+            batch = queues.read(
+                conn,
+                cfg.ingest_queue,
+                visibility_timeout=cfg.queue_visibility_timeout_seconds,
+                quantity=cfg.queue_batch_size,
+            )
+            if not batch:
+                return BatchOutcome()
+            return _finish(conn, batch, _process(conn, batch))
+    except errors.DatabaseRejected:
+        return _run_isolated(transaction)
+
+
+def _run_isolated(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> BatchOutcome:
+    cfg = settings.get_settings()
+    outcome = BatchOutcome()
+    with transaction() as conn:
+        batch = queues.read(
+            conn,
+            cfg.ingest_queue,
+            visibility_timeout=cfg.queue_visibility_timeout_seconds,
+            quantity=cfg.queue_batch_size,
+        )
+        for msg in batch:
+            try:
+                with conn.transaction():
+                    outcome.add(_finish(conn, [msg], _process(conn, [msg])))
+            except Exception as exc:  # any failure of one message dead-letters that message
+                work = _Work()
+                _dead_message(work, msg, "store_failed", f"the database refused this message: {str(exc).strip()[:500]}")
+                outcome.add(_finish(conn, [msg], work))
+    return outcome
+
+
+def drain(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]],
+    *,
+    budget: timedelta = timedelta(seconds=20),
+) -> tuple[BatchOutcome, bool]:
+    """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting)."""
+    global _partitions_checked
+    today = datetime.now(UTC).date()
+    if _partitions_checked != today:
+        with transaction() as conn:
+            ensure_partitions(conn, today)
+        _partitions_checked = today
+    return queues.drain_batches(lambda: run_batch(transaction), budget)
+
+
+def ensure_partitions(conn: Connection[Any], today: date | None = None, months_ahead: int = 12) -> int:
+    """Keep monthly event partitions a year ahead (the default partition catches anything beyond)."""
+    start = (today or datetime.now(UTC).date()).replace(day=1)
+    row = conn.execute(queries.get("ensure_event_partitions"), {"from": start, "months": months_ahead + 1}).fetchone()
+    return int(row[0]) if row else 0
