@@ -38,7 +38,7 @@ _MIGRATIONS = reference.root() / "realtime" / "tenant-migrations"
 
 def _ensure_roles(conn: psycopg.Connection[Any]) -> None:
     """Roles are per cluster: create the ones Realtime's migrations name and the server lacks."""
-    for role in realtime_schema.REQUIRED_ROLES:
+    for role in supabase_database.REQUIRED_ROLES:
         if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is None:
             # Another test process may create it first.
             with contextlib.suppress(pg_errors.DuplicateObject, pg_errors.UniqueViolation):
@@ -56,8 +56,8 @@ def realtime(server_url: str, database_url: str) -> Iterator[psycopg.Connection[
     with psycopg.connect(_admin_url(server_url, database_url), autocommit=True) as admin:
         if admin.execute("select to_regclass('realtime.messages')").fetchone() == (None,):
             _ensure_roles(admin)
-            realtime_schema.apply_realtime_schema(admin, _MIGRATIONS)
-            realtime_schema.create_partitions(admin, datetime.now(UTC).date(), 1, 1)
+            supabase_database.apply_realtime_schema(admin, _MIGRATIONS)
+            supabase_database.create_realtime_partitions(admin, datetime.now(UTC).date(), 1, 1)
             admin.execute(MIGRATION.read().encode())
         yield admin
 
@@ -143,7 +143,7 @@ def test_the_upstream_realtime_migrations_apply_without_a_skipped_statement(
         if supabase_like:  # a new project's database has Realtime already: start from none
             admin.execute("drop schema realtime cascade")
         _ensure_roles(admin)
-        assert realtime_schema.apply_realtime_schema(admin, _MIGRATIONS) == []
+        assert supabase_database.apply_realtime_schema(admin, _MIGRATIONS) == []
         assert admin.execute(
             "select to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null, "
             "to_regprocedure('realtime.topic()') is not null"
@@ -260,7 +260,7 @@ def test_our_migrations_create_the_policy_on_a_project_where_realtime_came_first
     if not supabase_like:  # on the cluster a new project's database has Realtime's schema already
         with psycopg.connect(conninfo.make_conninfo(server_url, dbname=fresh_database), autocommit=True) as admin:
             _ensure_roles(admin)
-            realtime_schema.apply_realtime_schema(admin, _MIGRATIONS)
+            supabase_database.apply_realtime_schema(admin, _MIGRATIONS)
     migrations.migrate(app_url_for(fresh_database))  # as the project's own role
     with psycopg.connect(app_url_for(fresh_database), autocommit=True) as conn:
         policies = conn.execute(

@@ -8,7 +8,8 @@ storage, realtime, pg_cron as a new project has them).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -46,7 +47,46 @@ def create_from_base(conn: psycopg.Connection[Any], name: str, template: str = B
     )
 
 
+# Roles Realtime's migrations grant to that a plain PostgreSQL lacks (the Supabase image creates them).
+REQUIRED_ROLES = ("postgres", "dashboard_user")
+
+
+def apply_realtime_schema(conn: psycopg.Connection[Any], migrations_dir: Path) -> list[str]:
+    """Build the realtime schema on a superuser connection, each statement in a savepoint as Ecto runs each
+    migration in a transaction; returns what failed (file, statement, error)."""
+    conn.execute("create schema if not exists realtime")
+    conn.execute("set search_path to realtime, public, extensions")
+    skipped = []
+    for name, statement in realtime_schema.statements(migrations_dir):
+        try:
+            with conn.transaction():
+                conn.execute(statement.encode())
+        except psycopg.Error as exc:
+            first = " ".join(statement.split())[:100]
+            skipped.append(f"{name}: {first}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    conn.execute("reset search_path")
+    return skipped
+
+
+def create_realtime_partitions(
+    conn: psycopg.Connection[Any], today: date, days_before: int = 2, days_after: int = 7
+) -> None:
+    """Daily partitions of realtime.messages around today, as the Realtime server keeps them (it creates them
+    ahead of time; realtime.send does not, and swallows the error when one is missing)."""
+    for offset in range(-days_before, days_after + 1):
+        day = today + timedelta(days=offset)
+        conn.execute(
+            sql.SQL(
+                "create table if not exists realtime.{} partition of realtime.messages for values from ({}) to ({})"
+            ).format(
+                sql.Identifier(f"messages_{day:%Y_%m_%d}"),
+                sql.Literal(day.isoformat()),
+                sql.Literal((day + timedelta(days=1)).isoformat()),
+            )
+        )
+
+
 def add_realtime_partitions(admin_url: str) -> None:
     """The partitions of realtime.messages the Realtime server would have made around today."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        realtime_schema.create_partitions(conn, datetime.now(UTC).date())
+        create_realtime_partitions(conn, datetime.now(UTC).date())
