@@ -32,10 +32,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from shared import answercache, apikeys, db, metrics, migrations, organizations, refresh, settings
 
-TYPES = (["inquiry.received"] * 3 + ["client.created"] * 2 + ["email.sent"] * 3 + ["email.delivered"] * 2
-         + ["email.opened"] * 2 + ["notification.sent"] * 2 + ["form.started"] * 2 + ["form.submitted",
-         "booking.confirmed", "payment.succeeded", "payment.refunded", "review.received", "journey.started",
-         "app.action", "app.action"])
+TYPES = (
+    ["inquiry.received"] * 3
+    + ["client.created"] * 2
+    + ["email.sent"] * 3
+    + ["email.delivered"] * 2
+    + ["email.opened"] * 2
+    + ["notification.sent"] * 2
+    + ["form.started"] * 2
+    + [
+        "form.submitted",
+        "booking.confirmed",
+        "payment.succeeded",
+        "payment.refunded",
+        "review.received",
+        "journey.started",
+        "app.action",
+        "app.action",
+    ]
+)
 
 GENERATE = """
 insert into public.analytics_events (id, organization_id, event_id, event_type, schema_version, occurred_at,
@@ -99,8 +114,12 @@ def _days_back(days: int) -> dict[str, str]:
 QUESTIONS: list[tuple[str, str, dict[str, str], int]] = [
     ("overview", "/v1/metrics/overview", _days_back(30), 30),
     ("timeseries", "/v1/metrics/timeseries", {"metric": "inquiries", "interval": "day", **_days_back(365)}, 365),
-    ("active clients", "/v1/metrics/timeseries", {"metric": "active_clients", "interval": "week", **_days_back(365)},
-     365),
+    (
+        "active clients",
+        "/v1/metrics/timeseries",
+        {"metric": "active_clients", "interval": "week", **_days_back(365)},
+        365,
+    ),
     ("breakdown", "/v1/metrics/breakdown", {"metric": "inquiries", "by": "lead_source", **_days_back(90)}, 90),
     ("revenue", "/v1/revenue", _days_back(365), 365),
     ("funnel", "/v1/funnel", _days_back(90), 90),
@@ -152,10 +171,14 @@ def main() -> None:
 def _run(url: str, args: argparse.Namespace) -> None:
     if args.database:
         with db.transaction() as c:
-            orgs = [organizations.create(c, organizations.NewOrganization(name="Bench reader", timezone="UTC",
-                                                                          currency="GBP"))]
-            big = c.execute("select organization_id from public.analytics_events group by 1 order by count(*) desc "
-                            "limit 1").fetchone()
+            orgs = [
+                organizations.create(
+                    c, organizations.NewOrganization(name="Bench reader", timezone="UTC", currency="GBP")
+                )
+            ]
+            big = c.execute(
+                "select organization_id from public.analytics_events group by 1 order by count(*) desc limit 1"
+            ).fetchone()
             assert big is not None
             # A read key for the biggest organization of the kept database.
             orgs = [orgs[0].model_copy(update={"id": big[0], "read_key": apikeys.create(c, big[0], ["read"]).key})]
@@ -164,9 +187,15 @@ def _run(url: str, args: argparse.Namespace) -> None:
         return
     migrations.migrate(url)
     with db.transaction() as c:
-        orgs = [organizations.create(c, organizations.NewOrganization(
-            name=f"Bench {i}", timezone="Europe/London" if i else "Asia/Kathmandu", currency="GBP"))
-            for i in range(5)]
+        orgs = [
+            organizations.create(
+                c,
+                organizations.NewOrganization(
+                    name=f"Bench {i}", timezone="Europe/London" if i else "Asia/Kathmandu", currency="GBP"
+                ),
+            )
+            for i in range(5)
+        ]
     shares = [args.events // 2] + [args.events // 8] * 4
     end = datetime.now(UTC) - timedelta(minutes=15)
     t0 = time.perf_counter()
@@ -176,26 +205,43 @@ def _run(url: str, args: argparse.Namespace) -> None:
         for org, share in zip(orgs, shares, strict=True):
             for lo in range(first, first + share, 1_000_000):
                 hi = min(lo + 1_000_000, first + share) - 1
-                c.execute(GENERATE, {"org": org.id, "end": end, "days": 365, "clients": max(share // 20, 1),
-                                     "first": lo, "last": hi, "types": TYPES, "ntypes": len(TYPES)})
+                c.execute(
+                    GENERATE,
+                    {
+                        "org": org.id,
+                        "end": end,
+                        "days": 365,
+                        "clients": max(share // 20, 1),
+                        "first": lo,
+                        "last": hi,
+                        "types": TYPES,
+                        "ntypes": len(TYPES),
+                    },
+                )
             first += share
         c.execute("analyze public.analytics_events")
     t_insert = time.perf_counter() - t0
     t0 = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as c:
         for org in orgs:
-            c.execute("select * from public.analytics_rebuild_v1(%s, %s, %s, 'aggregate')",
-                      (org.id, end - timedelta(days=366), end + timedelta(days=1)))
-        rollups = c.execute("select count(*) from public.analytics_rollups where organization_id = %s",
-                            (orgs[0].id,)).fetchone()
+            c.execute(
+                "select * from public.analytics_rebuild_v1(%s, %s, %s, 'aggregate')",
+                (org.id, end - timedelta(days=366), end + timedelta(days=1)),
+            )
+        rollups = c.execute(
+            "select count(*) from public.analytics_rollups where organization_id = %s", (orgs[0].id,)
+        ).fetchone()
         c.execute("analyze public.analytics_rollups; analyze public.analytics_active_clients")
     t_rebuild = time.perf_counter() - t0
     t0 = time.perf_counter()
     refresh.run(db.transaction, force=True)
     t_refresh = time.perf_counter() - t0
-    print(f"# {args.events:,} events: insert {t_insert:.1f} s, rebuild rollups {t_rebuild:.1f} s, "
-          f"refresh views {t_refresh:.1f} s; measured organization: {shares[0]:,} events, "
-          f"{rollups[0] if rollups else 0:,} rollup rows", flush=True)
+    print(
+        f"# {args.events:,} events: insert {t_insert:.1f} s, rebuild rollups {t_rebuild:.1f} s, "
+        f"refresh views {t_refresh:.1f} s; measured organization: {shares[0]:,} events, "
+        f"{rollups[0] if rollups else 0:,} rollup rows",
+        flush=True,
+    )
 
     _measure(url, orgs, args)
     if args.keep:
@@ -212,10 +258,13 @@ def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> None:
         row = c.execute("select timezone from public.organizations where id = %s", (orgs[0].id,)).fetchone()
         assert row is not None
         tz = row[0]
-    print("| endpoint | window | cold p50 ms | cold p99 ms | cached p50 ms | cached p99 ms | raw GROUP BY p50 ms | "
-          "raw p99 ms |")
+    print(
+        "| endpoint | window | cold p50 ms | cold p99 ms | cached p50 ms | cached p99 ms | raw GROUP BY p50 ms | "
+        "raw p99 ms |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for label, path, params, days in QUESTIONS:
+
         def call(path: str = path, params: dict[str, str] = params) -> None:
             answer = app.get(path, query_string=params, headers=headers)
             assert answer.status_code == 200, answer.json
@@ -229,14 +278,19 @@ def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> None:
         cached_ms = _time(call, args.cached) if label != "quality" else []
         raw_ms: list[float] = []
         if label in RAW:
-            start, stop = metrics.local_window(tz, datetime.fromisoformat(params["from"]).date(),
-                                               datetime.fromisoformat(params["to"]).date())
+            start, stop = metrics.local_window(
+                tz, datetime.fromisoformat(params["from"]).date(), datetime.fromisoformat(params["to"]).date()
+            )
             windows = [(start, stop)]
             if label == "overview":  # the overview also answers the previous period
                 windows.append((start - (stop - start), start))
             with psycopg.connect(url, autocommit=True) as c:
-                def raw(c: psycopg.Connection[Any] = c, label: str = label,
-                        windows: list[tuple[datetime, datetime]] = windows) -> None:
+
+                def raw(
+                    c: psycopg.Connection[Any] = c,
+                    label: str = label,
+                    windows: list[tuple[datetime, datetime]] = windows,
+                ) -> None:
                     for a, b in windows:
                         c.execute(RAW[label], {"org": orgs[0].id, "start": a, "end": b, "tz": tz}).fetchall()
 
@@ -246,8 +300,11 @@ def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> None:
             return f"{_pct(values, q):.1f}" if values else "-"
 
         window = f"{days} days" if days else "-"
-        print(f"| {label} | {window} | {fmt(cold_ms, .5)} | {fmt(cold_ms, .99)} | {fmt(cached_ms, .5)} | "
-              f"{fmt(cached_ms, .99)} | {fmt(raw_ms, .5)} | {fmt(raw_ms, .99)} |", flush=True)
+        print(
+            f"| {label} | {window} | {fmt(cold_ms, 0.5)} | {fmt(cold_ms, 0.99)} | {fmt(cached_ms, 0.5)} | "
+            f"{fmt(cached_ms, 0.99)} | {fmt(raw_ms, 0.5)} | {fmt(raw_ms, 0.99)} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
