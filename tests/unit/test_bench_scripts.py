@@ -1,0 +1,100 @@
+"""The bench scripts leave a trace: each one imports, takes its smallest options and `--json PATH`, and records its
+run through `bench.record`, whose document holds the commit, date, machine and figures. Nothing here measures
+anything, and no benchmark runs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bench import record
+from shared.tools import runner
+
+# The quickest invocation of each script (the sizes BENCHMARKS.md calls small).
+SMALLEST: dict[str, list[str]] = {
+    "api": ["--events", "1000", "--cold", "1", "--cached", "1", "--raw", "1"],
+    "fault_drill": ["--seconds", "5"],
+    "freshness": ["--rates", "100", "--seconds", "1", "--throughput-events", "500"],
+    "ingest": ["--scale", "0.01"],
+    "quality_run": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--orgs", "1"],
+    "sample_report": ["--kind", "weekly", "--period", "2026-W45", "--out", "/tmp/wedsync-sample"],
+}
+
+
+def test_every_bench_script_is_listed_with_its_smallest_options() -> None:
+    scripts = {path.stem for path in (runner.ROOT / "bench").glob("*.py")} - {"__init__", "record"}
+    assert scripts == set(SMALLEST)
+
+
+@pytest.mark.parametrize("script", sorted(SMALLEST))
+def test_a_bench_script_imports_takes_its_smallest_options_and_records_through_the_helper(
+    script: str, tmp_path: Path
+) -> None:
+    module = importlib.import_module(f"bench.{script}")
+    target = tmp_path / f"{script}.json"
+
+    args = module.build_parser().parse_args([*SMALLEST[script], "--json", str(target)])
+
+    assert args.json == str(target)
+    assert module.record is record
+
+
+def test_a_record_holds_the_run_its_figures_and_baseline_commit_date_and_machine(tmp_path: Path) -> None:
+    args = argparse.Namespace(scale=0.1, server="postgresql://bench:s3cret@db.example:5432/postgres", json=None)
+    began = record.start()
+
+    path = record.write(
+        "ingest",
+        args,
+        {"batch_100": {"events": 5000, "end_to_end_eps": 9000.0}},
+        baseline={"copy": {"events": 10000, "end_to_end_eps": 90000.0}},
+        started=began,
+        path=tmp_path / "ingest.json",
+    )
+
+    text = path.read_text()
+    doc = json.loads(text)
+    assert set(record.KEYS) <= set(doc)
+    assert doc["script"] == "ingest"
+    assert doc["figures"] == {"batch_100": {"events": 5000, "end_to_end_eps": 9000.0}}
+    assert doc["baseline"] == {"copy": {"events": 10000, "end_to_end_eps": 90000.0}}
+    assert doc["arguments"]["scale"] == 0.1
+    assert "s3cret" not in text
+    assert datetime.fromisoformat(doc["date"]).utcoffset() == UTC.utcoffset(None)
+    assert datetime.fromisoformat(doc["started"]) <= datetime.fromisoformat(doc["date"])
+    if (runner.ROOT / ".git").exists():
+        assert re.fullmatch(r"[0-9a-f]{40}", doc["commit"])
+        assert isinstance(doc["dirty"], bool)
+    machine = doc["machine"]
+    assert {"cpu", "cores", "memory_gib", "os", "python", "postgresql", "load_average"} <= set(machine)
+    assert machine["python"].endswith(platform.python_version())
+    assert set(machine["load_average"]) == {"at_start", "at_end"}
+
+
+def test_a_run_without_a_baseline_or_a_database_records_them_as_null(tmp_path: Path) -> None:
+    path = record.write(
+        "quality_run", argparse.Namespace(json=None), {"erasure_seconds": 0.2}, path=tmp_path / "q.json"
+    )
+
+    doc = json.loads(path.read_text())
+    assert doc["baseline"] is None
+    assert doc["machine"]["postgresql"] is None
+
+
+def test_without_a_path_the_record_goes_to_bench_results_named_after_the_script_and_the_utc_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(record, "RESULTS", tmp_path)
+
+    path = record.write("freshness", argparse.Namespace(json=None), {})
+
+    assert path.parent == tmp_path
+    assert re.fullmatch(r"freshness-\d{8}T\d{6}Z\.json", path.name)
+    assert record.default_path("api", datetime(2026, 11, 29, 22, 43, 5, tzinfo=UTC)).name == "api-20261129T224305Z.json"
