@@ -14,7 +14,8 @@ import argparse
 import hashlib
 from pathlib import Path
 
-from shared import migrations, runner
+from shared.core import migrations
+from shared.tools import runner
 
 CHECKSUMS = runner.ROOT / "supabase" / "migrations.sha256"
 ADD = "python -m tests.migration_checksums --add"

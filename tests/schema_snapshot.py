@@ -26,10 +26,11 @@ from typing import Any
 import psycopg
 from psycopg import conninfo, sql
 
-from shared import embedded, migrations, runner
+from shared.core import embedded, migrations
+from shared.tools import runner
 from tests import schema_catalog as catalog
 from tests.supabase import database as supabase_database
-from tests.supabase import realtime_schema, reference
+from tests.supabase import reference
 
 SCHEMA_FILE = runner.ROOT / "supabase" / "schema.sql"
 # Production's major version (Supabase; CI's clusters too). Other majors print view definitions differently
@@ -55,13 +56,6 @@ def dump(conn: psycopg.Connection[Any]) -> str:
     return _HEADER + catalog.render(conn)
 
 
-def _ensure_roles(admin: psycopg.Connection[Any]) -> None:
-    for role in realtime_schema.REQUIRED_ROLES:
-        if admin.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is None:
-            with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
-                admin.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
-
-
 @contextlib.contextmanager
 def migrated_database(server_url: str) -> Iterator[str]:
     """A new database shaped like a Supabase project's and migrated by our runner as the app role; yields the
@@ -84,8 +78,8 @@ def migrated_database(server_url: str) -> Iterator[str]:
             app_url = supabase_database.app_url(server_url, name)
         else:
             with psycopg.connect(admin_url, autocommit=True) as admin:
-                _ensure_roles(admin)
-                failed = realtime_schema.apply_realtime_schema(
+                supabase_database.ensure_realtime_roles(admin)
+                failed = supabase_database.apply_realtime_schema(
                     admin, reference.root() / "realtime" / "tenant-migrations"
                 )
                 if admin.execute("select to_regclass('realtime.messages')").fetchone() == (None,):

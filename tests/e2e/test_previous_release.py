@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared import runner
+from shared.tools import runner
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,6 @@ connection as Realtime's own is, so a wrong policy fails these tests.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -36,15 +35,6 @@ MIGRATION = next(m for m in migrations.discover() if m.name == "realtime_authori
 _MIGRATIONS = reference.root() / "realtime" / "tenant-migrations"
 
 
-def _ensure_roles(conn: psycopg.Connection[Any]) -> None:
-    """Roles are per cluster: create the ones Realtime's migrations name and the server lacks."""
-    for role in supabase_database.REQUIRED_ROLES:
-        if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is None:
-            # Another test process may create it first.
-            with contextlib.suppress(pg_errors.DuplicateObject, pg_errors.UniqueViolation):
-                conn.execute(psycopg.sql.SQL("create role {} nologin").format(psycopg.sql.Identifier(role)))
-
-
 def _admin_url(server_url: str, database_url: str) -> str:
     return conninfo.make_conninfo(server_url, dbname=conninfo.conninfo_to_dict(database_url)["dbname"])
 
@@ -55,7 +45,7 @@ def realtime(server_url: str, database_url: str) -> Iterator[psycopg.Connection[
     and our policy."""
     with psycopg.connect(_admin_url(server_url, database_url), autocommit=True) as admin:
         if admin.execute("select to_regclass('realtime.messages')").fetchone() == (None,):
-            _ensure_roles(admin)
+            supabase_database.ensure_realtime_roles(admin)
             supabase_database.apply_realtime_schema(admin, _MIGRATIONS)
             supabase_database.create_realtime_partitions(admin, datetime.now(UTC).date(), 1, 1)
             admin.execute(MIGRATION.read().encode())
@@ -142,7 +132,7 @@ def test_the_upstream_realtime_migrations_apply_without_a_skipped_statement(
     with psycopg.connect(conninfo.make_conninfo(server_url, dbname=fresh_database), autocommit=True) as admin:
         if supabase_like:  # a new project's database has Realtime already: start from none
             admin.execute("drop schema realtime cascade")
-        _ensure_roles(admin)
+        supabase_database.ensure_realtime_roles(admin)
         assert supabase_database.apply_realtime_schema(admin, _MIGRATIONS) == []
         assert admin.execute(
             "select to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null, "
@@ -259,7 +249,7 @@ def test_our_migrations_create_the_policy_on_a_project_where_realtime_came_first
 ) -> None:
     if not supabase_like:  # on the cluster a new project's database has Realtime's schema already
         with psycopg.connect(conninfo.make_conninfo(server_url, dbname=fresh_database), autocommit=True) as admin:
-            _ensure_roles(admin)
+            supabase_database.ensure_realtime_roles(admin)
             supabase_database.apply_realtime_schema(admin, _MIGRATIONS)
     migrations.migrate(app_url_for(fresh_database))  # as the project's own role
     with psycopg.connect(app_url_for(fresh_database), autocommit=True) as conn:

@@ -8,6 +8,7 @@ storage, realtime, pg_cron as a new project has them).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,15 @@ def create_from_base(conn: psycopg.Connection[Any], name: str, template: str = B
 
 # Roles Realtime's migrations grant to that a plain PostgreSQL lacks (the Supabase image creates them).
 REQUIRED_ROLES = ("postgres", "dashboard_user")
+
+
+def ensure_realtime_roles(admin: psycopg.Connection[Any]) -> None:
+    """Roles are per cluster: create the ones Realtime's migrations name and the server lacks."""
+    for role in REQUIRED_ROLES:
+        if admin.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is None:
+            # Another test process may create it first.
+            with contextlib.suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                admin.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
 
 
 def apply_realtime_schema(conn: psycopg.Connection[Any], migrations_dir: Path) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import migrations
+from shared.core import migrations
 from tests import migration_checksums
 
 
