@@ -20,11 +20,21 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import ValidationError
 
-from shared.core import deadletters, errors, queries, queues, settings
+from shared.core import db, deadletters, errors, queues, settings
 from shared.refresh import views as refresh
 from shared.validate import validation
 
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
+
+
+@dataclass(frozen=True)
+class _Applied:
+    """What `analytics_aggregate_events_v1` did for one organization."""
+
+    organization_id: UUID
+    events: int
+    data_version: int
+    views_pending: bool
 
 
 @dataclass
@@ -91,10 +101,10 @@ def apply(conn: Connection[Any], messages: list[validation.StoredEvents]) -> tup
         return 0, 0
     start = min(m.occurred_from for m in messages)
     end = max(m.occurred_to for m in messages)
-    rows = conn.execute(queries.get("aggregate_events"), {"ids": ids, "from": start, "to": end}).fetchall()
-    if any(r[3] for r in rows):
+    applied = db.fetch_all(conn, "aggregate_events", {"ids": ids, "from": start, "to": end}, _Applied)
+    if any(a.views_pending for a in applied):
         refresh.request_in(conn)  # views refresh at most once per debounce period
-    return sum(int(r[1]) for r in rows), len(rows)
+    return sum(int(a.events) for a in applied), len(applied)
 
 
 def _finish(conn: Connection[Any], batch: list[queues.QueueMessage]) -> BatchOutcome:

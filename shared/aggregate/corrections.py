@@ -16,7 +16,7 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel
 
-from shared.core import queries
+from shared.core import db, queries
 
 
 class Window(BaseModel):
@@ -43,9 +43,10 @@ def request_rebuild(conn: Connection[Any], organization_id: UUID, windows: list[
     if not windows:
         return RebuildOutcome(request_ids=[])
     ids = [
-        int(r[0])
-        for r in conn.execute(
-            queries.get("rollup_rebuild_request"),
+        int(i)
+        for i in db.fetch_scalars(
+            conn,
+            "rollup_rebuild_request",
             {
                 "organization_id": organization_id,
                 "reason": reason,

@@ -15,7 +15,7 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel
 
-from shared.core import errors, queries, settings
+from shared.core import db, errors, settings
 
 
 class Mismatch(BaseModel):
@@ -54,31 +54,33 @@ def _check(start: datetime, end: datetime) -> None:
 def reconcile(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> list[Mismatch]:
     """Every difference between the rollups of [start, end) and the raw events; empty means exact."""
     _check(start, end)
-    cur = conn.execute(
-        queries.get("reconcile_rollups"),
+    return db.fetch_all(
+        conn,
+        "reconcile_rollups",
         {
             "organization_id": org_id,
             "from": start,
             "to": end,
             "queue": settings.get_settings().aggregate_queue,
         },
+        Mismatch,
     )
-    names = [c.name for c in cur.description or []]
-    return [Mismatch(**dict(zip(names, row, strict=True))) for row in cur.fetchall()]
 
 
 def rebuild(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> RebuildResult:
     """Replace the rollups of [start, end) by a recomputation from the raw events (caller's transaction;
     bumps data_version, publishes a change notice and flags the views for refresh)."""
     _check(start, end)
-    row = conn.execute(
-        queries.get("rebuild_rollups"),
+    result = db.fetch_one(
+        conn,
+        "rebuild_rollups",
         {
             "organization_id": org_id,
             "from": start,
             "to": end,
             "queue": settings.get_settings().aggregate_queue,
         },
-    ).fetchone()
-    assert row is not None
-    return RebuildResult(rows_deleted=row[0], rows_written=row[1], clients_written=row[2], data_version=row[3])
+        RebuildResult,
+    )
+    assert result is not None
+    return result

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection
 
-from shared.core import queries, settings
+from shared.core import db, queries, settings
 
 Scope = Literal["ingest", "read", "admin"]
 _PREFIX = "wsk_"
@@ -24,6 +24,15 @@ class NewKey:
     id: UUID
     key: str
     prefix: str
+
+
+@dataclass(frozen=True)
+class _KeyRow:
+    id: UUID
+    organization_id: UUID
+    scopes: list[str]
+    timezone: str
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,9 @@ def create(conn: Connection[Any], organization_id: UUID, scopes: list[Scope], na
     """Mint a key. The returned `key` is the only time it exists in clear."""
     prefix = _PREFIX + secrets.token_hex(4)
     key = f"{prefix}_{secrets.token_urlsafe(24)}"
-    row = conn.execute(
-        queries.get("create_api_key"),
+    key_id = db.fetch_scalar(
+        conn,
+        "create_api_key",
         {
             "organization_id": organization_id,
             "name": name,
@@ -55,14 +65,14 @@ def create(conn: Connection[Any], organization_id: UUID, scopes: list[Scope], na
             "key_hash": hash_key(key),
             "scopes": list(scopes),
         },
-    ).fetchone()
-    assert row is not None
-    return NewKey(row[0], key, prefix)
+    )
+    assert key_id is not None
+    return NewKey(key_id, key, prefix)
 
 
 def revoke(conn: Connection[Any], prefix: str) -> bool:
     """Revoke by visible prefix; True if a live key was revoked."""
-    return conn.execute(queries.get("revoke_api_key"), {"prefix": prefix}).fetchone() is not None
+    return db.fetch_scalar(conn, "revoke_api_key", {"prefix": prefix}) is not None
 
 
 class KeyCache:
@@ -85,13 +95,13 @@ class KeyCache:
         if hit is not None and now - hit[0] < ttl:
             return hit[1]
         with conn_factory() as conn:
-            row = conn.execute(queries.get("find_api_key"), {"key_hash": digest}).fetchone()
+            row = db.fetch_one(conn, "find_api_key", {"key_hash": digest}, _KeyRow)
             if row is None:
                 with self._lock:
                     self._entries.pop(digest, None)
                 return None
-            conn.execute(queries.get("touch_api_key"), {"id": row[0]})
-        caller = Caller(row[0], row[1], frozenset(row[2]), ZoneInfo(row[3]), row[4])
+            conn.execute(queries.get("touch_api_key"), {"id": row.id})
+        caller = Caller(row.id, row.organization_id, frozenset(row.scopes), ZoneInfo(row.timezone), row.currency)
         with self._lock:
             self._entries[digest] = (now, caller)
         return caller

@@ -12,13 +12,16 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg import Connection, sql
+from psycopg import Connection, rows, sql
+from psycopg.abc import Params
 from psycopg_pool import ConnectionPool
 
-from shared.core import errors, settings
+from shared.core import errors, queries, settings
+
+Row = TypeVar("Row")
 
 _pools: dict[str, ConnectionPool[Connection[Any]]] = {}
 _pools_lock = threading.Lock()
@@ -134,3 +137,34 @@ def close_pools() -> None:
         for p in _pools.values():
             p.close()
         _pools.clear()
+
+
+def _factory(row: type[Row] | rows.RowFactory[Row]) -> rows.RowFactory[Row]:
+    return rows.class_row(row) if isinstance(row, type) else row
+
+
+def fetch_all(
+    conn: Connection[Any], query: str, params: Params | None, row: type[Row] | rows.RowFactory[Row]
+) -> list[Row]:
+    """Every row of the named query, each built by column name: `row` is a class (a frozen dataclass or a
+    pydantic model whose fields are the query's column names) or a psycopg row factory such as `dict_row`."""
+    with conn.cursor(row_factory=_factory(row)) as cur:
+        return cur.execute(queries.get(query), params).fetchall()
+
+
+def fetch_one(
+    conn: Connection[Any], query: str, params: Params | None, row: type[Row] | rows.RowFactory[Row]
+) -> Row | None:
+    """The first row of the named query built by column name as in `fetch_all`, or None when it returned none."""
+    with conn.cursor(row_factory=_factory(row)) as cur:
+        return cur.execute(queries.get(query), params).fetchone()
+
+
+def fetch_scalars(conn: Connection[Any], query: str, params: Params | None = None) -> list[Any]:
+    """The first column of every row of the named query (a query that selects one value per row)."""
+    return fetch_all(conn, query, params, rows.scalar_row)
+
+
+def fetch_scalar(conn: Connection[Any], query: str, params: Params | None = None) -> Any:
+    """The first column of the first row of the named query; None when it returned no row (or a NULL)."""
+    return fetch_one(conn, query, params, rows.scalar_row)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from psycopg import Connection, sql
+from psycopg import Connection, rows, sql
 
 from shared.core import db, settings
 
@@ -77,9 +77,10 @@ def _ensure_history(conn: Connection[Any]) -> None:
 
 def applied(conn: Connection[Any]) -> set[str]:
     """Versions recorded as applied (empty when the history table does not exist yet)."""
-    if conn.execute("select to_regclass('supabase_migrations.schema_migrations')").fetchone() == (None,):
-        return set()
-    return {row[0] for row in conn.execute("select version from supabase_migrations.schema_migrations")}
+    with conn.cursor(row_factory=rows.scalar_row) as cur:
+        if cur.execute("select to_regclass('supabase_migrations.schema_migrations')").fetchone() is None:
+            return set()
+        return set(cur.execute("select version from supabase_migrations.schema_migrations").fetchall())
 
 
 def pending(url: str | None = None, directory: Path = MIGRATIONS_DIR) -> list[Migration]:

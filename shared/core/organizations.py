@@ -11,7 +11,7 @@ from psycopg import Connection
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.catalog import currencies
-from shared.core import apikeys, queries
+from shared.core import apikeys, db
 
 
 class NewOrganization(BaseModel):
@@ -53,17 +53,17 @@ class CreatedOrganization(BaseModel):
 
 def create(conn: Connection[Any], new: NewOrganization) -> CreatedOrganization:
     """Create the organization with an ingest key and a read key, in the caller's transaction."""
-    row = conn.execute(
-        queries.get("create_organization"),
+    org_id: UUID | None = db.fetch_scalar(
+        conn,
+        "create_organization",
         {
             "name": new.name,
             "timezone": new.timezone,
             "currency": new.currency,
             "settings": json.dumps(new.settings),
         },
-    ).fetchone()
-    assert row is not None
-    org_id: UUID = row[0]
+    )
+    assert org_id is not None
     ingest = apikeys.create(conn, org_id, ["ingest"], name="ingest")
     read = apikeys.create(conn, org_id, ["read"], name="read")
     return CreatedOrganization(

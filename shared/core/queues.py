@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 from psycopg import Connection
 from pydantic import BaseModel
 
-from shared.core import queries
+from shared.core import db
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,9 @@ def _encode(message: BaseModel | dict[str, Any]) -> str:
 
 def send(conn: Connection[Any], queue: str, message: BaseModel | dict[str, Any]) -> int:
     """Queue one message inside the caller's transaction; returns its id."""
-    row = conn.execute(queries.get("queue_send"), {"queue": queue, "message": _encode(message)}).fetchone()
-    assert row is not None
-    return int(row[0])
+    msg_id = db.fetch_scalar(conn, "queue_send", {"queue": queue, "message": _encode(message)})
+    assert msg_id is not None
+    return int(msg_id)
 
 
 def send_batch(conn: Connection[Any], queue: str, messages: Sequence[BaseModel | dict[str, Any]]) -> list[int]:
@@ -41,8 +41,7 @@ def send_batch(conn: Connection[Any], queue: str, messages: Sequence[BaseModel |
     if not messages:
         return []
     encoded = [_encode(m) for m in messages]
-    rows = conn.execute(queries.get("queue_send_batch"), {"queue": queue, "messages": encoded}).fetchall()
-    return [int(r[0]) for r in rows]
+    return [int(i) for i in db.fetch_scalars(conn, "queue_send_batch", {"queue": queue, "messages": encoded})]
 
 
 def read(conn: Connection[Any], queue: str, *, visibility_timeout: int, quantity: int) -> list[QueueMessage]:
@@ -51,18 +50,14 @@ def read(conn: Connection[Any], queue: str, *, visibility_timeout: int, quantity
     If the transaction that read them rolls back (a crash, a kill), the read itself is undone too and the
     messages are visible again at once; the timeout only matters for readers that commit without deleting.
     """
-    rows = conn.execute(
-        queries.get("queue_read"), {"queue": queue, "vt": visibility_timeout, "qty": quantity}
-    ).fetchall()
-    return [QueueMessage(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+    return db.fetch_all(conn, "queue_read", {"queue": queue, "vt": visibility_timeout, "qty": quantity}, QueueMessage)
 
 
 def delete(conn: Connection[Any], queue: str, msg_ids: list[int]) -> list[int]:
     """Delete processed messages inside the caller's transaction."""
     if not msg_ids:
         return []
-    rows = conn.execute(queries.get("queue_delete"), {"queue": queue, "ids": msg_ids}).fetchall()
-    return [int(r[0]) for r in rows]
+    return [int(i) for i in db.fetch_scalars(conn, "queue_delete", {"queue": queue, "ids": msg_ids})]
 
 
 @dataclass(frozen=True)
@@ -74,9 +69,9 @@ class QueueDepth:
 
 def depth(conn: Connection[Any], queue: str) -> QueueDepth:
     """How many messages wait on a queue and how old the oldest is."""
-    row = conn.execute(queries.get("queue_metrics"), {"queue": queue}).fetchone()
-    assert row is not None
-    return QueueDepth(queue, int(row[0]), None if row[1] is None else int(row[1]))
+    found = db.fetch_one(conn, "queue_metrics", {"queue": queue}, QueueDepth)
+    assert found is not None
+    return found
 
 
 class _Outcome(Protocol):

@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Iterator
 
-from shared.core import errors, queries, settings
+from shared.core import db, errors, settings
 from shared.dashboard import answers as dashboard
 from shared.dashboard import auth
 
@@ -40,8 +40,8 @@ def open_stream(viewer: auth.Viewer, last_event_id: str | None = None) -> Iterat
 
 def _version(viewer: auth.Viewer) -> int | None:
     with dashboard.as_viewer(viewer) as conn:
-        row = conn.execute(queries.get("dashboard_live_version")).fetchone()
-    return None if row is None else int(row[0])
+        version = db.fetch_scalar(conn, "dashboard_live_version")
+    return None if version is None else int(version)
 
 
 def _change(viewer: auth.Viewer, version: int) -> str:

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from shared.core import queries
+from shared.core import db
 from shared.dashboard import answers as dashboard
 from shared.metrics import metrics
 from shared.monitor import quality as quality_checks
@@ -71,19 +72,7 @@ class Quality(BaseModel):
 def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.QualityQuery) -> Quality:
     span = q.span
     args = {"organization_id": org.id, "start": span.start, "end": span.end, "tz": org.tz.key, "interval": q.interval}
-    points = [
-        SourcePoint(
-            start=r[0],
-            source=r[1],
-            received=r[2],
-            stored=r[3],
-            duplicates=r[4],
-            rejected=r[5],
-            ignored=r[6],
-            refused=r[7],
-        )
-        for r in conn.execute(queries.get("dashboard_source_stats"), args).fetchall()
-    ]
+    points = db.fetch_all(conn, "dashboard_source_stats", args, SourcePoint)
     sums: dict[str, dict[str, int]] = {}
     counters = ("received", "stored", "duplicates", "rejected", "ignored", "refused")
     for p in points:
@@ -92,15 +81,22 @@ def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.Quality
             slot[c] += getattr(p, c)
     totals = [SourcePoint(start=span.start, source=s, **v) for s, v in sorted(sums.items())]
     reasons = [
-        RejectionReason(stage=r[0], kind=r[1] or "", field=r[2], example=r[3] or "", occurrences=r[4], payloads=r[5])
-        for r in conn.execute(queries.get("dashboard_rejection_reasons"), {**args, "limit": 10}).fetchall()
+        RejectionReason(
+            stage=r["stage"],
+            kind=r["kind"] or "",
+            field=r["loc"],
+            example=r["example"] or "",
+            occurrences=r["occurrences"],
+            payloads=r["payloads"],
+        )
+        for r in db.fetch_all(conn, "dashboard_rejection_reasons", {**args, "limit": 10}, dict_row)
     ]
-    waiting = conn.execute(queries.get("dashboard_dead_letters_waiting"), args).fetchone()
+    waiting = db.fetch_one(conn, "dashboard_dead_letters_waiting", args, dict_row)
     assert waiting is not None
     sources = sorted({s for m in metrics.REGISTRY.values() for s in m.sources})
-    newest = conn.execute(queries.get("dashboard_newest_event"), {**args, "metrics": sources}).fetchone()
+    newest = db.fetch_one(conn, "dashboard_newest_event", {**args, "metrics": sources}, dict_row)
     assert newest is not None
-    aggregated = None if newest[1] is None else newest[1] + _BUCKET
+    aggregated = None if newest["newest_bucket"] is None else newest["newest_bucket"] + _BUCKET
     age = None if aggregated is None else max(0.0, (datetime.now(UTC) - aggregated).total_seconds())
     depths = [
         QueueState(queue=d.queue, length=d.length, oldest_age_seconds=d.oldest_age_seconds)
@@ -113,11 +109,11 @@ def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.Quality
         sources=points,
         totals=totals,
         rejection_reasons=reasons,
-        dead_letters_waiting=int(waiting[0]),
-        oldest_dead_letter_at=waiting[1],
+        dead_letters_waiting=int(waiting["dead_letters_waiting"]),
+        oldest_dead_letter_at=waiting["oldest_dead_letter_at"],
         queues=depths,
         freshness=Freshness(
-            newest_event_at=newest[0],
+            newest_event_at=newest["newest_event_at"],
             newest_aggregated_at=aggregated,
             age_seconds=age,
             views=metrics.freshness(conn, org.id),

@@ -16,7 +16,7 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.catalog import events, privacy
-from shared.core import apikeys, deadletters, queries, queues, settings, stats
+from shared.core import apikeys, db, deadletters, queues, settings, stats
 
 FIRST_PARTY_SOURCE = "api"
 
@@ -108,16 +108,16 @@ def accept(
     tally = stats.Tally()
     with transaction() as conn:
         if accepted:
-            stored = {
-                row[0]
-                for row in conn.execute(
-                    queries.get("known_event_ids"),
+            stored = set(
+                db.fetch_scalars(
+                    conn,
+                    "known_event_ids",
                     {
                         "organization_id": caller.organization_id,
                         "event_ids": [e["event_id"] for e in accepted],
                     },
                 )
-            }
+            )
             if stored:
                 duplicates += sum(1 for e in accepted if e["event_id"] in stored)
                 accepted = [e for e in accepted if e["event_id"] not in stored]

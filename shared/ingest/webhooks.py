@@ -17,10 +17,11 @@ from typing import Any, Literal
 from uuid import UUID, uuid4
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field, field_validator
 
-from shared.core import queries, queues, secretbox, settings, stats
+from shared.core import db, queues, secretbox, settings, stats
 from shared.ingest import providers
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,20 @@ class NewSource(BaseModel):
     secret: str | None = Field(description="Only when we generated it: shown once, never again")
 
 
+@dataclass(frozen=True)
+class StoredSource:
+    """A source as stored, with its encrypted secrets (`secretbox.open_` them with the source id as context)."""
+
+    id: UUID
+    organization_id: UUID
+    provider: str
+    name: str
+    settings: dict[str, Any] | None
+    secret_ciphertext: bytes
+    previous_secret_ciphertext: bytes | None
+    previous_secret_expires_at: datetime | None
+
+
 class InvalidSecret(ValueError):
     pass
 
@@ -113,8 +128,9 @@ def create(
     plain, generated = _secret_for(provider, secret)
     source_id = uuid4()
     opts = (options or SourceSettings()).model_dump(exclude_none=True, exclude_defaults=True)
-    row = conn.execute(
-        queries.get("create_webhook_source"),
+    created_at = db.fetch_scalar(
+        conn,
+        "create_webhook_source",
         {
             "id": source_id,
             "organization_id": organization_id,
@@ -123,8 +139,8 @@ def create(
             "secret": secretbox.seal(plain, str(source_id)),
             "settings": Jsonb(opts),
         },
-    ).fetchone()
-    assert row is not None
+    )
+    assert created_at is not None
     info = SourceInfo(
         id=source_id,
         organization_id=organization_id,
@@ -132,27 +148,19 @@ def create(
         name=name,
         settings=opts,
         endpoint=endpoint(provider.name, source_id),
-        created_at=row[0],
+        created_at=created_at,
     )
     return NewSource(source=info, secret=plain if generated else None)
 
 
 def list_(conn: Connection[Any], organization_id: UUID) -> list[SourceInfo]:
-    rows = conn.execute(queries.get("list_webhook_sources"), {"organization_id": organization_id}).fetchall()
-    return [
-        SourceInfo(
-            id=r[0],
-            organization_id=r[1],
-            provider=r[2],
-            name=r[3],
-            settings=r[4],
-            endpoint=endpoint(r[2], r[0]),
-            created_at=r[5],
-            rotated_at=r[6],
-            previous_secret_expires_at=r[7],
-        )
-        for r in rows
-    ]
+    rows = db.fetch_all(conn, "list_webhook_sources", {"organization_id": organization_id}, dict_row)
+    return [SourceInfo(**r, endpoint=endpoint(r["provider"], r["id"])) for r in rows]
+
+
+def find(conn: Connection[Any], source_id: UUID) -> StoredSource | None:
+    """The source with this id and its encrypted secrets, or None."""
+    return db.fetch_one(conn, "find_webhook_source", {"id": source_id}, StoredSource)
 
 
 def rotate_secret(
@@ -162,19 +170,21 @@ def rotate_secret(
 
     Returns (old secret valid until, the new secret if we generated it). Raises LookupError for an unknown id.
     """
-    row = conn.execute(queries.get("find_webhook_source"), {"id": source_id}).fetchone()
-    if row is None:
+    stored = find(conn, source_id)
+    if stored is None:
         raise LookupError(f"no webhook source {source_id}")
-    provider = providers.get(row[2])
+    provider = providers.get(stored.provider)
     plain, generated = _secret_for(provider, secret)
     hours = settings.get_settings().webhook_rotation_window_hours
     seconds = (window or timedelta(hours=hours)).total_seconds()
-    done = conn.execute(
-        queries.get("rotate_webhook_source_secret"),
+    done = db.fetch_one(
+        conn,
+        "rotate_webhook_source_secret",
         {"id": source_id, "secret": secretbox.seal(plain, str(source_id)), "window_seconds": seconds},
-    ).fetchone()
+        dict_row,
+    )
     assert done is not None
-    return done[2], plain if generated else None
+    return done["previous_secret_expires_at"], plain if generated else None
 
 
 # ----- ingest half ----------------------------------------------------------------------------------------------
@@ -191,13 +201,17 @@ def _lookup(conn: Connection[Any], provider: str, source_id: str, now: datetime)
         sid = UUID(source_id)
     except ValueError:
         return None
-    row = conn.execute(queries.get("find_webhook_source"), {"id": sid}).fetchone()
-    if row is None or row[2] != provider:
+    row = find(conn, sid)
+    if row is None or row.provider != provider:
         return None
-    secrets = [secretbox.open_(bytes(row[5]), str(sid))]
-    if row[6] is not None and row[7] is not None and row[7] > now:
-        secrets.append(secretbox.open_(bytes(row[6]), str(sid)))
-    return _Registered(providers.Source(row[0], row[1], row[2], row[4] or {}), secrets)
+    secrets = [secretbox.open_(bytes(row.secret_ciphertext), str(sid))]
+    if (
+        row.previous_secret_ciphertext is not None
+        and row.previous_secret_expires_at is not None
+        and row.previous_secret_expires_at > now
+    ):
+        secrets.append(secretbox.open_(bytes(row.previous_secret_ciphertext), str(sid)))
+    return _Registered(providers.Source(row.id, row.organization_id, row.provider, row.settings or {}), secrets)
 
 
 @dataclass(frozen=True)

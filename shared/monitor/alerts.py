@@ -16,15 +16,17 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
 import requests
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.core import queries, settings
+from shared.core import db, queries, settings
 from shared.monitor import quality
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,8 @@ def _recipients(conn: Connection[Any], org: UUID) -> tuple[AlertSettings, str]:
     global_secret = cfg.alert_webhook_secret.get_secret_value()
     if org == quality.GLOBAL:
         return fallback, global_secret
-    row = conn.execute(queries.get("get_organization"), {"id": org}).fetchone()
-    raw = (row[4] or {}).get("alerts") if row else None
+    row = db.fetch_one(conn, "get_organization", {"id": org}, dict_row)
+    raw = (row["settings"] or {}).get("alerts") if row else None
     try:
         own = AlertSettings.model_validate(raw) if raw else None
     except ValidationError as exc:
@@ -132,8 +134,8 @@ def update_incidents(conn: Connection[Any], summary: quality.RunSummary, now: da
     latest = {(r.organization_id, r.check, r.subject): r for r in summary.results}
     opened = resolved = 0
     open_now = {
-        (r[1], r[2], r[3]): r[0]
-        for r in conn.execute(queries.get("incidents_open"), {"organizations": covered}).fetchall()
+        (r["organization_id"], r["check_name"], r["subject"]): r["id"]
+        for r in db.fetch_all(conn, "incidents_open", {"organizations": covered}, dict_row)
     }
     for key, result in failing.items():
         params = {
@@ -168,53 +170,57 @@ def update_incidents(conn: Connection[Any], summary: quality.RunSummary, now: da
     return opened, resolved
 
 
+@dataclass(frozen=True)
+class _Unnotified:
+    """An incident whose opening or resolution has not reached every channel yet."""
+
+    id: int
+    organization_id: UUID
+    check_name: str
+    subject: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    last_status: str
+    last_value: float | None
+    threshold: float | None
+    message: str
+    opened_notified_at: datetime | None
+    resolved_notified_at: datetime | None
+    deliveries: dict[str, Any]
+
+
 def notify_pending(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> int:
     """Send every notification not delivered yet (this run's and earlier failed ones); returns how many."""
     sent = 0
     with transaction() as conn:
-        rows = conn.execute(queries.get("incidents_to_notify")).fetchall()
-        for (
-            incident_id,
-            org,
-            check,
-            subject,
-            opened_at,
-            resolved_at,
-            status,
-            value,
-            threshold,
-            message,
-            opened_done,
-            resolved_done,
-            deliveries,
-        ) in rows:
+        for incident in db.fetch_all(conn, "incidents_to_notify", None, _Unnotified):
             due: list[State] = []
-            if opened_done is None:
+            if incident.opened_notified_at is None:
                 due.append("opened")
-            if resolved_at is not None and resolved_done is None:
+            if incident.resolved_at is not None and incident.resolved_notified_at is None:
                 due.append("resolved")
-            targets, secret = _recipients(conn, org)
+            targets, secret = _recipients(conn, incident.organization_id)
             for state in due:
                 note = Notification(
-                    incident_id=incident_id,
+                    incident_id=incident.id,
                     state=state,
-                    organization_id=org,
-                    check=check,
-                    subject=subject,
-                    status=status,
-                    value=value,
-                    threshold=threshold,
-                    message=message,
-                    opened_at=opened_at,
-                    resolved_at=resolved_at if state == "resolved" else None,
+                    organization_id=incident.organization_id,
+                    check=incident.check_name,
+                    subject=incident.subject,
+                    status=incident.last_status,
+                    value=incident.last_value,
+                    threshold=incident.threshold,
+                    message=incident.message,
+                    opened_at=incident.opened_at,
+                    resolved_at=incident.resolved_at if state == "resolved" else None,
                 )
-                done, errors = _deliver(note, targets, secret, deliveries)
+                done, errors = _deliver(note, targets, secret, incident.deliveries)
                 sent += sum(1 for k in done if k.startswith(state))
                 complete = not errors
                 conn.execute(
                     queries.get("incident_notified"),
                     {
-                        "id": incident_id,
+                        "id": incident.id,
                         "what": state,
                         "complete": complete,
                         "now": datetime.now(UTC),

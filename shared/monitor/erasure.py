@@ -16,16 +16,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import Connection, sql
+from psycopg.rows import class_row
 from pydantic import BaseModel, Field
 
 from shared.aggregate import corrections
 from shared.catalog import privacy
-from shared.core import queries, queues, settings
+from shared.core import db, queries, queues, settings
 from shared.ingest import intake
 
 
@@ -35,6 +37,20 @@ class ErasureReport(BaseModel):
     counts: dict[str, int]
     rollup_windows: int
     rollups_corrected: bool = Field(description="False: correction requests wait for the aggregation stage")
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """An ingest-queue message of the organization, locked for the erasure."""
+
+    msg_id: int
+    message: Any
+
+
+@dataclass(frozen=True)
+class _DeletedEvent:
+    event_id: str
+    occurred_at: datetime
 
 
 def subject_hash(organization_id: UUID, client_id: str) -> str:
@@ -54,21 +70,22 @@ def _scrub_queue(conn: Connection[Any], organization_id: UUID, needles: set[str]
     """Remove the client's events from queued ingest messages; returns how many events were removed."""
     queue = settings.get_settings().ingest_queue
     table = sql.Identifier("pgmq", f"q_{queue}")
-    rows = conn.execute(
-        sql.SQL(queries.get("erasure_lock_queued")).format(table=table), {"organization_id": str(organization_id)}
-    ).fetchall()
+    with conn.cursor(row_factory=class_row(_Queued)) as cur:
+        queued = cur.execute(
+            sql.SQL(queries.get("erasure_lock_queued")).format(table=table), {"organization_id": str(organization_id)}
+        ).fetchall()
     removed = 0
-    for msg_id, message in rows:
-        events = message.get("events") if isinstance(message, dict) else None
+    for q in queued:
+        events = q.message.get("events") if isinstance(q.message, dict) else None
         if not isinstance(events, list):
             continue
         kept = [e for e in events if not _mentions(e, needles)]
         if len(kept) == len(events):
             continue
         removed += len(events) - len(kept)
-        conn.execute(sql.SQL(queries.get("erasure_queue_delete")).format(table=table), {"msg_id": msg_id})
+        conn.execute(sql.SQL(queries.get("erasure_queue_delete")).format(table=table), {"msg_id": q.msg_id})
         if kept:
-            queues.send(conn, queue, intake.IngestMessage.model_validate({**message, "events": kept}))
+            queues.send(conn, queue, intake.IngestMessage.model_validate({**q.message, "events": kept}))
     return removed
 
 
@@ -85,19 +102,19 @@ def erase_client(
     key = settings.get_settings().pii_hash_key.get_secret_value().encode()
     args = {"organization_id": organization_id, "client_id": client_id}
     pseudonyms = {privacy.pseudonym(i, key) for i in identifiers or []}
-    pseudonyms |= {r[0] for r in conn.execute(queries.get("erasure_client_pseudonyms"), args)}
+    pseudonyms |= set(db.fetch_scalars(conn, "erasure_client_pseudonyms", args))
     queued = _scrub_queue(conn, organization_id, pseudonyms | {client_id})
     # Pseudonyms again: a validate batch that committed while we waited for the queue lock may have stored more.
-    pseudonyms |= {r[0] for r in conn.execute(queries.get("erasure_client_pseudonyms"), args)}
-    deleted = conn.execute(queries.get("erasure_delete_events"), {**args, "pseudonyms": sorted(pseudonyms)}).fetchall()
-    event_ids = [r[0] for r in deleted]
+    pseudonyms |= set(db.fetch_scalars(conn, "erasure_client_pseudonyms", args))
+    deleted = db.fetch_all(conn, "erasure_delete_events", {**args, "pseudonyms": sorted(pseudonyms)}, _DeletedEvent)
+    event_ids = [d.event_id for d in deleted]
     keys = conn.execute(
         queries.get("erasure_delete_keys"), {"organization_id": organization_id, "event_ids": event_ids}
     ).rowcount
     letters = conn.execute(
         queries.get("erasure_delete_dead_letters"), {**args, "pseudonyms": sorted(pseudonyms)}
     ).fetchall()
-    windows = corrections.daily_windows([r[1] for r in deleted])
+    windows = corrections.daily_windows([d.occurred_at for d in deleted])
     corrections.request_rebuild(conn, organization_id, windows, "erasure")
     counts = {
         "events": len(deleted),
@@ -107,8 +124,9 @@ def erase_client(
         "identifiers": len(pseudonyms),
     }
     digest = subject_hash(organization_id, client_id)
-    row = conn.execute(
-        queries.get("erasure_audit"),
+    audit_id = db.fetch_scalar(
+        conn,
+        "erasure_audit",
         {
             "organization_id": organization_id,
             "subject_hash": digest,
@@ -116,8 +134,8 @@ def erase_client(
             "rollup_windows": len(windows),
             "requested_at": requested_at,
         },
-    ).fetchone()
-    assert row is not None
+    )
+    assert audit_id is not None
     return ErasureReport(
-        audit_id=int(row[0]), subject_hash=digest, counts=counts, rollup_windows=len(windows), rollups_corrected=True
+        audit_id=int(audit_id), subject_hash=digest, counts=counts, rollup_windows=len(windows), rollups_corrected=True
     )

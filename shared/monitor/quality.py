@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
-from shared.core import queries, settings
+from shared.core import db, queries, settings
 
 log = logging.getLogger(__name__)
 Status = Literal["pass", "warn", "fail"]
@@ -154,6 +155,12 @@ def store(conn: Connection[Any], run_id: UUID, results: list[CheckResult], cover
     )
 
 
+@dataclass(frozen=True)
+class _Organization:
+    id: UUID
+    timezone: str
+
+
 def run(
     transaction: Callable[[], AbstractContextManager[Connection[Any]]],
     *,
@@ -170,15 +177,14 @@ def run(
     run_id = uuid.uuid4()
     results: list[CheckResult] = []
     with transaction() as conn:
-        locked = conn.execute(queries.get("quality_run_lock")).fetchone()
-        if not (locked and locked[0]):
+        if not db.fetch_scalar(conn, "quality_run_lock"):
             return RunSummary(run_id=run_id, results=[], skipped=True)
-        orgs = conn.execute(queries.get("quality_organizations"), {"id": organization_id}).fetchall()
-        for org_id, timezone in orgs:
-            results += check_organization(conn, org_id, timezone, now)
+        orgs = db.fetch_all(conn, "quality_organizations", {"id": organization_id}, _Organization)
+        for org in orgs:
+            results += check_organization(conn, org.id, org.timezone, now)
         if include_global:
             results += check_global(conn, now)
-        covered = [org_id for org_id, _ in orgs] + ([GLOBAL] if include_global else [])
+        covered = [org.id for org in orgs] + ([GLOBAL] if include_global else [])
         store(conn, run_id, results, covered)
         conn.execute(
             queries.get("quality_prune_history"),
@@ -193,20 +199,4 @@ def latest_results(conn: Connection[Any], org_id: UUID, *, include_global: bool 
     A run drops the subjects it no longer measures, so a retired source does not linger with a stale result.
     """
     orgs = [str(org_id)] + ([str(GLOBAL)] if include_global and org_id != GLOBAL else [])
-    rows = conn.execute(queries.get("quality_latest_results"), {"organizations": orgs}).fetchall()
-    return [
-        CheckResult(
-            organization_id=r[0],
-            check=r[1],
-            subject=r[2],
-            status=r[3],
-            value=r[4],
-            threshold=r[5],
-            unit=r[6],
-            message=r[7],
-            detail=r[8],
-            checked_at=r[9],
-            status_since=r[10],
-        )
-        for r in rows
-    ]
+    return db.fetch_all(conn, "quality_latest_results", {"organizations": orgs}, CheckResult)

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from shared.core import errors, queries, settings
+from shared.core import db, errors, settings
 
 
 class RetentionReport(BaseModel):
@@ -34,12 +36,21 @@ class RetentionReport(BaseModel):
     rows_deleted: dict[UUID, int] = Field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _Partition:
+    """A monthly partition of analytics_events and its range."""
+
+    name: str
+    range_from: datetime | None
+    range_to: datetime | None
+
+
 def cutoffs(conn: Connection[Any], now: datetime) -> dict[UUID, datetime]:
     """Every organization's cutoff (now minus its retention days, or the default)."""
     default = settings.get_settings().retention_default_days
     return {
-        org: now - timedelta(days=days or default)
-        for org, days in conn.execute(queries.get("retention_cutoffs")).fetchall()
+        r["id"]: now - timedelta(days=r["days"] or default)
+        for r in db.fetch_all(conn, "retention_cutoffs", None, dict_row)
     }
 
 
@@ -52,35 +63,36 @@ def run(
     default_cutoff = now - timedelta(days=cfg.retention_default_days)
     with transaction() as conn:
         per_org = cutoffs(conn, now)
-        orphans = {
-            row[0] for row in conn.execute(queries.get("retention_orphan_organizations"), {"before": default_cutoff})
-        }
-        partitions = conn.execute(queries.get("quality_partitions")).fetchall()
+        orphans = set(db.fetch_scalars(conn, "retention_orphan_organizations", {"before": default_cutoff}))
+        partitions = db.fetch_all(conn, "quality_partitions", None, _Partition)
     report = RetentionReport(cutoffs=per_org)
     oldest_cutoff = min([*per_org.values(), default_cutoff])
-    for name, _start, end in partitions:
+    for partition in partitions:
+        name, end = partition.name, partition.range_to
         if end is not None and end <= oldest_cutoff:
             try:
                 with transaction() as conn:
-                    row = conn.execute(
-                        queries.get("retention_drop_partition"),
+                    dropped = db.fetch_scalar(
+                        conn,
+                        "retention_drop_partition",
                         {"name": name, "before": oldest_cutoff, "lock_timeout_ms": cfg.retention_lock_timeout_ms},
-                    ).fetchone()
+                    )
             except errors.PipelineError as exc:
                 report.partitions_kept[name] = str(exc)[:300]
                 continue
             report.partitions_dropped.append(name)
-            report.rows_in_dropped_partitions += int(row[0]) if row else 0
+            report.rows_in_dropped_partitions += int(dropped) if dropped is not None else 0
     targets = {**per_org, **dict.fromkeys(orphans, default_cutoff)}
     for org, cutoff in sorted(targets.items(), key=lambda kv: str(kv[0])):
         deleted = 0
         while True:
             with transaction() as conn:
-                row = conn.execute(
-                    queries.get("retention_delete_batch"),
+                batch = db.fetch_scalar(
+                    conn,
+                    "retention_delete_batch",
                     {"organization_id": org, "before": cutoff, "batch": cfg.retention_batch_size},
-                ).fetchone()
-            n = int(row[0]) if row else 0
+                )
+            n = int(batch) if batch is not None else 0
             deleted += n
             if n < cfg.retention_batch_size:
                 break

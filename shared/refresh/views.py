@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,7 @@ from uuid import UUID
 from psycopg import Connection, sql
 from pydantic import BaseModel
 
-from shared.core import queries, queues, settings
+from shared.core import db, queries, queues, settings
 
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
 
@@ -37,6 +38,20 @@ class RefreshOutcome(BaseModel):
     duration_ms: int = 0
 
 
+@dataclass(frozen=True)
+class _RefreshState:
+    """The oldest view-input change not refreshed yet, and the last refresh of the least recently refreshed view."""
+
+    oldest_change: datetime | None
+    last_refresh: datetime | None
+
+
+def _state(conn: Connection[Any]) -> _RefreshState:
+    state = db.fetch_one(conn, "view_refresh_state", None, _RefreshState)
+    assert state is not None  # a select of two subqueries: always one row
+    return state
+
+
 def _consume_messages(transaction: Transaction) -> int:
     """Delete the waiting refresh messages in their own short transaction, so new changes can queue one."""
     cfg = settings.get_settings()
@@ -49,8 +64,8 @@ def _consume_messages(transaction: Transaction) -> int:
 def _why(conn: Connection[Any], messages: int, force: bool) -> str:
     """Why a refresh is due now, or '' when it is not."""
     cfg = settings.get_settings()
-    row = conn.execute(queries.get("view_refresh_state")).fetchone()
-    oldest_change, last_refresh = (row[0], row[1]) if row else (None, None)
+    state = _state(conn)
+    oldest_change, last_refresh = state.oldest_change, state.last_refresh
     now = datetime.now(UTC)
     if force:
         return "forced"
@@ -67,7 +82,7 @@ def _why(conn: Connection[Any], messages: int, force: bool) -> str:
 def refresh_all(conn: Connection[Any], orgs: list[UUID]) -> list[str]:
     """Refresh every view concurrently in dependency order in the caller's transaction, logging each."""
     done: list[str] = []
-    views = [r[0] for r in conn.execute(queries.get("materialized_views")).fetchall()]
+    views: list[str] = db.fetch_scalars(conn, "materialized_views")
     for view in views:
         started = datetime.now(UTC)
         t0 = time.monotonic()
@@ -89,10 +104,10 @@ def refresh_all(conn: Connection[Any], orgs: list[UUID]) -> list[str]:
 def _debounce_left(transaction: Transaction) -> float:
     """Seconds until the oldest waiting change is REFRESH_DEBOUNCE_SECONDS old (0: none waits, or it is)."""
     with transaction() as conn:
-        row = conn.execute(queries.get("view_refresh_state")).fetchone()
-    if row is None or row[0] is None:
+        oldest_change = _state(conn).oldest_change
+    if oldest_change is None:
         return 0.0
-    due = row[0] + timedelta(seconds=settings.get_settings().refresh_debounce_seconds)
+    due = oldest_change + timedelta(seconds=settings.get_settings().refresh_debounce_seconds)
     return max(0.0, float((due - datetime.now(UTC)).total_seconds()))
 
 
@@ -112,21 +127,21 @@ def run(transaction: Transaction, *, force: bool = False, wait: bool = True) -> 
         if left:
             time.sleep(min(left, settings.get_settings().refresh_debounce_seconds))
     with transaction() as conn:
-        if not conn.execute(queries.get("try_refresh_lock")).fetchone()[0]:  # type: ignore[index]
+        if not db.fetch_scalar(conn, "try_refresh_lock"):
             skipped = True
         else:
             skipped = False
             reason = _why(conn, messages, force)
             if not reason:
                 return RefreshOutcome(messages=messages)
-            orgs = [r[0] for r in conn.execute(queries.get("claim_view_changes")).fetchall()]
+            orgs: list[UUID] = db.fetch_scalars(conn, "claim_view_changes")
             views = refresh_all(conn, orgs)
             # The dashboard caches by data_version: funnel and cohorts just changed for these organizations.
             conn.execute(queries.get("note_views_refreshed"), {"orgs": [str(o) for o in orgs]}).fetchall()
     # Changes committed while this refresh ran (or while another refresher held the lock) get a new debounced
     # request, in case the request their writer saw waiting was the one consumed above.
     with transaction() as conn:
-        if conn.execute(queries.get("view_refresh_state")).fetchone()[0] is not None:  # type: ignore[index]
+        if _state(conn).oldest_change is not None:
             request_in(conn)
     if skipped:
         return RefreshOutcome(messages=messages, skipped=True, reason="another refresher is running")

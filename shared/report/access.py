@@ -11,32 +11,8 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
-from shared.core import errors, queries
+from shared.core import db, errors
 from shared.report import render, storage
-
-_COLUMNS = (
-    "id",
-    "organization_id",
-    "kind",
-    "period_start",
-    "period_end",
-    "timezone",
-    "status",
-    "files",
-    "summary",
-    "generation_attempts",
-    "generation_error",
-    "started_at",
-    "generated_at",
-    "generation_ms",
-    "delivery_status",
-    "deliveries",
-    "delivery_attempts",
-    "last_error",
-    "next_attempt_at",
-    "delivered_at",
-    "created_at",
-)
 
 
 class ReportRecord(BaseModel):
@@ -81,15 +57,11 @@ class ReportSummary(BaseModel):
     headline: list[dict[str, Any]]
 
 
-def record(row: tuple[Any, ...]) -> ReportRecord:
-    return ReportRecord.model_validate(dict(zip(_COLUMNS, row, strict=True)))
-
-
 def get(conn: Connection[Any], org_id: UUID, report_id: UUID) -> ReportRecord:
-    row = conn.execute(queries.get("report_row"), {"organization_id": org_id, "id": report_id}).fetchone()
-    if row is None:
+    found = db.fetch_one(conn, "report_row", {"organization_id": org_id, "id": report_id}, ReportRecord)
+    if found is None:
         raise errors.NotFound(f"report {report_id} does not exist for this organization")
-    return record(row)
+    return found
 
 
 def list_reports(
@@ -100,11 +72,11 @@ def list_reports(
         raise errors.InvalidInput("kind must be weekly or monthly")
     if not 1 <= limit <= 200:
         raise errors.InvalidInput("limit must be between 1 and 200")
-    rows = conn.execute(
-        queries.get("report_list"), {"organization_id": org_id, "kind": kind, "before": before, "limit": limit}
-    ).fetchall()
+    rows = db.fetch_all(
+        conn, "report_list", {"organization_id": org_id, "kind": kind, "before": before, "limit": limit}, ReportRecord
+    )
     out = []
-    for r in map(record, rows):
+    for r in rows:
         out.append(
             ReportSummary(
                 id=r.id,

@@ -7,20 +7,39 @@ across currencies. Comparisons are null where the organization has no data yet f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from shared.core import errors, queries
+from shared.core import db, errors
 from shared.metrics import metrics
 from shared.report import periods
 
 Unit = Literal["count", "money", "ratio", "score", "days"]
 TREND_PERIODS = {"weekly": 12, "monthly": 12}
 UPCOMING_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Organization:
+    """An organization as a report sees it: its name, zone, default currency and settings (`reports` among them)."""
+
+    id: UUID
+    name: str
+    timezone: str
+    currency: str
+    settings: dict[str, Any]
+    created_at: datetime
+
+
+def organization(conn: Connection[Any], org_id: UUID) -> Organization | None:
+    """The organization, or None when it does not exist."""
+    return db.fetch_one(conn, "report_organization", {"organization_id": org_id}, Organization)
 
 
 class Figure(BaseModel):
@@ -108,8 +127,8 @@ def _value(totals: metrics.Totals | None, name: str, currency: str | None = None
 
 
 def _first_data(conn: Connection[Any], org_id: UUID) -> datetime | None:
-    row = conn.execute(queries.get("report_first_data"), {"organization_id": org_id}).fetchone()
-    return row[0] if row else None
+    first: datetime | None = db.fetch_scalar(conn, "report_first_data", {"organization_id": org_id})
+    return first
 
 
 def _figure(
@@ -136,10 +155,10 @@ def _figure(
 
 def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> ReportData:
     """Every number of the report for `period` (local dates in the organization's zone)."""
-    org = conn.execute(queries.get("report_organization"), {"organization_id": org_id}).fetchone()
+    org = organization(conn, org_id)
     if org is None:
         raise errors.NotFound(f"organization {org_id} does not exist")
-    _, name, tz, currency, _, _ = org
+    name, tz, currency = org.name, org.timezone, org.currency
     start, end = period.window(tz)
     first = _first_data(conn, org_id)
 
@@ -219,13 +238,15 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
     for _ in range(UPCOMING_MONTHS):
         upcoming[last_month] = UpcomingMonth(month=last_month, weddings=0, value_minor={})
         last_month = periods.month_of(last_month).end
-    for month, cur, n, value in conn.execute(
-        queries.get("report_upcoming_weddings"),
+    for wedding in db.fetch_all(
+        conn,
+        "report_upcoming_weddings",
         {"organization_id": org_id, "as_of": end, "from_date": period.end, "to_date": last_month},
-    ).fetchall():
-        slot = upcoming[month]
-        slot.weddings += int(n)
-        slot.value_minor[cur] = int(value)
+        dict_row,
+    ):
+        slot = upcoming[wedding["month"]]
+        slot.weddings += int(wedding["weddings"])
+        slot.value_minor[wedding["currency"]] = int(wedding["value_minor"])
 
     # Lead times over the twelve months up to the period's end: a week holds too few bookings for a distribution.
     lt_end = periods.month_of(period.last_day).end
@@ -262,19 +283,14 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
     )
     engagement = [_figure(k, label, unit, now_t, prev_t, year_t) for k, label, unit in rows]
 
-    q = conn.execute(
-        queries.get("report_intake_quality"), {"organization_id": org_id, "start": start, "end": end}
-    ).fetchone()
-    assert q is not None
+    intake = db.fetch_one(
+        conn, "report_intake_quality", {"organization_id": org_id, "start": start, "end": end}, dict_row
+    )
+    assert intake is not None
     fresh = metrics.freshness(conn, org_id)
     refreshed = [f.refreshed_at for f in fresh if f.refreshed_at]
     quality = Quality(
-        received=q[0],
-        stored=q[1],
-        duplicates=q[2],
-        rejected=q[3],
-        refused=q[4],
-        dead_letters=q[5],
+        **intake,
         views_pending=any(f.pending for f in fresh),
         stale_seconds=max((f.stale_seconds for f in fresh), default=0.0),
         views_refreshed_at=min(refreshed) if refreshed else None,

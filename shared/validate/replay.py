@@ -14,6 +14,7 @@ rejection would be recorded. Only ingest- and validate-stage letters can be repl
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -21,7 +22,7 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.core import queries, queues, settings
+from shared.core import db, queues, settings
 from shared.ingest import intake
 
 ReplayState = Literal["pending", "replayed", "failed", "discarded"]
@@ -74,6 +75,18 @@ class DeadLetterView(BaseModel):
     replayed_at: datetime | None
 
 
+@dataclass(frozen=True)
+class _Locked:
+    """A dead letter locked for this replay."""
+
+    id: int
+    organization_id: UUID
+    source: str
+    stage: str
+    payload: Any
+    fingerprint: bytes
+
+
 class ReplayResult(BaseModel):
     replayed: int = Field(description="Dead letters queued again and marked replayed")
     messages: int = Field(description="Ingest-queue messages sent")
@@ -85,9 +98,7 @@ class ReplayResult(BaseModel):
 
 def list_letters(conn: Connection[Any], where: LetterFilter) -> list[DeadLetterView]:
     """Dead letters matching the filter, newest first."""
-    rows = conn.execute(queries.get("dead_letters_filtered"), where.params()).fetchall()
-    names = list(DeadLetterView.model_fields)
-    return [DeadLetterView.model_validate(dict(zip(names, r, strict=True))) for r in rows]
+    return db.fetch_all(conn, "dead_letters_filtered", where.params(), DeadLetterView)
 
 
 def replay(conn: Connection[Any], where: LetterFilter, *, now: datetime | None = None) -> ReplayResult:
@@ -102,14 +113,14 @@ def replay(conn: Connection[Any], where: LetterFilter, *, now: datetime | None =
     candidates = [letter.id for letter in list_letters(conn, chosen)]
     if not candidates:
         return ReplayResult(replayed=0, messages=0, ids=[], skipped=0)
-    locked = conn.execute(queries.get("dead_letters_for_replay"), {"ids": candidates}).fetchall()
+    locked = db.fetch_all(conn, "dead_letters_for_replay", {"ids": candidates}, _Locked)
     groups: dict[tuple[UUID, str], dict[bytes, dict[str, Any]]] = defaultdict(dict)
     replayed: list[int] = []
-    for letter_id, org, source, _stage, payload, fingerprint in locked:
-        if not isinstance(payload, dict):
+    for letter in locked:
+        if not isinstance(letter.payload, dict):
             continue  # a whole broken queue message, not an event: nothing validate could store
-        groups[(org, source)].setdefault(bytes(fingerprint), payload)
-        replayed.append(letter_id)
+        groups[(letter.organization_id, letter.source)].setdefault(bytes(letter.fingerprint), letter.payload)
+        replayed.append(letter.id)
     messages: list[BaseModel] = []
     for (org, source), payloads in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         events = list(payloads.values())
@@ -123,7 +134,7 @@ def replay(conn: Connection[Any], where: LetterFilter, *, now: datetime | None =
                 )
             )
     queues.send_batch(conn, cfg.ingest_queue, messages)
-    marked = [int(r[0]) for r in conn.execute(queries.get("dead_letters_mark_replayed"), {"ids": replayed})]
+    marked = [int(i) for i in db.fetch_scalars(conn, "dead_letters_mark_replayed", {"ids": replayed})]
     return ReplayResult(
         replayed=len(marked), messages=len(messages), ids=sorted(marked), skipped=len(candidates) - len(marked)
     )

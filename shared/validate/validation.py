@@ -19,10 +19,11 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel, ValidationError
 
 from shared.catalog import events, privacy
-from shared.core import deadletters, errors, queries, queues, settings, stats
+from shared.core import db, deadletters, errors, queues, settings, stats
 from shared.ingest import intake, webhooks
 
 
@@ -40,6 +41,17 @@ class Organization:
     id: UUID
     timezone: ZoneInfo
     currency: str
+
+
+@dataclass(frozen=True)
+class _StoredRow:
+    """An event `store_events` inserted (one not stored before)."""
+
+    id: int
+    organization_id: UUID
+    event_type: str
+    occurred_at: datetime
+    source: str
 
 
 @dataclass
@@ -94,8 +106,8 @@ def _row(event: dict[str, Any], org: Organization, source: str, received_at: str
 def _load_organizations(conn: Connection[Any], ids: set[UUID]) -> dict[UUID, Organization]:
     if not ids:
         return {}
-    rows = conn.execute(queries.get("organizations_by_id"), {"ids": [str(i) for i in ids]}).fetchall()
-    return {r[0]: Organization(r[0], ZoneInfo(r[1]), r[2]) for r in rows}
+    rows = db.fetch_all(conn, "organizations_by_id", {"ids": [str(i) for i in ids]}, dict_row)
+    return {r["id"]: Organization(r["id"], ZoneInfo(r["timezone"]), r["currency"]) for r in rows}
 
 
 def _organization_of(raw: Any) -> UUID:
@@ -260,12 +272,12 @@ def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
     """Insert the batch's rows; returns (stored, duplicates) and queues the stored ids for aggregation."""
     cfg = settings.get_settings()
     unique = _first_occurrences(work.rows)
-    stored_rows = conn.execute(queries.get("store_events"), {"events": json.dumps(unique)}).fetchall() if unique else []
+    stored_rows = db.fetch_all(conn, "store_events", {"events": json.dumps(unique)}, _StoredRow) if unique else []
     stored_keys: dict[tuple[str, str], int] = defaultdict(int)
     by_org: dict[UUID, list[tuple[int, datetime]]] = defaultdict(list)
-    for event_pk, org_id, _type, occurred_at, source in stored_rows:
-        by_org[org_id].append((event_pk, occurred_at))
-        stored_keys[(str(org_id), source)] += 1
+    for stored in stored_rows:
+        by_org[stored.organization_id].append((stored.id, stored.occurred_at))
+        stored_keys[(str(stored.organization_id), stored.source)] += 1
     attempted: dict[tuple[str, str], int] = defaultdict(int)
     received_at: dict[tuple[str, str], str] = {}
     for row in work.rows:
@@ -366,5 +378,5 @@ def drain(
 def ensure_partitions(conn: Connection[Any], today: date | None = None, months_ahead: int = 12) -> int:
     """Keep monthly event partitions a year ahead (the default partition catches anything beyond)."""
     start = (today or datetime.now(UTC).date()).replace(day=1)
-    row = conn.execute(queries.get("ensure_event_partitions"), {"from": start, "months": months_ahead + 1}).fetchone()
-    return int(row[0]) if row else 0
+    created = db.fetch_scalar(conn, "ensure_event_partitions", {"from": start, "months": months_ahead + 1})
+    return int(created) if created is not None else 0

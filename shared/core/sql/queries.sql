@@ -49,11 +49,11 @@ from public.api_keys where organization_id = %(organization_id)s order by create
 
 -- name: queue_send
 -- Puts one message on a queue; returns its id.
-select pgmq.send(%(queue)s, %(message)s::jsonb);
+select pgmq.send(%(queue)s, %(message)s::jsonb) as msg_id;
 
 -- name: queue_send_batch
 -- Puts several messages on a queue in one statement; returns their ids.
-select * from pgmq.send_batch(%(queue)s, %(messages)s::jsonb[]);
+select msg_id from pgmq.send_batch(%(queue)s, %(messages)s::jsonb[]) as sent(msg_id);
 
 -- name: queue_read
 -- Reads up to qty messages, hiding them from other readers for vt seconds.
@@ -61,11 +61,12 @@ select msg_id, read_ct, enqueued_at, message from pgmq.read(%(queue)s, %(vt)s, %
 
 -- name: queue_delete
 -- Deletes processed messages; returns the ids that were deleted.
-select * from pgmq.delete(%(queue)s, %(ids)s::bigint[]);
+select msg_id from pgmq.delete(%(queue)s, %(ids)s::bigint[]) as deleted(msg_id);
 
 -- name: queue_metrics
 -- Depth and age of the oldest message of one queue.
-select queue_length, oldest_msg_age_sec, total_messages from pgmq.metrics(%(queue)s);
+select queue_name as queue, queue_length as length, oldest_msg_age_sec as oldest_age_seconds
+from pgmq.metrics(%(queue)s);
 
 -- name: known_event_ids
 -- Which of these event ids an organization already has stored.
@@ -130,4 +131,4 @@ set received = analytics_source_stats.received + excluded.received,
 
 -- name: ensure_event_partitions
 -- Creates the monthly event partitions from a month on; returns how many it created.
-select public.analytics_ensure_event_partitions_v1(%(from)s::date, %(months)s);
+select public.analytics_ensure_event_partitions_v1(%(from)s::date, %(months)s) as created;

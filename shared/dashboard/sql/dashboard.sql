@@ -15,9 +15,10 @@ select o.data_version from public.organizations o where o.id = public.analytics_
 -- name: dashboard_source_stats
 -- Intake counters per source and period (hourly UTC buckets; days, weeks, months in the organization's zone).
 select case when %(interval)s = 'hour' then bucket
-            else date_trunc(%(interval)s, bucket at time zone %(tz)s) at time zone %(tz)s end as period,
-       source, sum(received)::bigint, sum(stored)::bigint, sum(duplicates)::bigint, sum(rejected)::bigint,
-       sum(ignored)::bigint, sum(refused)::bigint
+            else date_trunc(%(interval)s, bucket at time zone %(tz)s) at time zone %(tz)s end as start,
+       source, sum(received)::bigint as received, sum(stored)::bigint as stored,
+       sum(duplicates)::bigint as duplicates, sum(rejected)::bigint as rejected, sum(ignored)::bigint as ignored,
+       sum(refused)::bigint as refused
 from public.analytics_source_stats
 where organization_id = %(organization_id)s and bucket >= date_trunc('hour', %(start)s::timestamptz)
   and bucket < %(end)s
@@ -36,14 +37,16 @@ limit %(limit)s;
 
 -- name: dashboard_dead_letters_waiting
 -- Dead letters still waiting for a replay or a decision, and the oldest of them.
-select count(*)::bigint, min(first_seen_at)
+select count(*)::bigint as dead_letters_waiting, min(first_seen_at) as oldest_dead_letter_at
 from public.analytics_dead_letters
 where organization_id = %(organization_id)s and replay_state = 'pending';
 
 -- name: dashboard_newest_event
 -- The newest occurred_at among the organization's stored events and the newest rollup bucket (per metric
 -- through the primary key, so it stays an index probe per metric however many rows there are).
-select (select max(occurred_at) from public.analytics_events where organization_id = %(organization_id)s),
+select (select max(occurred_at) from public.analytics_events where organization_id = %(organization_id)s)
+         as newest_event_at,
        (select max(b) from unnest(%(metrics)s::text[]) m (metric)
           cross join lateral (select max(bucket) as b from public.analytics_rollups r
-                              where r.organization_id = %(organization_id)s and r.metric = m.metric) x);
+                              where r.organization_id = %(organization_id)s and r.metric = m.metric) x)
+         as newest_bucket;

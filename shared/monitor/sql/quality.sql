@@ -2,7 +2,7 @@
 
 -- name: quality_run_lock
 -- Takes the monitor's lock for this transaction if free (true), so overlapping cron runs skip instead of racing.
-select pg_try_advisory_xact_lock(hashtext('analytics_quality_run'));
+select pg_try_advisory_xact_lock(hashtext('analytics_quality_run')) as locked;
 
 -- name: quality_organizations
 -- Organizations to check with their time zone (one, or all when id is null).
@@ -150,8 +150,8 @@ delete from public.analytics_quality_checks where checked_at < %(before)s;
 
 -- name: quality_latest_results
 -- The latest result of every check of the given organizations (the nil UUID for global checks).
-select organization_id, check_name, subject, status, value, threshold, unit, message, detail, checked_at,
-       status_since
+select organization_id, check_name as "check", subject, status, value, threshold, unit, message, detail,
+       checked_at, status_since
 from public.analytics_quality_latest
 where organization_id = any(%(organizations)s::uuid[])
 order by organization_id = '00000000-0000-0000-0000-000000000000'::uuid, check_name, subject;
@@ -250,13 +250,13 @@ returning d.id;
 select id, case when jsonb_typeof(settings -> 'retention_days') = 'number'
                  and (settings ->> 'retention_days')::numeric >= 1
                  and (settings ->> 'retention_days')::numeric = trunc((settings ->> 'retention_days')::numeric)
-            then (settings ->> 'retention_days')::numeric::integer end
+            then (settings ->> 'retention_days')::numeric::integer end as days
 from public.organizations
 order by id;
 
 -- name: retention_drop_partition
 -- Drops one monthly partition entirely older than the cutoff; returns the rows it held.
-select public.analytics_drop_event_partition_v1(%(name)s, %(before)s, %(lock_timeout_ms)s);
+select public.analytics_drop_event_partition_v1(%(name)s, %(before)s, %(lock_timeout_ms)s) as rows_dropped;
 
 -- name: retention_orphan_organizations
 -- Organizations with raw events older than a moment that no longer exist (their events expire by default).
@@ -275,7 +275,7 @@ with doomed as (
   where e.id = d.id and e.occurred_at = d.occurred_at and e.organization_id = %(organization_id)s
   returning 1
 )
-select count(*) from gone;
+select count(*) as deleted from gone;
 
 -- name: erasure_lock_queued
 -- An organization's ingest-queue messages, locked (waits for a validate batch holding them, so nothing it
@@ -291,7 +291,7 @@ delete from {table} where msg_id = %(msg_id)s;
 
 -- name: erasure_client_pseudonyms
 -- The pseudonyms (pii:...) that appear in the client's stored events: the client's emails and phone numbers.
-select distinct v #>> '{}'
+select distinct v #>> '{}' as pseudonym
 from public.analytics_events e, jsonb_path_query(e.properties, 'strict $.**') v
 where e.organization_id = %(organization_id)s and e.client_id = %(client_id)s
   and jsonb_typeof(v) = 'string' and (v #>> '{}') ~ '^pii:[0-9a-f]{32}$';

@@ -9,13 +9,13 @@ where m.queue_length = 0;
 -- name: claim_view_changes
 -- Takes the committed view-input changes (rows committed later stay for the next refresh); returns the orgs.
 with claimed as (delete from public.analytics_view_changes returning organization_id, changed_at)
-select organization_id, min(changed_at) from claimed group by organization_id order by organization_id;
+select organization_id, min(changed_at) as changed_at from claimed group by organization_id order by organization_id;
 
 -- name: view_refresh_state
 -- The oldest unrefreshed change and the last refresh of any view.
-select (select min(changed_at) from public.analytics_view_changes),
+select (select min(changed_at) from public.analytics_view_changes) as oldest_change,
        (select min(last) from (select max(refreshed_at) as last from public.analytics_view_refreshes
-                               group by view_name) v);
+                               group by view_name) v) as last_refresh;
 
 -- name: record_view_refresh
 -- Logs a finished refresh of one view for the organizations that changed and every organization already logged.
@@ -29,11 +29,11 @@ set refreshed_at = excluded.refreshed_at, refresh_ms = excluded.refresh_ms;
 
 -- name: materialized_views
 -- The analytics materialized views in refresh (dependency) order.
-select unnest(public.analytics_materialized_views_v1());
+select unnest(public.analytics_materialized_views_v1()) as view_name;
 
 -- name: try_refresh_lock
 -- One refresher at a time; returns false when another one is running.
-select pg_try_advisory_xact_lock(hashtextextended('analytics_view_refresher', 0));
+select pg_try_advisory_xact_lock(hashtextextended('analytics_view_refresher', 0)) as locked;
 
 -- name: note_views_refreshed
 -- After a refresh: bumps data_version and publishes a 'views' notice for the organizations whose views changed.

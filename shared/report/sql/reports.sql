@@ -10,12 +10,13 @@ select id, name, timezone, currency, settings, created_at from public.organizati
 
 -- name: report_first_data
 -- When the organization's data begins: its earliest stored event (null when none yet; an index lookup).
-select min(occurred_at) from public.analytics_events where organization_id = %(organization_id)s;
+select min(occurred_at) as first_occurred_at from public.analytics_events where organization_id = %(organization_id)s;
 
 -- name: report_upcoming_weddings
 -- Weddings still booked at `as_of` (booked before it, not cancelled by then) per wedding month and currency,
 -- for wedding dates in [from_date, to_date).
-select date_trunc('month', wedding_date)::date as month, currency, count(*)::bigint, sum(value_minor)::bigint
+select date_trunc('month', wedding_date)::date as month, currency, count(*)::bigint as weddings,
+       sum(value_minor)::bigint as value_minor
 from public.analytics_booking_facts
 where organization_id = %(organization_id)s and booked_at < %(as_of)s
   and (cancelled_at is null or cancelled_at >= %(as_of)s)
@@ -25,10 +26,12 @@ order by 1, 2;
 
 -- name: report_intake_quality
 -- Intake counters of the window (hour buckets starting in [start, end)) and the dead letters first seen in it.
-select coalesce(sum(received), 0)::bigint, coalesce(sum(stored), 0)::bigint, coalesce(sum(duplicates), 0)::bigint,
-       coalesce(sum(rejected), 0)::bigint, coalesce(sum(refused), 0)::bigint,
+select coalesce(sum(received), 0)::bigint as received, coalesce(sum(stored), 0)::bigint as stored,
+       coalesce(sum(duplicates), 0)::bigint as duplicates, coalesce(sum(rejected), 0)::bigint as rejected,
+       coalesce(sum(refused), 0)::bigint as refused,
        (select count(*) from public.analytics_dead_letters d
          where d.organization_id = %(organization_id)s and d.first_seen_at >= %(start)s and d.first_seen_at < %(end)s)
+         as dead_letters
 from public.analytics_source_stats
 where organization_id = %(organization_id)s and bucket >= %(start)s and bucket < %(end)s;
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from psycopg.rows import dict_row
 from pydantic import ValidationError
 
-from shared.core import apikeys, db, migrations, organizations, queries
+from shared.core import apikeys, db, migrations, organizations
 from shared.tools import runner
 from shared.tools.commands import demo
 from shared.tools.commands.output import emit
@@ -55,8 +56,8 @@ def cmd_org_create(args: argparse.Namespace) -> int:
 
 def cmd_org_list(args: argparse.Namespace) -> int:
     with db.transaction() as conn:
-        rows = conn.execute(queries.get("list_organizations")).fetchall()
-    payload = [{"id": r[0], "name": r[1], "timezone": r[2], "currency": r[3]} for r in rows]
+        rows = db.fetch_all(conn, "list_organizations", None, dict_row)
+    payload = [{"id": r["id"], "name": r["name"], "timezone": r["timezone"], "currency": r["currency"]} for r in rows]
     if args.json:
         print(json.dumps(payload, default=str, indent=2))
     else:

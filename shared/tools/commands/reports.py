@@ -7,7 +7,7 @@ import sys
 from typing import Any
 from uuid import UUID
 
-from shared.core import db, queries
+from shared.core import db
 from shared.tools.commands.output import emit
 
 
@@ -35,7 +35,7 @@ def _report_line(rec: Any) -> str:
 def cmd_report(args: argparse.Namespace) -> int:
     from shared import report as reports
     from shared.core import errors
-    from shared.report import config, delivery, periods
+    from shared.report import config, content, delivery, periods
 
     try:
         if args.due:
@@ -62,10 +62,10 @@ def cmd_report(args: argparse.Namespace) -> int:
             )
             return 0
         with db.transaction() as conn:
-            row = conn.execute(queries.get("report_organization"), {"organization_id": org_id}).fetchone()
-        if row is None:
+            org = content.organization(conn, org_id)
+        if org is None:
             raise errors.NotFound(f"organization {org_id} does not exist")
-        cfg = config.from_settings(row[4])
+        cfg = config.from_settings(org.settings)
         if args.period:
             kind: periods.Kind | None = args.kind or (
                 "weekly" if "W" in args.period.upper() else "monthly" if args.period.count("-") == 1 else None

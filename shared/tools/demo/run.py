@@ -25,10 +25,11 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from shared.catalog import currencies
-from shared.core import apikeys, db, organizations, queries, queues, secretbox, settings
+from shared.core import apikeys, db, organizations, queues, secretbox, settings
 from shared.ingest import webhooks
 from shared.metrics import metrics
 from shared.tools.demo import delivery
@@ -50,11 +51,18 @@ def organization_name(y: demo_year.Year) -> str:
     return f"{y.business.name} (demo: seed {y.seed}, {y.first_day} to {y.end_day - timedelta(days=1)})"
 
 
+def _organizations(conn: Connection[Any]) -> list[Organization]:
+    return [
+        Organization(r["id"], r["name"], r["timezone"], r["currency"])
+        for r in db.fetch_all(conn, "list_organizations", None, dict_row)
+    ]
+
+
 def find_or_create_organization(conn: Connection[Any], name: str, business: demo_year.Business) -> Organization:
     """The demo organization called `name`, created (with the business's zone and currency) if missing."""
-    for row in conn.execute(queries.get("list_organizations")).fetchall():
-        if row[1] == name:
-            return Organization(row[0], row[1], row[2], row[3])
+    for org in _organizations(conn):
+        if org.name == name:
+            return org
     created = organizations.create(
         conn, organizations.NewOrganization(name=name, timezone=business.timezone, currency=business.currency)
     )
@@ -62,9 +70,9 @@ def find_or_create_organization(conn: Connection[Any], name: str, business: demo
 
 
 def existing_organization(conn: Connection[Any], org_id: UUID) -> Organization:
-    for row in conn.execute(queries.get("list_organizations")).fetchall():
-        if row[0] == org_id:
-            return Organization(row[0], row[1], row[2], row[3])
+    for org in _organizations(conn):
+        if org.id == org_id:
+            return org
     raise LookupError(f"no organization {org_id}")
 
 
@@ -78,9 +86,9 @@ def demo_source(conn: Connection[Any], org_id: UUID, provider: str) -> tuple[UUI
     """(source id, signing secret) of the organization's demo source for `provider`, registered if missing."""
     for source in webhooks.list_(conn, org_id):
         if source.provider == provider and source.name == SOURCE_NAME:
-            row = conn.execute(queries.get("find_webhook_source"), {"id": source.id}).fetchone()
-            assert row is not None
-            return source.id, secretbox.open_(bytes(row[5]), str(source.id))
+            stored = webhooks.find(conn, source.id)
+            assert stored is not None
+            return source.id, secretbox.open_(bytes(stored.secret_ciphertext), str(source.id))
     secret = _new_secret(provider)
     new = webhooks.create(conn, org_id, provider, secret=secret, name=SOURCE_NAME)
     return new.source.id, secret
@@ -344,11 +352,11 @@ def run(
         out("the funnel views are not refreshed yet; conversion may be behind")
     with db.connect(url, autocommit=True) as conn:
         numbers = headline(conn, org.id, y.start, y.end)
-        dead = conn.execute(queries.get("demo_dead_letter_count"), {"organization_id": org.id}).fetchone()
+        dead = db.fetch_scalar(conn, "demo_dead_letter_count", {"organization_id": org.id})
     out("")
     for line in render(numbers, org.name):
         out(line)
-    if dead and dead[0]:
-        out(f"\n{dead[0]} dead letter(s): wedsync-analytics dead-letters list --org {org.id}")
+    if dead:
+        out(f"\n{dead} dead letter(s): wedsync-analytics dead-letters list --org {org.id}")
     _write_reports(org.id, y.start, y.end, out)
     return Outcome(y, org, sent, counted, views, numbers)
