@@ -321,7 +321,7 @@ def main() -> int:
             times.sort()
             print(
                 f"regenerated {args.repeat}x: min {times[0]} ms, median {times[len(times) // 2]} ms, "
-                f"max {times[-1]} ms (content from shared.metrics.metrics + charts + HTML + PDF + CSV + storage)"
+                f"max {times[-1]} ms (content from shared.metrics + charts + HTML + PDF + CSV + storage)"
             )
     finally:
         db.close_pools()

@@ -15,7 +15,7 @@ from shared.core import errors, settings, startup
 from shared.core import http as web
 from shared.dashboard import answers as board
 from shared.dashboard import auth, livefeed, openapi, pipelinestatus
-from shared.metrics import metrics
+from shared.metrics import rollups
 from shared.report import access
 from shared.validate import deadletter_routes
 
@@ -42,13 +42,13 @@ ENDPOINTS: list[openapi.Endpoint] = [
         "/v1/metrics/timeseries",
         "One metric per hour, day, ISO week or month in the organization's zone, empty periods filled",
         board.TimeseriesQuery,
-        metrics.Timeseries,
+        rollups.Timeseries,
     ),
     openapi.Endpoint(
         "/v1/metrics/breakdown",
         "One metric per value of one of its dimensions, largest first",
         board.BreakdownQuery,
-        metrics.Breakdown,
+        rollups.Breakdown,
     ),
     openapi.Endpoint(
         "/v1/funnel",

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from shared.core import db, queries, queues, settings
 from shared.core import http as web
 from shared.dashboard import answercache, auth
-from shared.metrics import metrics
+from shared.metrics import registry, rollups, timeframes, views
 from shared.report import access
 
 Interval = Literal["hour", "day", "week", "month"]
@@ -118,14 +118,14 @@ class OverviewQuery(Window):
 
 class MetricQuery(Window):
     metric: str = Field(
-        description="A metric name from GET /v1/metrics", json_schema_extra={"enum": list(sorted(metrics.REGISTRY))}
+        description="A metric name from GET /v1/metrics", json_schema_extra={"enum": list(sorted(registry.REGISTRY))}
     )
 
     @field_validator("metric")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in metrics.REGISTRY:
-            raise ValueError(f"unknown metric {value!r}; known metrics: {', '.join(sorted(metrics.REGISTRY))}")
+        if value not in registry.REGISTRY:
+            raise ValueError(f"unknown metric {value!r}; known metrics: {', '.join(sorted(registry.REGISTRY))}")
         return value
 
 
@@ -137,7 +137,7 @@ class BreakdownQuery(MetricQuery):
     by: str = Field(description="A breakdown dimension the metric allows (see GET /v1/metrics)")
 
     def checks(self) -> list[web.FieldError]:
-        allowed = metrics.REGISTRY[self.metric].dimensions
+        allowed = registry.REGISTRY[self.metric].dimensions
         if self.by in allowed:
             return []
         return [
@@ -196,8 +196,8 @@ def resolve(q: Window, tz: ZoneInfo, interval: str | None = None, now: datetime 
         last = first.date() if isinstance(first, datetime) and first.date() > today else today
     if first is None:
         first = last - timedelta(days=DEFAULT_DAYS if isinstance(last, datetime) else DEFAULT_DAYS - 1)
-    start = _instant(first, tz) if isinstance(first, datetime) else metrics.local_window(tz.key, first, first)[0]
-    end = _instant(last, tz) if isinstance(last, datetime) else metrics.local_window(tz.key, last, last)[1]
+    start = _instant(first, tz) if isinstance(first, datetime) else timeframes.local_window(tz.key, first, first)[0]
+    end = _instant(last, tz) if isinstance(last, datetime) else timeframes.local_window(tz.key, last, last)[1]
     if end <= start:
         raise BadInput(
             [
@@ -236,7 +236,7 @@ def resolve(q: Window, tz: ZoneInfo, interval: str | None = None, now: datetime 
         )
     if not isinstance(first, datetime) and not isinstance(last, datetime):
         n = (last - first).days + 1
-        prev = metrics.local_window(tz.key, first - timedelta(days=n), first - timedelta(days=1))
+        prev = timeframes.local_window(tz.key, first - timedelta(days=n), first - timedelta(days=1))
     else:
         prev = (start - (end - start), start)
     return Span(start, end, prev[0], prev[1], days)
@@ -339,7 +339,7 @@ def serve(
 
 class Change(BaseModel):
     metric: str
-    unit: metrics.Unit
+    unit: registry.Unit
     currency: str | None = Field(description="ISO 4217 for money metrics (one entry per currency), else null")
     value: int | float | None
     previous: int | float | None = Field(description="The same metric over the previous period of equal length")
@@ -357,7 +357,7 @@ class Overview(BaseModel):
 
 
 class Catalog(BaseModel):
-    metrics: list[metrics.MetricInfo]
+    metrics: list[registry.MetricInfo]
     intervals: dict[str, int] = Field(description="interval -> the longest period (days) it may cover")
     max_range_days: int
 
@@ -365,28 +365,28 @@ class Catalog(BaseModel):
 class FunnelAnswer(BaseModel):
     start: datetime
     end: datetime
-    funnel: metrics.Funnel
-    bookings: list[metrics.BookingStatus] = Field(description="Bookings made in the window and their fate")
+    funnel: views.Funnel
+    bookings: list[views.BookingStatus] = Field(description="Bookings made in the window and their fate")
 
 
 class RevenueAnswer(BaseModel):
     start: datetime
     end: datetime
-    currencies: list[metrics.CurrencyRevenue] = Field(description="Never converted or summed across currencies")
+    currencies: list[rollups.CurrencyRevenue] = Field(description="Never converted or summed across currencies")
 
 
 def overview(conn: Connection[Any], org: OrgState, q: OverviewQuery) -> Overview:
     span = q.span
-    now = metrics.totals(conn, org.id, span.start, span.end)
-    before = metrics.totals(conn, org.id, span.previous_start, span.previous_end)
+    now = rollups.totals(conn, org.id, span.start, span.end)
+    before = rollups.totals(conn, org.id, span.previous_start, span.previous_end)
     out: list[Change] = []
     for name, values in now.metrics.items():
-        unit = metrics.REGISTRY[name].unit
+        unit = registry.REGISTRY[name].unit
         prev = {v.currency: v.value for v in before.metrics.get(name, [])}
         currencies = [v.currency for v in values] + [c for c in prev if c not in {v.currency for v in values}]
         current = {v.currency: v.value for v in values}
         for cur in currencies:
-            value, previous = current.get(cur, 0 if not metrics.REGISTRY[name].over else None), prev.get(cur)
+            value, previous = current.get(cur, 0 if not registry.REGISTRY[name].over else None), prev.get(cur)
             change = None if value is None or previous is None else value - previous
             ratio = None if change is None or not previous else change / previous
             out.append(
@@ -410,30 +410,30 @@ def overview(conn: Connection[Any], org: OrgState, q: OverviewQuery) -> Overview
     )
 
 
-def timeseries(conn: Connection[Any], org: OrgState, q: TimeseriesQuery) -> metrics.Timeseries:
+def timeseries(conn: Connection[Any], org: OrgState, q: TimeseriesQuery) -> rollups.Timeseries:
     span = q.span
-    return metrics.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
+    return rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
 
 
-def breakdown(conn: Connection[Any], org: OrgState, q: BreakdownQuery) -> metrics.Breakdown:
+def breakdown(conn: Connection[Any], org: OrgState, q: BreakdownQuery) -> rollups.Breakdown:
     span = q.span
-    return metrics.breakdown(conn, org.id, q.metric, q.by, span.start, span.end)
+    return rollups.breakdown(conn, org.id, q.metric, q.by, span.start, span.end)
 
 
 def funnel(conn: Connection[Any], org: OrgState, q: FunnelQuery) -> FunnelAnswer:
     span = q.span
-    result = metrics.funnel(conn, org.id, span.start, span.end)
-    booked = metrics.bookings(conn, org.id, span.start, span.end)
+    result = views.funnel(conn, org.id, span.start, span.end)
+    booked = views.bookings(conn, org.id, span.start, span.end)
     return FunnelAnswer(start=span.start, end=span.end, funnel=result, bookings=booked)
 
 
 def revenue(conn: Connection[Any], org: OrgState, q: RevenueQuery) -> RevenueAnswer:
     span = q.span
-    return RevenueAnswer(start=span.start, end=span.end, currencies=metrics.revenue(conn, org.id, span.start, span.end))
+    return RevenueAnswer(start=span.start, end=span.end, currencies=rollups.revenue(conn, org.id, span.start, span.end))
 
 
 def catalog() -> Catalog:
-    return Catalog(metrics=metrics.catalog(), intervals=INTERVAL_MAX_DAYS, max_range_days=MAX_RANGE_DAYS)
+    return Catalog(metrics=registry.catalog(), intervals=INTERVAL_MAX_DAYS, max_range_days=MAX_RANGE_DAYS)
 
 
 def queue_names() -> list[str]:

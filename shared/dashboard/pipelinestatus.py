@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from shared.core import queries
 from shared.dashboard import answers as dashboard
-from shared.metrics import metrics
+from shared.metrics import registry, views
 from shared.monitor import quality as quality_checks
 
 _BUCKET = timedelta(minutes=15)
@@ -48,7 +48,7 @@ class Freshness(BaseModel):
     newest_event_at: datetime | None = Field(description="Newest occurred_at among stored events")
     newest_aggregated_at: datetime | None = Field(description="End of the newest 15-minute rollup bucket")
     age_seconds: float | None = Field(description="Now minus newest_aggregated_at (0 when it is in the future)")
-    views: list[metrics.ViewFreshness] = Field(description="Last refresh of each materialized view")
+    views: list[views.ViewFreshness] = Field(description="Last refresh of each materialized view")
 
 
 class Quality(BaseModel):
@@ -97,7 +97,7 @@ def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.Quality
     ]
     waiting = conn.execute(queries.get("dashboard_dead_letters_waiting"), args).fetchone()
     assert waiting is not None
-    sources = sorted({s for m in metrics.REGISTRY.values() for s in m.sources})
+    sources = sorted({s for m in registry.REGISTRY.values() for s in m.sources})
     newest = conn.execute(queries.get("dashboard_newest_event"), {**args, "metrics": sources}).fetchone()
     assert newest is not None
     aggregated = None if newest[1] is None else newest[1] + _BUCKET
@@ -120,7 +120,7 @@ def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.Quality
             newest_event_at=newest[0],
             newest_aggregated_at=aggregated,
             age_seconds=age,
-            views=metrics.freshness(conn, org.id),
+            views=views.freshness(conn, org.id),
         ),
         checks=quality_checks.latest_results(conn, org.id, include_global=False),
     )

@@ -3,7 +3,7 @@
 The report row (unique per organization, kind and period start) is the unit of work:
 1. claim it: insert it, or lease an existing row that still needs work (a lease held by a live run is
    respected; one left by a run that died expires after REPORTS_LEASE_SECONDS and is taken over);
-2. generate (numbers from `shared.metrics.metrics`), render (HTML, PDF, CSV), store the files, record keys and sha256;
+2. generate (numbers from `shared.metrics`), render (HTML, PDF, CSV), store the files, record keys and sha256;
 3. deliver on each configured channel not yet delivered, recording attempts and the last error;
 4. release the lease.
 A second run for a period whose report is stored and delivered finds nothing to claim and does nothing.

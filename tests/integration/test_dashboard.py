@@ -23,7 +23,7 @@ from shared.aggregate import aggregation
 from shared.core import apikeys, db, errors, settings
 from shared.dashboard import answercache, auth, openapi
 from shared.dashboard import answers as dashboard
-from shared.metrics import metrics
+from shared.metrics import registry, rollups, views
 from shared.refresh import views as refresh
 from shared.validate import validation
 from tests import factories
@@ -365,7 +365,7 @@ def test_quality_reports_intake_per_source_rejections_dead_letters_queues_and_fr
 def test_metrics_lists_the_registry(dashboard_app: Any, make_org: Callable[..., Any]) -> None:
     org = make_org()
     answer = _get(dashboard_app, "/v1/metrics", org.read_key)
-    assert [m["name"] for m in answer.json["metrics"]] == sorted(metrics.REGISTRY)
+    assert [m["name"] for m in answer.json["metrics"]] == sorted(registry.REGISTRY)
     nps = next(m for m in answer.json["metrics"] if m["name"] == "nps")
     assert nps["dimensions"] == ["platform"] and nps["unit"] == "score"
     assert answer.json["intervals"]["hour"] == 31
@@ -435,10 +435,10 @@ def test_a_query_without_an_organization_filter_still_sees_only_the_callers_rows
             "select count(*) from public.analytics_rollups where organization_id = %s", (theirs.id,)
         ).fetchone() == (0,)
         with pytest.raises(errors.NotFound):
-            metrics.totals(c, theirs.id, start, end)
-        assert metrics.totals(c, mine.id, start, end).metrics["inquiries"][0].value == 2
+            rollups.totals(c, theirs.id, start, end)
+        assert rollups.totals(c, mine.id, start, end).metrics["inquiries"][0].value == 2
         # The funnel and bookings read the organization-filtered views, as the viewer, not as the owner.
-        assert metrics.funnel(c, theirs.id, start, end).stages[0].clients == 0
+        assert views.funnel(c, theirs.id, start, end).stages[0].clients == 0
         assert c.execute("select current_user").fetchone() == ("authenticated",)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("select count(*) from public.analytics_client_funnel_mv")

@@ -1,4 +1,4 @@
--- Named queries of the aggregate stage, the view refresher, recovery and the metric layer (shared/metrics/metrics.py).
+-- Named queries of the aggregate stage, the view refresher, recovery and the metric layer (shared/metrics/).
 
 -- name: aggregate_events
 -- Adds stored events to the rollups, bumps data_version and publishes notices; one row per organization.

@@ -4,7 +4,7 @@ print the headline numbers.
 Guarantees:
 * It goes through the product, not around it: events enter through the ingest API and the Stripe and Resend
   webhook endpoints, are validated, stored, aggregated and refreshed by the running functions, and the numbers
-  printed are read back through `shared.metrics.metrics`, like the dashboard reads them.
+  printed are read back through `shared.metrics`, like the dashboard reads them.
 * Idempotent: the same seed, span and end day give the same event ids, so a second run stores nothing new and
   changes no number (the ingest answers count them as duplicates).
 * Its own organization by default: one per (seed, span, end day), found by name on a re-run, so a demo never mixes
@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from shared.catalog import currencies
 from shared.core import apikeys, db, organizations, queries, queues, secretbox, settings
 from shared.ingest import webhooks
-from shared.metrics import metrics
+from shared.metrics import rollups, views
 from shared.tools.demo import delivery
 from shared.tools.demo import year as demo_year
 
@@ -111,7 +111,7 @@ def wait_for_views(url: str | None, org_id: UUID, timeout: float = 60.0) -> bool
     with db.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             # A change not yet refreshed is listed as pending (even before a first refresh); none listed: fresh.
-            if not any(f.pending for f in metrics.freshness(conn, org_id)):
+            if not any(f.pending for f in views.freshness(conn, org_id)):
                 return True
             time.sleep(0.5)
     return False
@@ -129,7 +129,7 @@ class Money(BaseModel):
 
 
 class Headline(BaseModel):
-    """The year in numbers, read back through shared.metrics.metrics."""
+    """The year in numbers, read back through shared.metrics."""
 
     organization_id: UUID
     start: datetime
@@ -160,15 +160,15 @@ class Headline(BaseModel):
 
 
 def headline(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> Headline:
-    t = metrics.totals(conn, org_id, start, end)
+    t = rollups.totals(conn, org_id, start, end)
 
     def one(name: str) -> Any:
         return t.metrics[name][0].value
 
-    sources = metrics.breakdown(conn, org_id, "inquiries", "lead_source", start, end).rows
-    monthly = metrics.timeseries(conn, org_id, "inquiries", "month", start, end).series[0].points
+    sources = rollups.breakdown(conn, org_id, "inquiries", "lead_source", start, end).rows
+    monthly = rollups.timeseries(conn, org_id, "inquiries", "month", start, end).series[0].points
     peak = max(monthly, key=lambda p: p.value or 0, default=None)
-    funnel = metrics.funnel(conn, org_id, start, end)
+    funnel = views.funnel(conn, org_id, start, end)
     return Headline(
         organization_id=org_id,
         start=start,
@@ -189,7 +189,7 @@ def headline(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime
                 net_minor=r.net_minor,
                 payments=r.payments,
             )
-            for r in metrics.revenue(conn, org_id, start, end)
+            for r in rollups.revenue(conn, org_id, start, end)
         ],
         payments_failed=one("payments_failed"),
         average_rating=one("review_rating"),
