@@ -11,8 +11,8 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.core import queries
-from shared.dashboard import answers as dashboard
-from shared.metrics import registry, views
+from shared.dashboard import answers, questions, serving
+from shared.metrics import funnels, registry
 from shared.monitor import quality as quality_checks
 
 _BUCKET = timedelta(minutes=15)
@@ -48,7 +48,7 @@ class Freshness(BaseModel):
     newest_event_at: datetime | None = Field(description="Newest occurred_at among stored events")
     newest_aggregated_at: datetime | None = Field(description="End of the newest 15-minute rollup bucket")
     age_seconds: float | None = Field(description="Now minus newest_aggregated_at (0 when it is in the future)")
-    views: list[views.ViewFreshness] = Field(description="Last refresh of each materialized view")
+    views: list[funnels.ViewFreshness] = Field(description="Last refresh of each materialized view")
 
 
 class Quality(BaseModel):
@@ -68,7 +68,7 @@ class Quality(BaseModel):
     )
 
 
-def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.QualityQuery) -> Quality:
+def quality(conn: Connection[Any], org: serving.OrgState, q: questions.QualityQuery) -> Quality:
     span = q.span
     args = {"organization_id": org.id, "start": span.start, "end": span.end, "tz": org.tz.key, "interval": q.interval}
     points = [
@@ -104,7 +104,7 @@ def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.Quality
     age = None if aggregated is None else max(0.0, (datetime.now(UTC) - aggregated).total_seconds())
     depths = [
         QueueState(queue=d.queue, length=d.length, oldest_age_seconds=d.oldest_age_seconds)
-        for d in dashboard.queue_depths(conn)
+        for d in answers.queue_depths(conn)
     ]
     return Quality(
         start=span.start,
@@ -120,7 +120,7 @@ def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.Quality
             newest_event_at=newest[0],
             newest_aggregated_at=aggregated,
             age_seconds=age,
-            views=views.freshness(conn, org.id),
+            views=funnels.freshness(conn, org.id),
         ),
         checks=quality_checks.latest_results(conn, org.id, include_global=False),
     )

@@ -15,7 +15,7 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.core import errors, queries
-from shared.metrics import registry, rollups, views
+from shared.metrics import funnels, registry, rollups
 from shared.report import periods
 
 Unit = Literal["count", "money", "ratio", "score", "days"]
@@ -84,11 +84,11 @@ class ReportData(BaseModel):
     headline: list[Figure]
     revenue: list[rollups.CurrencyRevenue]
     trend: list[TrendPoint]
-    bookings: list[views.BookingStatus]
-    funnel: views.Funnel
+    bookings: list[funnels.BookingStatus]
+    funnel: funnels.Funnel
     lead_sources: list[LeadSource]
     upcoming: list[UpcomingMonth]
-    lead_times: dict[str, views.LeadTimes]
+    lead_times: dict[str, funnels.LeadTimes]
     lead_times_label: str
     satisfaction: list[Figure]
     engagement: list[Figure]
@@ -153,14 +153,14 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
     prev_t = rollups.totals(conn, org_id, *prev_w) if prev_w else None
     year_t = rollups.totals(conn, org_id, *year_w) if year_w else None
 
-    funnel_now = views.funnel(conn, org_id, start, end)
+    funnel_now = funnels.funnel(conn, org_id, start, end)
     conversion = Figure(
         key="conversion_rate",
         label="Inquiry to booking",
         unit="ratio",
         value=funnel_now.conversion_rate,
-        previous=views.funnel(conn, org_id, *prev_w).conversion_rate if prev_w else None,
-        last_year=views.funnel(conn, org_id, *year_w).conversion_rate if year_w else None,
+        previous=funnels.funnel(conn, org_id, *prev_w).conversion_rate if prev_w else None,
+        last_year=funnels.funnel(conn, org_id, *year_w).conversion_rate if year_w else None,
     )
 
     currencies = sorted(
@@ -236,7 +236,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         "inquiry_to_booking",
         "booking_to_wedding",
     )
-    lead_times = {m: views.lead_times(conn, org_id, m, lt_start, lt_end) for m in measures}
+    lead_times = {m: funnels.lead_times(conn, org_id, m, lt_start, lt_end) for m in measures}
 
     satisfaction = [
         _figure("review_rating", "Average rating (1-5)", "score", now_t, prev_t, year_t),
@@ -266,7 +266,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         queries.get("report_intake_quality"), {"organization_id": org_id, "start": start, "end": end}
     ).fetchone()
     assert q is not None
-    fresh = views.freshness(conn, org_id)
+    fresh = funnels.freshness(conn, org_id)
     refreshed = [f.refreshed_at for f in fresh if f.refreshed_at]
     quality = Quality(
         received=q[0],
@@ -296,7 +296,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         headline=headline,
         revenue=rollups.revenue(conn, org_id, start, end),
         trend=trend,
-        bookings=views.bookings(conn, org_id, start, end),
+        bookings=funnels.bookings(conn, org_id, start, end),
         funnel=funnel_now,
         lead_sources=ranked,
         upcoming=sorted(upcoming.values(), key=lambda u: u.month) if any(u.weddings for u in upcoming.values()) else [],

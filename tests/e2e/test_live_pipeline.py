@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from shared.core import db
-from shared.metrics import rollups, views
+from shared.metrics import funnels, rollups
 from shared.tools import deployment, runner
 from shared.validate import validation
 from tests import factories, notices
@@ -59,8 +59,8 @@ def test_events_posted_to_ingest_reach_the_rollups_the_notice_and_the_views(
         revenue = rollups.revenue(conn, org.id, start, end)
         assert [(r.currency, r.gross_minor, r.by_kind_minor) for r in revenue] == [("INR", 125000, {"deposit": 125000})]
         # The debounced refresh follows on its own: the funnel shows the booking within seconds.
-        assert _wait(lambda: views.funnel(conn, org.id, start, end).stages[1].clients == 1, 20)
-        assert all(not f.pending for f in views.freshness(conn, org.id))
+        assert _wait(lambda: funnels.funnel(conn, org.id, start, end).stages[1].clients == 1, 20)
+        assert all(not f.pending for f in funnels.freshness(conn, org.id))
     finally:
         pipeline.stop()
 

@@ -12,7 +12,7 @@ import pytest
 from shared.aggregate import aggregation, recovery
 from shared.catalog import events
 from shared.core import db, errors, settings
-from shared.metrics import rollups, views
+from shared.metrics import funnels, rollups
 from shared.refresh import views as refresh
 from shared.validate import validation
 from tests import factories, notices
@@ -252,7 +252,7 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
         aggregation.drain(db.transaction)
     assert _queue_length(conn, "refresh") == 1  # three batches, one (delayed) refresh request
     with db.transaction() as c:
-        stale = views.freshness(c, org.id)
+        stale = funnels.freshness(c, org.id)
     assert stale and all(v.pending and v.refreshed_at is None for v in stale)
     assert conn.execute("select count(*) from analytics_client_funnel_mv").fetchone() == (0,)
     version = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
@@ -262,8 +262,10 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
         version[0] + 1,
     )  # type: ignore[index]  # the dashboard's cache key moves with the views
     with db.transaction() as c:
-        fresh = views.freshness(c, org.id)
-        assert views.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
+        fresh = funnels.freshness(c, org.id)
+        assert (
+            funnels.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
+        )
     assert all(not v.pending and v.refreshed_at is not None and v.stale_seconds == 0 for v in fresh)
     assert refresh.run(db.transaction).refreshed == []  # nothing changed, the safety interval has not passed
     # Application actions are no input of the views: no refresh is requested for them.

@@ -23,7 +23,7 @@ from moto.ses.models import ses_backends
 from shared import report as reports
 from shared.aggregate import aggregation
 from shared.core import db, errors, settings
-from shared.metrics import rollups, timeframes, views
+from shared.metrics import funnels, rollups, timeframes
 from shared.refresh import views as refresh
 from shared.report import access, delivery, generation, periods, text
 from shared.tools import cli
@@ -498,7 +498,7 @@ def test_report_numbers_equal_the_metric_layer_for_the_same_period(
         expect[f"revenue_net:{v.currency}"] = v.value
     for v in totals.metrics["booking_value"]:
         expect[f"booking_value:{v.currency}"] = v.value
-    expect["conversion_rate"] = views.funnel(conn, org.id, start, end).conversion_rate
+    expect["conversion_rate"] = funnels.funnel(conn, org.id, start, end).conversion_rate
     headline = {h["key"]: h["value"] for h in rec.summary["headline"]}
     assert {k: headline.get(k) for k in expect} == expect
     assert expect["inquiries"] == 3 and expect["revenue_net:NPR"] == 75000 + 75001 - 5000

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from shared.catalog import currencies
 from shared.core import apikeys, db, organizations, queries, queues, secretbox, settings
 from shared.ingest import webhooks
-from shared.metrics import rollups, views
+from shared.metrics import funnels, rollups
 from shared.tools.demo import delivery
 from shared.tools.demo import year as demo_year
 
@@ -111,7 +111,7 @@ def wait_for_views(url: str | None, org_id: UUID, timeout: float = 60.0) -> bool
     with db.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             # A change not yet refreshed is listed as pending (even before a first refresh); none listed: fresh.
-            if not any(f.pending for f in views.freshness(conn, org_id)):
+            if not any(f.pending for f in funnels.freshness(conn, org_id)):
                 return True
             time.sleep(0.5)
     return False
@@ -168,7 +168,7 @@ def headline(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime
     sources = rollups.breakdown(conn, org_id, "inquiries", "lead_source", start, end).rows
     monthly = rollups.timeseries(conn, org_id, "inquiries", "month", start, end).series[0].points
     peak = max(monthly, key=lambda p: p.value or 0, default=None)
-    funnel = views.funnel(conn, org_id, start, end)
+    funnel = funnels.funnel(conn, org_id, start, end)
     return Headline(
         organization_id=org_id,
         start=start,

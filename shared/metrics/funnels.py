@@ -1,4 +1,4 @@
-"""Metrics read from the materialized views: what became of bookings, the conversion funnel, inquiry cohorts,
+"""The funnels, read from the materialized views: what became of bookings, inquiry-to-balance conversion, cohorts,
 lead-time distributions, and how fresh those views are.
 
 The views are read through their organization-filtered views and refreshed within seconds of a change
