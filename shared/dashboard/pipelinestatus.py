@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from shared.core import queries
 from shared.dashboard import answers, questions, serving
 from shared.metrics import funnels, registry
+from shared.monitor import measurements
 from shared.monitor import quality as quality_checks
 
 _BUCKET = timedelta(minutes=15)
@@ -62,7 +63,7 @@ class Quality(BaseModel):
     oldest_dead_letter_at: datetime | None
     queues: list[QueueState] = Field(description="Pipeline-wide: every organization's messages")
     freshness: Freshness
-    checks: list[quality_checks.CheckResult] = Field(
+    checks: list[measurements.CheckResult] = Field(
         default_factory=list,
         description="The latest result of each scheduled data-quality check of the organization (docs/quality.md)",
     )

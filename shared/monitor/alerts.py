@@ -25,7 +25,7 @@ from psycopg import Connection
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import queries, settings
-from shared.monitor import quality
+from shared.monitor import measurements, quality
 
 log = logging.getLogger(__name__)
 State = Literal["opened", "resolved"]
@@ -69,7 +69,7 @@ def _recipients(conn: Connection[Any], org: UUID) -> tuple[AlertSettings, str]:
     cfg = settings.get_settings()
     fallback = AlertSettings(webhook_url=cfg.alert_webhook_url, emails=cfg.alert_emails)
     global_secret = cfg.alert_webhook_secret.get_secret_value()
-    if org == quality.GLOBAL:
+    if org == measurements.GLOBAL:
         return fallback, global_secret
     row = conn.execute(queries.get("get_organization"), {"id": org}).fetchone()
     raw = (row[4] or {}).get("alerts") if row else None
