@@ -25,7 +25,7 @@ from shared.aggregate import aggregation
 from shared.core import db, errors, settings
 from shared.metrics import funnels, rollups, timeframes
 from shared.refresh import views as refresh
-from shared.report import access, delivery, generation, periods, text
+from shared.report import access, delivery, dispatch, generation, periods, text
 from shared.tools import cli
 from shared.validate import validation
 from tests import factories
@@ -408,11 +408,11 @@ def test_stored_but_undelivered_report_is_delivered_by_the_next_run(
     def crash(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt("the instance was stopped")
 
-    real = generation._deliver
-    monkeypatch.setattr(generation, "_deliver", crash)
+    real = dispatch.deliver
+    monkeypatch.setattr(dispatch, "deliver", crash)
     with pytest.raises(KeyboardInterrupt):
         reports.generate(db.transaction, org.id, "weekly", WEEK, now=LONDON_NOW)
-    monkeypatch.setattr(generation, "_deliver", real)
+    monkeypatch.setattr(dispatch, "deliver", real)
     row = conn.execute("select status, delivery_status, lease_until > now() from analytics_reports").fetchone()
     assert row == ("stored", "pending", True)
     with responses.RequestsMock():  # the dead run's lease still holds: nothing happens yet
