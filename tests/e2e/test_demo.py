@@ -15,7 +15,7 @@ import pytest
 from shared.core import queries, settings
 from shared.metrics import rollups
 from shared.tools import runner
-from shared.tools.demo import run, year
+from shared.tools.demo import run, story, year
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +88,7 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
 ) -> None:
     monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path))
     settings.get_settings.cache_clear()
-    stream = year.generate(SEED, months=MONTHS, end_day=END_DAY)
+    stream = story.generate(SEED, months=MONTHS, end_day=END_DAY)
     want = expected_from_stream(stream)
     stripe = [d.document for d in stream.deliveries if d.provider == "stripe"]
     # the counting rules are really exercised by this stream

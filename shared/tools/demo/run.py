@@ -31,7 +31,8 @@ from shared.catalog import currencies
 from shared.core import apikeys, db, organizations, queries, queues, secretbox, settings
 from shared.ingest import webhooks
 from shared.metrics import funnels, rollups
-from shared.tools.demo import delivery
+from shared.tools.demo import business as demo_business
+from shared.tools.demo import delivery, story
 from shared.tools.demo import year as demo_year
 
 SOURCE_NAME = "demo"
@@ -50,7 +51,7 @@ def organization_name(y: demo_year.Year) -> str:
     return f"{y.business.name} (demo: seed {y.seed}, {y.first_day} to {y.end_day - timedelta(days=1)})"
 
 
-def find_or_create_organization(conn: Connection[Any], name: str, business: demo_year.Business) -> Organization:
+def find_or_create_organization(conn: Connection[Any], name: str, business: demo_business.Business) -> Organization:
     """The demo organization called `name`, created (with the business's zone and currency) if missing."""
     for row in conn.execute(queries.get("list_organizations")).fetchall():
         if row[1] == name:
@@ -295,16 +296,16 @@ def run(
     """Generate, send, wait until counted, print the headline numbers. `database_url`: the pipeline's database
     (default: the configured one), used to set up the organization and sources and to read the numbers."""
     url = database_url or db.database_url()
-    business, given = demo_year.Business(), None
+    business, given = demo_business.Business(), None
     if org_id is not None:
         with db.transaction(url) as conn:
             given = existing_organization(conn, org_id)
-        business = demo_year.Business(
+        business = demo_business.Business(
             timezone=given.timezone,
             currency=given.currency,
             destination_currency=None if given.currency == "EUR" else "EUR",
         )
-    y = demo_year.generate(seed, months=months, end_day=end_day, business=business)
+    y = story.generate(seed, months=months, end_day=end_day, business=business)
     if y.end > datetime.now(UTC):
         raise ValueError(
             f"the end day {y.end_day} is in the future in {business.timezone}: the demo sends only "
