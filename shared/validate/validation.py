@@ -19,20 +19,11 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from shared.catalog import events, privacy
-from shared.core import deadletters, errors, queries, queues, settings, stats
+from shared.core import contracts, deadletters, errors, queries, queues, settings, stats
 from shared.ingest import intake, webhooks
-
-
-class StoredEvents(BaseModel):
-    """One queue message from validate to aggregate: the ids of events just stored for one organization."""
-
-    organization_id: UUID
-    ids: list[int]
-    occurred_from: datetime
-    occurred_to: datetime
 
 
 @dataclass(frozen=True)
@@ -279,7 +270,7 @@ def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
         conn,
         cfg.aggregate_queue,
         [
-            StoredEvents(
+            contracts.StoredEvents(
                 organization_id=org,
                 ids=[pk for pk, _ in items],
                 occurred_from=min(t for _, t in items),
