@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import record
 from shared.core import apikeys, db, migrations, organizations, settings
 from shared.dashboard import answercache
-from shared.metrics import metrics
+from shared.metrics import timeframes
 from shared.refresh import views as refresh
 
 Figures = dict[str, Any]
@@ -305,12 +305,12 @@ def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> tuple[Figur
         cached_ms = _time(call, args.cached) if label != "quality" else []
         raw_ms: list[float] = []
         if label in RAW:
-            start, stop = metrics.local_window(
+            start, stop = timeframes.local_window(
                 tz, datetime.fromisoformat(params["from"]).date(), datetime.fromisoformat(params["to"]).date()
             )
             windows = [(start, stop)]
             if label == "overview":  # the overview also answers the previous period
-                windows.append((start - (stop - start), start))
+                timeframes.append((start - (stop - start), start))
             with psycopg.connect(url, autocommit=True) as c:
 
                 def raw(

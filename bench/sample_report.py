@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
             times.sort()
             print(
                 f"regenerated {args.repeat}x: min {times[0]} ms, median {times[len(times) // 2]} ms, "
-                f"max {times[-1]} ms (content from shared.metrics.metrics + charts + HTML + PDF + CSV + storage)"
+                f"max {times[-1]} ms (content from shared.metrics + charts + HTML + PDF + CSV + storage)"
             )
             figures["regenerated_ms"] = {
                 "min": times[0],

@@ -1,5 +1,5 @@
 """dashboard (HTTP function): the organization's analytics, read under row-level security, cached by data version.
-See docs/board.md."""
+See docs/dashboard.md."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from pydantic import BaseModel
 
 from shared.core import errors, settings, startup
 from shared.core import http as web
-from shared.dashboard import answers as board
-from shared.dashboard import auth, livefeed, openapi, pipelinestatus
-from shared.metrics import metrics
-from shared.report import access
+from shared.dashboard import answers, auth, livefeed, openapi, pipelinestatus, questions, routes, serving
 from shared.validate import deadletter_routes
 
 startup.refuse_unsafe_settings()
@@ -25,72 +22,9 @@ router = web.Router()
 deadletter_routes.register(router)  # for organization admins (admin-scoped keys), as on monitor
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 
-ENDPOINTS: list[openapi.Endpoint] = [
-    openapi.Endpoint(
-        "/v1/metrics",
-        "The metric registry: names, descriptions, units, allowed breakdowns",
-        board.NoQuery,
-        board.Catalog,
-    ),
-    openapi.Endpoint(
-        "/v1/metrics/overview",
-        "Every metric over the period, with the change against the previous period of the same length",
-        board.OverviewQuery,
-        board.Overview,
-    ),
-    openapi.Endpoint(
-        "/v1/metrics/timeseries",
-        "One metric per hour, day, ISO week or month in the organization's zone, empty periods filled",
-        board.TimeseriesQuery,
-        metrics.Timeseries,
-    ),
-    openapi.Endpoint(
-        "/v1/metrics/breakdown",
-        "One metric per value of one of its dimensions, largest first",
-        board.BreakdownQuery,
-        metrics.Breakdown,
-    ),
-    openapi.Endpoint(
-        "/v1/funnel",
-        "Clients whose first inquiry was in the period and how far they got; bookings "
-        "made in the period and their fate",
-        board.FunnelQuery,
-        board.FunnelAnswer,
-    ),
-    openapi.Endpoint("/v1/revenue", "Gross, refunds and net per currency", board.RevenueQuery, board.RevenueAnswer),
-    openapi.Endpoint(
-        "/v1/quality",
-        "Intake per source, rejection reasons, dead letters, queues, freshness (never cached)",
-        board.QualityQuery,
-        pipelinestatus.Quality,
-        cached=False,
-    ),
-    openapi.Endpoint(
-        "/v1/reports",
-        "The organization's weekly and monthly reports, newest period first (never cached)",
-        board.ReportsQuery,
-        board.ReportList,
-        cached=False,
-    ),
-    openapi.Endpoint(
-        "/v1/reports/{report_id}",
-        "One report: its record (format=json) or a stored file (pdf, html, csv)",
-        board.ReportQuery,
-        access.ReportRecord,
-        cached=False,
-    ),
-    openapi.Endpoint(
-        "/v1/events/live",
-        "Changes of the organization's data as server-sent events (follows its data version)",
-        board.NoQuery,
-        None,
-        cached=False,
-    ),
-]
-
 
 def openapi_document() -> dict[str, Any]:
-    return openapi.document(ENDPOINTS)
+    return openapi.document(routes.ENDPOINTS)
 
 
 def _refused(exc: auth.AuthError) -> flask.Response:
@@ -99,7 +33,7 @@ def _refused(exc: auth.AuthError) -> flask.Response:
     return web.problem(403, "forbidden", exc.message)
 
 
-def _bad(exc: board.BadInput) -> flask.Response:
+def _bad(exc: questions.BadInput) -> flask.Response:
     return web.problem(400, "invalid_query", f"the query parameters are not valid: {exc}", exc.fields)
 
 
@@ -110,16 +44,16 @@ def _answer(
         viewer = auth.authenticate(web.bearer_token(request))
         repeated = [k for k, v in request.args.lists() if len(v) > 1]
         if repeated:
-            raise board.BadInput(
+            raise questions.BadInput(
                 [web.FieldError(loc=[k], msg="given more than once", type="duplicate") for k in repeated]
             )
-        query = board.parse(model, request.args.to_dict(flat=True))
-        served = board.serve(
+        query = questions.parse(model, request.args.to_dict(flat=True))
+        served = serving.serve(
             viewer, request.path.rstrip("/"), query, compute, request.headers.get("If-None-Match"), cacheable=cacheable
         )
     except auth.AuthError as exc:
         return _refused(exc)
-    except board.BadInput as exc:
+    except questions.BadInput as exc:
         return _bad(exc)
     except errors.InvalidInput as exc:
         return web.problem(400, "invalid_query", str(exc))
@@ -150,60 +84,60 @@ def _answer(
 
 @router.route("GET", "/v1/metrics")
 def get_metrics(request: flask.Request) -> flask.Response:
-    return _answer(request, board.NoQuery, lambda conn, org, q: board.catalog())
+    return _answer(request, questions.NoQuery, lambda conn, org, q: answers.catalog())
 
 
 @router.route("GET", "/v1/metrics/overview")
 def get_overview(request: flask.Request) -> flask.Response:
-    return _answer(request, board.OverviewQuery, board.overview)
+    return _answer(request, questions.OverviewQuery, answers.overview)
 
 
 @router.route("GET", "/v1/metrics/timeseries")
 def get_timeseries(request: flask.Request) -> flask.Response:
-    return _answer(request, board.TimeseriesQuery, board.timeseries)
+    return _answer(request, questions.TimeseriesQuery, answers.timeseries)
 
 
 @router.route("GET", "/v1/metrics/breakdown")
 def get_breakdown(request: flask.Request) -> flask.Response:
-    return _answer(request, board.BreakdownQuery, board.breakdown)
+    return _answer(request, questions.BreakdownQuery, answers.breakdown)
 
 
 @router.route("GET", "/v1/funnel")
 def get_funnel(request: flask.Request) -> flask.Response:
-    return _answer(request, board.FunnelQuery, board.funnel)
+    return _answer(request, questions.FunnelQuery, answers.funnel)
 
 
 @router.route("GET", "/v1/revenue")
 def get_revenue(request: flask.Request) -> flask.Response:
-    return _answer(request, board.RevenueQuery, board.revenue)
+    return _answer(request, questions.RevenueQuery, answers.revenue)
 
 
 @router.route("GET", "/v1/quality")
 def get_quality(request: flask.Request) -> flask.Response:
-    return _answer(request, board.QualityQuery, pipelinestatus.quality, cacheable=False)
+    return _answer(request, questions.QualityQuery, pipelinestatus.quality, cacheable=False)
 
 
 @router.route("GET", "/v1/reports")
 def get_reports(request: flask.Request) -> flask.Response:
-    return _answer(request, board.ReportsQuery, board.report_list, cacheable=False)
+    return _answer(request, questions.ReportsQuery, answers.report_list, cacheable=False)
 
 
 @router.route("GET", "/v1/reports/<report_id>")
 def get_report(request: flask.Request, report_id: str) -> flask.Response:
     try:
         viewer = auth.authenticate(web.bearer_token(request))  # credentials first: a 404 tells nothing to strangers
-        query = board.parse(board.ReportQuery, request.args.to_dict(flat=True))
+        query = questions.parse(questions.ReportQuery, request.args.to_dict(flat=True))
         wanted = UUID(report_id)
     except auth.AuthError as exc:
         return _refused(exc)
-    except board.BadInput as exc:
+    except questions.BadInput as exc:
         return _bad(exc)
     except ValueError:
         return web.problem(404, "not_found", f"no report {report_id!r}: report ids are UUIDs")
     if query.format == "json":
-        return _answer(request, board.ReportQuery, board.report_record(wanted), cacheable=False)
+        return _answer(request, questions.ReportQuery, answers.report_record(wanted), cacheable=False)
     try:
-        body, content_type, filename = board.report_file(viewer, wanted, query.format)
+        body, content_type, filename = answers.report_file(viewer, wanted, query.format)
     except errors.NotFound as exc:
         return web.problem(404, "not_found", str(exc))
     return flask.Response(
@@ -217,11 +151,11 @@ def get_report(request: flask.Request, report_id: str) -> flask.Response:
 def get_live(request: flask.Request) -> flask.Response:
     try:
         viewer = auth.authenticate(web.bearer_token(request))
-        board.parse(board.NoQuery, request.args.to_dict(flat=True))
+        questions.parse(questions.NoQuery, request.args.to_dict(flat=True))
         feed = livefeed.open_stream(viewer, request.headers.get("Last-Event-ID"))
     except auth.AuthError as exc:
         return _refused(exc)
-    except board.BadInput as exc:
+    except questions.BadInput as exc:
         return _bad(exc)
     return flask.Response(
         flask.stream_with_context(feed),

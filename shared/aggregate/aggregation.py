@@ -20,9 +20,8 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import ValidationError
 
-from shared.core import db, deadletters, errors, queues, settings
+from shared.core import contracts, db, deadletters, errors, queues, settings
 from shared.refresh import views as refresh
-from shared.validate import validation
 
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
 
@@ -63,9 +62,9 @@ def _dead_letter(msg: queues.QueueMessage, type_: str, text: str) -> deadletters
 
 def _parse(
     batch: list[queues.QueueMessage],
-) -> tuple[list[validation.StoredEvents], list[deadletters.DeadLetter]]:
+) -> tuple[list[contracts.StoredEvents], list[deadletters.DeadLetter]]:
     cfg = settings.get_settings()
-    good: list[validation.StoredEvents] = []
+    good: list[contracts.StoredEvents] = []
     dead: list[deadletters.DeadLetter] = []
     for msg in batch:
         if msg.read_ct > cfg.queue_max_reads:
@@ -79,7 +78,7 @@ def _parse(
             )
             continue
         try:
-            good.append(validation.StoredEvents.model_validate(msg.message))
+            good.append(contracts.StoredEvents.model_validate(msg.message))
         except ValidationError as exc:
             dead.append(
                 _dead_letter(
@@ -91,7 +90,7 @@ def _parse(
     return good, dead
 
 
-def apply(conn: Connection[Any], messages: list[validation.StoredEvents]) -> tuple[int, int]:
+def apply(conn: Connection[Any], messages: list[contracts.StoredEvents]) -> tuple[int, int]:
     """Add the events of these messages to the rollups in the caller's transaction; returns (events, orgs).
 
     The caller must delete the messages in the same transaction, or the events will be counted again.

@@ -22,8 +22,7 @@ import time
 from collections.abc import Iterator
 
 from shared.core import db, errors, settings
-from shared.dashboard import answers as dashboard
-from shared.dashboard import auth
+from shared.dashboard import auth, serving
 
 
 def open_stream(viewer: auth.Viewer, last_event_id: str | None = None) -> Iterator[str]:
@@ -39,7 +38,7 @@ def open_stream(viewer: auth.Viewer, last_event_id: str | None = None) -> Iterat
 
 
 def _version(viewer: auth.Viewer) -> int | None:
-    with dashboard.as_viewer(viewer) as conn:
+    with serving.as_viewer(viewer) as conn:
         version = db.fetch_scalar(conn, "dashboard_live_version")
     return None if version is None else int(version)
 

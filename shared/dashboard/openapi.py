@@ -7,26 +7,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from shared.core import http as web
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    path: str
-    summary: str
-    query: type[BaseModel]
-    answer: type[BaseModel] | None  # None: not JSON (the event stream)
-    cached: bool = True
+from shared.dashboard import routes
 
 
 def document(
-    endpoints: list[Endpoint], *, title: str = "WedSync Analytics dashboard API", version: str = "1"
+    endpoints: list[routes.Endpoint], *, title: str = "WedSync Analytics dashboard API", version: str = "1"
 ) -> dict[str, Any]:
     models = {e.answer for e in endpoints if e.answer} | {web.Problem}
     refs, schemas = models_json_schema(
@@ -116,6 +106,4 @@ def dumps(doc: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    from functions.dashboard import main
-
-    print(dumps(main.openapi_document()), end="")
+    print(dumps(document(routes.ENDPOINTS)), end="")

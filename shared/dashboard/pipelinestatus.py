@@ -12,8 +12,9 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from shared.core import db
-from shared.dashboard import answers as dashboard
-from shared.metrics import metrics
+from shared.dashboard import answers, questions, serving
+from shared.metrics import funnels, registry
+from shared.monitor import measurements
 from shared.monitor import quality as quality_checks
 
 _BUCKET = timedelta(minutes=15)
@@ -49,7 +50,7 @@ class Freshness(BaseModel):
     newest_event_at: datetime | None = Field(description="Newest occurred_at among stored events")
     newest_aggregated_at: datetime | None = Field(description="End of the newest 15-minute rollup bucket")
     age_seconds: float | None = Field(description="Now minus newest_aggregated_at (0 when it is in the future)")
-    views: list[metrics.ViewFreshness] = Field(description="Last refresh of each materialized view")
+    views: list[funnels.ViewFreshness] = Field(description="Last refresh of each materialized view")
 
 
 class Quality(BaseModel):
@@ -63,13 +64,13 @@ class Quality(BaseModel):
     oldest_dead_letter_at: datetime | None
     queues: list[QueueState] = Field(description="Pipeline-wide: every organization's messages")
     freshness: Freshness
-    checks: list[quality_checks.CheckResult] = Field(
+    checks: list[measurements.CheckResult] = Field(
         default_factory=list,
         description="The latest result of each scheduled data-quality check of the organization (docs/quality.md)",
     )
 
 
-def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.QualityQuery) -> Quality:
+def quality(conn: Connection[Any], org: serving.OrgState, q: questions.QualityQuery) -> Quality:
     span = q.span
     args = {"organization_id": org.id, "start": span.start, "end": span.end, "tz": org.tz.key, "interval": q.interval}
     points = db.fetch_all(conn, "dashboard_source_stats", args, SourcePoint)
@@ -93,14 +94,14 @@ def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.Quality
     ]
     waiting = db.fetch_one(conn, "dashboard_dead_letters_waiting", args, dict_row)
     assert waiting is not None
-    sources = sorted({s for m in metrics.REGISTRY.values() for s in m.sources})
+    sources = sorted({s for m in registry.REGISTRY.values() for s in m.sources})
     newest = db.fetch_one(conn, "dashboard_newest_event", {**args, "metrics": sources}, dict_row)
     assert newest is not None
     aggregated = None if newest["newest_bucket"] is None else newest["newest_bucket"] + _BUCKET
     age = None if aggregated is None else max(0.0, (datetime.now(UTC) - aggregated).total_seconds())
     depths = [
         QueueState(queue=d.queue, length=d.length, oldest_age_seconds=d.oldest_age_seconds)
-        for d in dashboard.queue_depths(conn)
+        for d in answers.queue_depths(conn)
     ]
     return Quality(
         start=span.start,
@@ -116,7 +117,7 @@ def quality(conn: Connection[Any], org: dashboard.OrgState, q: dashboard.Quality
             newest_event_at=newest["newest_event_at"],
             newest_aggregated_at=aggregated,
             age_seconds=age,
-            views=metrics.freshness(conn, org.id),
+            views=funnels.freshness(conn, org.id),
         ),
         checks=quality_checks.latest_results(conn, org.id, include_global=False),
     )

@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from shared.core import db, queues, secretbox, settings, stats
 from shared.ingest import providers
+from shared.ingest.providers import registry
 
 log = logging.getLogger(__name__)
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
@@ -124,7 +125,7 @@ def create(
     options: SourceSettings | None = None,
 ) -> NewSource:
     """Register a source; the secret is encrypted before it reaches the database."""
-    provider = providers.get(provider_name)
+    provider = registry.get(provider_name)
     plain, generated = _secret_for(provider, secret)
     source_id = uuid4()
     opts = (options or SourceSettings()).model_dump(exclude_none=True, exclude_defaults=True)
@@ -173,7 +174,7 @@ def rotate_secret(
     stored = find(conn, source_id)
     if stored is None:
         raise LookupError(f"no webhook source {source_id}")
-    provider = providers.get(stored.provider)
+    provider = registry.get(stored.provider)
     plain, generated = _secret_for(provider, secret)
     hours = settings.get_settings().webhook_rotation_window_hours
     seconds = (window or timedelta(hours=hours)).total_seconds()
@@ -236,7 +237,7 @@ def receive(
     now = now or datetime.now(UTC)
     cfg = settings.get_settings()
     try:
-        provider = providers.get(provider_name)
+        provider = registry.get(provider_name)
     except KeyError:
         return Receipt(404, f"unknown provider '{provider_name}'; one of: {', '.join(providers.PROVIDERS)}")
     with transaction() as conn:
@@ -276,5 +277,5 @@ def receive(
 
 def expand(message: WebhookMessage) -> providers.Mapped:
     """The canonical events of a queued delivery (not yet catalog-checked), what was ignored and rejected."""
-    provider = providers.get(message.provider)
+    provider = registry.get(message.provider)
     return provider.parse(message.body, message.headers, message.source)

@@ -27,7 +27,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import db, queries, settings
-from shared.monitor import quality
+from shared.monitor import measurements, quality
 
 log = logging.getLogger(__name__)
 State = Literal["opened", "resolved"]
@@ -71,7 +71,7 @@ def _recipients(conn: Connection[Any], org: UUID) -> tuple[AlertSettings, str]:
     cfg = settings.get_settings()
     fallback = AlertSettings(webhook_url=cfg.alert_webhook_url, emails=cfg.alert_emails)
     global_secret = cfg.alert_webhook_secret.get_secret_value()
-    if org == quality.GLOBAL:
+    if org == measurements.GLOBAL:
         return fallback, global_secret
     row = db.fetch_one(conn, "get_organization", {"id": org}, dict_row)
     raw = (row["settings"] or {}).get("alerts") if row else None

@@ -1,6 +1,7 @@
-"""The data quality checks. Each measures one thing, compares it with a threshold and says pass, warn or fail.
+"""The data quality checks of one organization. Each measures one thing, compares it with a threshold and says
+pass, warn or fail.
 
-Every function reads only and returns `quality.CheckResult`s; storing, history and alerting live in
+Every function reads only and returns `measurements.CheckResult`s; storing, history and alerting live in
 `shared/monitor/quality.py` and `shared/monitor/alerts.py`. Thresholds come from settings (docs/quality.md lists them).
 """
 
@@ -13,40 +14,14 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from psycopg import Connection, sql
+from psycopg import Connection
 
-from shared.core import queries, queues, settings
-from shared.monitor.quality import GLOBAL, CheckResult, Status
+from shared.core import queries, settings
+from shared.monitor import measurements
 
 ALL_SOURCES = "*"
 _MIN_ACTIVE_HOURS = 5
 _RHYTHM_HOURS = 500  # the rhythm is learnt from the most recent active hours
-
-
-def _result(
-    org: UUID,
-    check: str,
-    subject: str,
-    status: Status,
-    value: float | None,
-    threshold: float | None,
-    unit: str,
-    message: str,
-    now: datetime,
-    **detail: Any,
-) -> CheckResult:
-    return CheckResult(
-        organization_id=org,
-        check=check,
-        subject=subject,
-        status=status,
-        value=value,
-        threshold=threshold,
-        unit=unit,
-        message=message,
-        detail=detail,
-        checked_at=now,
-    )
 
 
 def _usual_gap(hours: list[datetime]) -> float | None:
@@ -57,7 +32,7 @@ def _usual_gap(hours: list[datetime]) -> float | None:
     return statistics.median((b - a).total_seconds() for a, b in itertools.pairwise(hours))
 
 
-def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.CheckResult]:
     """Age of the newest stored event per source (and over all sources) against the source's usual rhythm.
 
     The rhythm is the median gap between the most recent hours in which the source had events stored; the
@@ -87,7 +62,7 @@ def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResu
         age = (now - latest).total_seconds() if latest else None
         if gap is None:
             results.append(
-                _result(
+                measurements.result(
                     org,
                     "freshness",
                     subject,
@@ -102,14 +77,14 @@ def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResu
             )
             continue
         threshold = max(float(cfg.quality_freshness_min_seconds), cfg.quality_freshness_factor * gap)
-        status: Status = "pass"
+        status: measurements.Status = "pass"
         if age is None or age > 2 * threshold:
             status = "fail"
         elif age > threshold:
             status = "warn"
         shown = "no stored event" if age is None else f"newest event stored {age / 3600:.1f} h ago"
         results.append(
-            _result(
+            measurements.result(
                 org,
                 "freshness",
                 subject,
@@ -138,7 +113,7 @@ def _hour_windows(now: datetime, tz: ZoneInfo, weeks: int, settle: timedelta) ->
     return windows
 
 
-def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> list[CheckResult]:
+def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> list[measurements.CheckResult]:
     """Events per source and type in the last complete hour against the same hour of previous weeks.
 
     Expected is the median of the previous weeks. A drop below drop_warn/drop_fail of expected warns/fails
@@ -161,10 +136,10 @@ def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> lis
         floor = max(expected, float(cfg.quality_volume_min_expected))
         spike = actual / floor
         if spike > cfg.quality_volume_spike_warn:
-            status: Status = "fail" if spike > cfg.quality_volume_spike_fail else "warn"
+            status: measurements.Status = "fail" if spike > cfg.quality_volume_spike_fail else "warn"
             threshold = cfg.quality_volume_spike_fail if status == "fail" else cfg.quality_volume_spike_warn
             results.append(
-                _result(
+                measurements.result(
                     org,
                     "volume",
                     subject,
@@ -180,7 +155,7 @@ def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> lis
             continue
         if expected < cfg.quality_volume_min_expected:
             results.append(
-                _result(
+                measurements.result(
                     org,
                     "volume",
                     subject,
@@ -203,7 +178,7 @@ def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> lis
             status = "warn"
         what = "went silent" if actual == 0 else ("drop" if status != "pass" else "as usual")
         results.append(
-            _result(
+            measurements.result(
                 org,
                 "volume",
                 subject,
@@ -219,13 +194,13 @@ def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> lis
     return results
 
 
-def _rate_status(rate: float, warn: float, fail: float) -> tuple[Status, float]:
+def _rate_status(rate: float, warn: float, fail: float) -> tuple[measurements.Status, float]:
     if rate > fail:
         return "fail", fail
     return ("warn" if rate > warn else "pass"), warn
 
 
-def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.CheckResult]:
     """Rejection and duplicate rate per source over a window, with the most frequent rejection reasons.
 
     Rates are over every outcome (stored + duplicates + rejected), so ingest- and validate-stage outcomes of
@@ -257,7 +232,7 @@ def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
             if check == "rejection_rate":
                 detail["top_reasons"] = reasons.get(source, [])
             results.append(
-                _result(
+                measurements.result(
                     org,
                     check,
                     source,
@@ -273,7 +248,7 @@ def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
     return results
 
 
-def schema_drift(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+def schema_drift(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.CheckResult]:
     """Fields and event types providers sent that the catalog refused, first seen within the drift window.
 
     The catalogue is refreshed from the last week of dead letters first. New entries warn (the events are
@@ -286,15 +261,17 @@ def schema_drift(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckR
     entries = [
         {"source": s, "kind": k, "name": n, "first_seen_at": f, "last_seen_at": last} for s, k, n, f, last in fresh
     ]
-    status: Status = "warn" if entries else "pass"
+    status: measurements.Status = "warn" if entries else "pass"
     names = ", ".join(f"{e['source']}:{e['kind']}:{e['name']}" for e in entries[:5])
     message = f"new since {since:%Y-%m-%d %H:%M} UTC: {names}" if entries else "no unknown fields or event types"
     return [
-        _result(org, "schema_drift", "", status, float(len(entries)), 0.0, "entries", message, now, new=entries[:50])
+        measurements.result(
+            org, "schema_drift", "", status, float(len(entries)), 0.0, "entries", message, now, new=entries[:50]
+        )
     ]
 
 
-def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[CheckResult]:
+def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.CheckResult]:
     """Rollups against raw events, through the aggregation stage's `analytics_reconcile_v1(org, from, to)`.
 
     Each row that function returns is one mismatch; an error inside it fails the check (and is rolled back to
@@ -311,7 +288,7 @@ def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[Chec
             mismatches = [r[0] for r in conn.execute(queries.get("quality_reconcile"), window)]
     except Exception as exc:  # a broken reconcile function is a failing check, not a crash
         return [
-            _result(
+            measurements.result(
                 org,
                 "reconciliation",
                 "",
@@ -323,9 +300,9 @@ def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[Chec
                 now,
             )
         ]
-    status: Status = "fail" if mismatches else "pass"
+    status: measurements.Status = "fail" if mismatches else "pass"
     return [
-        _result(
+        measurements.result(
             org,
             "reconciliation",
             "",
@@ -340,138 +317,3 @@ def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[Chec
             window_to=window["to"],
         )
     ]
-
-
-def queue_health(conn: Connection[Any], now: datetime) -> list[CheckResult]:
-    """Per queue: depth, age of the oldest message, and messages read more often than the retry limit."""
-    cfg = settings.get_settings()
-    results = []
-    for (name,) in conn.execute(queries.get("quality_queue_names")).fetchall():
-        measured = queues.depth(conn, name)
-        depth, age = measured.length, measured.oldest_age_seconds
-        table = sql.Identifier("pgmq", f"q_{name}")
-        over = conn.execute(
-            sql.SQL(queries.get("quality_queue_over_retry")).format(table=table), {"max_reads": cfg.queue_max_reads}
-        ).fetchone()
-        over_n = int(over[0]) if over else 0
-        age_s = float(age or 0)
-        status: Status = (
-            "fail"
-            if age_s > cfg.quality_queue_age_fail_seconds
-            else ("warn" if age_s > cfg.quality_queue_age_warn_seconds else "pass")
-        )
-        results.append(
-            _result(
-                GLOBAL,
-                "queue_age",
-                name,
-                status,
-                age_s,
-                float(cfg.quality_queue_age_fail_seconds if status == "fail" else cfg.quality_queue_age_warn_seconds),
-                "seconds",
-                f"oldest message waiting {age_s:.0f} s",
-                now,
-                depth=depth,
-            )
-        )
-        status = (
-            "fail"
-            if depth > cfg.quality_queue_depth_fail
-            else ("warn" if depth > cfg.quality_queue_depth_warn else "pass")
-        )
-        results.append(
-            _result(
-                GLOBAL,
-                "queue_depth",
-                name,
-                status,
-                float(depth),
-                float(cfg.quality_queue_depth_fail if status == "fail" else cfg.quality_queue_depth_warn),
-                "messages",
-                f"{depth} message(s) waiting",
-                now,
-            )
-        )
-        results.append(
-            _result(
-                GLOBAL,
-                "queue_over_retry_limit",
-                name,
-                "warn" if over_n else "pass",
-                float(over_n),
-                float(cfg.queue_max_reads),
-                "messages",
-                f"{over_n} message(s) read more than {cfg.queue_max_reads} times (dead-lettered at their next read)",
-                now,
-            )
-        )
-    return results
-
-
-def storage(conn: Connection[Any], now: datetime) -> list[CheckResult]:
-    """Event partitions created ahead, table and index sizes, dead tuples in the queue tables."""
-    cfg = settings.get_settings()
-    results = []
-    month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    starts = {r[1] for r in conn.execute(queries.get("quality_partitions"))}
-    ahead = -1 if month not in starts else 0
-    cursor = month
-    while ahead >= 0:
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
-        if cursor not in starts:
-            break
-        ahead += 1
-    status: Status = (
-        "fail"
-        if ahead < cfg.quality_partitions_ahead_fail
-        else ("warn" if ahead < cfg.quality_partitions_ahead_warn else "pass")
-    )
-    shown = "no partition for the current month" if ahead < 0 else f"{ahead} month(s) of partitions ahead"
-    results.append(
-        _result(
-            GLOBAL,
-            "partitions_ahead",
-            "analytics_events",
-            status,
-            float(ahead),
-            float(cfg.quality_partitions_ahead_warn),
-            "months",
-            shown,
-            now,
-        )
-    )
-    for table, data, index in conn.execute(queries.get("quality_table_sizes")):
-        total = int(data) + int(index)
-        status = "warn" if total > cfg.quality_table_bytes_warn else "pass"
-        results.append(
-            _result(
-                GLOBAL,
-                "table_size",
-                table,
-                status,
-                float(total),
-                float(cfg.quality_table_bytes_warn),
-                "bytes",
-                f"{total / 1024**2:.1f} MiB (indexes {int(index) / 1024**2:.1f} MiB)",
-                now,
-                data_bytes=int(data),
-                index_bytes=int(index),
-            )
-        )
-    for table, dead, live, vacuumed in conn.execute(queries.get("quality_queue_dead_tuples")):
-        status = "warn" if int(dead) > cfg.quality_dead_tuples_warn else "pass"
-        results.append(
-            _result(
-                GLOBAL,
-                "queue_dead_tuples",
-                f"pgmq.{table}",
-                status,
-                float(dead),
-                float(cfg.quality_dead_tuples_warn),
-                "tuples",
-                f"{dead} dead, {live} live tuples",
-                now,
-                last_vacuum=vacuumed,
-            )
-        )
-    return results

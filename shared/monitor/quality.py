@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -23,60 +23,26 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.core import db, queries, settings
+from shared.monitor import checks, infrastructure, measurements
 
 log = logging.getLogger(__name__)
-Status = Literal["pass", "warn", "fail"]
-# Global checks (not about one organization) are stored under the nil UUID, which no organization has.
-GLOBAL = UUID(int=0)
-CHECKS = (
-    "freshness",
-    "volume",
-    "rejection_rate",
-    "duplicate_rate",
-    "schema_drift",
-    "reconciliation",
-    "queue_age",
-    "queue_depth",
-    "queue_over_retry_limit",
-    "partitions_ahead",
-    "table_size",
-    "queue_dead_tuples",
-)
-
-
-class CheckResult(BaseModel):
-    """One measurement: what was checked, for whom, the value against its threshold and the verdict."""
-
-    organization_id: UUID = Field(description="The organization, or the nil UUID for global checks")
-    check: str = Field(description="The check's name, one of quality.CHECKS")
-    subject: str = Field(default="", description="What within the check: a source, source/type, queue or table")
-    status: Status
-    value: float | None = Field(description="The measured value (None when nothing could be measured)")
-    threshold: float | None = Field(description="The threshold the value was compared with")
-    unit: str = ""
-    message: str
-    detail: dict[str, Any] = Field(default_factory=dict)
-    checked_at: datetime
-    status_since: datetime | None = Field(
-        default=None, description="Since when the status has been this one (set on stored latest results)"
-    )
 
 
 class RunSummary(BaseModel):
     run_id: UUID
-    results: list[CheckResult]
+    results: list[measurements.CheckResult]
     organizations: list[UUID] = Field(default_factory=list, description="Who this run covered (GLOBAL too)")
     skipped: bool = Field(default=False, description="Another run held the lock; this one did nothing")
 
     @property
-    def worst(self) -> Status:
+    def worst(self) -> measurements.Status:
         statuses = {r.status for r in self.results}
         return "fail" if "fail" in statuses else ("warn" if "warn" in statuses else "pass")
 
 
 def _guarded(
-    conn: Connection[Any], org: UUID, name: str, now: datetime, check: Callable[[], list[CheckResult]]
-) -> list[CheckResult]:
+    conn: Connection[Any], org: UUID, name: str, now: datetime, check: Callable[[], list[measurements.CheckResult]]
+) -> list[measurements.CheckResult]:
     """Run one check in a savepoint; a check that crashes is itself a failing result (and so alerts),
     instead of taking the whole run down with it."""
     try:
@@ -85,7 +51,7 @@ def _guarded(
     except Exception as exc:  # any crash of one check is reported, the others still run
         log.exception("check %s of %s crashed", name, org)
         return [
-            CheckResult(
+            measurements.CheckResult(
                 organization_id=org,
                 check=name,
                 subject="",
@@ -98,10 +64,10 @@ def _guarded(
         ]
 
 
-def check_organization(conn: Connection[Any], org: UUID, timezone: str, now: datetime) -> list[CheckResult]:
+def check_organization(
+    conn: Connection[Any], org: UUID, timezone: str, now: datetime
+) -> list[measurements.CheckResult]:
     """Every per-organization check for one organization."""
-    from shared.monitor import checks
-
     zone = ZoneInfo(timezone)
     return [
         *_guarded(conn, org, "freshness", now, lambda: checks.freshness(conn, org, now)),
@@ -112,17 +78,15 @@ def check_organization(conn: Connection[Any], org: UUID, timezone: str, now: dat
     ]
 
 
-def check_global(conn: Connection[Any], now: datetime) -> list[CheckResult]:
+def check_global(conn: Connection[Any], now: datetime) -> list[measurements.CheckResult]:
     """The checks that are not about one organization: queues and storage."""
-    from shared.monitor import checks
-
     return [
-        *_guarded(conn, GLOBAL, "queue_age", now, lambda: checks.queue_health(conn, now)),
-        *_guarded(conn, GLOBAL, "table_size", now, lambda: checks.storage(conn, now)),
+        *_guarded(conn, measurements.GLOBAL, "queue_age", now, lambda: infrastructure.queue_health(conn, now)),
+        *_guarded(conn, measurements.GLOBAL, "table_size", now, lambda: infrastructure.storage(conn, now)),
     ]
 
 
-def store(conn: Connection[Any], run_id: UUID, results: list[CheckResult], covered: list[UUID]) -> None:
+def store(conn: Connection[Any], run_id: UUID, results: list[measurements.CheckResult], covered: list[UUID]) -> None:
     """Record a run in the caller's transaction: the latest result of every subject (subjects of `covered`
     organizations this run did not measure are dropped), and history rows for status changes, failures and
     one sample per QUALITY_HISTORY_SAMPLE_MINUTES otherwise."""
@@ -175,7 +139,7 @@ def run(
     """
     now = now or datetime.now(UTC)
     run_id = uuid.uuid4()
-    results: list[CheckResult] = []
+    results: list[measurements.CheckResult] = []
     with transaction() as conn:
         if not db.fetch_scalar(conn, "quality_run_lock"):
             return RunSummary(run_id=run_id, results=[], skipped=True)
@@ -184,7 +148,7 @@ def run(
             results += check_organization(conn, org.id, org.timezone, now)
         if include_global:
             results += check_global(conn, now)
-        covered = [org.id for org in orgs] + ([GLOBAL] if include_global else [])
+        covered = [org.id for org in orgs] + ([measurements.GLOBAL] if include_global else [])
         store(conn, run_id, results, covered)
         conn.execute(
             queries.get("quality_prune_history"),
@@ -193,10 +157,12 @@ def run(
     return RunSummary(run_id=run_id, results=results, organizations=covered)
 
 
-def latest_results(conn: Connection[Any], org_id: UUID, *, include_global: bool = True) -> list[CheckResult]:
+def latest_results(
+    conn: Connection[Any], org_id: UUID, *, include_global: bool = True
+) -> list[measurements.CheckResult]:
     """The latest result of each of `org_id`'s checks (and of the global ones), for GET /v1/quality.
 
     A run drops the subjects it no longer measures, so a retired source does not linger with a stale result.
     """
-    orgs = [str(org_id)] + ([str(GLOBAL)] if include_global and org_id != GLOBAL else [])
-    return db.fetch_all(conn, "quality_latest_results", {"organizations": orgs}, CheckResult)
+    orgs = [str(org_id)] + ([str(measurements.GLOBAL)] if include_global and org_id != measurements.GLOBAL else [])
+    return db.fetch_all(conn, "quality_latest_results", {"organizations": orgs}, measurements.CheckResult)

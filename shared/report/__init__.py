@@ -13,12 +13,12 @@ Public API (what the scheduled function, the CLI and `wedsync-analytics demo` ca
 
 from __future__ import annotations
 
-from shared.report import access, generation
+from shared.report import access, generation, schedule
 from shared.report.access import ReportRecord, ReportSummary
-from shared.report.generation import RunOutcome
+from shared.report.schedule import RunOutcome
 
 generate = generation.generate
 backfill = generation.backfill
-run_due = generation.run_due
+run_due = schedule.run_due
 
 __all__ = ["ReportRecord", "ReportSummary", "RunOutcome", "access", "backfill", "generate", "run_due"]

@@ -1,4 +1,4 @@
-"""What a report says: every number, computed through `shared.metrics.metrics` (the same layer the dashboard reads),
+"""What a report says: every number, computed through `shared.metrics` (the same layer the dashboard reads),
 for one organization and one closed period, with the previous period and the same period a year earlier.
 
 Money stays in integer minor units per currency from the database to the rendered text; nothing is summed
@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from shared.core import db, errors
-from shared.metrics import metrics
+from shared.metrics import funnels, registry, rollups
 from shared.report import periods
 
 Unit = Literal["count", "money", "ratio", "score", "days"]
@@ -101,13 +101,13 @@ class ReportData(BaseModel):
     window_start: datetime
     window_end: datetime
     headline: list[Figure]
-    revenue: list[metrics.CurrencyRevenue]
+    revenue: list[rollups.CurrencyRevenue]
     trend: list[TrendPoint]
-    bookings: list[metrics.BookingStatus]
-    funnel: metrics.Funnel
+    bookings: list[funnels.BookingStatus]
+    funnel: funnels.Funnel
     lead_sources: list[LeadSource]
     upcoming: list[UpcomingMonth]
-    lead_times: dict[str, metrics.LeadTimes]
+    lead_times: dict[str, funnels.LeadTimes]
     lead_times_label: str
     satisfaction: list[Figure]
     engagement: list[Figure]
@@ -117,13 +117,13 @@ class ReportData(BaseModel):
         return periods.Period(self.kind, self.period_start, self.period_end)
 
 
-def _value(totals: metrics.Totals | None, name: str, currency: str | None = None) -> int | float | None:
+def _value(totals: rollups.Totals | None, name: str, currency: str | None = None) -> int | float | None:
     if totals is None:
         return None
     for v in totals.metrics[name]:
         if v.currency == currency:
             return v.value
-    return 0 if metrics.REGISTRY[name].unit == "money" else None
+    return 0 if registry.REGISTRY[name].unit == "money" else None
 
 
 def _first_data(conn: Connection[Any], org_id: UUID) -> datetime | None:
@@ -135,9 +135,9 @@ def _figure(
     key: str,
     label: str,
     unit: Unit,
-    now: metrics.Totals,
-    prev: metrics.Totals | None,
-    year: metrics.Totals | None,
+    now: rollups.Totals,
+    prev: rollups.Totals | None,
+    year: rollups.Totals | None,
     currency: str | None = None,
     metric: str | None = None,
 ) -> Figure:
@@ -167,19 +167,19 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         return (s, e) if first is not None and first < e else None
 
     prev_p, year_p = period.previous(), period.year_before()
-    now_t = metrics.totals(conn, org_id, start, end)
+    now_t = rollups.totals(conn, org_id, start, end)
     prev_w, year_w = has_data(prev_p), has_data(year_p)
-    prev_t = metrics.totals(conn, org_id, *prev_w) if prev_w else None
-    year_t = metrics.totals(conn, org_id, *year_w) if year_w else None
+    prev_t = rollups.totals(conn, org_id, *prev_w) if prev_w else None
+    year_t = rollups.totals(conn, org_id, *year_w) if year_w else None
 
-    funnel_now = metrics.funnel(conn, org_id, start, end)
+    funnel_now = funnels.funnel(conn, org_id, start, end)
     conversion = Figure(
         key="conversion_rate",
         label="Inquiry to booking",
         unit="ratio",
         value=funnel_now.conversion_rate,
-        previous=metrics.funnel(conn, org_id, *prev_w).conversion_rate if prev_w else None,
-        last_year=metrics.funnel(conn, org_id, *year_w).conversion_rate if year_w else None,
+        previous=funnels.funnel(conn, org_id, *prev_w).conversion_rate if prev_w else None,
+        last_year=funnels.funnel(conn, org_id, *year_w).conversion_rate if year_w else None,
     )
 
     currencies = sorted(
@@ -204,7 +204,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
     trend = []
     for p in period.back(TREND_PERIODS[period.kind]):
         s, e = p.window(tz)
-        t = metrics.totals(conn, org_id, s, e)
+        t = rollups.totals(conn, org_id, s, e)
         trend.append(
             TrendPoint(
                 period_start=p.start,
@@ -217,7 +217,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
 
     sources: dict[str, LeadSource] = {}
     for metric in ("inquiries", "bookings", "booking_value"):
-        for row in metrics.breakdown(conn, org_id, metric, "lead_source", start, end).rows:
+        for row in rollups.breakdown(conn, org_id, metric, "lead_source", start, end).rows:
             src = sources.setdefault(
                 row.key, LeadSource(source=row.key, inquiries=0, bookings=0, booking_value_minor={})
             )
@@ -257,7 +257,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         "inquiry_to_booking",
         "booking_to_wedding",
     )
-    lead_times = {m: metrics.lead_times(conn, org_id, m, lt_start, lt_end) for m in measures}
+    lead_times = {m: funnels.lead_times(conn, org_id, m, lt_start, lt_end) for m in measures}
 
     satisfaction = [
         _figure("review_rating", "Average rating (1-5)", "score", now_t, prev_t, year_t),
@@ -287,7 +287,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         conn, "report_intake_quality", {"organization_id": org_id, "start": start, "end": end}, dict_row
     )
     assert intake is not None
-    fresh = metrics.freshness(conn, org_id)
+    fresh = funnels.freshness(conn, org_id)
     refreshed = [f.refreshed_at for f in fresh if f.refreshed_at]
     quality = Quality(
         **intake,
@@ -310,9 +310,9 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         window_start=start,
         window_end=end,
         headline=headline,
-        revenue=metrics.revenue(conn, org_id, start, end),
+        revenue=rollups.revenue(conn, org_id, start, end),
         trend=trend,
-        bookings=metrics.bookings(conn, org_id, start, end),
+        bookings=funnels.bookings(conn, org_id, start, end),
         funnel=funnel_now,
         lead_sources=ranked,
         upcoming=sorted(upcoming.values(), key=lambda u: u.month) if any(u.weddings for u in upcoming.values()) else [],

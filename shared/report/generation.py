@@ -3,31 +3,30 @@
 The report row (unique per organization, kind and period start) is the unit of work:
 1. claim it: insert it, or lease an existing row that still needs work (a lease held by a live run is
    respected; one left by a run that died expires after REPORTS_LEASE_SECONDS and is taken over);
-2. generate (numbers from `shared.metrics.metrics`), render (HTML, PDF, CSV), store the files, record keys and sha256;
-3. deliver on each configured channel not yet delivered, recording attempts and the last error;
+2. generate (numbers from `shared.metrics`), render (HTML, PDF, CSV), store the files, record keys and sha256;
+3. deliver on each configured channel not yet delivered, recording attempts and the last error (`dispatch`);
 4. release the lease.
 A second run for a period whose report is stored and delivered finds nothing to claim and does nothing.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from psycopg import Connection
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from shared.core import errors, queries, settings
-from shared.report import access, config, content, delivery, periods, render, storage, text
+from shared.report import access, config, content, dispatch, periods, render, storage, text
 
 log = logging.getLogger(__name__)
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
@@ -54,10 +53,6 @@ def _organization(conn: Connection[Any], org_id: UUID) -> _Org:
     if row is None:
         raise errors.NotFound(f"organization {org_id} does not exist")
     return _Org(**dict(zip(("id", "name", "timezone", "currency", "settings", "created_at"), row, strict=True)))
-
-
-def _channels(cfg: config.ReportSettings) -> list[str]:
-    return (["email"] if cfg.recipients else []) + (["webhook"] if cfg.webhook_url else [])
 
 
 def _summary(data: content.ReportData) -> dict[str, Any]:
@@ -124,119 +119,6 @@ def _produce(transaction: Transaction, org: _Org, period: periods.Period, report
         )
 
 
-_DATA_IMAGE = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
-
-
-def email_parts(stored_html: bytes) -> tuple[str, list[tuple[str, bytes]]]:
-    """The stored page with its data-URI charts turned into cid: references, and the images to attach: the
-    email shows exactly what was stored, even when a later run delivers a report an earlier run rendered."""
-    images: list[tuple[str, bytes]] = []
-
-    def swap(m: re.Match[str]) -> str:
-        cid = f"chart{len(images) + 1}@wedsync.report"
-        images.append((cid, base64.b64decode(m[1])))
-        return f'src="cid:{cid}"'
-
-    return _DATA_IMAGE.sub(swap, stored_html.decode("utf-8")), images
-
-
-def _plain(rec: access.ReportRecord) -> str:
-    lines = [rec.summary.get("title", "Your report"), ""]
-    lines += [
-        f"{h['label']}{' (' + h['currency'] + ')' if h.get('currency') else ''}: {h['formatted']} "
-        f"({h['change_previous']} vs previous period, {h['change_last_year']} vs last year)"
-        for h in rec.summary.get("headline", [])
-    ]
-    lines += ["", "The full report is in the attached PDF; every number is in the attached CSV."]
-    return "\n".join(lines)
-
-
-def _webhook_body(rec: access.ReportRecord) -> dict[str, Any]:
-    base = settings.get_settings().reports_public_base_url
-    files = {
-        fmt: {k: meta[k] for k in ("filename", "content_type", "bytes", "sha256")}
-        | ({"url": f"{base.rstrip('/')}/v1/reports/{rec.id}?format={fmt}"} if base else {})
-        for fmt, meta in sorted(rec.files.items())
-    }
-    return {
-        "type": "report.ready",
-        "report": {
-            "id": str(rec.id),
-            "organization_id": str(rec.organization_id),
-            "kind": rec.kind,
-            "period_start": rec.period_start.isoformat(),
-            "period_end": rec.period_end.isoformat(),
-            "timezone": rec.timezone,
-            "title": rec.summary.get("title"),
-        },
-        "summary": rec.summary,
-        "files": files,
-    }
-
-
-def _deliver(
-    transaction: Transaction,
-    org: _Org,
-    cfg: config.ReportSettings,
-    rec: access.ReportRecord,
-    sleep: Callable[[float], None],
-) -> None:
-    s = settings.get_settings()
-    states = dict(rec.deliveries)
-    for channel in _channels(cfg):
-        state = states.get(channel, {})
-        if state.get("status") == "delivered":
-            continue
-        if channel == "email":
-
-            def send_email() -> object:
-                files = {fmt: storage.get(m["key"], m["sha256"]) for fmt, m in rec.files.items()}
-                body, images = email_parts(files["html"])
-                raw = delivery.email_message(
-                    s.reports_email_sender or "",
-                    cfg.recipients,
-                    f"{org.name}: {rec.summary.get('title')}",
-                    body,
-                    _plain(rec),
-                    images,
-                    [(rec.files[f]["filename"], rec.files[f]["content_type"], files[f]) for f in ("pdf", "csv")],
-                )
-                return delivery.send_email(raw, cfg.recipients)
-
-            states[channel] = delivery.attempt(state, send_email, sleep=sleep)
-        else:
-            payload = _webhook_body(rec)
-
-            def send_webhook(body: dict[str, Any] = payload) -> object:
-                return delivery.post_webhook(str(cfg.webhook_url), org.id, body)
-
-            states[channel] = delivery.attempt(state, send_webhook, sleep=sleep)
-    failed = {c: v for c, v in states.items() if v.get("status") != "delivered" and c in _channels(cfg)}
-    attempts = sum(int(v.get("attempts", 0)) for v in states.values())
-    runs_failed = max(1, -(-attempts // s.reports_delivery_tries))  # runs that have tried so far
-    give_up = attempts >= s.reports_max_delivery_attempts
-    next_at = (
-        None
-        if not failed or give_up
-        else datetime.now(UTC) + timedelta(seconds=min(86_400, s.reports_retry_later_seconds * 2 ** (runs_failed - 1)))
-    )
-    last = "; ".join(f"{c}: {v['last_error']}" for c, v in failed.items()) or next(
-        (f"{c}: {v['last_error']}" for c, v in states.items() if v.get("last_error")), None
-    )
-    with transaction() as conn:
-        conn.execute(
-            queries.get("report_delivery_outcome"),
-            {
-                "id": rec.id,
-                "delivery_status": "failed" if failed else "delivered",
-                "deliveries": json.dumps(states),
-                "delivery_attempts": attempts,
-                "last_error": last,
-                "next_attempt_at": next_at,
-            },
-        )
-
-
 def generate(
     target: ConnOrTransaction,
     org_id: UUID,
@@ -264,7 +146,7 @@ def generate(
     period = periods.of(kind, period_start, cfg.week_start)
     if period.window(org.timezone)[1] > (now or datetime.now(UTC)):
         raise errors.InvalidInput(f"the {kind} period {period.label()} has not closed yet in {org.timezone}")
-    channels = _channels(cfg)
+    channels = dispatch.channels(cfg)
     wanted = ("pending" if channels else "no_recipients") if deliver else "not_requested"
     params = {
         "organization_id": org_id,
@@ -318,7 +200,7 @@ def generate(
         with transaction() as conn:
             rec = access.get(conn, org_id, report_id)
         if deliver and rec.delivery_status in ("pending", "failed"):
-            _deliver(transaction, org, cfg, rec, sleep)
+            dispatch.deliver(transaction, org.id, org.name, cfg, rec, sleep)
         else:
             with transaction() as conn:
                 conn.execute(queries.get("report_release"), {"id": report_id})
@@ -376,87 +258,3 @@ def backfill(
             else periods.month_of(period.end)
         )
     return out
-
-
-class RunOutcome(BaseModel):
-    organizations: int = 0
-    generated: int = 0
-    delivered: int = 0
-    delivery_failed: int = 0
-    unchanged: int = 0
-    errors: list[str] = Field(default_factory=list)
-
-
-def _due(transaction: Transaction, now: datetime) -> Iterator[tuple[UUID, periods.Kind, date, str | None]]:
-    """(org, kind, period start, error) of every report the schedule owes at `now`, then unfinished ones."""
-    with transaction() as conn:
-        orgs = conn.execute(queries.get("report_organizations")).fetchall()
-        firsts = {r[0]: r[1] for r in conn.execute(queries.get("report_first_data_all")).fetchall()}
-        s = settings.get_settings()
-        unfinished = conn.execute(
-            queries.get("report_unfinished"), {"max_generation_attempts": s.reports_max_generation_attempts}
-        ).fetchall()
-    for org_id, _name, tz, _cur, org_settings, _created in orgs:
-        try:
-            cfg = config.from_settings(org_settings)
-        except errors.InvalidInput as exc:
-            yield org_id, "weekly", date.min, str(exc)
-            continue
-        for kind in periods.KINDS:
-            if not cfg.wants(kind):
-                continue
-            period = periods.last_closed(kind, tz, now, cfg.week_start)
-            end = period.window(tz)[1]
-            first = firsts.get(org_id)
-            if first is None or first >= end:
-                continue  # no data yet by the period's end: an empty report would tell the owner nothing
-            yield org_id, kind, period.start, None
-    for org_id, kind, start in unfinished:
-        yield org_id, kind, start, None
-
-
-def run_due(
-    transaction: Transaction, *, now: datetime | None = None, sleep: Callable[[float], None] = time.sleep
-) -> RunOutcome:
-    """The scheduled run: every organization's reports for the periods that have just closed in its own zone,
-    plus any report a previous run left unfinished or undelivered. One failure never stops the others."""
-    now = now or datetime.now(UTC)
-    outcome = RunOutcome()
-    try:  # funnel and booking figures read the views: bring them up to date if a refresh is due
-        from shared.refresh import views as refresh
-
-        refresh.run(transaction)
-    except Exception as exc:  # a failed refresh must not stop the reports; their data-quality line says so
-        log.warning("view refresh before reports failed: %s", exc)
-    seen_orgs: set[UUID] = set()
-    done: set[tuple[UUID, str, date]] = set()
-    for org_id, kind, start, problem in _due(transaction, now):
-        seen_orgs.add(org_id)
-        if problem:
-            outcome.errors.append(f"organization {org_id}: {problem}")
-            continue
-        if (org_id, kind, start) in done:
-            continue
-        done.add((org_id, kind, start))
-        with transaction() as conn:
-            found = conn.execute(
-                queries.get("report_by_period"), {"organization_id": org_id, "kind": kind, "period_start": start}
-            ).fetchone()
-            before = found[1:] if found else None
-        try:
-            rec = generate(transaction, org_id, kind, start, deliver=True, now=now, sleep=sleep)
-        except Exception as exc:
-            outcome.errors.append(f"organization {org_id} {kind} {start}: {exc.__class__.__name__}: {exc}")
-            continue
-        after = (rec.status, rec.delivery_status, rec.delivery_attempts)
-        if before is not None and tuple(before) == after:
-            outcome.unchanged += 1
-            continue
-        if before is None or before[0] != "stored":
-            outcome.generated += 1
-        if rec.delivery_status == "delivered" and (before is None or before[1] != "delivered"):
-            outcome.delivered += 1
-        elif rec.delivery_status == "failed":
-            outcome.delivery_failed += 1
-    outcome.organizations = len(seen_orgs)
-    return outcome

@@ -14,7 +14,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from shared.core import errors
-from shared.metrics import metrics
+from shared.metrics import timeframes
 
 Kind = Literal["weekly", "monthly"]
 KINDS: tuple[Kind, ...] = ("weekly", "monthly")
@@ -36,7 +36,7 @@ class Period:
 
     def window(self, timezone: str) -> tuple[datetime, datetime]:
         """[start, end) instants of the period in the zone (local midnight to local midnight)."""
-        return metrics.local_window(timezone, self.start, self.last_day)
+        return timeframes.local_window(timezone, self.start, self.last_day)
 
     def previous(self) -> Period:
         if self.kind == "weekly":

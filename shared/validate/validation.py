@@ -20,20 +20,11 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection
 from psycopg.rows import dict_row
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from shared.catalog import events, privacy
-from shared.core import db, deadletters, errors, queues, settings, stats
+from shared.core import contracts, db, deadletters, errors, queues, settings, stats
 from shared.ingest import intake, webhooks
-
-
-class StoredEvents(BaseModel):
-    """One queue message from validate to aggregate: the ids of events just stored for one organization."""
-
-    organization_id: UUID
-    ids: list[int]
-    occurred_from: datetime
-    occurred_to: datetime
 
 
 @dataclass(frozen=True)
@@ -291,7 +282,7 @@ def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
         conn,
         cfg.aggregate_queue,
         [
-            StoredEvents(
+            contracts.StoredEvents(
                 organization_id=org,
                 ids=[pk for pk, _ in items],
                 occurred_from=min(t for _, t in items),

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 
 from shared.core import queries, settings
-from shared.metrics import metrics
+from shared.metrics import rollups
 from shared.tools import runner
-from shared.tools.demo import run, year
+from shared.tools.demo import run, story, year
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +88,7 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
 ) -> None:
     monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path))
     settings.get_settings.cache_clear()
-    stream = year.generate(SEED, months=MONTHS, end_day=END_DAY)
+    stream = story.generate(SEED, months=MONTHS, end_day=END_DAY)
     want = expected_from_stream(stream)
     stripe = [d.document for d in stream.deliveries if d.provider == "stripe"]
     # the counting rules are really exercised by this stream
@@ -135,14 +135,14 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
     dead = conn.execute(queries.get("demo_dead_letter_count"), {"organization_id": org}).fetchone()
     assert dead == (0,)
 
-    totals = metrics.totals(conn, org, stream.start, stream.end).metrics
+    totals = rollups.totals(conn, org, stream.start, stream.end).metrics
     assert totals["inquiries"][0].value == want.counts["inquiry.received"]
     assert totals["bookings"][0].value == want.counts["booking.confirmed"]
     assert totals["cancellations"][0].value == want.counts["booking.cancelled"]
     assert totals["payments_failed"][0].value == want.failed
     assert totals["emails_sent"][0].value == want.emails_sent
     assert totals["reviews_rated"][0].value == want.counts["review.received"]
-    revenue = {r.currency: r for r in metrics.revenue(conn, org, stream.start, stream.end)}
+    revenue = {r.currency: r for r in rollups.revenue(conn, org, stream.start, stream.end)}
     assert {c: r.gross_minor for c, r in revenue.items()} == dict(want.gross)
     assert {c: r.refunds_minor for c, r in revenue.items()} == {c: want.refunds.get(c, 0) for c in want.gross}
     assert {c: r.net_minor for c, r in revenue.items()} == {
@@ -155,7 +155,7 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
         for e in stream.events
         if e["type"] == "inquiry.received"
     )
-    series = metrics.timeseries(conn, org, "inquiries", "month", stream.start, stream.end).series[0].points
+    series = rollups.timeseries(conn, org, "inquiries", "month", stream.start, stream.end).series[0].points
     assert {p.start.strftime("%Y-%m"): p.value for p in series} == dict(by_month)
     assert first.headline is not None and first.headline.inquiries == want.counts["inquiry.received"]
     assert first.headline.conversion_rate is not None and first.headline.conversion_rate > 0

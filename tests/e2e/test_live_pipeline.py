@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from shared.core import db
-from shared.metrics import metrics
+from shared.metrics import funnels, rollups
 from shared.tools import deployment, runner
 from shared.validate import validation
 from tests import factories, notices
@@ -56,11 +56,11 @@ def test_events_posted_to_ingest_reach_the_rollups_the_notice_and_the_views(
             heard = published(org.id, 15)
         assert heard and heard[0]["organization_id"] == str(org.id) and heard[0]["events"] == 3
         start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
-        revenue = metrics.revenue(conn, org.id, start, end)
+        revenue = rollups.revenue(conn, org.id, start, end)
         assert [(r.currency, r.gross_minor, r.by_kind_minor) for r in revenue] == [("INR", 125000, {"deposit": 125000})]
         # The debounced refresh follows on its own: the funnel shows the booking within seconds.
-        assert _wait(lambda: metrics.funnel(conn, org.id, start, end).stages[1].clients == 1, 20)
-        assert all(not f.pending for f in metrics.freshness(conn, org.id))
+        assert _wait(lambda: funnels.funnel(conn, org.id, start, end).stages[1].clients == 1, 20)
+        assert all(not f.pending for f in funnels.freshness(conn, org.id))
     finally:
         pipeline.stop()
 

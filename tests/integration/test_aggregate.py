@@ -12,7 +12,7 @@ import pytest
 from shared.aggregate import aggregation, recovery
 from shared.catalog import events
 from shared.core import db, errors, settings
-from shared.metrics import metrics
+from shared.metrics import funnels, rollups
 from shared.refresh import views as refresh
 from shared.validate import validation
 from tests import factories, notices
@@ -252,7 +252,7 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
         aggregation.drain(db.transaction)
     assert _queue_length(conn, "refresh") == 1  # three batches, one (delayed) refresh request
     with db.transaction() as c:
-        stale = metrics.freshness(c, org.id)
+        stale = funnels.freshness(c, org.id)
     assert stale and all(v.pending and v.refreshed_at is None for v in stale)
     assert conn.execute("select count(*) from analytics_client_funnel_mv").fetchone() == (0,)
     version = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
@@ -262,9 +262,9 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
         version[0] + 1,
     )  # type: ignore[index]  # the dashboard's cache key moves with the views
     with db.transaction() as c:
-        fresh = metrics.freshness(c, org.id)
+        fresh = funnels.freshness(c, org.id)
         assert (
-            metrics.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
+            funnels.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
         )
     assert all(not v.pending and v.refreshed_at is not None and v.stale_seconds == 0 for v in fresh)
     assert refresh.run(db.transaction).refreshed == []  # nothing changed, the safety interval has not passed
@@ -305,7 +305,7 @@ def test_hourly_series_keeps_a_repeated_dst_hour_apart_and_days_split_at_local_m
     _validate()
     aggregation.drain(db.transaction)
     hours = (
-        metrics.timeseries(
+        rollups.timeseries(
             conn,
             johns.id,
             "app_actions",
@@ -322,7 +322,7 @@ def test_hourly_series_keeps_a_repeated_dst_hour_apart_and_days_split_at_local_m
         ("2026-11-01T02:00:00-03:30", 0),
     ]
     days = (
-        metrics.timeseries(
+        rollups.timeseries(
             conn,
             kathmandu.id,
             "app_actions",
@@ -359,16 +359,16 @@ def test_money_is_never_summed_across_currencies_and_bad_breakdowns_are_refused(
     _validate()
     aggregation.drain(db.transaction)
     start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
-    net = metrics.totals(conn, org.id, start, end).metrics["revenue_net"]
+    net = rollups.totals(conn, org.id, start, end).metrics["revenue_net"]
     assert sorted((v.currency, v.value) for v in net) == [("EUR", 300), ("GBP", 1000)]
-    series = metrics.timeseries(conn, org.id, "revenue_gross", "day", start, end).series
+    series = rollups.timeseries(conn, org.id, "revenue_gross", "day", start, end).series
     assert sorted(s.currency or "" for s in series) == ["EUR", "GBP"]
-    kinds = metrics.breakdown(conn, org.id, "revenue_gross", "currency", start, end).rows
+    kinds = rollups.breakdown(conn, org.id, "revenue_gross", "currency", start, end).rows
     assert [(r.key, r.value) for r in kinds] == [("GBP", 1000), ("EUR", 500)]
     with pytest.raises(errors.InvalidInput, match="allowed: currency, kind, method"):
-        metrics.breakdown(conn, org.id, "revenue_gross", "template", start, end)
+        rollups.breakdown(conn, org.id, "revenue_gross", "template", start, end)
     with pytest.raises(errors.InvalidInput, match="unknown metric"):
-        metrics.timeseries(conn, org.id, "revenue", "day", start, end)
+        rollups.timeseries(conn, org.id, "revenue", "day", start, end)
 
 
 def test_rebuild_and_reconcile_while_events_flow_never_lose_or_double_count(

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from shared.aggregate import aggregation, recovery
 from shared.core import db
-from shared.metrics import metrics
+from shared.metrics import rollups, timeframes
 from shared.refresh import views as refresh
 from shared.validate import validation
 from tests import rollup_model as model
@@ -234,17 +234,17 @@ def _check_metrics(
         ("day", start, lambda t: t.date()),
         ("hour", model.bucket(NOW - timedelta(hours=11)), local_hour),
     ):
-        series = metrics.timeseries(conn, org_id, "inquiries", interval, window, end).series[0].points  # type: ignore[arg-type]
+        series = rollups.timeseries(conn, org_id, "inquiries", interval, window, end).series[0].points  # type: ignore[arg-type]
         starts = [p.start for p in series]
         assert all(p.start.utcoffset() == p.start.astimezone(tz).utcoffset() for p in series)
         assert starts == sorted(set(starts)) and starts[0] <= window  # every period once, in order
         expected = Counter(key(t) for t in inquiries if t >= (window if interval == "hour" else start))
         got = {(p.start if interval == "hour" else p.start.date()): p.value for p in series if p.value}
         assert got == dict(expected)
-    got = {r.currency: [r.gross_minor, r.refunds_minor] for r in metrics.revenue(conn, org_id, start, end)}
+    got = {r.currency: [r.gross_minor, r.refunds_minor] for r in rollups.revenue(conn, org_id, start, end)}
     assert got == dict(revenue)
     _check_active_clients(conn, org_id, kept, tz)
-    net = metrics.totals(conn, org_id, start, end).metrics["revenue_net"]
+    net = rollups.totals(conn, org_id, start, end).metrics["revenue_net"]
     expected_net = {c: g - r for c, (g, r) in revenue.items()} or {currency: 0}
     assert {v.currency: v.value for v in net} == expected_net
 
@@ -254,17 +254,20 @@ def _check_active_clients(conn: psycopg.Connection[Any], org_id: Any, kept: list
     tiers) and per ISO week and month, each against a count from the events."""
     days = sorted({model.when(e).astimezone(tz).date() for e in kept}) or [NOW.astimezone(tz).date()]
     first, last = days[0], days[-1]
-    windows = [metrics.local_window(tz.key, first, last), metrics.local_window(tz.key, days[len(days) // 2], last)]
+    windows = [
+        timeframes.local_window(tz.key, first, last),
+        timeframes.local_window(tz.key, days[len(days) // 2], last),
+    ]
     windows += [(s + timedelta(minutes=7), e - timedelta(minutes=50)) for s, e in windows]
     windows.append((NOW - timedelta(hours=30), NOW + timedelta(minutes=1)))
     for start, end in windows:
         if end <= start:
             continue
-        got = metrics.totals(conn, org_id, start, end).metrics["active_clients"][0].value
+        got = rollups.totals(conn, org_id, start, end).metrics["active_clients"][0].value
         assert got == model.active_in(kept, start, end), (start, end)
-    start, end = metrics.local_window(tz.key, first - timedelta(days=40), last)
+    start, end = timeframes.local_window(tz.key, first - timedelta(days=40), last)
     for interval in ("week", "month"):
-        series = metrics.timeseries(conn, org_id, "active_clients", interval, start, end).series[0].points  # type: ignore[arg-type]
+        series = rollups.timeseries(conn, org_id, "active_clients", interval, start, end).series[0].points  # type: ignore[arg-type]
         for point, following in zip(series, [*series[1:], None], strict=True):
             p_start = max(point.start.astimezone(UTC), start)
             p_end = following.start.astimezone(UTC) if following else end

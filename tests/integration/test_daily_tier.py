@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +21,7 @@ from psycopg import conninfo
 
 from shared.aggregate import aggregation, recovery
 from shared.core import db, migrations
-from shared.metrics import metrics
+from shared.metrics import rollups, timeframes
 from shared.validate import validation
 from tests import factories
 
@@ -166,10 +167,10 @@ def test_a_new_zone_rederives_the_daily_tier_and_invalidates_cached_answers(
     with db.transaction() as c:
         assert recovery.reconcile(c, org.id, *window) == []
         # Whole local days of the new zone: the inquiries of each day match the events.
-        today = now.astimezone(metrics.ZoneInfo("America/St_Johns")).date()
-        start, end = metrics.local_window("America/St_Johns", today - timedelta(days=13), today)
-        series = metrics.timeseries(c, org.id, "inquiries", "day", start, end).series[0].points
-    tz = metrics.ZoneInfo("America/St_Johns")
+        today = now.astimezone(ZoneInfo("America/St_Johns")).date()
+        start, end = timeframes.local_window("America/St_Johns", today - timedelta(days=13), today)
+        series = rollups.timeseries(c, org.id, "inquiries", "day", start, end).series[0].points
+    tz = ZoneInfo("America/St_Johns")
     expected = Counter(
         datetime.fromisoformat(e["occurred_at"]).astimezone(tz).date()
         for e in batch
@@ -210,9 +211,9 @@ def test_whole_day_and_partial_windows_agree_with_the_events(
     now = datetime.now(UTC).replace(microsecond=0)
     batch = _stream(now)
     _ingest(ingest_app, org, batch)
-    tz = metrics.ZoneInfo("Australia/Eucla")
+    tz = ZoneInfo("Australia/Eucla")
     today = now.astimezone(tz).date()
-    whole = metrics.local_window(tz.key, today - timedelta(days=9), today - timedelta(days=2))
+    whole = timeframes.local_window(tz.key, today - timedelta(days=9), today - timedelta(days=2))
     windows = [
         whole,
         (whole[0] + timedelta(minutes=45), whole[1] - timedelta(hours=5, minutes=15)),
@@ -221,7 +222,7 @@ def test_whole_day_and_partial_windows_agree_with_the_events(
     for start, end in windows:
         kept = [e for e in batch if start <= datetime.fromisoformat(e["occurred_at"]) < end]
         with db.transaction() as c:
-            totals = metrics.totals(c, org.id, start, end).metrics
+            totals = rollups.totals(c, org.id, start, end).metrics
         assert totals["inquiries"][0].value == sum(e["type"] == "inquiry.received" for e in kept)
         assert totals["active_clients"][0].value == len({e["client_id"] for e in kept})
         paid = sum(e["data"]["amount_minor"] for e in kept if e["type"] == "payment.succeeded")
@@ -234,7 +235,7 @@ def test_days_whose_midnight_is_skipped_or_repeated_are_whole_days_of_the_right_
     """America/Santiago moves its clocks at local midnight: in September 00:00 does not exist (the day starts at
     01:00), in April 23:00-24:00 of the day before happens twice. Each local day is still whole, from its first
     real instant, and holds exactly the events whose local date it is."""
-    tz = metrics.ZoneInfo("America/Santiago")
+    tz = ZoneInfo("America/Santiago")
     org = make_org(timezone=tz.key)
     moments = []
     for day in (date(2026, 9, 5), date(2026, 9, 6), date(2026, 4, 4), date(2026, 4, 5)):
@@ -245,12 +246,12 @@ def test_days_whose_midnight_is_skipped_or_repeated_are_whole_days_of_the_right_
     ]
     _ingest(ingest_app, org, batch)
     for day in (date(2026, 9, 5), date(2026, 9, 6), date(2026, 9, 7), date(2026, 4, 4), date(2026, 4, 5)):
-        start, end = metrics.local_window(tz.key, day, day)
-        parts = metrics.split(tz, "all", start, end)
+        start, end = timeframes.local_window(tz.key, day, day)
+        parts = timeframes.split(tz, "all", start, end)
         assert parts.whole_days_only and (parts.first_day, parts.end_day) == (day, day + timedelta(days=1))
         mine = [e for e in batch if datetime.fromisoformat(e["occurred_at"]).astimezone(tz).date() == day]
         with db.transaction() as c:
-            got = metrics.totals(c, org.id, start, end).metrics
+            got = rollups.totals(c, org.id, start, end).metrics
         assert got["inquiries"][0].value == len(mine), day
         assert got["active_clients"][0].value == len({e["client_id"] for e in mine}), day
     with db.transaction() as c:

@@ -21,9 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from functions.dashboard import main as dashboard_main
 from shared.aggregate import aggregation
 from shared.core import apikeys, db, errors, settings
-from shared.dashboard import answercache, auth, openapi
-from shared.dashboard import answers as dashboard
-from shared.metrics import metrics
+from shared.dashboard import answercache, auth, openapi, questions, serving
+from shared.metrics import funnels, registry, rollups
 from shared.refresh import views as refresh
 from shared.validate import validation
 from tests import factories
@@ -365,7 +364,7 @@ def test_quality_reports_intake_per_source_rejections_dead_letters_queues_and_fr
 def test_metrics_lists_the_registry(dashboard_app: Any, make_org: Callable[..., Any]) -> None:
     org = make_org()
     answer = _get(dashboard_app, "/v1/metrics", org.read_key)
-    assert [m["name"] for m in answer.json["metrics"]] == sorted(metrics.REGISTRY)
+    assert [m["name"] for m in answer.json["metrics"]] == sorted(registry.REGISTRY)
     nps = next(m for m in answer.json["metrics"] if m["name"] == "nps")
     assert nps["dimensions"] == ["platform"] and nps["unit"] == "score"
     assert answer.json["intervals"]["hour"] == 31
@@ -407,7 +406,7 @@ def test_a_query_without_an_organization_filter_still_sees_only_the_callers_rows
     )
     _drain(views=True)
     viewer = auth.authenticate(mine.read_key)
-    with dashboard.as_viewer(viewer) as c:
+    with serving.as_viewer(viewer) as c:
         for table in (
             "analytics_events",
             "analytics_rollups",
@@ -435,10 +434,10 @@ def test_a_query_without_an_organization_filter_still_sees_only_the_callers_rows
             "select count(*) from public.analytics_rollups where organization_id = %s", (theirs.id,)
         ).fetchone() == (0,)
         with pytest.raises(errors.NotFound):
-            metrics.totals(c, theirs.id, start, end)
-        assert metrics.totals(c, mine.id, start, end).metrics["inquiries"][0].value == 2
+            rollups.totals(c, theirs.id, start, end)
+        assert rollups.totals(c, mine.id, start, end).metrics["inquiries"][0].value == 2
         # The funnel and bookings read the organization-filtered views, as the viewer, not as the owner.
-        assert metrics.funnel(c, theirs.id, start, end).stages[0].clients == 0
+        assert funnels.funnel(c, theirs.id, start, end).stages[0].clients == 0
         assert c.execute("select current_user").fetchone() == ("authenticated",)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             c.execute("select count(*) from public.analytics_client_funnel_mv")
@@ -635,13 +634,13 @@ def test_a_parameter_given_twice_is_refused(dashboard_app: Any, make_org: Callab
 def test_windows_default_to_the_last_30_local_days_and_dates_are_inclusive() -> None:
     tz = ZoneInfo("Asia/Kathmandu")
     now = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)  # 2026-11-26 01:45 in Kathmandu
-    span = dashboard.resolve(dashboard.OverviewQuery(), tz, now=now)
+    span = questions.resolve(questions.OverviewQuery(), tz, now=now)
     assert span.end == datetime(2026, 11, 26, 18, 15, tzinfo=UTC)  # midnight after 2026-11-26, local
     assert span.start == datetime(2026, 10, 27, 18, 15, tzinfo=UTC)  # 30 local days
-    one = dashboard.resolve(dashboard.OverviewQuery.model_validate({"from": "2026-11-01", "to": "2026-11-01"}), tz)
+    one = questions.resolve(questions.OverviewQuery.model_validate({"from": "2026-11-01", "to": "2026-11-01"}), tz)
     assert one.end - one.start == timedelta(days=1) and one.previous_end == one.start
-    naive = dashboard.OverviewQuery.model_validate({"from": "2026-11-01T09:00", "to": "2026-11-01T10:00:00+00:00"})
-    span = dashboard.resolve(naive, tz)
+    naive = questions.OverviewQuery.model_validate({"from": "2026-11-01T09:00", "to": "2026-11-01T10:00:00+00:00"})
+    span = questions.resolve(naive, tz)
     assert span.start == datetime(2026, 11, 1, 3, 15, tzinfo=UTC)  # naive date-times are local
 
 

@@ -15,7 +15,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from shared.core import db, settings
-from shared.monitor import alerts, quality
+from shared.monitor import alerts, measurements, quality
 from tests import factories
 
 HOOK = "https://hooks.example.com/wedsync"
@@ -140,7 +140,7 @@ def test_global_checks_alert_the_global_recipients_signed_with_the_global_secret
     _run()
     bodies = [json.loads(c.request.body) for c in _hook_calls(OPS_HOOK)]
     assert [(b["check"], b["subject"], b["state"]) for b in bodies] == [("queue_age", "ingest", "opened")]
-    assert bodies[0]["organization_id"] == str(quality.GLOBAL)
+    assert bodies[0]["organization_id"] == str(measurements.GLOBAL)
     call = _hook_calls(OPS_HOOK)[0]
     stamp = call.request.headers["X-WedSync-Timestamp"]
     assert call.request.headers["X-WedSync-Signature"] == alerts.sign("ops-secret", stamp, call.request.body)

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from shared.core import db, settings
-from shared.monitor import checks, quality
+from shared.monitor import checks, infrastructure, measurements, quality
 from shared.validate import validation
 from tests import factories
 from tests.quality_helpers import bump_stats, store_events
@@ -18,7 +18,7 @@ from tests.quality_helpers import bump_stats, store_events
 NOW = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)  # a Wednesday
 
 
-def _by(results: list[quality.CheckResult], check: str, subject: str = "") -> quality.CheckResult:
+def _by(results: list[measurements.CheckResult], check: str, subject: str = "") -> measurements.CheckResult:
     found = [r for r in results if r.check == check and r.subject == subject]
     assert len(found) == 1, [(r.check, r.subject) for r in results]
     return found[0]
@@ -170,14 +170,14 @@ def test_queue_health_flags_old_messages_and_messages_over_the_retry_limit(
     make_org: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
     now = datetime.now(UTC)
-    healthy = {(r.check, r.subject): r for r in checks.queue_health(conn, now)}
+    healthy = {(r.check, r.subject): r for r in infrastructure.queue_health(conn, now)}
     assert all(r.status == "pass" for r in healthy.values())
     assert {("queue_age", "ingest"), ("queue_depth", "aggregate"), ("queue_over_retry_limit", "ingest")} <= set(healthy)
     conn.execute("select pgmq.send('ingest', '{\"k\": 1}'::jsonb)")
     conn.execute("select pgmq.send('ingest', '{\"k\": 2}'::jsonb)")
     conn.execute("update pgmq.q_ingest set enqueued_at = now() - interval '20 minutes'")
     conn.execute("update pgmq.q_ingest set read_ct = 9 where message ->> 'k' = '2'")
-    found = {(r.check, r.subject): r for r in checks.queue_health(conn, now)}
+    found = {(r.check, r.subject): r for r in infrastructure.queue_health(conn, now)}
     assert found[("queue_age", "ingest")].status == "fail"
     assert found[("queue_age", "ingest")].value >= 1200
     assert found[("queue_depth", "ingest")].value == 2 and found[("queue_depth", "ingest")].status == "pass"
@@ -228,7 +228,7 @@ def test_storage_reports_partitions_ahead_sizes_and_queue_dead_tuples(
     conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = datetime.now(UTC)
-    results = checks.storage(conn, now)
+    results = infrastructure.storage(conn, now)
     ahead = _by(results, "partitions_ahead", "analytics_events")
     assert ahead.status == "pass" and ahead.value >= 12
     assert _by(results, "table_size", "public.analytics_events").status == "pass"
@@ -242,7 +242,7 @@ def test_storage_reports_partitions_ahead_sizes_and_queue_dead_tuples(
     monkeypatch.setenv("QUALITY_TABLE_BYTES_WARN", "1")
     monkeypatch.setenv("QUALITY_DEAD_TUPLES_WARN", "10")
     settings.get_settings.cache_clear()
-    results = checks.storage(conn, now)
+    results = infrastructure.storage(conn, now)
     ahead = _by(results, "partitions_ahead", "analytics_events")
     assert ahead.status == "fail" and ahead.value == 0
     assert _by(results, "table_size", "public.analytics_events").status == "warn"
@@ -255,7 +255,7 @@ def test_runs_keep_the_latest_result_per_subject_and_a_history_of_changes(
 ) -> None:
     org, other = make_org(), make_org(name="Other")
     first = quality.run(db.transaction)
-    assert not first.skipped and set(first.organizations) == {org.id, other.id, quality.GLOBAL}
+    assert not first.skipped and set(first.organizations) == {org.id, other.id, measurements.GLOBAL}
     history = conn.execute("select count(*) from analytics_quality_checks").fetchone()[0]
     assert history == len(first.results)
     second = quality.run(db.transaction, organization_id=org.id, include_global=False)
@@ -263,7 +263,7 @@ def test_runs_keep_the_latest_result_per_subject_and_a_history_of_changes(
     assert conn.execute("select count(*) from analytics_quality_checks").fetchone()[0] == history
     with db.transaction() as c:
         latest = quality.latest_results(c, org.id)
-    assert {r.organization_id for r in latest} == {org.id, quality.GLOBAL}
+    assert {r.organization_id for r in latest} == {org.id, measurements.GLOBAL}
     own = [r for r in latest if r.organization_id == org.id]
     assert sorted((r.check, r.subject) for r in own) == sorted((r.check, r.subject) for r in second.results)
     assert {r.checked_at for r in own} == {second.results[0].checked_at}

@@ -23,9 +23,9 @@ from moto.ses.models import ses_backends
 from shared import report as reports
 from shared.aggregate import aggregation
 from shared.core import db, errors, settings
-from shared.metrics import metrics
+from shared.metrics import funnels, rollups, timeframes
 from shared.refresh import views as refresh
-from shared.report import access, delivery, generation, periods, text
+from shared.report import access, delivery, dispatch, generation, periods, text
 from shared.tools import cli
 from shared.validate import validation
 from tests import factories
@@ -408,11 +408,11 @@ def test_stored_but_undelivered_report_is_delivered_by_the_next_run(
     def crash(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt("the instance was stopped")
 
-    real = generation._deliver
-    monkeypatch.setattr(generation, "_deliver", crash)
+    real = dispatch.deliver
+    monkeypatch.setattr(dispatch, "deliver", crash)
     with pytest.raises(KeyboardInterrupt):
         reports.generate(db.transaction, org.id, "weekly", WEEK, now=LONDON_NOW)
-    monkeypatch.setattr(generation, "_deliver", real)
+    monkeypatch.setattr(dispatch, "deliver", real)
     row = conn.execute("select status, delivery_status, lease_until > now() from analytics_reports").fetchone()
     assert row == ("stored", "pending", True)
     with responses.RequestsMock():  # the dead run's lease still holds: nothing happens yet
@@ -487,8 +487,8 @@ def test_report_numbers_equal_the_metric_layer_for_the_same_period(
     tz = "Asia/Kathmandu"
     org = business(tz=tz, currency="NPR")
     rec = reports.generate(db.transaction, org.id, "weekly", WEEK, deliver=False, now=LONDON_NOW)
-    start, end = metrics.local_window(tz, WEEK, WEEK + timedelta(days=6))
-    totals = metrics.totals(conn, org.id, start, end)
+    start, end = timeframes.local_window(tz, WEEK, WEEK + timedelta(days=6))
+    totals = rollups.totals(conn, org.id, start, end)
     expect = {
         "inquiries": totals.metrics["inquiries"][0].value,
         "bookings": totals.metrics["bookings"][0].value,
@@ -498,7 +498,7 @@ def test_report_numbers_equal_the_metric_layer_for_the_same_period(
         expect[f"revenue_net:{v.currency}"] = v.value
     for v in totals.metrics["booking_value"]:
         expect[f"booking_value:{v.currency}"] = v.value
-    expect["conversion_rate"] = metrics.funnel(conn, org.id, start, end).conversion_rate
+    expect["conversion_rate"] = funnels.funnel(conn, org.id, start, end).conversion_rate
     headline = {h["key"]: h["value"] for h in rec.summary["headline"]}
     assert {k: headline.get(k) for k in expect} == expect
     assert expect["inquiries"] == 3 and expect["revenue_net:NPR"] == 75000 + 75001 - 5000
@@ -511,7 +511,7 @@ def test_report_numbers_equal_the_metric_layer_for_the_same_period(
     rows = list(csv.DictReader(io.StringIO(body)))
     net = {r["currency"]: r["value"] for r in rows if r["section"] == "headline" and r["item"] == "Revenue (net)"}
     assert net == {"NPR": "1450.01", "USD": "123.45"}
-    revenue = {r.currency: r.net_minor for r in metrics.revenue(conn, org.id, start, end)}
+    revenue = {r.currency: r.net_minor for r in rollups.revenue(conn, org.id, start, end)}
     assert revenue == {"NPR": 145001, "USD": 12345}
     html_body = access.report_file(conn, org.id, rec.id, "html")[0].decode()
     assert "1,450.01 NPR" in html_body and "123.45 USD" in html_body

@@ -13,8 +13,7 @@ import psycopg
 import pytest
 
 from shared.core import db, errors, migrations, settings
-from shared.dashboard import answers as dashboard
-from shared.dashboard import auth
+from shared.dashboard import auth, serving
 from shared.tools import cli
 
 
@@ -97,7 +96,7 @@ def test_the_dashboard_sets_its_viewer_and_the_limits_in_the_same_transaction(
 ) -> None:
     limits(statement_ms=4321)
     viewer = auth.authenticate(make_org().read_key)
-    with dashboard.as_viewer(viewer) as conn:
+    with serving.as_viewer(viewer) as conn:
         assert _setting(conn, "statement_timeout") == "4321"
         assert conn.execute("select current_user, current_setting('jit')").fetchone() == ("authenticated", "off")
 

@@ -11,20 +11,20 @@ import pytest
 import stripe
 
 from shared.catalog import events
-from shared.tools.demo import delivery, year
+from shared.tools.demo import delivery, story, year
 
 
 def test_the_same_seed_and_end_day_give_the_same_events_ids_and_payloads() -> None:
-    a = year.generate(11, months=3, end_day=date(2026, 5, 1))
-    b = year.generate(11, months=3, end_day=date(2026, 5, 1))
-    other = year.generate(12, months=3, end_day=date(2026, 5, 1))
+    a = story.generate(11, months=3, end_day=date(2026, 5, 1))
+    b = story.generate(11, months=3, end_day=date(2026, 5, 1))
+    other = story.generate(12, months=3, end_day=date(2026, 5, 1))
     assert a.events and a.deliveries
     assert a.events == b.events and a.deliveries == b.deliveries
     assert [e["event_id"] for e in a.events] != [e["event_id"] for e in other.events]
 
 
 def test_event_and_delivery_ids_are_unique_except_stripe_redeliveries() -> None:
-    y = year.generate(3, months=12, end_day=date(2026, 1, 1))
+    y = story.generate(3, months=12, end_day=date(2026, 1, 1))
     ids = [e["event_id"] for e in y.events]
     assert len(ids) == len(set(ids))
     by_id: dict[str, list[year.Delivery]] = {}
@@ -36,7 +36,7 @@ def test_event_and_delivery_ids_are_unique_except_stripe_redeliveries() -> None:
 
 
 def test_a_full_year_has_more_inquiries_in_engagement_season_and_weddings_in_summer() -> None:
-    y = year.generate(5, months=12, end_day=date(2026, 1, 1))  # calendar 2025
+    y = story.generate(5, months=12, end_day=date(2026, 1, 1))  # calendar 2025
     tz = ZoneInfo(y.business.timezone)
     months = Counter(
         datetime.fromisoformat(e["occurred_at"]).astimezone(tz).month
@@ -53,7 +53,7 @@ def test_a_full_year_has_more_inquiries_in_engagement_season_and_weddings_in_sum
 
 
 def test_every_event_is_inside_the_window_and_accepted_by_the_catalog() -> None:
-    y = year.generate(9, months=2, end_day=date(2026, 4, 1))
+    y = story.generate(9, months=2, end_day=date(2026, 4, 1))
     assert y.start == datetime(2026, 2, 1, tzinfo=UTC) and y.end == datetime(2026, 3, 31, 23, tzinfo=UTC)
     checked = events.check_batch(y.events, now=y.end)
     assert checked.rejected == []

@@ -11,6 +11,7 @@ import pytest
 
 from shared.catalog import events
 from shared.ingest import providers
+from shared.ingest.providers import registry
 from tests import webhook_payloads as wp
 
 SOURCE = providers.Source(uuid4(), uuid4(), "stripe", {})
@@ -18,7 +19,7 @@ SOURCE = providers.Source(uuid4(), uuid4(), "stripe", {})
 
 def _verify(name: str, raw: bytes, headers: dict[str, str], secrets: list[str]) -> None:
     """Verify at the current time (signatures are made with the current time too), tolerance 300 s."""
-    providers.get(name).verify(raw, headers, secrets, datetime.now(UTC), 300)
+    registry.get(name).verify(raw, headers, secrets, datetime.now(UTC), 300)
 
 
 def _catalog_valid(mapped: providers.Mapped) -> None:
@@ -66,9 +67,7 @@ def test_stripe_payment_intent_succeeded_maps_amount_currency_kind_booking_and_c
     pi = wp.payment_intent(
         "pi_3MtwBwLkdIwHu7ix28a3tqPa", 80000, "gbp", {"kind": "Deposit", "booking_id": "b-17", "client_id": "c-9"}
     )
-    mapped = providers.get("stripe").parse(
-        wp.body(wp.stripe_event("payment_intent.succeeded", pi)).decode(), {}, SOURCE
-    )
+    mapped = registry.get("stripe").parse(wp.body(wp.stripe_event("payment_intent.succeeded", pi)).decode(), {}, SOURCE)
     assert (mapped.items, mapped.ignored, mapped.rejected) == (1, 0, [])
     [event] = mapped.events
     assert event["type"] == "payment.succeeded"
@@ -85,7 +84,7 @@ def test_stripe_payment_intent_succeeded_maps_amount_currency_kind_booking_and_c
 
 
 def test_checkout_session_and_payment_intent_for_the_same_payment_share_one_event_id() -> None:
-    parse = providers.get("stripe").parse
+    parse = registry.get("stripe").parse
     via_pi = parse(
         wp.body(wp.stripe_event("payment_intent.succeeded", wp.payment_intent("pi_9", 12000))).decode(), {}, SOURCE
     )
@@ -113,7 +112,7 @@ def test_checkout_session_and_payment_intent_for_the_same_payment_share_one_even
 
 
 def test_unpaid_checkout_and_unused_stripe_types_are_ignored_not_rejected() -> None:
-    parse = providers.get("stripe").parse
+    parse = registry.get("stripe").parse
     unpaid = parse(
         wp.body(
             wp.stripe_event(
@@ -131,7 +130,7 @@ def test_unpaid_checkout_and_unused_stripe_types_are_ignored_not_rejected() -> N
 
 
 def test_partial_refunds_each_count_once_with_their_own_amount() -> None:
-    parse = providers.get("stripe").parse
+    parse = registry.get("stripe").parse
     first = parse(
         wp.body(wp.stripe_event("charge.refunded", wp.charge("ch_1", "pi_1", 10000, [("re_1", 2500)]))).decode(),
         {},
@@ -164,7 +163,7 @@ def test_partial_refunds_each_count_once_with_their_own_amount() -> None:
 
 
 def test_payment_failed_maps_failure_code_and_unparseable_stripe_object_is_rejected_with_reasons() -> None:
-    parse = providers.get("stripe").parse
+    parse = registry.get("stripe").parse
     failed = parse(
         wp.body(
             wp.stripe_event(
@@ -236,7 +235,7 @@ def test_resend_types_map_to_canonical_email_events(resend_type: str, canonical:
     if resend_type == "email.bounced":
         extra["bounce"] = {"message": "mailbox does not exist", "subType": "General", "type": "Permanent"}
     raw = wp.body(wp.resend_event(resend_type, **extra))
-    mapped = providers.get("resend").parse(raw.decode(), {"svix-id": "msg_2Ab3"}, SOURCE)
+    mapped = registry.get("resend").parse(raw.decode(), {"svix-id": "msg_2Ab3"}, SOURCE)
     [event] = mapped.events
     assert event["type"] == canonical and event["event_id"] == "resend:msg_2Ab3"
     assert event["data"]["message_id"] == "4ef9a417-02e9-4d39-ad75-9611e0fcc33c"
@@ -249,7 +248,7 @@ def test_resend_types_map_to_canonical_email_events(resend_type: str, canonical:
 
 
 def test_resend_types_we_do_not_use_are_ignored() -> None:
-    mapped = providers.get("resend").parse(wp.body(wp.resend_event("email.delivery_delayed")).decode(), {}, SOURCE)
+    mapped = registry.get("resend").parse(wp.body(wp.resend_event("email.delivery_delayed")).decode(), {}, SOURCE)
     assert (mapped.ignored, mapped.events, mapped.rejected) == (1, [], [])
 
 
@@ -268,8 +267,8 @@ def test_sendgrid_ecdsa_signature_verifies_with_the_public_key_and_refuses_tampe
         _verify("sendgrid", raw, headers, [other_public])
     with pytest.raises(providers.Refused, match="old"):
         _verify("sendgrid", raw, wp.sendgrid_headers(raw, private, int(time.time()) - 3600), [public])
-    assert providers.get("sendgrid").check_secret(public) is None
-    assert providers.get("sendgrid").check_secret("not a key") is not None
+    assert registry.get("sendgrid").check_secret(public) is None
+    assert registry.get("sendgrid").check_secret("not a key") is not None
 
 
 def test_sendgrid_batch_maps_each_item_ignores_unused_and_rejects_only_the_bad_one() -> None:
@@ -284,7 +283,7 @@ def test_sendgrid_batch_maps_each_item_ignores_unused_and_rejects_only_the_bad_o
         wp.sendgrid_item("unsubscribe"),
         {"email": "x@example.com", "event": "delivered", "timestamp": "yesterday"},
     ]
-    mapped = providers.get("sendgrid").parse(wp.body(items).decode(), {}, SOURCE)
+    mapped = registry.get("sendgrid").parse(wp.body(items).decode(), {}, SOURCE)
     assert mapped.items == 9 and mapped.ignored == 2
     assert [e["type"] for e in mapped.events] == [
         "email.sent",
@@ -334,7 +333,7 @@ def test_postmark_records_map_to_email_events() -> None:
         "Tag": "Invitation",
     }
     change = {"RecordType": "SubscriptionChange", "MessageID": "x", "ChangedAt": "2026-11-20T11:00:00Z"}
-    parse = providers.get("postmark").parse
+    parse = registry.get("postmark").parse
     b, o, c = (parse(wp.body(r).decode(), {}, SOURCE) for r in (bounce, opened, change))
     assert b.events[0]["type"] == "email.bounced" and b.events[0]["data"]["bounce_type"] == "hard"
     assert b.events[0]["client_id"] == "c-3" and b.events[0]["data"]["campaign"] == "invitation"
@@ -355,14 +354,14 @@ def test_typeform_signature_is_the_base64_hmac_of_the_body() -> None:
 
 def test_typeform_response_on_an_inquiry_form_becomes_form_submitted_and_inquiry_received() -> None:
     source = providers.Source(uuid4(), uuid4(), "typeform", {"inquiry_forms": ["lT4Z3j"]})
-    mapped = providers.get("typeform").parse(wp.body(wp.typeform_response()).decode(), {}, source)
+    mapped = registry.get("typeform").parse(wp.body(wp.typeform_response()).decode(), {}, source)
     submitted, inquiry = mapped.events
     assert submitted["type"] == "form.submitted" and submitted["data"]["is_inquiry"] is True
     assert submitted["data"]["form_name"] == "Wedding enquiry"
     assert inquiry["type"] == "inquiry.received" and inquiry["data"]["lead_source"] == "instagram"
     assert inquiry["data"]["wedding_date"] == "2027-06-12" and inquiry["data"]["guest_count"] == 120
     _catalog_valid(mapped)
-    plain = providers.get("typeform").parse(wp.body(wp.typeform_response(form_id="other")).decode(), {}, source)
+    plain = registry.get("typeform").parse(wp.body(wp.typeform_response(form_id="other")).decode(), {}, source)
     assert [e["type"] for e in plain.events] == ["form.submitted"]
 
 
@@ -389,7 +388,7 @@ def test_generic_form_marked_inquiry_gives_an_inquiry_with_its_lead_source_and_s
         "currency": "gbp",
         "fields": {"message": "We're getting married!"},
     }
-    mapped = providers.get("form").parse(wp.body(doc).decode(), {}, source)
+    mapped = registry.get("form").parse(wp.body(doc).decode(), {}, source)
     assert [e["type"] for e in mapped.events] == ["form.submitted", "inquiry.received"]
     assert mapped.events[1]["data"]["lead_source"] == "website"
     assert mapped.events[1]["client_id"] == "mia@example.com"  # pseudonymised by the validate stage

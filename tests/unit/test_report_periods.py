@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from shared.core import errors
-from shared.report import config, content, delivery, generation, periods, text
+from shared.report import config, content, delivery, dispatch, periods, text
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_webhook_signature_covers_timestamp_and_body_and_expires() -> None:
 
 def test_email_html_swaps_each_data_uri_chart_for_a_cid_reference() -> None:
     page = b'<img src="data:image/png;base64,iVBORw0K"><p>x</p><img src="data:image/png;base64,AAAA">'
-    html, images = generation.email_parts(page)
+    html, images = dispatch.email_parts(page)
     assert html == '<img src="cid:chart1@wedsync.report"><p>x</p><img src="cid:chart2@wedsync.report">'
     assert [cid for cid, _ in images] == ["chart1@wedsync.report", "chart2@wedsync.report"]
     assert images[1][1] == b"\x00\x00\x00"

@@ -1,4 +1,4 @@
--- Named queries of the dashboard API (shared/dashboard/answers.py). They run as role `authenticated` with the caller's
+-- Named queries of the dashboard API (shared/dashboard/). They run as role `authenticated` with the caller's
 -- claims set, so row-level security applies on top of every organization filter written here.
 
 -- name: dashboard_state

@@ -87,20 +87,6 @@ class Provider:
     secret_label: str = "signing secret"
 
 
-def get(name: str) -> Provider:
-    """The provider module's descriptor; KeyError for an unknown provider."""
-    if name not in PROVIDERS:
-        raise KeyError(name)
-    # Imported here, not at the top: each provider module imports this one. Named explicitly (not by
-    # importlib) so a bundle's import closure (shared/tools/closure.py) sees every provider.
-    from shared.ingest.providers import form, postmark, resend, sendgrid, stripe, typeform
-
-    modules = {"form": form, "postmark": postmark, "resend": resend, "sendgrid": sendgrid, "stripe": stripe}
-    modules["typeform"] = typeform
-    provider: Provider = modules[name].PROVIDER
-    return provider
-
-
 # ----- helpers the provider modules share -------------------------------------------------------------------
 
 

@@ -89,7 +89,7 @@ def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_quality_check(args: argparse.Namespace) -> int:
-    from shared.monitor import alerts, quality
+    from shared.monitor import alerts, measurements, quality
 
     summary = quality.run(db.transaction, organization_id=args.org, include_global=not args.org or args.include_global)
     if summary.skipped:
@@ -109,7 +109,7 @@ def cmd_quality_check(args: argparse.Namespace) -> int:
         )
     else:
         for r in summary.results:
-            org = "global" if r.organization_id == quality.GLOBAL else str(r.organization_id)[:8]
+            org = "global" if r.organization_id == measurements.GLOBAL else str(r.organization_id)[:8]
             value = "-" if r.value is None else f"{r.value:g}"
             limit = "-" if r.threshold is None else f"{r.threshold:g}"
             print(

@@ -4,7 +4,7 @@ print the headline numbers.
 Guarantees:
 * It goes through the product, not around it: events enter through the ingest API and the Stripe and Resend
   webhook endpoints, are validated, stored, aggregated and refreshed by the running functions, and the numbers
-  printed are read back through `shared.metrics.metrics`, like the dashboard reads them.
+  printed are read back through `shared.metrics`, like the dashboard reads them.
 * Idempotent: the same seed, span and end day give the same event ids, so a second run stores nothing new and
   changes no number (the ingest answers count them as duplicates).
 * Its own organization by default: one per (seed, span, end day), found by name on a re-run, so a demo never mixes
@@ -31,8 +31,9 @@ from pydantic import BaseModel
 from shared.catalog import currencies
 from shared.core import apikeys, db, organizations, queues, secretbox, settings
 from shared.ingest import webhooks
-from shared.metrics import metrics
-from shared.tools.demo import delivery
+from shared.metrics import funnels, rollups
+from shared.tools.demo import business as demo_business
+from shared.tools.demo import delivery, story
 from shared.tools.demo import year as demo_year
 
 SOURCE_NAME = "demo"
@@ -58,7 +59,7 @@ def _organizations(conn: Connection[Any]) -> list[Organization]:
     ]
 
 
-def find_or_create_organization(conn: Connection[Any], name: str, business: demo_year.Business) -> Organization:
+def find_or_create_organization(conn: Connection[Any], name: str, business: demo_business.Business) -> Organization:
     """The demo organization called `name`, created (with the business's zone and currency) if missing."""
     for org in _organizations(conn):
         if org.name == name:
@@ -119,7 +120,7 @@ def wait_for_views(url: str | None, org_id: UUID, timeout: float = 60.0) -> bool
     with db.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             # A change not yet refreshed is listed as pending (even before a first refresh); none listed: fresh.
-            if not any(f.pending for f in metrics.freshness(conn, org_id)):
+            if not any(f.pending for f in funnels.freshness(conn, org_id)):
                 return True
             time.sleep(0.5)
     return False
@@ -137,7 +138,7 @@ class Money(BaseModel):
 
 
 class Headline(BaseModel):
-    """The year in numbers, read back through shared.metrics.metrics."""
+    """The year in numbers, read back through shared.metrics."""
 
     organization_id: UUID
     start: datetime
@@ -168,15 +169,15 @@ class Headline(BaseModel):
 
 
 def headline(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> Headline:
-    t = metrics.totals(conn, org_id, start, end)
+    t = rollups.totals(conn, org_id, start, end)
 
     def one(name: str) -> Any:
         return t.metrics[name][0].value
 
-    sources = metrics.breakdown(conn, org_id, "inquiries", "lead_source", start, end).rows
-    monthly = metrics.timeseries(conn, org_id, "inquiries", "month", start, end).series[0].points
+    sources = rollups.breakdown(conn, org_id, "inquiries", "lead_source", start, end).rows
+    monthly = rollups.timeseries(conn, org_id, "inquiries", "month", start, end).series[0].points
     peak = max(monthly, key=lambda p: p.value or 0, default=None)
-    funnel = metrics.funnel(conn, org_id, start, end)
+    funnel = funnels.funnel(conn, org_id, start, end)
     return Headline(
         organization_id=org_id,
         start=start,
@@ -197,7 +198,7 @@ def headline(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime
                 net_minor=r.net_minor,
                 payments=r.payments,
             )
-            for r in metrics.revenue(conn, org_id, start, end)
+            for r in rollups.revenue(conn, org_id, start, end)
         ],
         payments_failed=one("payments_failed"),
         average_rating=one("review_rating"),
@@ -303,16 +304,16 @@ def run(
     """Generate, send, wait until counted, print the headline numbers. `database_url`: the pipeline's database
     (default: the configured one), used to set up the organization and sources and to read the numbers."""
     url = database_url or db.database_url()
-    business, given = demo_year.Business(), None
+    business, given = demo_business.Business(), None
     if org_id is not None:
         with db.transaction(url) as conn:
             given = existing_organization(conn, org_id)
-        business = demo_year.Business(
+        business = demo_business.Business(
             timezone=given.timezone,
             currency=given.currency,
             destination_currency=None if given.currency == "EUR" else "EUR",
         )
-    y = demo_year.generate(seed, months=months, end_day=end_day, business=business)
+    y = story.generate(seed, months=months, end_day=end_day, business=business)
     if y.end > datetime.now(UTC):
         raise ValueError(
             f"the end day {y.end_day} is in the future in {business.timezone}: the demo sends only "

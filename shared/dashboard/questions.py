@@ -1,0 +1,246 @@
+"""The dashboard API's questions: query-parameter models, their checks, and the window each one covers in the
+organization's zone.
+
+A question is parsed into one of these models (BadInput lists every wrong field, as the API answers them) and
+`resolve` turns its `from`/`to` into [start, end) in UTC plus the previous period of the same length, so every
+answer compares like with like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from shared.core import http as web
+from shared.metrics import registry, timeframes
+
+Interval = Literal["hour", "day", "week", "month"]
+MAX_RANGE_DAYS = 3660  # ten years
+# The longest window each interval may cover: keeps a series under ~1,100 points.
+INTERVAL_MAX_DAYS: dict[str, int] = {"hour": 31, "day": 1100, "week": MAX_RANGE_DAYS, "month": MAX_RANGE_DAYS}
+DEFAULT_DAYS = 30
+
+
+class BadInput(Exception):
+    def __init__(self, fields: list[web.FieldError]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, f.loc))}: {f.msg}" for f in fields))
+        self.fields = fields
+
+
+def field_errors(exc: ValidationError) -> list[web.FieldError]:
+    out = []
+    for e in exc.errors():
+        loc = [str(x) for x in e["loc"]] or ["query"]
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown query parameter"
+        out.append(web.FieldError(loc=loc, msg=msg, type=e["type"]))
+    return out
+
+
+@dataclass(frozen=True)
+class Span:
+    start: datetime
+    end: datetime
+    previous_start: datetime
+    previous_end: datetime
+    days: float
+
+
+# ----- questions --------------------------------------------------------------------------------------------
+
+
+def _moment(value: Any) -> Any:
+    if value is None or isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 date-time (e.g. 2026-11-01T09:30:00Z)"
+        ) from None
+
+
+class Window(BaseModel):
+    """A period: `from`/`to` as local dates of the organization (`to` inclusive) or ISO date-times (`to`
+    exclusive; without an offset they are read in the organization's zone). Default: the last 30 local days,
+    today included."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    from_: date | datetime | None = Field(
+        None,
+        alias="from",
+        description="First local day (YYYY-MM-DD), or an instant (ISO 8601) where the period starts",
+        examples=["2026-10-01"],
+    )
+    to: date | datetime | None = Field(
+        None,
+        description="Last local day, included (YYYY-MM-DD), or an instant (ISO 8601) where the period ends, excluded",
+        examples=["2026-10-31"],
+    )
+
+    _moments = field_validator("from_", "to", mode="before")(_moment)
+    _span: Span | None = PrivateAttr(None)
+
+    def checks(self) -> list[web.FieldError]:
+        """Checks across fields that pydantic cannot place on one field."""
+        return []
+
+    @property
+    def span(self) -> Span:
+        assert self._span is not None, "resolve() the window first"
+        return self._span
+
+
+class OverviewQuery(Window):
+    pass
+
+
+class MetricQuery(Window):
+    metric: str = Field(
+        description="A metric name from GET /v1/metrics", json_schema_extra={"enum": list(sorted(registry.REGISTRY))}
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in registry.REGISTRY:
+            raise ValueError(f"unknown metric {value!r}; known metrics: {', '.join(sorted(registry.REGISTRY))}")
+        return value
+
+
+class TimeseriesQuery(MetricQuery):
+    interval: Interval = Field("day", description="Period length; hour covers at most 31 days, day 1100 days")
+
+
+class BreakdownQuery(MetricQuery):
+    by: str = Field(description="A breakdown dimension the metric allows (see GET /v1/metrics)")
+
+    def checks(self) -> list[web.FieldError]:
+        allowed = registry.REGISTRY[self.metric].dimensions
+        if self.by in allowed:
+            return []
+        return [
+            web.FieldError(
+                loc=["by"],
+                type="breakdown",
+                msg=(
+                    f"{self.metric} cannot be broken down by {self.by!r}; allowed: {', '.join(sorted(allowed)) or 'none'}"
+                ),
+            )
+        ]
+
+
+class FunnelQuery(Window):
+    pass
+
+
+class RevenueQuery(Window):
+    pass
+
+
+class QualityQuery(Window):
+    interval: Literal["hour", "day"] = Field("day", description="Period of the per-source counters")
+
+
+class NoQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def parse(model: type[BaseModel], args: dict[str, str]) -> Any:
+    """The query parameters as `model`; BadInput with one entry per wrong field otherwise."""
+    try:
+        q = model.model_validate(args)
+    except ValidationError as exc:
+        raise BadInput(field_errors(exc)) from None
+    problems = q.checks() if isinstance(q, Window) else []
+    if problems:
+        raise BadInput(problems)
+    return q
+
+
+# ----- windows --------------------------------------------------------------------------------------------
+
+
+def _instant(value: datetime, tz: ZoneInfo) -> datetime:
+    return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def resolve(q: Window, tz: ZoneInfo, interval: str | None = None, now: datetime | None = None) -> Span:
+    """[start, end) of the question in UTC, and the previous period of the same length (the same number of
+    local days when both ends are dates, so DST changes do not shift it)."""
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    first: date | datetime | None = q.from_
+    last: date | datetime | None = q.to
+    if last is None:
+        last = first.date() if isinstance(first, datetime) and first.date() > today else today
+    if first is None:
+        first = last - timedelta(days=DEFAULT_DAYS if isinstance(last, datetime) else DEFAULT_DAYS - 1)
+    start = _instant(first, tz) if isinstance(first, datetime) else timeframes.local_window(tz.key, first, first)[0]
+    end = _instant(last, tz) if isinstance(last, datetime) else timeframes.local_window(tz.key, last, last)[1]
+    if end <= start:
+        raise BadInput(
+            [
+                web.FieldError(
+                    loc=["from"],
+                    type="window",
+                    msg=(
+                        f"from ({first}) must be before to ({last}); to is inclusive for dates, exclusive for date-times"
+                    ),
+                )
+            ]
+        )
+    days = (end - start).total_seconds() / 86400
+    if days > MAX_RANGE_DAYS + 1:
+        raise BadInput(
+            [
+                web.FieldError(
+                    loc=["from"],
+                    type="window",
+                    msg=f"the period covers {days:.0f} days; at most {MAX_RANGE_DAYS} allowed",
+                )
+            ]
+        )
+    if interval is not None and days > INTERVAL_MAX_DAYS[interval] + 0.05:  # + a DST hour
+        raise BadInput(
+            [
+                web.FieldError(
+                    loc=["interval"],
+                    type="interval_too_fine",
+                    msg=(
+                        f"{interval} covers at most {INTERVAL_MAX_DAYS[interval]} days and the period has {days:.1f}; "
+                        f"use a longer interval ({', '.join(k for k, v in INTERVAL_MAX_DAYS.items() if v >= days)})"
+                    ),
+                )
+            ]
+        )
+    if not isinstance(first, datetime) and not isinstance(last, datetime):
+        n = (last - first).days + 1
+        prev = timeframes.local_window(tz.key, first - timedelta(days=n), first - timedelta(days=1))
+    else:
+        prev = (start - (end - start), start)
+    return Span(start, end, prev[0], prev[1], days)
+
+
+class ReportsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["weekly", "monthly"] | None = Field(default=None, description="Only this kind of report")
+    before: date | None = Field(default=None, description="Only periods starting before this day (paging)")
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class ReportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["json", "pdf", "html", "csv"] = Field(
+        default="json", description="json: the report's record; pdf, html, csv: the file itself"
+    )

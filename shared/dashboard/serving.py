@@ -1,0 +1,120 @@
+"""Serving a dashboard answer as the viewer: one transaction under row-level security, and the answer cache.
+
+Guarantees:
+* Every query runs in one transaction as role `authenticated` with the caller's claims set
+  (`request.jwt.claims`), so RLS limits it to the caller's organization even where SQL forgot to filter (the
+  materialized views are read through organization-filtered views). The only read that leaves that role is the
+  queue depths (not tenant data); see docs/dashboard.md.
+* An answer is identified by (organization, data version, last view refresh, normalised question); the ETag is
+  derived from it, so a cached answer or a 304 is never stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from psycopg import Connection
+from pydantic import BaseModel
+
+from shared.core import db, queries
+from shared.dashboard import answercache, auth, questions
+
+
+@dataclass(frozen=True)
+class OrgState:
+    id: UUID
+    data_version: int
+    tz: ZoneInfo
+    currency: str
+    refreshed_at: datetime | None
+
+    @property
+    def version(self) -> str:
+        refreshed = self.refreshed_at.timestamp() if self.refreshed_at else 0
+        return f"{self.data_version}.{refreshed:.6f}"
+
+
+@contextlib.contextmanager
+def as_viewer(viewer: auth.Viewer) -> Iterator[Connection[Any]]:
+    """One transaction as role `authenticated` with the viewer's claims: RLS applies to every read."""
+    with db.transaction(local=_viewer_locals(viewer)) as conn:
+        yield conn
+
+
+def _viewer_locals(viewer: auth.Viewer) -> dict[str, str]:
+    # Set with the transaction's time limits in its first statement. JIT off: its compile time costs more than
+    # it saves on these short queries; work_mem: room to hash distinct clients in memory. Role last.
+    return {"request.jwt.claims": viewer.claims_json, "jit": "off", "work_mem": "32MB", "role": "authenticated"}
+
+
+@contextlib.contextmanager
+def owner_side(conn: Connection[Any]) -> Iterator[None]:
+    """Leave the `authenticated` role for pipeline-wide reads that are not tenant rows (pgmq queue metrics)."""
+    conn.execute("reset role")
+    yield
+    # Not in a `finally`: after an error the transaction rolls back, which restores the role anyway.
+    conn.execute("set local role authenticated")
+
+
+def state(conn: Connection[Any]) -> OrgState:
+    row = conn.execute(queries.get("dashboard_state")).fetchone()
+    if row is None:
+        raise auth.AuthError(403, "the caller's organization does not exist")
+    return OrgState(row[0], int(row[1]), ZoneInfo(row[2]), row[3], row[4])
+
+
+@dataclass(frozen=True)
+class Served:
+    status: int
+    body: bytes
+    etag: str | None
+    cache: str  # "memory", "redis", "miss" or "none"
+
+
+Compute = Callable[[Connection[Any], OrgState, Any], BaseModel]
+
+
+def serve(
+    viewer: auth.Viewer,
+    path: str,
+    query: BaseModel,
+    compute: Compute,
+    if_none_match: str | None,
+    *,
+    cacheable: bool = True,
+) -> Served:
+    """Answer `query` for the viewer: 304 when the client's ETag is current, a cached body when there is one,
+    otherwise compute it (in the same RLS transaction that read the version) and cache it."""
+    with as_viewer(viewer) as conn:
+        org = state(conn)
+        if isinstance(query, questions.Window):
+            query._span = questions.resolve(query, org.tz, getattr(query, "interval", None))
+        normal = json.dumps({"path": path, **query.model_dump(mode="json", by_alias=True)}, sort_keys=True)
+        if not cacheable:
+            body = compute(conn, org, query).model_dump_json().encode()
+            return Served(200, body, None, "none")
+        # Relative defaults ("last 30 days") are resolved before keying, so the key changes at local midnight.
+        window = (
+            f"{query.span.start.isoformat()}/{query.span.end.isoformat()}"
+            if isinstance(query, questions.Window)
+            else ""
+        )
+        k = answercache.key(str(org.id), org.version, normal, window)
+        etag = f'"{k[:32]}"'
+        if if_none_match and (
+            etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")] or if_none_match.strip() == "*"
+        ):
+            return Served(304, b"", etag, "none")
+        hit = answercache.cache.get(k)
+        if hit is not None:
+            return Served(200, hit[0], etag, hit[1])
+        body = compute(conn, org, query).model_dump_json().encode()
+    answercache.cache.put(k, body)
+    return Served(200, body, etag, "miss")
