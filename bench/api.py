@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
             c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = conninfo.make_conninfo(admin, dbname=name)
     os.environ["DATABASE_URL"] = url
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     try:
         figures, baseline = _run(url, args)
         record.write("api", args, figures, baseline=baseline, database_url=admin, started=started, path=args.json)

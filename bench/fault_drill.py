@@ -143,7 +143,7 @@ def drill(seconds: float = 40.0) -> dict[str, Any]:
     data_dir = tempfile.mkdtemp(prefix="wedsync-drill-")
     url = embedded.ensure_running(data_dir, throwaway=True)
     os.environ["DATABASE_URL"] = url
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     migrations.migrate(url)
     with db.transaction(url) as conn:
         org = organizations.create(

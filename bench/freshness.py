@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = conninfo.make_conninfo(admin, dbname=name)
     os.environ["DATABASE_URL"] = url
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     try:
         migrations.migrate(url)
         with db.transaction() as conn:

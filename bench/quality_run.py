@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = conninfo.make_conninfo(args.server, dbname=name)
     os.environ["DATABASE_URL"] = url
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     try:
         migrations.migrate(url)
         with psycopg.connect(url, autocommit=True) as c:

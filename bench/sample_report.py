@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     url = conninfo.make_conninfo(server, dbname=name)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("REPORTS_LOCAL_DIR", str(Path(args.out).parent / ".sample-files"))
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     try:
         migrations.migrate(url)
         with db.transaction() as conn:

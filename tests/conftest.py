@@ -91,10 +91,10 @@ def database_url(
             )
     url = app_url_for(name)
     monkeypatch.setenv("DATABASE_URL", url)
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     yield url
     db.close_pools()
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(psycopg.sql.SQL("drop database if exists {} with (force)").format(psycopg.sql.Identifier(name)))
 

@@ -11,9 +11,10 @@ import flask
 import functions_framework
 from pydantic import BaseModel
 
-from shared.core import errors, settings, startup
+from shared.core import errors, startup
 from shared.core import http as web
 from shared.dashboard import answers, auth, livefeed, openapi, pipelinestatus, questions, routes, serving
+from shared.dashboard import settings as dashboard_settings
 from shared.validate import deadletter_routes
 
 startup.refuse_unsafe_settings()
@@ -173,7 +174,7 @@ def _cors(request: flask.Request, response: flask.Response) -> flask.Response:
     """Browsers on another origin may call the API: credentials travel in the Authorization header, never in
     cookies, so allowing an origin grants nothing a script could not already do with the token it holds."""
     origin = request.headers.get("Origin")
-    allowed = [o.strip() for o in settings.get_settings().dashboard_cors_origins.split(",") if o.strip()]
+    allowed = [o.strip() for o in dashboard_settings.get().dashboard_cors_origins.split(",") if o.strip()]
     if origin and ("*" in allowed or origin in allowed):
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
         response.headers["Access-Control-Expose-Headers"] = "ETag, X-Cache"

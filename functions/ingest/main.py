@@ -9,9 +9,10 @@ import flask
 import functions_framework
 
 from shared.catalog import events
-from shared.core import db, settings, startup
+from shared.core import db, startup
 from shared.core import http as web
 from shared.ingest import intake, webhooks
+from shared.ingest import settings as ingest_settings
 
 startup.refuse_unsafe_settings("PII_HASH_KEY", "WEBHOOK_SECRETS_KEY")  # pseudonyms; webhook sources' secrets
 
@@ -19,7 +20,7 @@ router = web.Router()
 
 
 def _body(request: flask.Request) -> bytes | flask.Response:
-    limit = settings.get_settings().max_body_bytes
+    limit = ingest_settings.get().max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return web.problem(413, "too_large", f"the body is {request.content_length} bytes; at most {limit} allowed")
     data = request.stream.read(limit + 1)
@@ -67,7 +68,7 @@ def post_events(request: flask.Request) -> flask.Response:
         batch = [document]
     else:
         return web.problem(400, "invalid_envelope", 'the body must be one event object or {"events": [...]}')
-    limit = settings.get_settings().max_batch_events
+    limit = ingest_settings.get().max_batch_events
     if len(batch) > limit:
         return web.problem(413, "too_many_events", f"{len(batch)} events in one request; at most {limit} allowed")
     result = intake.accept(db.transaction, caller, batch)

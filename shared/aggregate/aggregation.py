@@ -20,7 +20,8 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import ValidationError
 
-from shared.core import contracts, db, deadletters, errors, queues, settings
+from shared.aggregate import settings as aggregate_settings
+from shared.core import contracts, db, deadletters, errors, queues
 from shared.refresh import views as refresh
 
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
@@ -63,7 +64,7 @@ def _dead_letter(msg: queues.QueueMessage, type_: str, text: str) -> deadletters
 def _parse(
     batch: list[queues.QueueMessage],
 ) -> tuple[list[contracts.StoredEvents], list[deadletters.DeadLetter]]:
-    cfg = settings.get_settings()
+    cfg = aggregate_settings.get()
     good: list[contracts.StoredEvents] = []
     dead: list[deadletters.DeadLetter] = []
     for msg in batch:
@@ -110,12 +111,12 @@ def _finish(conn: Connection[Any], batch: list[queues.QueueMessage]) -> BatchOut
     good, dead = _parse(batch)
     events, orgs = apply(conn, good)
     deadletters.record(conn, dead)
-    queues.delete(conn, settings.get_settings().aggregate_queue, [m.msg_id for m in batch])
+    queues.delete(conn, aggregate_settings.get().aggregate_queue, [m.msg_id for m in batch])
     return BatchOutcome(messages=len(batch), events=events, organizations=orgs, dead_messages=len(dead))
 
 
 def _read(conn: Connection[Any]) -> list[queues.QueueMessage]:
-    cfg = settings.get_settings()
+    cfg = aggregate_settings.get()
     return queues.read(
         conn,
         cfg.aggregate_queue,
@@ -154,7 +155,7 @@ def _run_isolated(transaction: Transaction) -> BatchOutcome:
                         )
                     ],
                 )
-                queues.delete(conn, settings.get_settings().aggregate_queue, [msg.msg_id])
+                queues.delete(conn, aggregate_settings.get().aggregate_queue, [msg.msg_id])
                 outcome.add(BatchOutcome(messages=1, dead_messages=1))
     return outcome
 

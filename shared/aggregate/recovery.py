@@ -15,7 +15,8 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel
 
-from shared.core import db, errors, settings
+from shared.aggregate import settings as aggregate_settings
+from shared.core import db, errors
 
 
 class Mismatch(BaseModel):
@@ -61,7 +62,7 @@ def reconcile(conn: Connection[Any], org_id: UUID, start: datetime, end: datetim
             "organization_id": org_id,
             "from": start,
             "to": end,
-            "queue": settings.get_settings().aggregate_queue,
+            "queue": aggregate_settings.get().aggregate_queue,
         },
         Mismatch,
     )
@@ -78,7 +79,7 @@ def rebuild(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime)
             "organization_id": org_id,
             "from": start,
             "to": end,
-            "queue": settings.get_settings().aggregate_queue,
+            "queue": aggregate_settings.get().aggregate_queue,
         },
         RebuildResult,
     )

@@ -16,12 +16,23 @@ from pydantic import SecretStr
 
 from shared.core import settings
 
-# Every setting whose default is the public development value, by its environment variable name.
-DEVELOPMENT_DEFAULTS = frozenset(
-    name.upper()
-    for name, field in settings.Settings.model_fields.items()
-    if isinstance(field.default, SecretStr) and field.default.get_secret_value() == settings.DEVELOPMENT_ONLY
-)
+
+def development_defaults() -> frozenset[str]:
+    """The environment variable names of every setting (of the classes loaded so far) whose default is the
+    public development value."""
+    return frozenset(_development_defaults())
+
+
+def _development_defaults() -> dict[str, type[settings.CoreSettings]]:
+    """Every setting whose default is the public development value, by environment variable name, with the
+    settings class (core, or a stage's loaded in this process) that reads it."""
+    found: dict[str, type[settings.CoreSettings]] = {}
+    for cls in settings.classes():
+        for name, field in cls.model_fields.items():
+            default = field.default
+            if isinstance(default, SecretStr) and default.get_secret_value() == settings.DEVELOPMENT_ONLY:
+                found.setdefault(name.upper(), cls)
+    return found
 
 
 class UnsafeSettings(RuntimeError):
@@ -35,25 +46,26 @@ def deployed() -> bool:
 
 def still_default(*needs: str) -> list[str]:
     """Which of the named settings still hold the public development value (whether deployed or not)."""
-    unknown = sorted(set(needs) - DEVELOPMENT_DEFAULTS)
+    defaults = _development_defaults()
+    unknown = sorted(set(needs) - set(defaults))
     if unknown:  # a typo in a function's entry module must fail locally too, not only once deployed
         raise ValueError(
-            f"{', '.join(unknown)} have no development default; "
-            f"settings that do: {', '.join(sorted(DEVELOPMENT_DEFAULTS))}"
+            f"{', '.join(unknown)} have no development default; settings that do: {', '.join(sorted(defaults))}"
         )
-    conf = settings.get_settings()
     return [
         name
         for name in sorted(set(needs))
-        if getattr(conf, name.lower()).get_secret_value() == settings.DEVELOPMENT_ONLY
+        if getattr(defaults[name](), name.lower()).get_secret_value() == settings.DEVELOPMENT_ONLY
     ]
 
 
-def refuse_unsafe_settings(*needs: str) -> settings.Settings:
+def refuse_unsafe_settings(*needs: str) -> settings.CoreSettings:
     """Load the settings now, and on a deployed host raise UnsafeSettings naming each of `needs` (environment
     variable names) that still holds the development value. Locally (`up`, tests, the CLI) the defaults are fine.
     """
     conf = settings.get_settings()  # a malformed setting fails the boot here too, not the first request
+    for cls in settings.classes():  # and so does one of a stage this function imported
+        cls()
     found = still_default(*needs)
     if found and deployed():
         where = f"K_SERVICE={os.environ['K_SERVICE']}" if os.environ.get("K_SERVICE") else "WEDSYNC_ENV=production"

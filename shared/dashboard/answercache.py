@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Literal
 
-from shared.core import settings
+from shared.dashboard import settings as dashboard_settings
 
 log = logging.getLogger(__name__)
 Tier = Literal["memory", "redis"]
@@ -33,7 +33,7 @@ class AnswerCache:
         self._redis_url: str | None = None
 
     def _client(self) -> Any:
-        url = settings.get_settings().redis_url
+        url = dashboard_settings.get().redis_url
         if not url:
             return None
         if self._redis is None or self._redis_url != url:
@@ -72,7 +72,7 @@ class AnswerCache:
                 log.warning("redis set failed: %s", exc)
 
     def _remember(self, k: str, body: bytes) -> None:
-        limit = settings.get_settings().dashboard_cache_entries
+        limit = dashboard_settings.get().dashboard_cache_entries
         with self._lock:
             self._memory[k] = body
             self._memory.move_to_end(k)

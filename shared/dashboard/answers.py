@@ -13,8 +13,9 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
-from shared.core import queues, settings
+from shared.core import queues
 from shared.dashboard import auth, questions, serving
+from shared.dashboard import settings as dashboard_settings
 from shared.metrics import funnels, registry, rollups
 from shared.report import access
 
@@ -121,7 +122,7 @@ def catalog() -> Catalog:
 
 
 def queue_names() -> list[str]:
-    conf = settings.get_settings()
+    conf = dashboard_settings.get()
     return [conf.ingest_queue, conf.aggregate_queue, conf.refresh_queue]
 
 

@@ -17,7 +17,8 @@ from uuid import UUID
 import jwt
 import requests
 
-from shared.core import apikeys, db, settings
+from shared.core import apikeys, db
+from shared.dashboard import settings as dashboard_settings
 
 _ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "EdDSA")
 
@@ -54,7 +55,7 @@ class _Jwks:
 
     def key(self, url: str, kid: str | None) -> Any:
         now = time.monotonic()
-        ttl = settings.get_settings().jwks_cache_seconds
+        ttl = dashboard_settings.get().jwks_cache_seconds
         with self._lock:
             fresh = self._url == url and now - self._fetched < ttl
             known = self._keys.get(kid or "") if fresh else None
@@ -106,7 +107,7 @@ def _organization(claims: dict[str, Any]) -> UUID:
 def verify_jwt(token: str) -> Viewer:
     """A Supabase access token: signature (HS256 with SUPABASE_JWT_SECRET, or a JWKS key), `exp`, and
     `aud` = SUPABASE_JWT_AUDIENCE ("authenticated") are all required."""
-    conf = settings.get_settings()
+    conf = dashboard_settings.get()
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:

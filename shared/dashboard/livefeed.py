@@ -21,8 +21,9 @@ import json
 import time
 from collections.abc import Iterator
 
-from shared.core import db, errors, settings
+from shared.core import db, errors
 from shared.dashboard import auth, serving
+from shared.dashboard import settings as dashboard_settings
 
 
 def open_stream(viewer: auth.Viewer, last_event_id: str | None = None) -> Iterator[str]:
@@ -49,7 +50,7 @@ def _change(viewer: auth.Viewer, version: int) -> str:
 
 
 def _follow(viewer: auth.Viewer, seen: int) -> Iterator[str]:
-    conf = settings.get_settings()
+    conf = dashboard_settings.get()
     start = time.monotonic()
     deadline = start + conf.dashboard_live_max_seconds
     next_beat = start + conf.dashboard_live_heartbeat_seconds

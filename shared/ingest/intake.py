@@ -16,7 +16,8 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.catalog import events, privacy
-from shared.core import apikeys, db, deadletters, queues, settings, stats
+from shared.core import apikeys, db, deadletters, queues, stats
+from shared.ingest import settings as ingest_settings
 
 FIRST_PARTY_SOURCE = "api"
 
@@ -70,7 +71,7 @@ def accept(
     now: datetime | None = None,
 ) -> IngestResult:
     """Check each event, queue the good ones and dead-letter the rest, all in one transaction."""
-    cfg = settings.get_settings()
+    cfg = ingest_settings.get()
     now = now or datetime.now(UTC)
     key = cfg.pii_hash_key.get_secret_value().encode()
     accepted: list[dict[str, Any]] = []

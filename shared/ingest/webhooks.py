@@ -21,8 +21,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field, field_validator
 
-from shared.core import db, queues, secretbox, settings, stats
+from shared.core import db, queues, secretbox, stats
 from shared.ingest import providers
+from shared.ingest import settings as ingest_settings
 from shared.ingest.providers import registry
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class InvalidSecret(ValueError):
 
 
 def endpoint(provider: str, source_id: UUID) -> str:
-    base = settings.get_settings().ingest_public_url.rstrip("/")
+    base = ingest_settings.get().ingest_public_url.rstrip("/")
     return f"{base}/v1/webhooks/{provider}/{source_id}"
 
 
@@ -176,7 +177,7 @@ def rotate_secret(
         raise LookupError(f"no webhook source {source_id}")
     provider = registry.get(stored.provider)
     plain, generated = _secret_for(provider, secret)
-    hours = settings.get_settings().webhook_rotation_window_hours
+    hours = ingest_settings.get().webhook_rotation_window_hours
     seconds = (window or timedelta(hours=hours)).total_seconds()
     done = db.fetch_one(
         conn,
@@ -235,7 +236,7 @@ def receive(
 ) -> Receipt:
     """Verify one delivery and queue it durably, or refuse it and count the refusal (payload-free)."""
     now = now or datetime.now(UTC)
-    cfg = settings.get_settings()
+    cfg = ingest_settings.get()
     try:
         provider = registry.get(provider_name)
     except KeyError:

@@ -26,8 +26,9 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.core import db, queries, settings
+from shared.core import db, queries
 from shared.monitor import measurements, quality
+from shared.monitor import settings as monitor_settings
 
 log = logging.getLogger(__name__)
 State = Literal["opened", "resolved"]
@@ -68,7 +69,7 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 def _recipients(conn: Connection[Any], org: UUID) -> tuple[AlertSettings, str]:
     """The organization's alert settings, or the global ones for global checks and orgs without their own."""
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     fallback = AlertSettings(webhook_url=cfg.alert_webhook_url, emails=cfg.alert_emails)
     global_secret = cfg.alert_webhook_secret.get_secret_value()
     if org == measurements.GLOBAL:
@@ -91,7 +92,7 @@ def send_webhook(url: str, secret: str, note: Notification, delivery: str) -> No
     answer = requests.post(
         url,
         data=body,
-        timeout=settings.get_settings().alert_timeout_seconds,
+        timeout=monitor_settings.get().alert_timeout_seconds,
         headers={
             "Content-Type": "application/json",
             "X-WedSync-Event": f"quality.incident.{note.state}",
@@ -106,7 +107,7 @@ def send_webhook(url: str, secret: str, note: Notification, delivery: str) -> No
 def send_email(recipients: list[str], note: Notification) -> None:
     import boto3
 
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     verb = "FAILING" if note.state == "opened" else "recovered"
     subject = f"[WedSync Analytics] {note.check} {note.subject} {verb}".replace("  ", " ")
     text = (

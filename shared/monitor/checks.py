@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from psycopg import Connection
 
-from shared.core import queries, settings
+from shared.core import queries
 from shared.monitor import measurements
+from shared.monitor import settings as monitor_settings
 
 ALL_SOURCES = "*"
 _MIN_ACTIVE_HOURS = 5
@@ -40,7 +41,7 @@ def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[measureme
     twice the threshold fails. A source with no stored event for QUALITY_FRESHNESS_HISTORY_DAYS is retired
     (no longer measured), which resolves its incident.
     """
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     since = now - timedelta(days=cfg.quality_freshness_history_days)
     active = {
         src: list(hours)
@@ -120,7 +121,7 @@ def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> lis
     (not judged when expected is below a minimum: too few events to tell); a rise above spike_warn/spike_fail
     times expected (or the minimum, whichever is larger) warns/fails. Value and threshold are ratios.
     """
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     starts = _hour_windows(now, tz, cfg.quality_volume_weeks, timedelta(minutes=cfg.quality_volume_settle_minutes))
     counts: dict[tuple[str, str], list[int]] = {}
     for k, source, event_type, n in conn.execute(
@@ -206,7 +207,7 @@ def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.
     Rates are over every outcome (stored + duplicates + rejected), so ingest- and validate-stage outcomes of
     any source add up; sources with fewer events than a minimum always pass.
     """
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     since = now - timedelta(hours=cfg.quality_rate_window_hours)
     reasons: dict[str, list[dict[str, Any]]] = {}
     for source, kind, loc, n in conn.execute(
@@ -254,7 +255,7 @@ def schema_drift(conn: Connection[Any], org: UUID, now: datetime) -> list[measur
     The catalogue is refreshed from the last week of dead letters first. New entries warn (the events are
     already dead-lettered and replayable; the rejection rate check fails if they are many).
     """
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     conn.execute(queries.get("quality_catalogue_update"), {"organization_id": org, "since": now - timedelta(days=7)})
     since = now - timedelta(hours=cfg.quality_drift_window_hours)
     fresh = conn.execute(queries.get("quality_catalogue_new"), {"organization_id": org, "since": since}).fetchall()
@@ -277,7 +278,7 @@ def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[meas
     Each row that function returns is one mismatch; an error inside it fails the check (and is rolled back to
     a savepoint).
     """
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     window = {
         "organization_id": str(org),
         "from": (now - timedelta(days=cfg.quality_reconcile_days)).isoformat(),

@@ -27,8 +27,9 @@ from pydantic import BaseModel, Field
 
 from shared.aggregate import corrections
 from shared.catalog import privacy
-from shared.core import db, queries, queues, settings
+from shared.core import db, queries, queues
 from shared.ingest import intake
+from shared.monitor import settings as monitor_settings
 
 
 class ErasureReport(BaseModel):
@@ -54,7 +55,7 @@ class _DeletedEvent:
 
 
 def subject_hash(organization_id: UUID, client_id: str) -> str:
-    key = settings.get_settings().pii_hash_key.get_secret_value().encode()
+    key = monitor_settings.get().pii_hash_key.get_secret_value().encode()
     return hmac.new(key, f"erasure:{organization_id}:{client_id}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -68,7 +69,7 @@ def _mentions(value: Any, needles: set[str]) -> bool:
 
 def _scrub_queue(conn: Connection[Any], organization_id: UUID, needles: set[str]) -> int:
     """Remove the client's events from queued ingest messages; returns how many events were removed."""
-    queue = settings.get_settings().ingest_queue
+    queue = monitor_settings.get().ingest_queue
     table = sql.Identifier("pgmq", f"q_{queue}")
     with conn.cursor(row_factory=class_row(_Queued)) as cur:
         queued = cur.execute(
@@ -99,7 +100,7 @@ def erase_client(
 ) -> ErasureReport:
     """Erase one client of one organization in the caller's transaction (see the module docstring)."""
     requested_at = now or datetime.now(UTC)
-    key = settings.get_settings().pii_hash_key.get_secret_value().encode()
+    key = monitor_settings.get().pii_hash_key.get_secret_value().encode()
     args = {"organization_id": organization_id, "client_id": client_id}
     pseudonyms = {privacy.pseudonym(i, key) for i in identifiers or []}
     pseudonyms |= set(db.fetch_scalars(conn, "erasure_client_pseudonyms", args))

@@ -12,13 +12,14 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from shared.core import queries, queues, settings
+from shared.core import queries, queues
 from shared.monitor import measurements
+from shared.monitor import settings as monitor_settings
 
 
 def queue_health(conn: Connection[Any], now: datetime) -> list[measurements.CheckResult]:
     """Per queue: depth, age of the oldest message, and messages read more often than the retry limit."""
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     results = []
     for (name,) in conn.execute(queries.get("quality_queue_names")).fetchall():
         measured = queues.depth(conn, name)
@@ -84,7 +85,7 @@ def queue_health(conn: Connection[Any], now: datetime) -> list[measurements.Chec
 
 def storage(conn: Connection[Any], now: datetime) -> list[measurements.CheckResult]:
     """Event partitions created ahead, table and index sizes, dead tuples in the queue tables."""
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     results = []
     month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     starts = {r[1] for r in conn.execute(queries.get("quality_partitions"))}

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
-from shared.core import db, queries, settings
+from shared.core import db, queries
 from shared.monitor import checks, infrastructure, measurements
+from shared.monitor import settings as monitor_settings
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def store(conn: Connection[Any], run_id: UUID, results: list[measurements.CheckR
             queries.get("quality_store_result"),
             {
                 "rows": json.dumps(rows, default=str),
-                "sample_minutes": settings.get_settings().quality_history_sample_minutes,
+                "sample_minutes": monitor_settings.get().quality_history_sample_minutes,
             },
         )
     conn.execute(
@@ -152,7 +153,7 @@ def run(
         store(conn, run_id, results, covered)
         conn.execute(
             queries.get("quality_prune_history"),
-            {"before": now - timedelta(days=settings.get_settings().quality_history_days)},
+            {"before": now - timedelta(days=monitor_settings.get().quality_history_days)},
         )
     return RunSummary(run_id=run_id, results=results, organizations=covered)
 

@@ -21,7 +21,8 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from shared.core import db, errors, settings
+from shared.core import db, errors
+from shared.monitor import settings as monitor_settings
 
 
 class RetentionReport(BaseModel):
@@ -47,7 +48,7 @@ class _Partition:
 
 def cutoffs(conn: Connection[Any], now: datetime) -> dict[UUID, datetime]:
     """Every organization's cutoff (now minus its retention days, or the default)."""
-    default = settings.get_settings().retention_default_days
+    default = monitor_settings.get().retention_default_days
     return {
         r["id"]: now - timedelta(days=r["days"] or default)
         for r in db.fetch_all(conn, "retention_cutoffs", None, dict_row)
@@ -58,7 +59,7 @@ def run(
     transaction: Callable[[], AbstractContextManager[Connection[Any]]], *, now: datetime | None = None
 ) -> RetentionReport:
     """Apply every organization's retention; safe to run again at any time (it only removes what is due)."""
-    cfg = settings.get_settings()
+    cfg = monitor_settings.get()
     now = now or datetime.now(UTC)
     default_cutoff = now - timedelta(days=cfg.retention_default_days)
     with transaction() as conn:

@@ -22,7 +22,8 @@ from uuid import UUID
 from psycopg import Connection, sql
 from pydantic import BaseModel
 
-from shared.core import db, queries, queues, settings
+from shared.core import db, queries, queues
+from shared.refresh import settings as refresh_settings
 
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
 
@@ -54,7 +55,7 @@ def _state(conn: Connection[Any]) -> _RefreshState:
 
 def _consume_messages(transaction: Transaction) -> int:
     """Delete the waiting refresh messages in their own short transaction, so new changes can queue one."""
-    cfg = settings.get_settings()
+    cfg = refresh_settings.get()
     with transaction() as conn:
         batch = queues.read(conn, cfg.refresh_queue, visibility_timeout=60, quantity=1000)
         queues.delete(conn, cfg.refresh_queue, [m.msg_id for m in batch])
@@ -63,7 +64,7 @@ def _consume_messages(transaction: Transaction) -> int:
 
 def _why(conn: Connection[Any], messages: int, force: bool) -> str:
     """Why a refresh is due now, or '' when it is not."""
-    cfg = settings.get_settings()
+    cfg = refresh_settings.get()
     state = _state(conn)
     oldest_change, last_refresh = state.oldest_change, state.last_refresh
     now = datetime.now(UTC)
@@ -107,7 +108,7 @@ def _debounce_left(transaction: Transaction) -> float:
         oldest_change = _state(conn).oldest_change
     if oldest_change is None:
         return 0.0
-    due = oldest_change + timedelta(seconds=settings.get_settings().refresh_debounce_seconds)
+    due = oldest_change + timedelta(seconds=refresh_settings.get().refresh_debounce_seconds)
     return max(0.0, float((due - datetime.now(UTC)).total_seconds()))
 
 
@@ -125,7 +126,7 @@ def run(transaction: Transaction, *, force: bool = False, wait: bool = True) -> 
     if wait and not force:
         left = _debounce_left(transaction)
         if left:
-            time.sleep(min(left, settings.get_settings().refresh_debounce_seconds))
+            time.sleep(min(left, refresh_settings.get().refresh_debounce_seconds))
     with transaction() as conn:
         if not db.fetch_scalar(conn, "try_refresh_lock"):
             skipped = True
@@ -156,7 +157,7 @@ def run(transaction: Transaction, *, force: bool = False, wait: bool = True) -> 
 
 def request_in(conn: Connection[Any]) -> None:
     """Queue one refresh delayed by REFRESH_DEBOUNCE_SECONDS in the caller's transaction, unless one waits."""
-    cfg = settings.get_settings()
+    cfg = refresh_settings.get()
     conn.execute(
         queries.get("request_refresh_if_idle"), {"queue": cfg.refresh_queue, "delay": cfg.refresh_debounce_seconds}
     )

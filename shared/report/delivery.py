@@ -28,7 +28,7 @@ from uuid import UUID
 
 import requests
 
-from shared.core import settings
+from shared.report import settings as report_settings
 
 SIGNATURE_HEADER = "WedSync-Signature"
 
@@ -39,7 +39,7 @@ class DeliveryError(Exception):
 
 def signing_secret(org_id: UUID) -> str:
     """The organization's report webhook secret: HMAC(REPORTS_WEBHOOK_KEY, org id). Rotating the key rotates all."""
-    key = settings.get_settings().reports_webhook_key.get_secret_value().encode()
+    key = report_settings.get().reports_webhook_key.get_secret_value().encode()
     return "whsec_" + hmac.new(key, f"report-webhook:{org_id}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -104,7 +104,7 @@ def send_email(raw: bytes, recipients: list[str]) -> str:
     import boto3
     import botocore.exceptions
 
-    s = settings.get_settings()
+    s = report_settings.get()
     if not s.reports_email_sender:
         raise DeliveryError("email is not configured: set REPORTS_EMAIL_SENDER (a verified SES identity)")
     client = boto3.client("ses", region_name=s.reports_ses_region)
@@ -126,7 +126,7 @@ def post_webhook(url: str, org_id: UUID, body: dict[str, Any]) -> int:
     }
     try:
         answer = requests.post(
-            url, data=data, headers=headers, timeout=settings.get_settings().reports_webhook_timeout_seconds
+            url, data=data, headers=headers, timeout=report_settings.get().reports_webhook_timeout_seconds
         )
     except requests.RequestException as exc:
         raise DeliveryError(f"webhook {url} unreachable: {exc.__class__.__name__}: {exc}") from exc
@@ -140,7 +140,7 @@ def attempt(
 ) -> dict[str, Any]:
     """Tries `send` up to REPORTS_DELIVERY_TRIES times with exponential backoff and returns the channel's new
     state {status, attempts, last_error, delivered_at}; `attempts` counts every try over all runs."""
-    s = settings.get_settings()
+    s = report_settings.get()
     state = {"status": "pending", "attempts": 0, "last_error": None, "delivered_at": None, **channel}
     for i in range(s.reports_delivery_tries):
         if i:

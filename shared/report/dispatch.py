@@ -18,8 +18,9 @@ from uuid import UUID
 
 from psycopg import Connection
 
-from shared.core import queries, settings
+from shared.core import queries
 from shared.report import access, config, delivery, storage
+from shared.report import settings as report_settings
 
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
 
@@ -57,7 +58,7 @@ def _plain(rec: access.ReportRecord) -> str:
 
 
 def _webhook_body(rec: access.ReportRecord) -> dict[str, Any]:
-    base = settings.get_settings().reports_public_base_url
+    base = report_settings.get().reports_public_base_url
     files = {
         fmt: {k: meta[k] for k in ("filename", "content_type", "bytes", "sha256")}
         | ({"url": f"{base.rstrip('/')}/v1/reports/{rec.id}?format={fmt}"} if base else {})
@@ -89,7 +90,7 @@ def deliver(
 ) -> None:
     """Deliver the report on every configured channel it is still owed on and record each channel's outcome, the
     attempts so far and when to try again; one failing channel never stops the others."""
-    s = settings.get_settings()
+    s = report_settings.get()
     states = dict(rec.deliveries)
     for channel in channels(cfg):
         state = states.get(channel, {})

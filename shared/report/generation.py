@@ -25,8 +25,9 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel
 
-from shared.core import errors, queries, settings
+from shared.core import errors, queries
 from shared.report import access, config, content, dispatch, periods, render, storage, text
+from shared.report import settings as report_settings
 
 log = logging.getLogger(__name__)
 Transaction = Callable[[], AbstractContextManager[Connection[Any]]]
@@ -139,7 +140,7 @@ def generate(
     if kind not in periods.KINDS:
         raise errors.InvalidInput("kind must be weekly or monthly")
     transaction = _tx(target)
-    s = settings.get_settings()
+    s = report_settings.get()
     with transaction() as conn:
         org = _organization(conn, org_id)
     cfg = config.from_settings(org.settings)

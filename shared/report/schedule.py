@@ -12,8 +12,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from shared.core import errors, queries, settings
+from shared.core import errors, queries
 from shared.report import config, generation, periods
+from shared.report import settings as report_settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def _due(transaction: generation.Transaction, now: datetime) -> Iterator[tuple[U
     with transaction() as conn:
         orgs = conn.execute(queries.get("report_organizations")).fetchall()
         firsts = {r[0]: r[1] for r in conn.execute(queries.get("report_first_data_all")).fetchall()}
-        s = settings.get_settings()
+        s = report_settings.get()
         unfinished = conn.execute(
             queries.get("report_unfinished"), {"max_generation_attempts": s.reports_max_generation_attempts}
         ).fetchall()

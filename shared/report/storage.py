@@ -10,18 +10,19 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from shared.core import errors, settings
+from shared.core import errors
+from shared.report import settings as report_settings
 
 
 def key(org_id: UUID, kind: str, code: str, fmt: str) -> str:
-    prefix = settings.get_settings().reports_s3_prefix.strip("/")
+    prefix = report_settings.get().reports_s3_prefix.strip("/")
     return f"{prefix}/{org_id}/{kind}/{code}/report.{fmt}"
 
 
 def _client() -> Any:
     import boto3
 
-    s = settings.get_settings()
+    s = report_settings.get()
     secret = s.reports_s3_secret_access_key.get_secret_value() if s.reports_s3_secret_access_key else None
     from botocore.config import Config
 
@@ -38,7 +39,7 @@ def _client() -> Any:
 
 
 def _local(key_: str) -> Path:
-    root = Path(settings.get_settings().reports_local_dir).resolve()
+    root = Path(report_settings.get().reports_local_dir).resolve()
     path = (root / key_).resolve()
     if root not in path.parents:
         raise errors.InvalidInput(f"report key {key_!r} escapes the report folder")
@@ -52,7 +53,7 @@ def sha256(body: bytes) -> str:
 def put(key_: str, body: bytes, content_type: str) -> str:
     """Stores the bytes under the key; returns their sha256 (also stored as object metadata on S3)."""
     digest = sha256(body)
-    bucket = settings.get_settings().reports_s3_bucket
+    bucket = report_settings.get().reports_s3_bucket
     if bucket:
         _client().put_object(Bucket=bucket, Key=key_, Body=body, ContentType=content_type, Metadata={"sha256": digest})
     else:
@@ -66,7 +67,7 @@ def put(key_: str, body: bytes, content_type: str) -> str:
 
 def get(key_: str, expected_sha256: str | None = None) -> bytes:
     """The stored bytes; NotFound when missing, PipelineError when they do not match the recorded checksum."""
-    bucket = settings.get_settings().reports_s3_bucket
+    bucket = report_settings.get().reports_s3_bucket
     if bucket:
         client = _client()
         try:
@@ -76,7 +77,7 @@ def get(key_: str, expected_sha256: str | None = None) -> bytes:
     else:
         path = _local(key_)
         if not path.exists():
-            raise errors.NotFound(f"report file {key_} is not in {settings.get_settings().reports_local_dir}")
+            raise errors.NotFound(f"report file {key_} is not in {report_settings.get().reports_local_dir}")
         body = path.read_bytes()
     if expected_sha256 is not None and sha256(body) != expected_sha256:
         raise errors.PipelineError(f"report file {key_} does not match its recorded sha256 checksum")

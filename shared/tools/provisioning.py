@@ -17,11 +17,10 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from shared.core import startup
-from shared.tools import deployment
+from shared.tools import configdoc, deployment
 
 SCRIPT = "secrets.sh"
-GENERATED = startup.DEVELOPMENT_DEFAULTS | {"INVOKE_SECRET"}
+GENERATED = configdoc.development_defaults() | {"INVOKE_SECRET"}
 
 _PRELUDE = """\
 #!/usr/bin/env bash

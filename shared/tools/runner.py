@@ -24,8 +24,8 @@ from typing import Any, Protocol
 import psycopg
 import requests
 
-from shared.core import settings
 from shared.tools import deployment, schedules
+from shared.tools import settings as tools_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,7 +85,7 @@ def free_port() -> int:
 
 
 def _auth_headers() -> dict[str, str]:
-    secret = settings.get_settings().invoke_secret
+    secret = tools_settings.get().invoke_secret
     return {"Authorization": f"Bearer {secret.get_secret_value()}"} if secret else {}
 
 
@@ -252,7 +252,7 @@ def start(
     for name, function in spec.functions.items():
         url = pipeline.functions[name].url
         if isinstance(function.trigger, deployment.QueueTrigger):
-            workers = min(function.runtime.max_instances, settings.get_settings().local_queue_workers)
+            workers = min(function.runtime.max_instances, tools_settings.get().local_queue_workers)
             args = (
                 database_url,
                 function.trigger.queue,

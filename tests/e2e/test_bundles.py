@@ -168,7 +168,7 @@ def test_bundles_run_alone_from_an_empty_virtualenv(built: Built, tmp_path: Path
         )
         assert probe.stdout.split() == ["None", "None"], f"{name}'s virtualenv sees the repository"
         assert (built.out / name / "main.py").is_file()
-        assert (built.out / name / "shared" / "sql").is_dir()
+        assert (built.out / name / "shared" / "core" / "sql").is_dir()
         assert sorted(p.name for p in (built.out / name / "supabase" / "migrations").glob("*.sql")) == sorted(
             p.name for p in (runner.ROOT / "supabase" / "migrations").glob("*.sql")
         )

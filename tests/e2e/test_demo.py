@@ -87,7 +87,7 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
     database_url: str, conn: psycopg.Connection[Any], tmp_path: Any, monkeypatch: Any
 ) -> None:
     monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path))
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     stream = story.generate(SEED, months=MONTHS, end_day=END_DAY)
     want = expected_from_stream(stream)
     stripe = [d.document for d in stream.deliveries if d.provider == "stripe"]

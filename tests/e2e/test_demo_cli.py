@@ -19,7 +19,7 @@ def test_up_with_demo_starts_the_pipeline_sends_the_demo_and_prints_the_headline
     monkeypatch.setenv("WEDSYNC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
     monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path / "reports"))
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     code = cli.main(["up", "--demo", "--months", "1", "--seed", "4", "--end-day", "2026-06-01", "--exit-after", "0"])
     out = capsys.readouterr().out
     assert code == 0

@@ -20,7 +20,7 @@ def test_acknowledged_events_are_stored_and_counted_once_through_killed_workers_
     try:
         result = fault_drill.drill(seconds=10)
     finally:
-        settings.get_settings.cache_clear()
+        settings.clear_cache()
     assert result["acked"] > 0
     assert result["missing"] == [] and result["stored_twice"] == []
     assert result["stored_acked"] == result["acked"]

@@ -134,7 +134,7 @@ def test_two_workers_draining_one_queue_at_once_count_every_event_exactly_once(
             _validate()  # one aggregate message per post
             sent += len(batch)
     monkeypatch.setenv("AGGREGATE_BATCH_SIZE", "2")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     assert _queue_length(conn, "aggregate") == 36
     failures: list[BaseException] = []
     done: list[int] = []
@@ -484,7 +484,7 @@ def test_aggregate_refuses_callers_without_the_invoke_secret(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("INVOKE_SECRET", "s3cret")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     refused = aggregate_app.post("/")
     assert refused.status_code == 401 and refused.json["error"] == "unauthorized"
     allowed = aggregate_app.post("/", headers={"Authorization": "Bearer s3cret"})
@@ -517,7 +517,7 @@ def test_a_refresher_called_inside_the_debounce_period_waits_for_it_and_then_ref
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     org = make_org()
     refresh.run(db.transaction, force=True)  # the views are fresh: the safety schedule is not due
     _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received", client_id="c-1")])

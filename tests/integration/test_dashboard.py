@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _fresh(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPABASE_JWT_SECRET", SECRET)
     monkeypatch.delenv("REDIS_URL", raising=False)
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     answercache.cache.clear()
     apikeys.cache.clear()
     auth.jwks.clear()
@@ -502,7 +502,7 @@ def test_redis_shares_answers_between_processes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     org = make_org()
     _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received")])
     _drain()
@@ -566,7 +566,7 @@ def test_tokens_signed_with_a_jwks_key_are_verified_with_the_fetched_and_cached_
 ) -> None:
     url = "https://project.supabase.co/auth/v1/.well-known/jwks.json"
     monkeypatch.setenv("SUPABASE_JWKS_URL", url)
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
     responses.get(url, json={"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]})
@@ -668,7 +668,7 @@ def _live_settings(monkeypatch: pytest.MonkeyPatch, max_seconds: str, heartbeat_
     monkeypatch.setenv("DASHBOARD_LIVE_MAX_SECONDS", max_seconds)
     monkeypatch.setenv("DASHBOARD_LIVE_HEARTBEAT_SECONDS", heartbeat_seconds)
     monkeypatch.setenv("DASHBOARD_LIVE_POLL_MS", "20")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
 
 
 def _changes(text: str) -> list[Any]:

@@ -22,9 +22,9 @@ WEEK = date(2026, 11, 9)
 @pytest.fixture
 def local_reports(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
     monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path / "reports"))
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     yield
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
 
 
 def _report_for(ingest_app: Any, org: Any) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from functions_framework import create_app
 
-from shared.core import settings, startup
-from shared.tools import deployment, runner
+from shared.core import settings
+from shared.tools import configdoc, deployment, runner
 
 SPEC = deployment.load()
 INVOKED = sorted(n for n, f in SPEC.functions.items() if f.invoked_by_database)
@@ -23,7 +23,7 @@ def _client(name: str) -> Any:
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[pytest.MonkeyPatch]:
     yield monkeypatch
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
 
 
 @pytest.mark.parametrize("name", sorted(SPEC.functions))
@@ -43,7 +43,7 @@ def test_functions_the_database_invokes_refuse_calls_without_the_invoke_secret(
     name: str, env: pytest.MonkeyPatch
 ) -> None:
     env.setenv("INVOKE_SECRET", "the-secret")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     assert _post(name) == 401
     assert _post(name, {"Authorization": "Bearer wrong"}) == 401
     assert _post(name, {"Authorization": "Basic the-secret"}) == 401
@@ -54,9 +54,9 @@ def test_functions_the_database_invokes_refuse_calls_without_the_invoke_secret(
 def test_a_deployed_function_without_its_invoke_secret_refuses_everyone(name: str, env: pytest.MonkeyPatch) -> None:
     env.delenv("INVOKE_SECRET", raising=False)
     env.setenv("K_SERVICE", name)  # Cloud Run sets this
-    for key in startup.DEVELOPMENT_DEFAULTS:  # else the function would not even start (tests/unit/test_startup.py)
+    for key in configdoc.development_defaults():  # else the function would not even start (tests/unit/test_startup.py)
         env.setenv(key, f"real-{key.lower()}")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     assert _post(name) == 401
     assert _post(name, {"Authorization": "Bearer anything"}) == 401
     env.delenv("K_SERVICE")

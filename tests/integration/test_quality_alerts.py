@@ -133,7 +133,7 @@ def test_global_checks_alert_the_global_recipients_signed_with_the_global_secret
     monkeypatch.setenv("ALERT_WEBHOOK_URL", OPS_HOOK)
     monkeypatch.setenv("ALERT_WEBHOOK_SECRET", "ops-secret")
     monkeypatch.setenv("ALERT_EMAILS", '["ops@wedsync.example"]')
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     conn.execute("select pgmq.send('ingest', '{}'::jsonb)")
     conn.execute("update pgmq.q_ingest set enqueued_at = now() - interval '1 hour'")
     _run()
@@ -153,7 +153,7 @@ def test_the_monitor_function_runs_checks_for_the_scheduler_only(
 ) -> None:
     make_org()
     monkeypatch.setenv("INVOKE_SECRET", "cron-secret")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     assert monitor_app.post("/").status_code == 401
     answer = monitor_app.post("/", headers={"Authorization": "Bearer cron-secret"})
     assert answer.status_code == 200

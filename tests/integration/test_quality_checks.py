@@ -241,7 +241,7 @@ def test_storage_reports_partitions_ahead_sizes_and_queue_dead_tuples(
         conn.execute(psycopg.sql.SQL("drop table {}").format(psycopg.sql.Identifier(row[0])))
     monkeypatch.setenv("QUALITY_TABLE_BYTES_WARN", "1")
     monkeypatch.setenv("QUALITY_DEAD_TUPLES_WARN", "10")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     results = infrastructure.storage(conn, now)
     ahead = _by(results, "partitions_ahead", "analytics_events")
     assert ahead.status == "fail" and ahead.value == 0

@@ -279,7 +279,7 @@ def test_the_live_feed_delivers_a_pipeline_change_without_listen_or_notify(
     """As on Supabase: notices go to Realtime (no pg_notify exists to hear) and the feed reads through the pool."""
     monkeypatch.setenv("DASHBOARD_LIVE_POLL_MS", "20")
     monkeypatch.setenv("DASHBOARD_LIVE_MAX_SECONDS", "30")  # bounds the wait if the change never came
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     org = make_org()
     heard: list[str] = []
     with psycopg.connect(database_url, autocommit=True) as listener:

@@ -33,7 +33,7 @@ def _drain() -> validation.BatchOutcome:
 
 def _skew(monkeypatch: pytest.MonkeyPatch, seconds: int) -> None:
     monkeypatch.setenv("MAX_FUTURE_SKEW_SECONDS", str(seconds))
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
 
 
 def _letters(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:

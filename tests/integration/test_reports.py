@@ -43,9 +43,9 @@ def report_env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
     monkeypatch.setenv("REPORTS_EMAIL_SENDER", f"WedSync Reports <{SENDER}>")
     monkeypatch.setenv("REPORTS_SES_REGION", "eu-west-2")
     monkeypatch.setenv("REPORTS_WEBHOOK_KEY", "test-webhook-key")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     yield
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def aws(report_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("REPORTS_S3_BUCKET", BUCKET)
     monkeypatch.setenv("REPORTS_S3_REGION", "eu-west-2")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     with mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-2")
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
@@ -302,7 +302,7 @@ def test_failed_webhook_is_retried_with_backoff_and_the_row_shows_attempts_and_l
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPORTS_RETRY_BASE_SECONDS", "2")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     org = business(webhook_url=HOOK)
     waits: list[float] = []
     with responses.RequestsMock() as hooks:
@@ -606,7 +606,7 @@ def test_report_function_runs_due_reports_for_the_scheduler_only(
     org = make_org(reports={"monthly": False})
     _load(ingest_app, org.ingest_key, [factories.make_event(occurred_at="2026-11-01T10:00:00+00:00")])
     monkeypatch.setenv("INVOKE_SECRET", "s3cret")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     assert report_app.post("/").status_code == 401
     answer = report_app.post("/", headers={"Authorization": "Bearer s3cret"})
     assert answer.status_code == 200
@@ -649,7 +649,7 @@ def test_a_delivery_that_keeps_failing_is_given_up_after_the_maximum_attempts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPORTS_MAX_DELIVERY_ATTEMPTS", "3")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     org = business(webhook_url=HOOK, monthly=False)
     with responses.RequestsMock() as hooks:
         hooks.add(responses.POST, HOOK, status=500)
@@ -671,7 +671,7 @@ def test_an_email_ses_refuses_is_recorded_as_a_failed_delivery(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPORTS_EMAIL_SENDER", "someone-else@unverified.example")  # not a verified identity
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     org = business(recipients=["owner@roseandthorn.example"], monthly=False)
     rec = reports.generate(db.transaction, org.id, "weekly", WEEK, now=LONDON_NOW)
     assert rec.status == "stored" and rec.delivery_status == "failed"
@@ -688,7 +688,7 @@ def test_supabase_storage_endpoint_uses_path_style_addressing(
     monkeypatch.setenv("REPORTS_S3_BUCKET", BUCKET)
     monkeypatch.setenv("REPORTS_S3_ACCESS_KEY_ID", "key")
     monkeypatch.setenv("REPORTS_S3_SECRET_ACCESS_KEY", "secret")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     client = generation.storage._client()
     url = client.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "reports/x.pdf"})
     assert url.startswith(f"https://project.supabase.co/storage/v1/s3/{BUCKET}/reports/x.pdf")

@@ -239,7 +239,7 @@ def test_a_partition_that_cannot_be_locked_is_kept_and_its_rows_deleted_instead_
     monkeypatch.setenv("RETENTION_LOCK_TIMEOUT_MS", "200")
     from shared.core import settings
 
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     with psycopg.connect(database_url) as reader:  # a long dashboard query holding the table
         reader.execute("select count(*) from analytics_events")
         report = retention.run(db.transaction, now=now)
@@ -311,7 +311,7 @@ def test_the_retention_function_runs_for_the_scheduler_only(
     org = make_org(retention_days=30)
     store_events(conn, org.id, occurred_at=datetime.now(UTC) - timedelta(days=45), n=2)
     monkeypatch.setenv("INVOKE_SECRET", "cron-secret")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     app = create_app(target="retention_run", source=str(runner.ROOT / "functions/retention/main.py")).test_client()
     assert app.post("/").status_code == 401
     answer = app.post("/", headers={"Authorization": "Bearer cron-secret"})

@@ -29,7 +29,7 @@ def limits(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
         ):
             if value is not None:
                 monkeypatch.setenv(name, str(value))
-        settings.get_settings.cache_clear()
+        settings.clear_cache()
         db.close_pools()
 
     yield set_

@@ -21,10 +21,10 @@ def test_sealed_secret_opens_only_for_its_own_source_and_never_contains_the_plai
 def test_a_different_secrets_key_cannot_open_stored_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     sealed = secretbox.seal("whsec_very_secret", "source-a")
     monkeypatch.setenv("WEBHOOK_SECRETS_KEY", "another-key")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     try:
         with pytest.raises(secretbox.SecretUnreadable):
             secretbox.open_(sealed, "source-a")
     finally:
         monkeypatch.delenv("WEBHOOK_SECRETS_KEY")
-        settings.get_settings.cache_clear()
+        settings.clear_cache()

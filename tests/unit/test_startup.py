@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,7 +11,9 @@ import pytest
 from functions_framework import create_app
 
 from shared.core import settings, startup
-from shared.tools import bundles, deployment, runner
+from shared.tools import bundles, configdoc, deployment, runner
+
+ROOT = runner.ROOT
 
 SPEC = deployment.load()
 # The four settings whose default is public, spelled out here so the test does not trust the code's own list.
@@ -22,19 +25,19 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """A clean environment: no host marker, every key at its default; the settings cache follows changes."""
     for name in [*PUBLIC_DEFAULTS, "K_SERVICE", "WEDSYNC_ENV"]:
         monkeypatch.delenv(name, raising=False)
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
     yield monkeypatch
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
 
 
 def _set(env: pytest.MonkeyPatch, **values: str) -> None:
     for name, value in values.items():
         env.setenv(name, value)
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
 
 
 def test_the_settings_with_a_public_default_are_exactly_the_four_keys() -> None:
-    assert startup.DEVELOPMENT_DEFAULTS == PUBLIC_DEFAULTS
+    assert configdoc.development_defaults() == PUBLIC_DEFAULTS
 
 
 @pytest.mark.parametrize("host", [{"K_SERVICE": "ingest"}, {"WEDSYNC_ENV": "production"}])
@@ -82,11 +85,11 @@ def test_every_function_boots_deployed_with_its_deploy_yaml_env_and_no_developme
     _boot(name)
     for var in given:
         env.delenv(var)
-        settings.get_settings.cache_clear()
+        settings.clear_cache()
         with pytest.raises(startup.UnsafeSettings, match=var):
             _boot(name)
         env.setenv(var, f"real-{var.lower()}")
-    settings.get_settings.cache_clear()
+    settings.clear_cache()
 
 
 def test_the_functions_that_use_a_key_refuse_to_start_without_it(env: pytest.MonkeyPatch) -> None:
@@ -125,3 +128,26 @@ def test_functions_framework_exits_at_boot_instead_of_serving(env: pytest.Monkey
     )
     assert process.returncode != 0
     assert "UnsafeSettings" in process.stderr and "PII_HASH_KEY" in process.stderr
+
+
+def _boot_fresh(function: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Import a function's entry module in a fresh interpreter, as its host does at start."""
+    code = f"import runpy; runpy.run_path({str(ROOT / 'functions' / function / 'main.py')!r})"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "PATH": os.defpath, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_malformed_setting_of_another_stage_does_not_stop_a_function() -> None:
+    env = {"REPORTS_DELIVERY_TRIES": "lots", "QUALITY_HISTORY_DAYS": "a month"}
+    ingest = _boot_fresh("ingest", env)
+    assert ingest.returncode == 0, ingest.stderr
+    report = _boot_fresh("report", env)
+    assert report.returncode != 0 and "reports_delivery_tries" in report.stderr.lower()
+    monitor = _boot_fresh("monitor", env)
+    assert monitor.returncode != 0 and "quality_history_days" in monitor.stderr.lower()

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from shared.core import apikeys, db, migrations, organizations
 from shared.tools import runner
+from shared.tools import settings as tools_settings
 from shared.tools.commands import demo
 from shared.tools.commands.output import emit
 
@@ -101,12 +102,11 @@ def _local_org(url: str, data_dir: Path) -> dict[str, Any]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from shared.core import settings
 
     url = db.database_url()
     for m in migrations.migrate(url):
         print(f"applied {m.version}_{m.name}")
-    org = _local_org(url, Path(settings.get_settings().wedsync_data_dir))
+    org = _local_org(url, Path(tools_settings.get().wedsync_data_dir))
     ports = {"ingest": args.port} if args.port else None
     pipeline = runner.start(url, ports=ports)
     print("WedSync Analytics is running:")

@@ -29,9 +29,11 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel
 
 from shared.catalog import currencies
-from shared.core import apikeys, db, organizations, queues, secretbox, settings
+from shared.core import apikeys, db, organizations, queues, secretbox
 from shared.ingest import webhooks
 from shared.metrics import funnels, rollups
+from shared.report import settings as report_settings
+from shared.tools import settings as tools_settings
 from shared.tools.demo import business as demo_business
 from shared.tools.demo import delivery, story
 from shared.tools.demo import year as demo_year
@@ -104,7 +106,7 @@ def wait_until_counted(url: str | None, timeout: float = 300.0) -> bool:
     Sending is over when this is called, so every message is already queued. Ingest is read first: once it is
     empty, validate has committed every hand-off to aggregate (in the same transaction as its delete), so an empty
     aggregate queue read afterwards means every stored event has been folded into the rollups."""
-    cfg = settings.get_settings()
+    cfg = tools_settings.get()
     deadline = time.monotonic() + timeout
     with db.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
@@ -262,12 +264,12 @@ def render(h: Headline, name: str) -> list[str]:
 def _write_reports(org_id: UUID, year_start: datetime, year_end: datetime, out: Out = print) -> None:
     """The year's monthly reports (HTML, PDF, CSV), stored as the report function stores them, not delivered:
     a demo must not email anyone."""
-    from shared.core import settings
     from shared.report import generation
 
     first, last = year_start.date(), (year_end - timedelta(days=1)).date()
     records = generation.backfill(org_id, "monthly", first, last, deliver=False)
-    where = settings.get_settings().reports_s3_bucket or settings.get_settings().reports_local_dir
+    stored = report_settings.get()
+    where = stored.reports_s3_bucket or stored.reports_local_dir
     out(f"\n{len(records)} monthly report(s) written to {where}:")
     for record in records:
         pdf = record.files.get("pdf", {})

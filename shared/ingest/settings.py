@@ -1,0 +1,25 @@
+"""The ingest function's own settings: request limits and webhook intake."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from shared.core import settings
+
+
+class IngestSettings(settings.CoreSettings):
+    """The ingest function's own settings: request limits and webhook intake. Adds to the platform's settings, which it inherits."""
+
+    max_body_bytes: int = Field(default=1024 * 1024, description="Largest ingest request body; larger gets 413.")
+    webhook_tolerance_seconds: int = Field(
+        default=300, description="How old (or early) a signed webhook timestamp may be before it is refused."
+    )
+    webhook_rotation_window_hours: float = Field(
+        default=24.0, description="How long the previous secret stays valid after `source rotate-secret`."
+    )
+    ingest_public_url: str = Field(
+        default="http://127.0.0.1:8080", description="Public base URL of the ingest function (webhook URLs)."
+    )
+
+
+get = settings.cached(IngestSettings)
