@@ -11,7 +11,7 @@ import flask
 import functions_framework
 from pydantic import BaseModel
 
-from shared.core import errors, startup
+from shared.core import errors, ratelimit, startup
 from shared.core import http as web
 from shared.dashboard import answers, auth, livefeed, openapi, pipelinestatus, questions, routes, serving
 from shared.dashboard import settings as dashboard_settings
@@ -20,6 +20,7 @@ from shared.validate import deadletter_routes
 startup.refuse_unsafe_settings()
 
 router = web.Router()
+per_caller = ratelimit.TokenBuckets()  # requests per user or API key on this instance; tests clear it
 deadletter_routes.register(router)  # for organization admins (admin-scoped keys), as on monitor
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 
@@ -34,15 +35,41 @@ def _refused(exc: auth.AuthError) -> flask.Response:
     return web.problem(403, "forbidden", exc.message)
 
 
+class _Limited(Exception):
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+
+
+def _viewer(request: flask.Request) -> auth.Viewer:
+    """The authenticated caller, within its request rate (else `_Limited`): one bucket per user or API key."""
+    viewer = auth.authenticate(web.bearer_token(request))
+    conf = dashboard_settings.get()
+    caller = str(viewer.claims.get("sub") or viewer.organization_id)
+    wait = per_caller.take(caller, conf.dashboard_rate_per_second, conf.dashboard_rate_burst)
+    if wait:
+        raise _Limited(wait)
+    return viewer
+
+
+def _limited(exc: _Limited) -> flask.Response:
+    rate = dashboard_settings.get().dashboard_rate_per_second
+    return web.too_many_requests(exc.wait, f"this caller is over {rate:g} requests a second")
+
+
 def _bad(exc: questions.BadInput) -> flask.Response:
     return web.problem(400, "invalid_query", f"the query parameters are not valid: {exc}", exc.fields)
 
 
 def _answer(
-    request: flask.Request, model: type[BaseModel], compute: Callable[..., BaseModel], *, cacheable: bool = True
+    request: flask.Request,
+    model: type[BaseModel],
+    compute: Callable[..., BaseModel],
+    *,
+    cacheable: bool = True,
+    viewer: auth.Viewer | None = None,
 ) -> flask.Response:
     try:
-        viewer = auth.authenticate(web.bearer_token(request))
+        viewer = viewer or _viewer(request)
         repeated = [k for k, v in request.args.lists() if len(v) > 1]
         if repeated:
             raise questions.BadInput(
@@ -54,6 +81,8 @@ def _answer(
         )
     except auth.AuthError as exc:
         return _refused(exc)
+    except _Limited as exc:
+        return _limited(exc)
     except questions.BadInput as exc:
         return _bad(exc)
     except errors.InvalidInput as exc:
@@ -126,17 +155,19 @@ def get_reports(request: flask.Request) -> flask.Response:
 @router.route("GET", "/v1/reports/<report_id>")
 def get_report(request: flask.Request, report_id: str) -> flask.Response:
     try:
-        viewer = auth.authenticate(web.bearer_token(request))  # credentials first: a 404 tells nothing to strangers
+        viewer = _viewer(request)  # credentials first: a 404 tells nothing to strangers
         query = questions.parse(questions.ReportQuery, request.args.to_dict(flat=True))
         wanted = UUID(report_id)
     except auth.AuthError as exc:
         return _refused(exc)
+    except _Limited as exc:
+        return _limited(exc)
     except questions.BadInput as exc:
         return _bad(exc)
     except ValueError:
         return web.problem(404, "not_found", f"no report {report_id!r}: report ids are UUIDs")
     if query.format == "json":
-        return _answer(request, questions.ReportQuery, answers.report_record(wanted), cacheable=False)
+        return _answer(request, questions.ReportQuery, answers.report_record(wanted), cacheable=False, viewer=viewer)
     try:
         body, content_type, filename = answers.report_file(viewer, wanted, query.format)
     except errors.NotFound as exc:
@@ -151,11 +182,15 @@ def get_report(request: flask.Request, report_id: str) -> flask.Response:
 @router.route("GET", "/v1/events/live")
 def get_live(request: flask.Request) -> flask.Response:
     try:
-        viewer = auth.authenticate(web.bearer_token(request))
+        viewer = _viewer(request)
         questions.parse(questions.NoQuery, request.args.to_dict(flat=True))
         feed = livefeed.open_stream(viewer, request.headers.get("Last-Event-ID"))
     except auth.AuthError as exc:
         return _refused(exc)
+    except _Limited as exc:
+        return _limited(exc)
+    except livefeed.Busy as exc:
+        return web.too_many_requests(exc.retry_after, f"{exc}; try again later")
     except questions.BadInput as exc:
         return _bad(exc)
     return flask.Response(
@@ -177,7 +212,7 @@ def _cors(request: flask.Request, response: flask.Response) -> flask.Response:
     allowed = [o.strip() for o in dashboard_settings.get().dashboard_cors_origins.split(",") if o.strip()]
     if origin and ("*" in allowed or origin in allowed):
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
-        response.headers["Access-Control-Expose-Headers"] = "ETag, X-Cache"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, X-Cache, Retry-After"
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = "Authorization, If-None-Match"

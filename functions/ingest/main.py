@@ -9,7 +9,7 @@ import flask
 import functions_framework
 
 from shared.catalog import events
-from shared.core import db, startup
+from shared.core import db, ratelimit, startup
 from shared.core import http as web
 from shared.ingest import intake, webhooks
 from shared.ingest import settings as ingest_settings
@@ -17,16 +17,12 @@ from shared.ingest import settings as ingest_settings
 startup.refuse_unsafe_settings("PII_HASH_KEY", "WEBHOOK_SECRETS_KEY")  # pseudonyms; webhook sources' secrets
 
 router = web.Router()
+per_key = ratelimit.TokenBuckets()  # requests per API key on this instance; tests clear it
 
 
 def _body(request: flask.Request) -> bytes | flask.Response:
-    limit = ingest_settings.get().max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        return web.problem(413, "too_large", f"the body is {request.content_length} bytes; at most {limit} allowed")
-    data = request.stream.read(limit + 1)
-    if len(data) > limit:
-        return web.problem(413, "too_large", f"the body is over {limit} bytes")
-    return data
+    conf = ingest_settings.get()
+    return web.read_body(request, conf.max_body_bytes, conf.body_read_timeout_seconds)
 
 
 @router.route("POST", "/v1/events")
@@ -40,6 +36,10 @@ def post_events(request: flask.Request) -> flask.Response:
     caller = web.key_caller(request, "ingest")
     if isinstance(caller, flask.Response):
         return caller
+    conf = ingest_settings.get()
+    wait = per_key.take(str(caller.key_id), conf.ingest_rate_per_second, conf.ingest_rate_burst)
+    if wait:
+        return web.too_many_requests(wait, f"this API key is over {conf.ingest_rate_per_second:g} requests a second")
     body = _body(request)
     if isinstance(body, flask.Response):
         return body

@@ -51,6 +51,26 @@ def problem(
     return json_response(Problem(error=error, message=message, fields=fields or []), status, headers)
 
 
+def too_many_requests(wait_seconds: float, message: str) -> flask.Response:
+    """The 429 of every limit: `Retry-After` says in whole seconds when trying again can succeed."""
+    from shared.core import ratelimit
+
+    return problem(429, "too_many_requests", message, headers={"Retry-After": ratelimit.retry_after(wait_seconds)})
+
+
+def read_body(request: flask.Request, limit: int, timeout_seconds: float) -> bytes | flask.Response:
+    """The request body, or the answer to send instead: 413 over `limit` bytes, 408 when it has not all arrived
+    within `timeout_seconds`, so a trickling client cannot hold a thread (its connection is then closed)."""
+    from shared.core import requestbody
+
+    try:
+        return requestbody.read(request, limit, timeout_seconds)
+    except requestbody.TooLarge as exc:
+        return problem(413, "too_large", str(exc))
+    except requestbody.TooSlow as exc:
+        return problem(408, "request_timeout", f"{exc}; send it faster")
+
+
 def bearer_token(request: flask.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

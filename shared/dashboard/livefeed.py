@@ -10,6 +10,14 @@ the latest version. The changed window of a notice is not stored where a poll co
 event carries the organization and the version only: the dashboard asks again, and its ETag answers are
 free when nothing it shows changed.
 
+Why a poll per stream rather than one shared poller per organization: the poll holds a pooled connection for one
+primary-key read (about a millisecond) and none while it sleeps, and the streams of a process are capped
+(`dashboard_live_max_per_org`, `dashboard_live_max_total`), so at most `dashboard_live_max_total` short reads
+run every poll interval; a shared poller would save little of that and would read as one viewer on behalf of
+the others, where each stream now reads under its own viewer's RLS, so a revoked membership ends its stream at
+the next poll. Each stream does hold a server thread; the caps keep them from taking every thread, and one
+organization from taking every stream.
+
 A comment line is the heartbeat of a quiet stream; the stream ends after `dashboard_live_max_seconds` so a
 worker thread is never held for ever, `retry:` tells the browser's EventSource when to reconnect, and the
 `Last-Event-ID` it then sends (the last version it saw) lets the new stream report a change made meanwhile.
@@ -18,24 +26,108 @@ worker thread is never held for ever, `retry:` tells the browser's EventSource w
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Generator, Iterator
+from uuid import UUID
 
 from shared.core import db, errors
 from shared.dashboard import auth, serving
 from shared.dashboard import settings as dashboard_settings
 
 
+class Busy(Exception):
+    """Too many live streams are open (for the organization, or on this instance); try again later."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _Slots:
+    """The open streams of this process, by organization, each with the time it ends at the latest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ends: dict[UUID, dict[int, float]] = {}
+        self._next = 0
+
+    def acquire(self, organization_id: UUID, per_org: int, total: int, ends_at: float) -> int:
+        """A slot's token, or `Busy` with the seconds until the first stream that would free a slot ends."""
+        now = time.monotonic()
+        with self._lock:
+            mine = self._ends.get(organization_id, {})
+            if len(mine) >= per_org:
+                raise Busy(
+                    f"this organization already has {len(mine)} live streams open (at most {per_org})",
+                    min(mine.values()) - now,
+                )
+            every = [end for ends in self._ends.values() for end in ends.values()]
+            if len(every) >= total:
+                raise Busy(f"this server has {len(every)} live streams open (at most {total})", min(every) - now)
+            self._next += 1
+            self._ends.setdefault(organization_id, {})[self._next] = ends_at
+            return self._next
+
+    def release(self, organization_id: UUID, token: int) -> None:
+        with self._lock:
+            mine = self._ends.get(organization_id, {})
+            mine.pop(token, None)
+            if not mine:
+                self._ends.pop(organization_id, None)
+
+    def count(self, organization_id: UUID | None = None) -> int:
+        with self._lock:
+            if organization_id is not None:
+                return len(self._ends.get(organization_id, {}))
+            return sum(len(ends) for ends in self._ends.values())
+
+
+# The process's open streams; the dashboard's live endpoint checks the caps here.
+slots = _Slots()
+
+
+class _Stream(Iterator[str]):
+    """The stream's chunks; closing it (the server does when the client goes or the stream ends) frees its slot,
+    and so does its collection if a server never closed it."""
+
+    def __init__(self, chunks: Generator[str, None, None], organization_id: UUID, token: int) -> None:
+        self._chunks = chunks
+        self._release = weakref.finalize(self, slots.release, organization_id, token)
+
+    def __next__(self) -> str:
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self._release()
+            raise
+
+    def close(self) -> None:
+        try:
+            self._chunks.close()
+        finally:
+            self._release()
+
+
 def open_stream(viewer: auth.Viewer, last_event_id: str | None = None) -> Iterator[str]:
-    """The viewer's stream. The first read happens now, before any byte is sent, so a caller whose organization
-    does not exist gets a 403 rather than an empty stream."""
-    current = _version(viewer)
-    if current is None:
-        raise auth.AuthError(403, "the caller's organization does not exist")
+    """The viewer's stream, if the caps allow one more (else `Busy`). The first read happens now, before any
+    byte is sent, so a caller whose organization does not exist gets a 403 rather than an empty stream."""
+    conf = dashboard_settings.get()
+    org = viewer.organization_id
+    ends_at = time.monotonic() + conf.dashboard_live_max_seconds
+    token = slots.acquire(org, conf.dashboard_live_max_per_org, conf.dashboard_live_max_total, ends_at)
+    try:
+        current = _version(viewer)
+        if current is None:
+            raise auth.AuthError(403, "the caller's organization does not exist")
+    except BaseException:
+        slots.release(org, token)
+        raise
     seen = current
     if last_event_id is not None and last_event_id.strip().isdigit():
         seen = min(int(last_event_id), current)  # a reconnect: report what changed since that version
-    return _follow(viewer, seen)
+    return _Stream(_follow(viewer, seen), org, token)
 
 
 def _version(viewer: auth.Viewer) -> int | None:
@@ -49,7 +141,7 @@ def _change(viewer: auth.Viewer, version: int) -> str:
     return f"event: change\nid: {version}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
-def _follow(viewer: auth.Viewer, seen: int) -> Iterator[str]:
+def _follow(viewer: auth.Viewer, seen: int) -> Generator[str, None, None]:
     conf = dashboard_settings.get()
     start = time.monotonic()
     deadline = start + conf.dashboard_live_max_seconds

@@ -35,6 +35,26 @@ class DashboardSettings(settings.CoreSettings):
         description="How often a live stream reads its organization's data version (one primary-key read through "
         "the pool; pooler-safe, no LISTEN): the most a change waits before it is on the stream.",
     )
+    dashboard_live_max_per_org: int = Field(
+        default=3,
+        ge=1,
+        description="Live streams one organization may hold open on each instance; one more gets 429 with "
+        "Retry-After, so one organization cannot take the threads every other one needs.",
+    )
+    dashboard_live_max_total: int = Field(
+        default=20,
+        ge=1,
+        description="Live streams each instance holds open at once, all organizations together (keep it well below "
+        "the server's threads, THREADS); beyond it 429 with Retry-After.",
+    )
+    dashboard_rate_per_second: float = Field(
+        default=10.0,
+        description="Requests per second each user (or API key) may make to the dashboard, on each instance; beyond "
+        "the burst it gets 429 with Retry-After. 0: no limit.",
+    )
+    dashboard_rate_burst: int = Field(
+        default=30, ge=1, description="Requests a user may make at once before DASHBOARD_RATE_PER_SECOND applies."
+    )
     dashboard_cors_origins: str = Field(
         default="*", description="Origins allowed to call the dashboard API from a browser (comma-separated, or *)."
     )
