@@ -20,7 +20,6 @@ from shared.validate import deadletter_routes
 startup.refuse_unsafe_settings()
 
 router = web.Router()
-per_caller = ratelimit.TokenBuckets()  # requests per user or API key on this instance; tests clear it
 deadletter_routes.register(router)  # for organization admins (admin-scoped keys), as on monitor
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 
@@ -44,8 +43,8 @@ def _viewer(request: flask.Request) -> auth.Viewer:
     """The authenticated caller, within its request rate (else `_Limited`): one bucket per user or API key."""
     viewer = auth.authenticate(web.bearer_token(request))
     conf = dashboard_settings.get()
-    caller = str(viewer.claims.get("sub") or viewer.organization_id)
-    wait = per_caller.take(caller, conf.dashboard_rate_per_second, conf.dashboard_rate_burst)
+    caller = f"{viewer.organization_id}:{viewer.claims.get('sub', '')}"
+    wait = ratelimit.buckets("dashboard").take(caller, conf.dashboard_rate_per_second, conf.dashboard_rate_burst)
     if wait:
         raise _Limited(wait)
     return viewer
@@ -194,7 +193,7 @@ def get_live(request: flask.Request) -> flask.Response:
     except questions.BadInput as exc:
         return _bad(exc)
     return flask.Response(
-        flask.stream_with_context(feed),
+        feed,  # reads no request state, so it needs no request context (one per thread, not per stream)
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -17,7 +17,6 @@ from shared.ingest import settings as ingest_settings
 startup.refuse_unsafe_settings("PII_HASH_KEY", "WEBHOOK_SECRETS_KEY")  # pseudonyms; webhook sources' secrets
 
 router = web.Router()
-per_key = ratelimit.TokenBuckets()  # requests per API key on this instance; tests clear it
 
 
 def _body(request: flask.Request) -> bytes | flask.Response:
@@ -37,7 +36,7 @@ def post_events(request: flask.Request) -> flask.Response:
     if isinstance(caller, flask.Response):
         return caller
     conf = ingest_settings.get()
-    wait = per_key.take(str(caller.key_id), conf.ingest_rate_per_second, conf.ingest_rate_burst)
+    wait = ratelimit.buckets("ingest").take(str(caller.key_id), conf.ingest_rate_per_second, conf.ingest_rate_burst)
     if wait:
         return web.too_many_requests(wait, f"this API key is over {conf.ingest_rate_per_second:g} requests a second")
     body = _body(request)

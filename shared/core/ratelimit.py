@@ -64,3 +64,21 @@ class TokenBuckets:
 def retry_after(wait_seconds: float) -> str:
     """The `Retry-After` value for a wait: whole seconds, rounded up, at least 1."""
     return str(max(1, math.ceil(wait_seconds)))
+
+
+_registry: dict[str, TokenBuckets] = {}
+_registry_lock = threading.Lock()
+
+
+def buckets(name: str) -> TokenBuckets:
+    """The process's buckets called `name` (one set per limit: "ingest", "dashboard"), made on first use. Kept
+    here rather than in a function's module: functions-framework may load an entry point twice under two names."""
+    with _registry_lock:
+        return _registry.setdefault(name, TokenBuckets())
+
+
+def clear() -> None:
+    """Forget every bucket (tests)."""
+    with _registry_lock:
+        for limit in _registry.values():
+            limit.clear()
