@@ -80,19 +80,20 @@ group by 1;
 -- name: funnel_counts
 -- Of the clients whose first inquiry fell in [start, end): how many booked, paid a deposit, paid the balance,
 -- and the inquiry-to-booking lead time in days (median, mean).
-select count(*)::bigint, count(first_booked_at)::bigint, count(first_deposit_at)::bigint,
-       count(first_balance_at)::bigint,
+select count(*)::bigint as inquiries, count(first_booked_at)::bigint as booked,
+       count(first_deposit_at)::bigint as deposit_paid, count(first_balance_at)::bigint as balance_paid,
        percentile_cont(0.5) within group (order by extract(epoch from first_booked_at - first_inquiry_at) / 86400)
-         filter (where first_booked_at >= first_inquiry_at),
+         filter (where first_booked_at >= first_inquiry_at) as median_days_to_book,
        avg(extract(epoch from first_booked_at - first_inquiry_at) / 86400)
-         filter (where first_booked_at >= first_inquiry_at)
+         filter (where first_booked_at >= first_inquiry_at) as mean_days_to_book
 from public.analytics_client_funnel
 where organization_id = %(organization_id)s and first_inquiry_at >= %(start)s and first_inquiry_at < %(end)s;
 
 -- name: booking_status
 -- Bookings made in [start, end): made, cancelled since, and value per currency (all and not cancelled).
-select currency, count(*)::bigint, count(cancelled_at)::bigint, sum(value_minor)::bigint,
-       coalesce(sum(value_minor) filter (where cancelled_at is null), 0)::bigint
+select currency, count(*)::bigint as bookings, count(cancelled_at)::bigint as cancelled,
+       sum(value_minor)::bigint as value_minor,
+       coalesce(sum(value_minor) filter (where cancelled_at is null), 0)::bigint as net_value_minor
 from public.analytics_booking_facts
 where organization_id = %(organization_id)s and booked_at >= %(start)s and booked_at < %(end)s
 group by currency
@@ -107,7 +108,7 @@ order by cohort_month;
 
 -- name: lead_time_histogram
 -- Lead-time distribution (days -> count) of one measure for the local months in [start, end).
-select days, sum(n)::bigint
+select days, sum(n)::bigint as n
 from public.analytics_lead_times
 where organization_id = %(organization_id)s and measure = %(measure)s
   and month >= %(start)s and month < %(end)s
