@@ -24,8 +24,9 @@ select case %(interval)s
          when 'all' then null
          else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
        end as period,
-       metric, case when %(dim1)s then dim1 else '' end, case when %(dim2)s then dim2 else '' end, currency,
-       sum(events)::bigint, sum(amount_minor)::bigint, sum(value_sum)::bigint, sum(value_count)::bigint
+       metric, case when %(dim1)s then dim1 else '' end as dim1, case when %(dim2)s then dim2 else '' end as dim2,
+       currency, sum(events)::bigint as events, sum(amount_minor)::bigint as amount_minor,
+       sum(value_sum)::bigint as value_sum, sum(value_count)::bigint as value_count
 from (
   select null::timestamptz as t, day, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count
   from public.analytics_rollups_daily
@@ -48,7 +49,7 @@ group by 1, 2, 3, 4, 5;
 -- Exact distinct clients active per period of the whole local days [d1, d2) (no partial days): each client is
 -- counted on its first active day inside the period, i.e. where its previous active day lies before the period.
 select case %(interval)s when 'all' then null else date_trunc(%(interval)s, day::timestamp) end as period,
-       sum(clients)::bigint
+       sum(clients)::bigint as clients
 from public.analytics_client_day_firsts
 where organization_id = %(organization_id)s and day >= %(d1)s::date and day < %(d2)s::date
   and prev_day < case %(interval)s when 'all' then %(d1)s::date
@@ -63,7 +64,7 @@ select case %(interval)s
          when 'all' then null
          else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
        end as period,
-       count(distinct client_id)::bigint
+       count(distinct client_id)::bigint as clients
 from (
   select null::timestamptz as t, day, client_id from public.analytics_client_days
   where organization_id = %(organization_id)s and day >= %(d1)s::date and day < %(d2)s::date
