@@ -90,7 +90,8 @@ select name, range_from, range_to from public.analytics_event_partitions_v1();
 
 -- name: quality_table_sizes
 -- Data and index bytes per table of the public and pgmq schemas (a partitioned table counts its partitions).
-select n.nspname || '.' || coalesce(p.relname, c.relname), sum(pg_table_size(c.oid)), sum(pg_indexes_size(c.oid))
+select n.nspname || '.' || coalesce(p.relname, c.relname) as table_name, sum(pg_table_size(c.oid)) as data_bytes,
+       sum(pg_indexes_size(c.oid)) as index_bytes
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 left join pg_inherits i on i.inhrelid = c.oid
@@ -101,7 +102,7 @@ order by 1;
 
 -- name: quality_queue_dead_tuples
 -- Dead and live tuples and the last vacuum of every queue table.
-select relname, n_dead_tup, n_live_tup, greatest(last_vacuum, last_autovacuum)
+select relname, n_dead_tup, n_live_tup, greatest(last_vacuum, last_autovacuum) as last_vacuum
 from pg_stat_user_tables
 where schemaname = 'pgmq'
 order by relname;
