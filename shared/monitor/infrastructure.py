@@ -118,7 +118,7 @@ def storage(conn: Connection[Any], now: datetime) -> list[measurements.CheckResu
         )
     )
     for size in db.fetch_all(conn, "quality_table_sizes", None, rows.dict_row):
-        table, data, index = size["table_name"], size["data_bytes"], size["index_bytes"]
+        table, data, index = size["table_name"], int(size["data_bytes"]), int(size["index_bytes"])
         total = int(data) + int(index)
         status = "warn" if total > cfg.quality_table_bytes_warn else "pass"
         results.append(
@@ -136,26 +136,21 @@ def storage(conn: Connection[Any], now: datetime) -> list[measurements.CheckResu
                 index_bytes=int(index),
             )
         )
-    for tuples in db.fetch_all(conn, "quality_queue_dead_tuples", None, rows.dict_row):
-        table, dead, live, vacuumed = (
-            tuples["relname"],
-            tuples["n_dead_tup"],
-            tuples["n_live_tup"],
-            tuples["last_vacuum"],
-        )
+    for t in db.fetch_all(conn, "quality_queue_dead_tuples", None, rows.dict_row):
+        dead = t["n_dead_tup"]
         status = "warn" if int(dead) > cfg.quality_dead_tuples_warn else "pass"
         results.append(
             measurements.result(
                 measurements.GLOBAL,
                 "queue_dead_tuples",
-                f"pgmq.{table}",
+                f"pgmq.{t['relname']}",
                 status,
                 float(dead),
                 float(cfg.quality_dead_tuples_warn),
                 "tuples",
-                f"{dead} dead, {live} live tuples",
+                f"{dead} dead, {t['n_live_tup']} live tuples",
                 now,
-                last_vacuum=vacuumed,
+                last_vacuum=t["last_vacuum"],
             )
         )
     return results
