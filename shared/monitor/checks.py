@@ -253,8 +253,16 @@ def schema_drift(conn: Connection[Any], org: UUID, now: datetime) -> list[measur
     cfg = monitor_settings.get()
     conn.execute(queries.get("quality_catalogue_update"), {"organization_id": org, "since": now - timedelta(days=7)})
     since = now - timedelta(hours=cfg.quality_drift_window_hours)
-    # The rows as they are: source, kind, name, first_seen_at, last_seen_at.
-    entries = db.fetch_all(conn, "quality_catalogue_new", {"organization_id": org, "since": since}, dict_row)
+    entries = [
+        {
+            "source": r["source"],
+            "kind": r["kind"],
+            "name": r["name"],
+            "first_seen_at": r["first_seen_at"],
+            "last_seen_at": r["last_seen_at"],
+        }
+        for r in db.fetch_all(conn, "quality_catalogue_new", {"organization_id": org, "since": since}, dict_row)
+    ]
     status: measurements.Status = "warn" if entries else "pass"
     names = ", ".join(f"{e['source']}:{e['kind']}:{e['name']}" for e in entries[:5])
     message = f"new since {since:%Y-%m-%d %H:%M} UTC: {names}" if entries else "no unknown fields or event types"
@@ -279,7 +287,7 @@ def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[meas
     }
     try:
         with conn.transaction():
-            mismatches = db.fetch_scalars(conn, "quality_reconcile", window)
+            mismatches = [r["mismatch"] for r in db.fetch_all(conn, "quality_reconcile", window, dict_row)]
     except Exception as exc:  # a broken reconcile function is a failing check, not a crash
         return [
             measurements.result(
