@@ -21,9 +21,10 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel
 
-from shared.core import db, queries
+from shared.core import db
 from shared.dashboard import answercache, auth, questions
 
 
@@ -64,10 +65,12 @@ def owner_side(conn: Connection[Any]) -> Iterator[None]:
 
 
 def state(conn: Connection[Any]) -> OrgState:
-    row = conn.execute(queries.get("dashboard_state")).fetchone()
+    row = db.fetch_one(conn, "dashboard_state", None, dict_row)
     if row is None:
         raise auth.AuthError(403, "the caller's organization does not exist")
-    return OrgState(row[0], int(row[1]), ZoneInfo(row[2]), row[3], row[4])
+    return OrgState(
+        row["id"], int(row["data_version"]), ZoneInfo(row["timezone"]), row["currency"], row["refreshed_at"]
+    )
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ from typing import Any, Literal
 from uuid import UUID
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from shared.core import queries
+from shared.core import db
 from shared.metrics import timeframes
 
 
@@ -38,17 +39,15 @@ class BookingStatus(BaseModel):
 def bookings(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> list[BookingStatus]:
     """Bookings made in the window and what became of them (from the booking view), per currency."""
     timeframes.check_window(start, end)
-    rows = conn.execute(
-        queries.get("booking_status"), {"organization_id": org_id, "start": start, "end": end}
-    ).fetchall()
+    rows = db.fetch_all(conn, "booking_status", {"organization_id": org_id, "start": start, "end": end}, dict_row)
     return [
         BookingStatus(
-            currency=r[0],
-            bookings=r[1],
-            cancelled=r[2],
-            net_bookings=r[1] - r[2],
-            value_minor=r[3],
-            net_value_minor=r[4],
+            currency=r["currency"],
+            bookings=r["bookings"],
+            cancelled=r["cancelled"],
+            net_bookings=r["bookings"] - r["cancelled"],
+            value_minor=r["value_minor"],
+            net_value_minor=r["net_value_minor"],
         )
         for r in rows
     ]
@@ -72,9 +71,9 @@ def funnel(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) 
     """Clients whose first inquiry was in [start, end), and how many of them have since booked, paid a deposit
     and paid the balance (payments are linked to clients through their booking_id)."""
     timeframes.check_window(start, end)
-    row = conn.execute(queries.get("funnel_counts"), {"organization_id": org_id, "start": start, "end": end}).fetchone()
+    row = db.fetch_one(conn, "funnel_counts", {"organization_id": org_id, "start": start, "end": end}, dict_row)
     assert row is not None
-    counts = [int(row[0]), int(row[1]), int(row[2]), int(row[3])]
+    counts = [int(row["inquiries"]), int(row["booked"]), int(row["deposit_paid"]), int(row["balance_paid"])]
     names: list[Literal["inquiry", "booking", "deposit_paid", "balance_paid"]] = [
         "inquiry",
         "booking",
@@ -93,8 +92,8 @@ def funnel(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) 
     return Funnel(
         stages=stages,
         conversion_rate=counts[1] / counts[0] if counts[0] else None,
-        median_days_to_book=None if row[4] is None else float(row[4]),
-        mean_days_to_book=None if row[5] is None else float(row[5]),
+        median_days_to_book=None if row["median_days_to_book"] is None else float(row["median_days_to_book"]),
+        mean_days_to_book=None if row["mean_days_to_book"] is None else float(row["mean_days_to_book"]),
     )
 
 
@@ -109,17 +108,15 @@ class Cohort(BaseModel):
 
 def cohorts(conn: Connection[Any], org_id: UUID, start_month: date, end_month: date) -> list[Cohort]:
     """Monthly inquiry cohorts with start_month <= month < end_month."""
-    rows = conn.execute(
-        queries.get("cohorts"), {"organization_id": org_id, "start": start_month, "end": end_month}
-    ).fetchall()
+    rows = db.fetch_all(conn, "cohorts", {"organization_id": org_id, "start": start_month, "end": end_month}, dict_row)
     return [
         Cohort(
-            month=r[0],
-            inquiries=r[1],
-            booked=r[2],
-            deposit_paid=r[3],
-            balance_paid=r[4],
-            conversion_rate=r[2] / r[1] if r[1] else None,
+            month=r["cohort_month"],
+            inquiries=r["inquiries"],
+            booked=r["booked"],
+            deposit_paid=r["deposit_paid"],
+            balance_paid=r["balance_paid"],
+            conversion_rate=r["booked"] / r["inquiries"] if r["inquiries"] else None,
         )
         for r in rows
     ]
@@ -142,11 +139,13 @@ def lead_times(
     end_month: date,
 ) -> LeadTimes:
     """The distribution of a lead time for bookings made in local months [start_month, end_month)."""
-    rows = conn.execute(
-        queries.get("lead_time_histogram"),
+    rows = db.fetch_all(
+        conn,
+        "lead_time_histogram",
         {"organization_id": org_id, "measure": measure, "start": start_month, "end": end_month},
-    ).fetchall()
-    hist = {int(d): int(n) for d, n in rows}
+        dict_row,
+    )
+    hist = {int(r["days"]): int(r["n"]) for r in rows}
     count = sum(hist.values())
 
     def quantile(q: float) -> int | None:
@@ -180,10 +179,15 @@ class ViewFreshness(BaseModel):
 
 def freshness(conn: Connection[Any], org_id: UUID) -> list[ViewFreshness]:
     """When each materialized view was last refreshed for the organization and how stale it is now."""
-    rows = conn.execute(queries.get("view_freshness"), {"organization_id": org_id}).fetchall()
+    rows = db.fetch_all(conn, "view_freshness", {"organization_id": org_id}, dict_row)
     return [
         ViewFreshness(
-            view=r[0], pending=r[1], changed_at=r[2], refreshed_at=r[3], refresh_ms=r[4], stale_seconds=float(r[5])
+            view=r["view_name"],
+            pending=r["pending"],
+            changed_at=r["changed_at"],
+            refreshed_at=r["refreshed_at"],
+            refresh_ms=r["refresh_ms"],
+            stale_seconds=float(r["stale_seconds"]),
         )
         for r in rows
     ]

@@ -15,15 +15,17 @@ API (all return pydantic models):
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from shared.core import errors, queries
+from shared.core import db, errors
 from shared.metrics import registry, timeframes
 
 _FIELDS: tuple[registry.Field_, ...] = ("events", "amount_minor", "value_sum", "value_count")
@@ -73,6 +75,21 @@ class Breakdown(BaseModel):
     rows: list[BreakdownRow]
 
 
+@dataclass(frozen=True)
+class _SumRow:
+    """A row of `rollup_sums`: one period, metric, dimensions and currency, with its summed fields."""
+
+    period: Any
+    metric: str
+    dim1: str
+    dim2: str
+    currency: str
+    events: int
+    amount_minor: int
+    value_sum: int
+    value_count: int
+
+
 _Sums = dict[tuple[str, str], dict[registry.Field_, int]]  # (source, dim2) -> field sums
 
 
@@ -109,15 +126,15 @@ def _collect(
     dim2 = by == "dim2" or any(p.dim2 is not None for m in metrics for p in (*m.plus, *m.minus, *m.over))
     rows = _sums(conn, org, sources, interval, start, end, dim1=by == "dim1", dim2=dim2)
     out: dict[tuple[Any, str, str, str], _Sums] = defaultdict(dict)
-    for period, source, dim1, dim2, currency, *values in rows:
-        cols = {"dim1": dim1, "dim2": dim2, "currency": currency}
+    for r in rows:
+        cols = {"dim1": r.dim1, "dim2": r.dim2, "currency": r.currency}
         for metric in metrics:
-            if source not in metric.sources:
+            if r.metric not in metric.sources:
                 continue
-            key = (period, metric.name, cols[by] if by else "", currency if metric.per_currency else "")
-            slot = out[key].setdefault((source, dim2), dict.fromkeys(_FIELDS, 0))
-            for name, v in zip(_FIELDS, values, strict=True):
-                slot[name] += int(v)
+            key = (r.period, metric.name, cols[by] if by else "", r.currency if metric.per_currency else "")
+            slot = out[key].setdefault((r.metric, r.dim2), dict.fromkeys(_FIELDS, 0))
+            for name in _FIELDS:
+                slot[name] += int(getattr(r, name))
     return out
 
 
@@ -126,8 +143,8 @@ def _active(
 ) -> dict[Any, int]:
     parts = timeframes.split(org.tz, interval, start, end)
     name = "active_clients_by_day" if parts.whole_days_only else "active_clients"
-    rows = conn.execute(queries.get(name), parts.params(org, interval)).fetchall()
-    return {r[0]: int(r[1]) for r in rows}
+    rows = db.fetch_all(conn, name, parts.params(org, interval), dict_row)
+    return {r["period"]: int(r["clients"]) for r in rows}
 
 
 def _sums(
@@ -140,13 +157,11 @@ def _sums(
     *,
     dim1: bool = True,
     dim2: bool = True,
-) -> list[tuple[Any, ...]]:
-    """Rows (period, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count) of both tiers;
-    a dimension not asked for is summed over in SQL (returned as ''), which keeps long series small."""
+) -> list[_SumRow]:
+    """The summed rollup rows of both tiers; a dimension not asked for is summed over in SQL (returned as ''),
+    which keeps long series small."""
     params = timeframes.split(org.tz, interval, start, end).params(org, interval)
-    return conn.execute(
-        queries.get("rollup_sums"), {**params, "metrics": sources, "dim1": dim1, "dim2": dim2}
-    ).fetchall()
+    return db.fetch_all(conn, "rollup_sums", {**params, "metrics": sources, "dim1": dim1, "dim2": dim2}, _SumRow)
 
 
 def totals(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> Totals:
@@ -251,14 +266,14 @@ def revenue(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime)
     org = timeframes.load_org(conn, org_id)
     rows = _sums(conn, org, ["payment.succeeded", "payment.refunded"], "all", start, end, dim2=False)
     acc: dict[str, dict[str, Any]] = {}
-    for _, source, dim1, _, currency, events, amount, _, _ in rows:
-        slot = acc.setdefault(currency, {"gross": 0, "refunds": 0, "payments": 0, "kinds": defaultdict(int)})
-        if source == "payment.succeeded":
-            slot["gross"] += amount
-            slot["payments"] += events
-            slot["kinds"][dim1] += amount
+    for r in rows:
+        slot = acc.setdefault(r.currency, {"gross": 0, "refunds": 0, "payments": 0, "kinds": defaultdict(int)})
+        if r.metric == "payment.succeeded":
+            slot["gross"] += r.amount_minor
+            slot["payments"] += r.events
+            slot["kinds"][r.dim1] += r.amount_minor
         else:
-            slot["refunds"] += amount
+            slot["refunds"] += r.amount_minor
     return [
         CurrencyRevenue(
             currency=c,

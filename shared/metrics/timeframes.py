@@ -19,8 +19,9 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 
-from shared.core import errors, queries
+from shared.core import db, errors
 
 Interval = Literal["hour", "day", "week", "month"]
 MAX_POINTS = 10_000
@@ -37,10 +38,10 @@ class Org:
 
 def load_org(conn: Connection[Any], org_id: UUID) -> Org:
     """The organization's zone and currency; NotFound when it does not exist."""
-    row = conn.execute(queries.get("organization_zone"), {"organization_id": org_id}).fetchone()
+    row = db.fetch_one(conn, "organization_zone", {"organization_id": org_id}, dict_row)
     if row is None:
         raise errors.NotFound(f"organization {org_id} does not exist")
-    return Org(org_id, ZoneInfo(row[0]), row[1])
+    return Org(org_id, ZoneInfo(row["timezone"]), row["currency"])
 
 
 def check_window(start: datetime, end: datetime) -> None:

@@ -15,8 +15,9 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 
-from shared.core import queries
+from shared.core import db, queries
 from shared.monitor import measurements
 from shared.monitor import settings as monitor_settings
 
@@ -44,13 +45,12 @@ def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[measureme
     cfg = monitor_settings.get()
     since = now - timedelta(days=cfg.quality_freshness_history_days)
     active = {
-        src: list(hours)
-        for src, hours in conn.execute(queries.get("quality_active_hours"), {"organization_id": org, "since": since})
+        r["source"]: list(r["hours"])
+        for r in db.fetch_all(conn, "quality_active_hours", {"organization_id": org, "since": since}, dict_row)
     }
     newest: dict[str, datetime | None] = {}
     for source in active:
-        row = conn.execute(queries.get("quality_newest_stored"), {"organization_id": org, "source": source}).fetchone()
-        newest[source] = row[0] if row else None
+        newest[source] = db.fetch_scalar(conn, "quality_newest_stored", {"organization_id": org, "source": source})
     if not active:
         return []
     combined = sorted({h for hours in active.values() for h in hours})
@@ -124,10 +124,8 @@ def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> lis
     cfg = monitor_settings.get()
     starts = _hour_windows(now, tz, cfg.quality_volume_weeks, timedelta(minutes=cfg.quality_volume_settle_minutes))
     counts: dict[tuple[str, str], list[int]] = {}
-    for k, source, event_type, n in conn.execute(
-        queries.get("quality_volume_windows"), {"organization_id": org, "starts": starts}
-    ):
-        counts.setdefault((source, event_type), [0] * len(starts))[int(k) - 1] = int(n)
+    for r in db.fetch_all(conn, "quality_volume_windows", {"organization_id": org, "starts": starts}, dict_row):
+        counts.setdefault((r["source"], r["event_type"]), [0] * len(starts))[int(r["k"]) - 1] = int(r["n"])
     results = []
     for (source, event_type), series in sorted(counts.items()):
         actual, history = series[0], series[1:]
@@ -210,17 +208,14 @@ def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.
     cfg = monitor_settings.get()
     since = now - timedelta(hours=cfg.quality_rate_window_hours)
     reasons: dict[str, list[dict[str, Any]]] = {}
-    for source, kind, loc, n in conn.execute(
-        queries.get("quality_top_reasons"), {"organization_id": org, "since": since}
-    ):
-        top = reasons.setdefault(source, [])
+    for r in db.fetch_all(conn, "quality_top_reasons", {"organization_id": org, "since": since}, dict_row):
+        top = reasons.setdefault(r["source"], [])
         if len(top) < 3:
-            top.append({"type": kind, "loc": loc, "count": int(n)})
+            top.append({"type": r["reason_type"], "loc": r["loc"], "count": int(r["n"])})
     results = []
-    for source, stored, dups, rejected in conn.execute(
-        queries.get("quality_source_outcomes"), {"organization_id": org, "since": since}
-    ):
-        total = int(stored) + int(dups) + int(rejected)
+    for outcome in db.fetch_all(conn, "quality_source_outcomes", {"organization_id": org, "since": since}, dict_row):
+        source, dups, rejected = outcome["source"], int(outcome["duplicates"]), int(outcome["rejected"])
+        total = int(outcome["stored"]) + dups + rejected
         for check, part, warn, fail in (
             ("rejection_rate", int(rejected), cfg.quality_rejection_warn, cfg.quality_rejection_fail),
             ("duplicate_rate", int(dups), cfg.quality_duplicate_warn, cfg.quality_duplicate_fail),
@@ -258,9 +253,15 @@ def schema_drift(conn: Connection[Any], org: UUID, now: datetime) -> list[measur
     cfg = monitor_settings.get()
     conn.execute(queries.get("quality_catalogue_update"), {"organization_id": org, "since": now - timedelta(days=7)})
     since = now - timedelta(hours=cfg.quality_drift_window_hours)
-    fresh = conn.execute(queries.get("quality_catalogue_new"), {"organization_id": org, "since": since}).fetchall()
     entries = [
-        {"source": s, "kind": k, "name": n, "first_seen_at": f, "last_seen_at": last} for s, k, n, f, last in fresh
+        {
+            "source": r["source"],
+            "kind": r["kind"],
+            "name": r["name"],
+            "first_seen_at": r["first_seen_at"],
+            "last_seen_at": r["last_seen_at"],
+        }
+        for r in db.fetch_all(conn, "quality_catalogue_new", {"organization_id": org, "since": since}, dict_row)
     ]
     status: measurements.Status = "warn" if entries else "pass"
     names = ", ".join(f"{e['source']}:{e['kind']}:{e['name']}" for e in entries[:5])
@@ -286,7 +287,7 @@ def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[meas
     }
     try:
         with conn.transaction():
-            mismatches = [r[0] for r in conn.execute(queries.get("quality_reconcile"), window)]
+            mismatches = [r["mismatch"] for r in db.fetch_all(conn, "quality_reconcile", window, dict_row)]
     except Exception as exc:  # a broken reconcile function is a failing check, not a crash
         return [
             measurements.result(

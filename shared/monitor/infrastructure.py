@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg import Connection, sql
+from psycopg import Connection, rows, sql
 
-from shared.core import queries, queues
+from shared.core import db, queries, queues
 from shared.monitor import measurements
 from shared.monitor import settings as monitor_settings
 
@@ -21,14 +21,16 @@ def queue_health(conn: Connection[Any], now: datetime) -> list[measurements.Chec
     """Per queue: depth, age of the oldest message, and messages read more often than the retry limit."""
     cfg = monitor_settings.get()
     results = []
-    for (name,) in conn.execute(queries.get("quality_queue_names")).fetchall():
+    for name in db.fetch_scalars(conn, "quality_queue_names"):
         measured = queues.depth(conn, name)
         depth, age = measured.length, measured.oldest_age_seconds
         table = sql.Identifier("pgmq", f"q_{name}")
-        over = conn.execute(
-            sql.SQL(queries.get("quality_queue_over_retry")).format(table=table), {"max_reads": cfg.queue_max_reads}
-        ).fetchone()
-        over_n = int(over[0]) if over else 0
+        with conn.cursor(row_factory=rows.scalar_row) as cur:
+            over = cur.execute(
+                sql.SQL(queries.get("quality_queue_over_retry")).format(table=table),
+                {"max_reads": cfg.queue_max_reads},
+            ).fetchone()
+        over_n = int(over) if over is not None else 0
         age_s = float(age or 0)
         status: measurements.Status = (
             "fail"
@@ -88,7 +90,7 @@ def storage(conn: Connection[Any], now: datetime) -> list[measurements.CheckResu
     cfg = monitor_settings.get()
     results = []
     month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    starts = {r[1] for r in conn.execute(queries.get("quality_partitions"))}
+    starts = {r["range_from"] for r in db.fetch_all(conn, "quality_partitions", None, rows.dict_row)}
     ahead = -1 if month not in starts else 0
     cursor = month
     while ahead >= 0:
@@ -115,7 +117,8 @@ def storage(conn: Connection[Any], now: datetime) -> list[measurements.CheckResu
             now,
         )
     )
-    for table, data, index in conn.execute(queries.get("quality_table_sizes")):
+    for size in db.fetch_all(conn, "quality_table_sizes", None, rows.dict_row):
+        table, data, index = size["table_name"], int(size["data_bytes"]), int(size["index_bytes"])
         total = int(data) + int(index)
         status = "warn" if total > cfg.quality_table_bytes_warn else "pass"
         results.append(
@@ -133,20 +136,21 @@ def storage(conn: Connection[Any], now: datetime) -> list[measurements.CheckResu
                 index_bytes=int(index),
             )
         )
-    for table, dead, live, vacuumed in conn.execute(queries.get("quality_queue_dead_tuples")):
+    for t in db.fetch_all(conn, "quality_queue_dead_tuples", None, rows.dict_row):
+        dead = t["n_dead_tup"]
         status = "warn" if int(dead) > cfg.quality_dead_tuples_warn else "pass"
         results.append(
             measurements.result(
                 measurements.GLOBAL,
                 "queue_dead_tuples",
-                f"pgmq.{table}",
+                f"pgmq.{t['relname']}",
                 status,
                 float(dead),
                 float(cfg.quality_dead_tuples_warn),
                 "tuples",
-                f"{dead} dead, {live} live tuples",
+                f"{dead} dead, {t['n_live_tup']} live tuples",
                 now,
-                last_vacuum=vacuumed,
+                last_vacuum=t["last_vacuum"],
             )
         )
     return results

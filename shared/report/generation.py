@@ -23,9 +23,10 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import Connection
+from psycopg.rows import dict_row
 from pydantic import BaseModel
 
-from shared.core import errors, queries
+from shared.core import db, errors, queries
 from shared.report import access, config, content, dispatch, periods, render, storage, text
 from shared.report import settings as report_settings
 
@@ -50,10 +51,10 @@ class _Org(BaseModel):
 
 
 def _organization(conn: Connection[Any], org_id: UUID) -> _Org:
-    row = conn.execute(queries.get("report_organization"), {"organization_id": org_id}).fetchone()
-    if row is None:
+    org = db.fetch_one(conn, "report_organization", {"organization_id": org_id}, _Org)
+    if org is None:
         raise errors.NotFound(f"organization {org_id} does not exist")
-    return _Org(**dict(zip(("id", "name", "timezone", "currency", "settings", "created_at"), row, strict=True)))
+    return org
 
 
 def _summary(data: content.ReportData) -> dict[str, Any]:
@@ -159,24 +160,27 @@ def generate(
         "delivery_status": wanted,
     }
     with transaction() as conn:
-        row = conn.execute(queries.get("report_claim_new"), params).fetchone()
+        row = db.fetch_one(conn, "report_claim_new", params, dict_row)
         fresh = row is not None
         if not fresh:
-            row = conn.execute(
-                queries.get("report_claim_existing"),
+            row = db.fetch_one(
+                conn,
+                "report_claim_existing",
                 {
                     **params,
                     "force": regenerate,
                     "max_generation_attempts": s.reports_max_generation_attempts,
                 },
-            ).fetchone()
+                dict_row,
+            )
             if row is None:  # finished, or another run holds it
                 return _find(conn, org_id, kind, period.start)
     assert row is not None
-    report_id: UUID = row[0]
+    report_id: UUID = row["id"]
     try:
         if not fresh:
-            status, delivery_status, deliveries, attempts = row[1], row[2], row[4], row[5]
+            status, delivery_status = row["status"], row["delivery_status"]
+            deliveries, attempts = row["deliveries"], row["delivery_attempts"]
             if regenerate or status != "stored":
                 if regenerate:  # delivered again only when asked; a no-deliver regeneration keeps the old record
                     keep = not deliver
@@ -213,11 +217,11 @@ def generate(
 
 
 def _find(conn: Connection[Any], org_id: UUID, kind: str, start: date) -> access.ReportRecord:
-    row = conn.execute(
-        queries.get("report_by_period"), {"organization_id": org_id, "kind": kind, "period_start": start}
-    ).fetchone()
-    assert row is not None
-    return access.get(conn, org_id, row[0])
+    report_id = db.fetch_scalar(
+        conn, "report_by_period", {"organization_id": org_id, "kind": kind, "period_start": start}
+    )
+    assert report_id is not None
+    return access.get(conn, org_id, report_id)
 
 
 def backfill(
@@ -233,8 +237,6 @@ def backfill(
 ) -> list[access.ReportRecord]:
     """Every closed period of `kind` that starts between from_date and to_date (inclusive), oldest first;
     not delivered unless asked (a backfill should not email a year of reports)."""
-    from shared.core import db
-
     tx = transaction or db.transaction
     with tx() as conn:
         cfg = config.from_settings(_organization(conn, org_id).settings)

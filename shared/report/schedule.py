@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
-from shared.core import errors, queries
-from shared.report import config, generation, periods
+from shared.core import db, errors
+from shared.report import config, content, generation, periods
 from shared.report import settings as report_settings
 
 log = logging.getLogger(__name__)
@@ -31,15 +32,16 @@ class RunOutcome(BaseModel):
 def _due(transaction: generation.Transaction, now: datetime) -> Iterator[tuple[UUID, periods.Kind, date, str | None]]:
     """(org, kind, period start, error) of every report the schedule owes at `now`, then unfinished ones."""
     with transaction() as conn:
-        orgs = conn.execute(queries.get("report_organizations")).fetchall()
-        firsts = {r[0]: r[1] for r in conn.execute(queries.get("report_first_data_all")).fetchall()}
+        orgs = db.fetch_all(conn, "report_organizations", None, content.Organization)
+        firsts = {r["id"]: r["first_at"] for r in db.fetch_all(conn, "report_first_data_all", None, dict_row)}
         s = report_settings.get()
-        unfinished = conn.execute(
-            queries.get("report_unfinished"), {"max_generation_attempts": s.reports_max_generation_attempts}
-        ).fetchall()
-    for org_id, _name, tz, _cur, org_settings, _created in orgs:
+        unfinished = db.fetch_all(
+            conn, "report_unfinished", {"max_generation_attempts": s.reports_max_generation_attempts}, dict_row
+        )
+    for org in orgs:
+        org_id, tz = org.id, org.timezone
         try:
-            cfg = config.from_settings(org_settings)
+            cfg = config.from_settings(org.settings)
         except errors.InvalidInput as exc:
             yield org_id, "weekly", date.min, str(exc)
             continue
@@ -52,8 +54,8 @@ def _due(transaction: generation.Transaction, now: datetime) -> Iterator[tuple[U
             if first is None or first >= end:
                 continue  # no data yet by the period's end: an empty report would tell the owner nothing
             yield org_id, kind, period.start, None
-    for org_id, kind, start in unfinished:
-        yield org_id, kind, start, None
+    for r in unfinished:
+        yield r["organization_id"], r["kind"], r["period_start"], None
 
 
 def run_due(
@@ -80,10 +82,10 @@ def run_due(
             continue
         done.add((org_id, kind, start))
         with transaction() as conn:
-            found = conn.execute(
-                queries.get("report_by_period"), {"organization_id": org_id, "kind": kind, "period_start": start}
-            ).fetchone()
-            before = found[1:] if found else None
+            found = db.fetch_one(
+                conn, "report_by_period", {"organization_id": org_id, "kind": kind, "period_start": start}, dict_row
+            )
+            before = (found["status"], found["delivery_status"], found["delivery_attempts"]) if found else None
         try:
             rec = generation.generate(transaction, org_id, kind, start, deliver=True, now=now, sleep=sleep)
         except Exception as exc:

@@ -24,21 +24,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCANNED = ("shared", "functions")
 
-# Modules whose rows are converted separately, after a colleague's split of them lands (issue 13); until then
-# they are not scanned. The lead empties this list; an entry whose module no longer exists must be removed.
-NOT_YET_CONVERTED = frozenset(
-    {
-        "shared/dashboard/serving.py",
-        "shared/metrics/funnels.py",
-        "shared/metrics/rollups.py",
-        "shared/metrics/timeframes.py",
-        "shared/monitor/infrastructure.py",
-        "shared/report/schedule.py",
-        "shared/monitor/checks.py",
-        "shared/report/generation.py",
-    }
-)
-
 _RESULT_METHODS = frozenset({"fetchone", "fetchall", "fetchmany", "execute"})
 _RESULT_HELPERS = frozenset({"fetch_one", "fetch_all", "fetch_scalar", "fetch_scalars"})
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
@@ -139,19 +124,12 @@ def test_query_results_are_read_by_column_name() -> None:
     offenders = [
         f"{path}:{line}: {code}"
         for path in _modules()
-        if path not in NOT_YET_CONVERTED
         for line, code in positional_reads((ROOT / path).read_text(encoding="utf-8"))
     ]
     assert not offenders, (
         "read query results by column name (db.fetch_all/fetch_one with a dataclass or model, dict_row, "
         "db.fetch_scalar(s)) instead of by position:\n" + "\n".join(offenders)
     )
-
-
-@pytest.mark.parametrize("path", sorted(NOT_YET_CONVERTED))
-def test_every_excluded_module_exists(path: str) -> None:
-    # A split or renamed module must not slip out of the scan under an exclusion that no longer names it.
-    assert (ROOT / path).is_file(), f"{path} no longer exists: remove it from NOT_YET_CONVERTED"
 
 
 @pytest.mark.parametrize(

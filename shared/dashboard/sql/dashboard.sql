@@ -4,7 +4,7 @@
 -- name: dashboard_state
 -- The caller's organization (found by row-level security alone), its data version, zone, currency, last refresh.
 select o.id, o.data_version, o.timezone, o.currency,
-       (select max(r.refreshed_at) from public.analytics_view_refreshes r where r.organization_id = o.id)
+       (select max(r.refreshed_at) from public.analytics_view_refreshes r where r.organization_id = o.id) as refreshed_at
 from public.organizations o
 where o.id = public.analytics_request_org();
 

@@ -24,8 +24,9 @@ select case %(interval)s
          when 'all' then null
          else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
        end as period,
-       metric, case when %(dim1)s then dim1 else '' end, case when %(dim2)s then dim2 else '' end, currency,
-       sum(events)::bigint, sum(amount_minor)::bigint, sum(value_sum)::bigint, sum(value_count)::bigint
+       metric, case when %(dim1)s then dim1 else '' end as dim1, case when %(dim2)s then dim2 else '' end as dim2,
+       currency, sum(events)::bigint as events, sum(amount_minor)::bigint as amount_minor,
+       sum(value_sum)::bigint as value_sum, sum(value_count)::bigint as value_count
 from (
   select null::timestamptz as t, day, metric, dim1, dim2, currency, events, amount_minor, value_sum, value_count
   from public.analytics_rollups_daily
@@ -48,7 +49,7 @@ group by 1, 2, 3, 4, 5;
 -- Exact distinct clients active per period of the whole local days [d1, d2) (no partial days): each client is
 -- counted on its first active day inside the period, i.e. where its previous active day lies before the period.
 select case %(interval)s when 'all' then null else date_trunc(%(interval)s, day::timestamp) end as period,
-       sum(clients)::bigint
+       sum(clients)::bigint as clients
 from public.analytics_client_day_firsts
 where organization_id = %(organization_id)s and day >= %(d1)s::date and day < %(d2)s::date
   and prev_day < case %(interval)s when 'all' then %(d1)s::date
@@ -63,7 +64,7 @@ select case %(interval)s
          when 'all' then null
          else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
        end as period,
-       count(distinct client_id)::bigint
+       count(distinct client_id)::bigint as clients
 from (
   select null::timestamptz as t, day, client_id from public.analytics_client_days
   where organization_id = %(organization_id)s and day >= %(d1)s::date and day < %(d2)s::date
@@ -80,19 +81,20 @@ group by 1;
 -- name: funnel_counts
 -- Of the clients whose first inquiry fell in [start, end): how many booked, paid a deposit, paid the balance,
 -- and the inquiry-to-booking lead time in days (median, mean).
-select count(*)::bigint, count(first_booked_at)::bigint, count(first_deposit_at)::bigint,
-       count(first_balance_at)::bigint,
+select count(*)::bigint as inquiries, count(first_booked_at)::bigint as booked,
+       count(first_deposit_at)::bigint as deposit_paid, count(first_balance_at)::bigint as balance_paid,
        percentile_cont(0.5) within group (order by extract(epoch from first_booked_at - first_inquiry_at) / 86400)
-         filter (where first_booked_at >= first_inquiry_at),
+         filter (where first_booked_at >= first_inquiry_at) as median_days_to_book,
        avg(extract(epoch from first_booked_at - first_inquiry_at) / 86400)
-         filter (where first_booked_at >= first_inquiry_at)
+         filter (where first_booked_at >= first_inquiry_at) as mean_days_to_book
 from public.analytics_client_funnel
 where organization_id = %(organization_id)s and first_inquiry_at >= %(start)s and first_inquiry_at < %(end)s;
 
 -- name: booking_status
 -- Bookings made in [start, end): made, cancelled since, and value per currency (all and not cancelled).
-select currency, count(*)::bigint, count(cancelled_at)::bigint, sum(value_minor)::bigint,
-       coalesce(sum(value_minor) filter (where cancelled_at is null), 0)::bigint
+select currency, count(*)::bigint as bookings, count(cancelled_at)::bigint as cancelled,
+       sum(value_minor)::bigint as value_minor,
+       coalesce(sum(value_minor) filter (where cancelled_at is null), 0)::bigint as net_value_minor
 from public.analytics_booking_facts
 where organization_id = %(organization_id)s and booked_at >= %(start)s and booked_at < %(end)s
 group by currency
@@ -107,7 +109,7 @@ order by cohort_month;
 
 -- name: lead_time_histogram
 -- Lead-time distribution (days -> count) of one measure for the local months in [start, end).
-select days, sum(n)::bigint
+select days, sum(n)::bigint as n
 from public.analytics_lead_times
 where organization_id = %(organization_id)s and measure = %(measure)s
   and month >= %(start)s and month < %(end)s

@@ -12,7 +12,7 @@ order by created_at, id;
 
 -- name: quality_active_hours
 -- Per source, the hours in which events of an organization were stored, oldest first.
-select source, array_agg(bucket order by bucket)
+select source, array_agg(bucket order by bucket) as hours
 from public.analytics_source_stats
 where organization_id = %(organization_id)s and bucket >= %(since)s and stored > 0
 group by source
@@ -25,7 +25,7 @@ where organization_id = %(organization_id)s and source = %(source)s;
 
 -- name: quality_volume_windows
 -- Events per window, source and type; windows are one hour from each start, numbered by their position.
-select w.k, e.source, e.event_type, count(*)
+select w.k, e.source, e.event_type, count(*) as n
 from unnest(%(starts)s::timestamptz[]) with ordinality as w(start, k)
 join public.analytics_events e
   on e.organization_id = %(organization_id)s and e.occurred_at >= w.start and e.occurred_at < w.start + interval '1 hour'
@@ -33,7 +33,7 @@ group by 1, 2, 3;
 
 -- name: quality_source_outcomes
 -- Per source, how many events were stored, were duplicates or were rejected since a moment.
-select source, sum(stored), sum(duplicates), sum(rejected)
+select source, sum(stored) as stored, sum(duplicates) as duplicates, sum(rejected) as rejected
 from public.analytics_source_stats
 where organization_id = %(organization_id)s and bucket >= %(since)s
 group by source
@@ -41,7 +41,7 @@ order by source;
 
 -- name: quality_top_reasons
 -- Per source, the dead-letter reasons of an organization seen since a moment, most frequent first.
-select d.source, r ->> 'type', r -> 'loc', sum(d.attempts)
+select d.source, r ->> 'type' as reason_type, r -> 'loc' as loc, sum(d.attempts) as n
 from public.analytics_dead_letters d, jsonb_array_elements(d.reasons) r
 where d.organization_id = %(organization_id)s and d.last_seen_at >= %(since)s
 group by 1, 2, 3
@@ -57,7 +57,7 @@ select count(*) from {table} where read_ct > %(max_reads)s;
 
 -- name: quality_reconcile
 -- Mismatches between rollups and raw events for one organization and window (the aggregation stage's function).
-select to_jsonb(r) from public.analytics_reconcile_v1(%(organization_id)s, %(from)s, %(to)s) r;
+select to_jsonb(r) as mismatch from public.analytics_reconcile_v1(%(organization_id)s, %(from)s, %(to)s) r;
 
 -- name: quality_catalogue_update
 -- Adds the fields and event types the catalog refused (from recent dead letters) to the schema-drift catalogue.
@@ -90,7 +90,8 @@ select name, range_from, range_to from public.analytics_event_partitions_v1();
 
 -- name: quality_table_sizes
 -- Data and index bytes per table of the public and pgmq schemas (a partitioned table counts its partitions).
-select n.nspname || '.' || coalesce(p.relname, c.relname), sum(pg_table_size(c.oid)), sum(pg_indexes_size(c.oid))
+select n.nspname || '.' || coalesce(p.relname, c.relname) as table_name, sum(pg_table_size(c.oid)) as data_bytes,
+       sum(pg_indexes_size(c.oid)) as index_bytes
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 left join pg_inherits i on i.inhrelid = c.oid
@@ -101,7 +102,7 @@ order by 1;
 
 -- name: quality_queue_dead_tuples
 -- Dead and live tuples and the last vacuum of every queue table.
-select relname, n_dead_tup, n_live_tup, greatest(last_vacuum, last_autovacuum)
+select relname, n_dead_tup, n_live_tup, greatest(last_vacuum, last_autovacuum) as last_vacuum
 from pg_stat_user_tables
 where schemaname = 'pgmq'
 order by relname;

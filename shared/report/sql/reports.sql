@@ -131,5 +131,5 @@ where organization_id = %(organization_id)s and kind = %(kind)s and period_start
 
 -- name: report_first_data_all
 -- When each organization's data begins: its earliest stored event (one index lookup per organization).
-select o.id, (select min(e.occurred_at) from public.analytics_events e where e.organization_id = o.id)
+select o.id, (select min(e.occurred_at) from public.analytics_events e where e.organization_id = o.id) as first_at
 from public.organizations o;
