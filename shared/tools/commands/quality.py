@@ -93,8 +93,8 @@ def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
         result.model_dump(mode="json"),
         args.json,
         [
-            f"replayed {result.replayed} dead letter(s) in {result.messages} message(s) on the ingest queue"
-            + (f"; {result.skipped} skipped (locked, aggregate-stage or not an event)" if result.skipped else ""),
+            f"replayed {result.replayed} dead letter(s) in {result.messages} queue message(s)"
+            + (f"; {result.skipped} skipped (locked or not an event)" if result.skipped else ""),
             "The validate stage stores what now passes; what still fails comes back as 'failed' with new reasons.",
         ],
     )
