@@ -759,7 +759,7 @@ create function public.analytics_organization_zone_changed_v1() returns trigger
     language plpgsql volatile as 'sha256:e3cc00b1c625c28c1e4de0493374385e051efb835c688c88dd5fed228d74cf36';
 
 create function public.analytics_pending_event_ids_v1(p_org uuid, p_queue text DEFAULT 'aggregate'::text) returns TABLE(id bigint)
-    language plpgsql stable as 'sha256:fee88fb6745ba6e8ae36bc594d42c925538b16500a9851b655677d4afd352f63';
+    language plpgsql stable as 'sha256:8ba9a4ba87155c59f4bf70647fa33ca3f35e03e8cbc659d56eac9af7e8f80f19';
 
 create function public.analytics_publish_change_v1(p_org uuid, p_payload jsonb) returns void
     language plpgsql volatile as 'sha256:2fde3a848892fbb65f9fe18b52f6861ad29fd89ea3ff8c13ef18d8bf1dc1dea5';

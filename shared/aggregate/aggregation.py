@@ -45,9 +45,10 @@ class BatchOutcome:
     events: int = 0
     organizations: int = 0
     dead_messages: int = 0
+    deferred: int = 0  # left on the queue after a transient error, for a later read
 
     def add(self, other: BatchOutcome) -> None:
-        for name in ("messages", "events", "organizations", "dead_messages"):
+        for name in ("messages", "events", "organizations", "dead_messages", "deferred"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -74,7 +75,7 @@ def _parse(
                     msg,
                     "retry_limit",
                     f"read {msg.read_ct} times without being processed "
-                    f"(limit {cfg.queue_max_reads}); rebuild the window once fixed",
+                    f"(limit {cfg.queue_max_reads}); replay this letter once fixed",
                 )
             )
             continue
@@ -128,6 +129,7 @@ def _read(conn: Connection[Any]) -> list[queues.QueueMessage]:
 def run_batch(transaction: Transaction) -> BatchOutcome:
     """Aggregate one batch of the aggregate queue in one transaction; an empty queue gives `messages == 0`.
 
+    A transient error propagates: the transaction, read included, rolls back and the batch is read again later.
     If the database refuses the batch as a whole (a terminal error), the batch is read again and each message
     is applied in its own savepoint, so one poisoned message is dead-lettered instead of holding up the rest.
     """
@@ -140,13 +142,20 @@ def run_batch(transaction: Transaction) -> BatchOutcome:
 
 
 def _run_isolated(transaction: Transaction) -> BatchOutcome:
+    """One savepoint per message: a message refused for its content is dead-lettered (and can be replayed); one
+    that meets a transient error stays on the queue for a later read. A lost connection ends the whole batch."""
     outcome = BatchOutcome()
     with transaction() as conn:
         for msg in _read(conn):
             try:
                 with conn.transaction():
                     outcome.add(_finish(conn, [msg]))
-            except Exception as exc:  # any failure of one message dead-letters that message
+            except Exception as exc:
+                if conn.broken or conn.closed:
+                    raise
+                if errors.is_transient(exc):
+                    outcome.add(BatchOutcome(messages=1, deferred=1))
+                    continue
                 deadletters.record(
                     conn,
                     [

@@ -48,13 +48,41 @@ class InvalidInput(PipelineError):
     """The input is not acceptable."""
 
 
+# Conditions of the database or of a deploy, not of the data: the same statement can succeed later.
+_TRANSIENT_CONFLICT = (pgerrors.SerializationFailure, pgerrors.DeadlockDetected)
+_TRANSIENT_TIMEOUT = (pgerrors.QueryCanceled, pgerrors.IdleInTransactionSessionTimeout, pgerrors.LockNotAvailable)
+_TRANSIENT_UNAVAILABLE = (
+    psycopg.OperationalError,  # connection lost or refused; also class 08 and 57P01 admin shutdown
+    psycopg.InterfaceError,  # the connection was closed under us
+    pgerrors.AdminShutdown,
+    pgerrors.CrashShutdown,
+    pgerrors.CannotConnectNow,
+    pgerrors.InsufficientResources,  # class 53: too many connections, out of memory or disk
+    # A deploy in progress: the code runs before (or after) the migration that creates (or drops) what it calls.
+    pgerrors.UndefinedFunction,
+    pgerrors.UndefinedTable,
+)
+
+
 def from_driver(exc: psycopg.Error) -> PipelineError:
-    """Map a psycopg error to the pipeline's error kinds, keeping the database's message."""
+    """Map a psycopg error to the pipeline's error kinds, keeping the database's message.
+
+    Transient: connection loss and shutdowns, serialization failures and deadlocks, statement, lock and idle
+    timeouts, missing functions or tables (a deploy half done), exhausted resources. Everything else (the data
+    broke a constraint, a type, a check) is terminal: DatabaseRejected.
+    """
     detail = str(exc).strip() or None
-    if isinstance(exc, pgerrors.QueryCanceled | pgerrors.IdleInTransactionSessionTimeout):
+    if isinstance(exc, _TRANSIENT_TIMEOUT):
         return DatabaseTimeout(detail)  # before OperationalError: QueryCanceled is one
-    if isinstance(exc, psycopg.OperationalError | pgerrors.AdminShutdown | pgerrors.CannotConnectNow):
+    if isinstance(exc, _TRANSIENT_CONFLICT):
+        return DatabaseConflict(detail)  # also before OperationalError
+    if isinstance(exc, _TRANSIENT_UNAVAILABLE):
         return DatabaseUnavailable(detail)
-    if isinstance(exc, pgerrors.SerializationFailure | pgerrors.DeadlockDetected | pgerrors.LockNotAvailable):
-        return DatabaseConflict(detail)
     return DatabaseRejected(detail)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` (ours or the driver's) is worth retrying as it is: a later attempt may succeed."""
+    if isinstance(exc, psycopg.Error):
+        exc = from_driver(exc)
+    return isinstance(exc, PipelineError) and exc.transient

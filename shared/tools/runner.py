@@ -36,6 +36,12 @@ class RunningFunction:
     url: str
     process: subprocess.Popen[bytes]
     spec: deployment.Function
+    extra_env: dict[str, str] | None = None
+    restarts: int = 0
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def signal(self, signum: int) -> None:
         """Signal the whole process group: gunicorn's arbiter and the workers it forked."""
@@ -66,12 +72,14 @@ class Pipeline:
     functions: dict[str, RunningFunction] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, name: str) -> str:
         return self.functions[name].url
 
     def stop(self) -> None:
-        self._stop.set()
+        with self._lock:  # the supervisor restarts under this lock, so nothing starts after this point
+            self._stop.set()
         for fn in {id(f): f for f in self.functions.values()}.values():  # shared processes stop once
             fn.stop()
         for thread in self._threads:
@@ -113,7 +121,7 @@ def start_function(
         str(port),
     ]
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
-    return RunningFunction(name, f"http://127.0.0.1:{port}", process, spec)
+    return RunningFunction(name, f"http://127.0.0.1:{port}", process, spec, extra_env)
 
 
 class _Served(Protocol):
@@ -223,6 +231,40 @@ def _schedule(crons: dict[str, tuple[str, str]], stop: threading.Event) -> None:
             threading.Thread(target=_invoke_once, args=(name, crons[name][1]), daemon=True).start()
 
 
+# Restart backoff of a supervised function: doubles while it keeps dying, back to the first step once it has
+# stayed up for STABLE_SECONDS.
+RESTART_BACKOFF = (0.5, 30.0)
+STABLE_SECONDS = 30.0
+
+
+def _supervise(pipeline: Pipeline, fns: list[RunningFunction], poll_seconds: float = 0.2) -> None:
+    """Restart any function process that exits (a crash, an OOM kill), on the same port, with backoff; each
+    restart is printed. Each function is its own process group, so the others (ingest too) keep serving."""
+    first, ceiling = RESTART_BACKOFF
+    delay = {id(fn): first for fn in fns}
+    started_at = {id(fn): time.monotonic() for fn in fns}
+    while not pipeline._stop.wait(poll_seconds):
+        for fn in fns:
+            code = fn.process.poll()
+            if code is None:
+                if time.monotonic() - started_at[id(fn)] > STABLE_SECONDS:
+                    delay[id(fn)] = first
+                continue
+            wait = delay[id(fn)]
+            print(f"{fn.name} exited with code {code}; restarting in {wait:g}s", file=sys.stderr, flush=True)
+            if pipeline._stop.wait(wait):
+                return
+            with pipeline._lock:
+                if pipeline._stop.is_set():
+                    return
+                fresh = start_function(fn.name, fn.spec, pipeline.database_url, fn.port, fn.extra_env)
+                fn.process = fresh.process  # in place: every name sharing this process sees the new one
+            fn.restarts += 1
+            started_at[id(fn)] = time.monotonic()
+            delay[id(fn)] = min(wait * 2, ceiling)
+            print(f"restarted {fn.name} (pid {fn.process.pid}, restart {fn.restarts})", file=sys.stderr, flush=True)
+
+
 def start(
     database_url: str,
     *,
@@ -230,9 +272,13 @@ def start(
     ports: dict[str, int] | None = None,
     poll_seconds: float = 5.0,
     extra_env: dict[str, str] | None = None,
+    supervise: bool = False,
 ) -> Pipeline:
     """Start every function of deploy.yaml, the dispatchers that wake the queue ones and the scheduler that
-    calls the cron ones. Entries with the same code (source and entry point) share one process."""
+    calls the cron ones. Entries with the same code (source and entry point) share one process.
+
+    With `supervise` (what `up` does) a function process that exits is restarted on its port with backoff;
+    without it, the caller owns restarts (the fault drill kills and restarts functions itself)."""
     spec = spec or deployment.load()
     pipeline = Pipeline(database_url, spec)
     started: dict[tuple[str, str], RunningFunction] = {}
@@ -269,6 +315,10 @@ def start(
     if crons:
         pipeline._threads.append(
             threading.Thread(target=_schedule, name="cron", daemon=True, args=(crons, pipeline._stop))
+        )
+    if supervise:
+        pipeline._threads.append(
+            threading.Thread(target=_supervise, name="supervisor", daemon=True, args=(pipeline, list(started.values())))
         )
     for thread in pipeline._threads:
         thread.start()

@@ -8,7 +8,14 @@ so same fingerprint): `attempts + 1`, `replay_state = 'failed'` (see `record_dea
 
 States: pending (never replayed) -> replayed -> (passes: stays replayed) | (fails again: failed) -> replayed ...
 Letters rejected at ingest move to stage `validate` when replayed, because that is where their next
-rejection would be recorded. Only ingest- and validate-stage letters can be replayed.
+rejection would be recorded.
+
+An aggregate-stage letter holds a `StoredEvents` message whose events are stored but were never counted (its
+every attempt rolled back). Replaying it puts that message back on the aggregate queue, verbatim. It counts
+once: while the letter is pending or failed, rebuild and reconcile treat its ids as pending, like the queue's
+(`analytics_pending_event_ids_v1`), so no rebuild counted them; the row lock and the state change to
+`replayed` let one replay send it once; and aggregate applies and deletes the message in one transaction.
+A letter that cannot be read as `StoredEvents` (no event ids) is skipped.
 """
 
 from __future__ import annotations
@@ -20,9 +27,9 @@ from typing import Any, Literal
 from uuid import UUID
 
 from psycopg import Connection
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.core import db, queues, settings
+from shared.core import contracts, db, queues, settings
 from shared.ingest import intake
 
 ReplayState = Literal["pending", "replayed", "failed", "discarded"]
@@ -89,10 +96,11 @@ class _Locked:
 
 class ReplayResult(BaseModel):
     replayed: int = Field(description="Dead letters queued again and marked replayed")
-    messages: int = Field(description="Ingest-queue messages sent")
+    messages: int = Field(description="Queue messages sent (ingest queue; aggregate queue for aggregate letters)")
     ids: list[int] = Field(description="The ids of the replayed dead letters")
     skipped: int = Field(
-        description="Matched but not replayable now (locked by another replay, not an event object, or aggregate-stage)"
+        description="Matched but not replayable now (locked by another replay, not an event object, or an aggregate "
+        "letter without event ids)"
     )
 
 
@@ -116,7 +124,16 @@ def replay(conn: Connection[Any], where: LetterFilter, *, now: datetime | None =
     locked = db.fetch_all(conn, "dead_letters_for_replay", {"ids": candidates}, _Locked)
     groups: dict[tuple[UUID, str], dict[bytes, dict[str, Any]]] = defaultdict(dict)
     replayed: list[int] = []
+    counts: list[BaseModel | dict[str, Any]] = []
     for letter in locked:
+        if letter.stage == "aggregate":
+            try:
+                contracts.StoredEvents.model_validate(letter.payload)
+            except ValidationError:
+                continue  # a broken queue message: no event ids to count
+            counts.append(letter.payload)  # verbatim: failing again, it lands on this letter's row (same fingerprint)
+            replayed.append(letter.id)
+            continue
         if not isinstance(letter.payload, dict):
             continue  # a whole broken queue message, not an event: nothing validate could store
         groups[(letter.organization_id, letter.source)].setdefault(bytes(letter.fingerprint), letter.payload)
@@ -134,7 +151,11 @@ def replay(conn: Connection[Any], where: LetterFilter, *, now: datetime | None =
                 )
             )
     queues.send_batch(conn, cfg.ingest_queue, messages)
+    queues.send_batch(conn, cfg.aggregate_queue, counts)
     marked = [int(i) for i in db.fetch_scalars(conn, "dead_letters_mark_replayed", {"ids": replayed})]
     return ReplayResult(
-        replayed=len(marked), messages=len(messages), ids=sorted(marked), skipped=len(candidates) - len(marked)
+        replayed=len(marked),
+        messages=len(messages) + len(counts),
+        ids=sorted(marked),
+        skipped=len(candidates) - len(marked),
     )

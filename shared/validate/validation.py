@@ -54,9 +54,10 @@ class BatchOutcome:
     duplicates: int = 0
     rejected: int = 0
     dead_messages: int = 0
+    deferred: int = 0  # left on the queue after a transient error, for a later read
 
     def add(self, other: BatchOutcome) -> None:
-        for name in ("messages", "stored", "duplicates", "rejected", "dead_messages"):
+        for name in ("messages", "stored", "duplicates", "rejected", "dead_messages", "deferred"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -311,8 +312,10 @@ def _finish(conn: Connection[Any], batch: list[queues.QueueMessage], work: _Work
 def run_batch(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> BatchOutcome:
     """Process one batch from the ingest queue in one transaction; an empty queue gives `messages == 0`.
 
-    If the database refuses the batch as a whole (a terminal error), the batch is read again and each message
-    is processed in its own savepoint, so one bad message is dead-lettered and cannot hold up the others.
+    A transient error (connection lost, timeout, deadlock, a deploy half done) propagates: the transaction,
+    read included, rolls back, so the batch is read again later and its read count is not raised. If the database
+    refuses the batch as a whole (a terminal error), the batch is read again and each message is processed in its
+    own savepoint, so one bad message is dead-lettered and cannot hold up the others.
     """
     cfg = settings.get_settings()
     try:
@@ -331,6 +334,9 @@ def run_batch(transaction: Callable[[], AbstractContextManager[Connection[Any]]]
 
 
 def _run_isolated(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> BatchOutcome:
+    """One savepoint per message: a message refused for its content is dead-lettered; one that meets a transient
+    error is left on the queue (not deleted, not dead-lettered) and comes back after the visibility timeout.
+    A lost connection ends the whole transaction, read included."""
     cfg = settings.get_settings()
     outcome = BatchOutcome()
     with transaction() as conn:
@@ -344,7 +350,12 @@ def _run_isolated(transaction: Callable[[], AbstractContextManager[Connection[An
             try:
                 with conn.transaction():
                     outcome.add(_finish(conn, [msg], _process(conn, [msg])))
-            except Exception as exc:  # any failure of one message dead-letters that message
+            except Exception as exc:
+                if conn.broken or conn.closed:
+                    raise
+                if errors.is_transient(exc):
+                    outcome.add(BatchOutcome(messages=1, deferred=1))
+                    continue
                 work = _Work()
                 _dead_message(work, msg, "store_failed", f"the database refused this message: {str(exc).strip()[:500]}")
                 outcome.add(_finish(conn, [msg], work))

@@ -64,6 +64,7 @@ def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_not
             "events": len(events.EVENT_TYPES),
             "organizations": 1,
             "dead_messages": 0,
+            "deferred": 0,
             "more": False,
         }
         heard = published(org.id, 2)

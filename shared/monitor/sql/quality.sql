@@ -228,7 +228,7 @@ limit %(limit)s;
 -- Locks replayable dead letters (by id) in id order; letters another replay holds are skipped, not waited for.
 select id, organization_id, source, stage, payload, fingerprint
 from public.analytics_dead_letters
-where id = any(%(ids)s::bigint[]) and stage in ('ingest', 'validate')
+where id = any(%(ids)s::bigint[])
   and replay_state in ('pending', 'failed')
 order by id
 for update skip locked;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -14,14 +14,23 @@ from shared.tools.commands.output import emit
 # ----- aggregation: rebuild, reconcile, refresh, aggregate (docs/aggregation.md) -------------------------------
 
 
-def _moment(text: str) -> Any:
-
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time with a UTC offset, or a plain date (YYYY-MM-DD), read as midnight UTC."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        if len(text) == 10:  # plain dates only; fromisoformat also takes 20261101 and week dates
+            return datetime.combine(day, time(), tzinfo=UTC)
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as 2026-11-01T00:00:00Z") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (2026-11-01, midnight UTC) or an ISO 8601 time such as 2026-11-01T00:00:00Z"
+        ) from None
     if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, such as Z or +05:45")
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, such as Z or +05:45 (or give a plain date)")
     return value
 
 
@@ -85,8 +94,15 @@ def register(sub: Any) -> None:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--org", required=True, help="organization id")
-        p.add_argument("--from", required=True, type=_moment, help="start, ISO 8601 with offset")
-        p.add_argument("--to", required=True, type=_moment, help="end (exclusive), ISO 8601 with offset")
+        p.add_argument(
+            "--from", required=True, type=_moment, help="start: YYYY-MM-DD (midnight UTC) or ISO 8601 with offset"
+        )
+        p.add_argument(
+            "--to",
+            required=True,
+            type=_moment,
+            help="end (exclusive): YYYY-MM-DD (midnight UTC) or ISO 8601 with offset",
+        )
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=func)
     r = sub.add_parser("refresh", help="refresh the analytics materialized views if due (or --force)")

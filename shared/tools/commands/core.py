@@ -108,7 +108,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"applied {m.version}_{m.name}")
     org = _local_org(url, Path(tools_settings.get().wedsync_data_dir))
     ports = {"ingest": args.port} if args.port else None
-    pipeline = runner.start(url, ports=ports)
+    pipeline = runner.start(url, ports=ports, supervise=True)
     print("WedSync Analytics is running:")
     for name, fn in pipeline.functions.items():
         trigger = pipeline.spec.functions[name].trigger

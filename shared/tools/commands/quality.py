@@ -12,6 +12,8 @@ from uuid import UUID
 from shared.core import db
 from shared.tools.commands.output import emit
 
+MAX_LIMIT = 10_000  # replay.LetterFilter.limit's bound
+
 # --- data quality: checks, dead-letter replay, retention, erasure (docs/quality.md) -------------------------
 
 
@@ -23,6 +25,17 @@ def _when(text: str) -> datetime:
             f"{text!r} is not an ISO 8601 time, such as 2026-11-24T09:00 or 2026-11-24T09:00+01:00"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _limit(text: str) -> int:
+    """--limit within what the filter accepts, as an argparse error instead of a validation traceback."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: choose 1 to {MAX_LIMIT}")
+    return value
 
 
 def _uuid(text: str) -> UUID:
@@ -80,8 +93,8 @@ def cmd_dead_letters_replay(args: argparse.Namespace) -> int:
         result.model_dump(mode="json"),
         args.json,
         [
-            f"replayed {result.replayed} dead letter(s) in {result.messages} message(s) on the ingest queue"
-            + (f"; {result.skipped} skipped (locked, aggregate-stage or not an event)" if result.skipped else ""),
+            f"replayed {result.replayed} dead letter(s) in {result.messages} queue message(s)"
+            + (f"; {result.skipped} skipped (locked or not an event)" if result.skipped else ""),
             "The validate stage stores what now passes; what still fails comes back as 'failed' with new reasons.",
         ],
     )
@@ -172,7 +185,7 @@ def register(sub: Any) -> None:
         p.add_argument("--state", action="append", choices=["pending", "replayed", "failed", "discarded"])
         p.add_argument("--since", type=_when, help="last seen at or after (ISO 8601; UTC when no offset)")
         p.add_argument("--until", type=_when, help="last seen before (ISO 8601)")
-        p.add_argument("--limit", type=int, default=limit)
+        p.add_argument("--limit", type=_limit, default=limit, help=f"at most this many letters (1 to {MAX_LIMIT})")
         p.add_argument("--json", action="store_true")
         if name == "replay":
             p.add_argument("--all", action="store_true", help="every replayable letter matching the filters")
