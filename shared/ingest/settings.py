@@ -11,6 +11,10 @@ class IngestSettings(settings.CoreSettings):
     """The ingest function's own settings: request limits and webhook intake. Adds to the platform's settings, which it inherits."""
 
     max_body_bytes: int = Field(default=1024 * 1024, description="Largest ingest request body; larger gets 413.")
+    max_compression_ratio: int = Field(
+        default=100,
+        description="How many times a gzip body may expand when decoded; more gets 413 (a compression bomb).",
+    )
     webhook_tolerance_seconds: int = Field(
         default=300, description="How old (or early) a signed webhook timestamp may be before it is refused."
     )
