@@ -165,3 +165,42 @@ def test_unknown_encodings_and_broken_gzip_are_refused(
     org = make_org()
     answer = _post(ingest_app, org.ingest_key, b"{}", {"Content-Encoding": encoding})
     assert answer.status_code == status
+
+
+# (overrides of a payment.succeeded event, the loc the reason must name)
+REFUSED_BY_THE_CATALOG: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    "unix_time": ({"occurred_at": 1767225600}, ("occurred_at",)),
+    "date_only": ({"occurred_at": "2026-01-01"}, ("occurred_at",)),
+    "dst_gap": ({"occurred_at": "2026-03-29T01:30:00"}, ("occurred_at",)),
+    "national_phone_in_text": ({"type": "booking.cancelled", "reason": "call 07700 900123"}, ("data", "reason")),
+    "email_in_text": ({"type": "booking.cancelled", "reason": "mail ava@example.com"}, ("data", "reason")),
+    "email_as_id": ({"client_id": "ava@example.com"}, ("client_id",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_BY_THE_CATALOG))
+def test_contract_breaches_are_refused_naming_the_field_and_the_rest_is_stored(
+    case: str,
+    ingest_app: Any,
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+) -> None:
+    overrides, loc = REFUSED_BY_THE_CATALOG[case]
+    org = make_org(timezone="Europe/London")
+    good = [make_event("payment.succeeded", payment_id=f"p-{i}") for i in range(10)]
+    fields = dict(overrides)
+    kind = fields.pop("type", "payment.succeeded")
+    envelope = {k: fields.pop(k) for k in ("occurred_at", "client_id") if k in fields}
+    bad = make_event(kind, event_id="poisoned", **fields)
+    bad.update(envelope)
+    answer = _post(ingest_app, org.ingest_key, json.dumps({"events": [*good[:3], bad, *good[3:]]}).encode())
+    assert answer.status_code == 202, answer.json
+    assert answer.json["accepted"] == 10
+    [rejection] = answer.json["rejected"]
+    assert rejection["index"] == 3 and list(loc) in [e["loc"] for e in rejection["errors"]], rejection
+    _drain()
+    assert {r[0] for r in conn.execute("select event_id from analytics_events")} == {e["event_id"] for e in good}
+    letter = conn.execute("select payload from analytics_dead_letters").fetchone()
+    assert letter is not None and letter[0]["event_id"] == "poisoned"
+    assert "ava@example.com" not in json.dumps(letter[0]) and "900123" not in json.dumps(letter[0])
