@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import flask
 import functions_framework
 
 from shared.catalog import events
 from shared.core import db, ratelimit, startup
 from shared.core import http as web
-from shared.ingest import intake, webhooks
+from shared.ingest import document, inflate, intake, webhooks
 from shared.ingest import settings as ingest_settings
 
 startup.refuse_unsafe_settings("PII_HASH_KEY", "WEBHOOK_SECRETS_KEY")  # pseudonyms; webhook sources' secrets
@@ -22,6 +19,27 @@ router = web.Router()
 def _body(request: flask.Request) -> bytes | flask.Response:
     conf = ingest_settings.get()
     return web.read_body(request, conf.max_body_bytes, conf.body_read_timeout_seconds)
+
+
+def _decoded(request: flask.Request, data: bytes) -> bytes | flask.Response:
+    """The body as sent before any `Content-Encoding: gzip`, held to the limits on its decoded size."""
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return data
+    if encoding != "gzip":
+        return web.problem(415, "unsupported_encoding", f"send the body plain or gzip-encoded (got '{encoding}')")
+    cfg = ingest_settings.get()
+    try:
+        decoded = inflate.gunzip(data, cfg.max_body_bytes, cfg.max_compression_ratio)
+    except inflate.TooLarge as exc:
+        return web.problem(413, "too_large", str(exc))
+    except inflate.BadGzip as exc:
+        return web.problem(400, "invalid_encoding", str(exc))
+    return decoded
+
+
+def _safe(key: str) -> str:
+    return key.encode("ascii", "backslashreplace").decode()
 
 
 @router.route("POST", "/v1/events")
@@ -42,20 +60,31 @@ def post_events(request: flask.Request) -> flask.Response:
     body = _body(request)
     if isinstance(body, flask.Response):
         return body
+    body = _decoded(request, body)
+    if isinstance(body, flask.Response):
+        return body
     try:
-        document: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return web.problem(400, "invalid_json", f"the body is not valid JSON: {exc}")
-    if isinstance(document, dict) and "events" in document:
-        extra = sorted(set(document) - {"events"})
+        parsed = document.parse(body)
+    except document.NotJson as exc:
+        return web.problem(400, "invalid_json", str(exc))
+    doc = parsed.document
+    if isinstance(doc, dict) and "events" in doc:
+        extra = sorted(set(doc) - {"events"})
         if extra:
             return web.problem(
                 400,
                 "invalid_envelope",
                 "a batch envelope has only the 'events' field",
-                [web.FieldError(loc=[k], msg="unknown field", type="extra_forbidden") for k in extra],
+                [web.FieldError(loc=[_safe(k)], msg="unknown field", type="extra_forbidden") for k in extra],
             )
-        batch = document["events"]
+        if document.duplicate_keys(doc):
+            return web.problem(
+                400,
+                "invalid_envelope",
+                "a batch envelope has the 'events' field once",
+                [web.FieldError(loc=["events"], msg="appears more than once", type="duplicate_key")],
+            )
+        batch = doc["events"]
         if not isinstance(batch, list) or not batch:
             return web.problem(
                 400,
@@ -63,14 +92,14 @@ def post_events(request: flask.Request) -> flask.Response:
                 "'events' must be a non-empty array of events",
                 [web.FieldError(loc=["events"], msg="must be a non-empty array", type="list_type")],
             )
-    elif isinstance(document, dict):
-        batch = [document]
+    elif isinstance(doc, dict):
+        batch = [doc]
     else:
         return web.problem(400, "invalid_envelope", 'the body must be one event object or {"events": [...]}')
     limit = ingest_settings.get().max_batch_events
     if len(batch) > limit:
         return web.problem(413, "too_many_events", f"{len(batch)} events in one request; at most {limit} allowed")
-    result = intake.accept(db.transaction, caller, batch)
+    result = intake.accept(db.transaction, caller, [document.judge(raw, parsed.cut) for raw in batch])
     return web.json_response(result, 202)
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -30,6 +31,8 @@ SCHEMA_VERSION: Literal[1] = 1
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,24}$")
+# RFC 3339 date-time; the offset may be left out, and then the organization's time zone applies.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})?$")
 
 
 def _slug(value: str) -> str:
@@ -64,24 +67,49 @@ def _pseudonymise(value: str, info: ValidationInfo) -> str:
     return privacy.pseudonym(value, key) if key else value
 
 
-def _redact(value: str, info: ValidationInfo) -> str:
-    """Free text may hold an email address; it leaves validation pseudonymised too."""
-    key: bytes | None = (info.context or {}).get("pii_key")
-    return privacy.scrub(value, key) if key and "@" in value else value
+def _no_personal_data(value: str, info: ValidationInfo) -> str:
+    """Free text and identifiers never carry personal data: an email address or phone number there is refused."""
+    found = privacy.find(value, privacy.regions_for((info.context or {}).get("tz")))
+    if found:
+        raise ValueError(
+            f"must not hold personal data ({found} found): send it in an email, phone or recipient field, "
+            "where it is pseudonymised, or leave it out"
+        )
+    return value
 
 
-# Every free string passes through _redact: an email address used as an id or left in a URL is personal data too.
+def _no_email(value: str) -> str:
+    """Identifiers are often long digit strings, so only email addresses are looked for in them."""
+    if privacy.find(value, (), phones=False):
+        raise ValueError("must not hold personal data (an email address found): use an opaque id")
+    return value
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value  # built in code (a webhook's mapping), not read from JSON
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError(
+            "must be an RFC 3339 date-time string such as 2026-06-12T14:30:00+01:00 (or without the offset, "
+            "read in the organization's time zone); numbers and dates without a time are refused"
+        )
+    return value
+
+
+# One policy for personal data outside its own fields: refused, naming the field (see docs/pipeline.md).
 Ref = Annotated[
-    StrictStr, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"), AfterValidator(_redact)
+    StrictStr,
+    Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"),
+    AfterValidator(_no_email),
 ]
 Slug = Annotated[StrictStr, AfterValidator(_slug)]
-Text = Annotated[StrictStr, Field(max_length=500), AfterValidator(_redact)]
+Text = Annotated[StrictStr, Field(max_length=500), AfterValidator(_no_personal_data)]
 Currency = Annotated[StrictStr, AfterValidator(_currency)]
 PositiveMinor = Annotated[StrictInt, Field(gt=0, le=10**13, description="Integer minor units (cents), never floats")]
 NonNegativeMinor = Annotated[StrictInt, Field(ge=0, le=10**13, description="Integer minor units (cents)")]
 Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(_email), AfterValidator(_pseudonymise)]
 Phone = Annotated[StrictStr, Field(max_length=40), AfterValidator(_phone), AfterValidator(_pseudonymise)]
-Url = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://"), AfterValidator(_redact)]
+Url = Annotated[StrictStr, Field(max_length=2048, pattern=r"^https?://"), AfterValidator(_no_personal_data)]
 
 Channel = Literal["web_form", "email", "phone", "social", "marketplace", "referral", "walk_in", "other"]
 PaymentKind = Literal["deposit", "instalment", "balance", "other"]
@@ -105,8 +133,9 @@ class EventBase(Model):
 
     event_id: Ref = Field(description="Unique per organization; a resend with the same id is a duplicate")
     schema_version: Literal[1] = SCHEMA_VERSION
-    occurred_at: datetime = Field(
-        description="When it happened. ISO 8601; without an offset it is read in the organization's time zone"
+    occurred_at: Annotated[datetime, BeforeValidator(_rfc3339)] = Field(
+        description="When it happened: an RFC 3339 date-time. Without an offset it is read in the organization's "
+        "time zone; a time that zone skips (a DST gap) is refused, one it repeats (a DST fold) is the first"
     )
     client_id: Ref | None = Field(default=None, description="The sender's id of the wedding client")
 
@@ -118,7 +147,10 @@ class EventBase(Model):
             tz = context.get("tz")
             if tz is None:
                 return value  # localised later, once the organization's zone is known
-            value = value.replace(tzinfo=tz)
+            local = value
+            value = value.replace(tzinfo=tz, fold=0)  # in a DST fold, the first (earlier) of the two readings
+            if value.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
+                raise ValueError(f"is a local time that {tz} skips (a DST gap): send it with its UTC offset")
         now: datetime = context.get("now") or datetime.now(UTC)
         skew: timedelta = context.get("max_future_skew") or timedelta(minutes=10)
         if value > now + skew:

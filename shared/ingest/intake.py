@@ -17,9 +17,13 @@ from pydantic import BaseModel, Field
 
 from shared.catalog import events, privacy
 from shared.core import apikeys, db, deadletters, queues, stats
+from shared.ingest import document
 from shared.ingest import settings as ingest_settings
 
 FIRST_PARTY_SOURCE = "api"
+# A dead letter of an event jsonb could not hold as sent (NaN, NUL, duplicate keys, ...) keeps its JSON text,
+# escaped to ASCII, under this one key.
+UNSAFE_PAYLOAD_KEY = "unsafe_json"
 
 
 class IngestMessage(BaseModel):
@@ -70,7 +74,11 @@ def accept(
     source: str = FIRST_PARTY_SOURCE,
     now: datetime | None = None,
 ) -> IngestResult:
-    """Check each event, queue the good ones and dead-letter the rest, all in one transaction."""
+    """Check each event, queue the good ones and dead-letter the rest, all in one transaction.
+
+    `raw_events` may hold `document.Unsafe` items: events already refused while reading the body, which are
+    dead-lettered with their reasons like any other rejection.
+    """
     cfg = ingest_settings.get()
     now = now or datetime.now(UTC)
     key = cfg.pii_hash_key.get_secret_value().encode()
@@ -80,11 +88,28 @@ def accept(
     seen: set[str] = set()
     duplicates = 0
 
+    judged = list(enumerate(raw_events))
+    unsafe = [(i, raw) for i, raw in judged if isinstance(raw, document.Unsafe)]
+    clean = [(i, raw) for i, raw in judged if not isinstance(raw, document.Unsafe)]
+    for index, bad in unsafe:
+        rejected.append(Rejection(index=index, event_id=bad.event_id, errors=bad.reasons))
+        letters.append(
+            deadletters.DeadLetter(
+                caller.organization_id,
+                source,
+                "ingest",
+                {UNSAFE_PAYLOAD_KEY: privacy.scrub(bad.text, key)},
+                bad.reasons,
+                bad.event_id,
+                bad.event_type,
+                now,
+            )
+        )
     checked = events.check_batch(
-        raw_events, tz=caller.timezone, now=now, max_future_skew=cfg.max_future_skew, pii_key=key
+        [raw for _, raw in clean], tz=caller.timezone, now=now, max_future_skew=cfg.max_future_skew, pii_key=key
     )
-    for index, exc in checked.rejected:
-        raw = raw_events[index]
+    for position, exc in checked.rejected:
+        index, raw = clean[position]
         reasons = deadletters.reasons_from(exc, strip_tag=_event_type(raw))
         rejected.append(Rejection(index=index, event_id=_event_id(raw), errors=reasons))
         letters.append(
@@ -99,6 +124,7 @@ def accept(
                 now,
             )
         )
+    rejected.sort(key=lambda r: r.index)
     for _, event in checked.accepted:
         if event["event_id"] in seen:
             duplicates += 1

@@ -25,6 +25,10 @@ class IngestSettings(settings.CoreSettings):
     ingest_rate_burst: int = Field(
         default=40, ge=1, description="Requests an API key may make at once before INGEST_RATE_PER_SECOND applies."
     )
+    max_compression_ratio: int = Field(
+        default=100,
+        description="How many times a gzip body may expand when decoded; more gets 413 (a compression bomb).",
+    )
     webhook_tolerance_seconds: int = Field(
         default=300, description="How old (or early) a signed webhook timestamp may be before it is refused."
     )

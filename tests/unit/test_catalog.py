@@ -74,15 +74,58 @@ def test_named_queries_parse_and_refuse_duplicates() -> None:
         queries.get("no_such_query")
 
 
-def test_an_email_used_as_an_id_or_inside_a_url_is_pseudonymised() -> None:
-    key = b"k"
-    event = events.validate(
-        factories.make_event("email.clicked", url="https://x.example/?u=ava@example.com", client_id="ava@example.com"),
-        pii_key=key,
-    )
-    dumped = json.dumps(events.EVENT_ADAPTER.dump_python(event, mode="json"))
-    assert "ava@example.com" not in dumped
-    assert event.client_id == privacy.pseudonym("ava@example.com", key)
+@pytest.mark.parametrize(
+    ("overrides", "loc"),
+    [
+        ({"client_id": "ava@example.com"}, ("client_id",)),
+        ({"url": "https://x.example/?u=ava@example.com"}, ("data", "url")),
+    ],
+)
+def test_an_email_used_as_an_id_or_inside_a_url_is_refused_naming_the_field(
+    overrides: dict[str, Any], loc: tuple[str, ...]
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        events.validate(factories.make_event("email.clicked", **overrides), pii_key=b"k")
+    assert [e["loc"][1:] for e in caught.value.errors()] == [loc]
+    assert "personal data" in caught.value.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["call ava@example.com", "call 07700 900123", "call +44 7700 900123", "call (415) 555-2671", "ring 01 42 68 53 00"],
+)
+def test_personal_data_in_free_text_is_refused_whatever_its_format(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        events.validate(
+            factories.make_event("booking.cancelled", reason=text), tz=ZoneInfo("Europe/Paris"), pii_key=b"k"
+        )
+    assert [e["loc"][1:] for e in caught.value.errors()] == [("data", "reason")]
+
+
+@pytest.mark.parametrize("text", ["date moved to 2027-06-12", "budget 4500000 for 120 guests", "invoice 20261115"])
+def test_numbers_that_are_not_phone_numbers_stay_in_free_text(text: str) -> None:
+    assert events.validate(factories.make_event("booking.cancelled", reason=text), pii_key=b"k")
+
+
+def test_phone_numbers_left_in_refused_text_are_pseudonymised_in_the_dead_letter_copy() -> None:
+    scrubbed = privacy.scrub({"reason": "call 07700 900123", "payment_id": "07700900123"}, b"k")
+    assert "900123" not in scrubbed["reason"] and scrubbed["payment_id"] == "07700900123"
+
+
+@pytest.mark.parametrize("when", [1767225600, 1767225600.5, "2026-01-01", "2026-01-01T10:00", "01/02/2026 10:00:00"])
+def test_occurred_at_is_an_rfc_3339_date_time_string_only(when: Any) -> None:
+    with pytest.raises(ValidationError, match="RFC 3339"):
+        events.validate(factories.make_event(occurred_at=when))
+
+
+def test_a_local_time_in_a_dst_gap_is_refused_and_one_in_a_fold_is_the_first_occurrence() -> None:
+    london = ZoneInfo("Europe/London")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="DST gap"):
+        events.validate(factories.make_event(occurred_at="2026-03-29T01:30:00"), tz=london, now=now)
+    folded = events.validate(factories.make_event(occurred_at="2026-10-25T01:30:00"), tz=london, now=now)
+    assert folded.occurred_at == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # BST, the first 01:30
+    assert events.validate(factories.make_event(occurred_at="2026-10-25T01:30:00Z"), tz=london, now=now)
 
 
 def test_every_currency_in_circulation_is_known_with_its_minor_unit() -> None:

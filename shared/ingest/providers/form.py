@@ -17,7 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.catalog import privacy
 from shared.ingest import providers as p
+from shared.ingest import settings as ingest_settings
 
 SIGNATURE_HEADER = "X-WedSync-Signature"
 TIMESTAMP_HEADER = "X-WedSync-Timestamp"
@@ -86,7 +88,9 @@ def parse(body: str, headers: Mapping[str, str], source: p.Source) -> p.Mapped:
         "currency": sub.currency,
         "wedding_date": sub.wedding_date.isoformat() if sub.wedding_date else None,
     }
-    client = p.ref_or_none(sub.client_id) or sub.email
+    # Identified by the email only: its pseudonym, since identifiers never carry personal data in clear.
+    key = ingest_settings.get().pii_hash_key.get_secret_value().encode()
+    client = p.ref_or_none(sub.client_id) or (privacy.pseudonym(sub.email, key) if sub.email else None)
     events = p.form_events(
         "form",
         sub.submission_id,

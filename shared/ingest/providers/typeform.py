@@ -16,7 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.catalog import privacy
 from shared.ingest import providers as p
+from shared.ingest import settings as ingest_settings
 
 SIGNATURE_HEADER = "Typeform-Signature"
 
@@ -97,7 +99,12 @@ def parse(body: str, headers: Mapping[str, str], source: p.Source) -> p.Mapped:
     email, phone = _answer(response, "email"), _answer(response, "phone_number")
     wedding, guests = _answer(response, "date", "wedding_date"), _answer(response, "number", "guest_count")
     hidden = {k: v for k, v in response.hidden.items() if v}
-    client = p.ref_or_none(hidden.get("client_id")) or (email.email if email and email.email else None)
+    # Without a client id the respondent's email identifies the client: as its pseudonym, since identifiers
+    # never carry personal data in clear.
+    key = ingest_settings.get().pii_hash_key.get_secret_value().encode()
+    client = p.ref_or_none(hidden.get("client_id")) or (
+        privacy.pseudonym(email.email, key) if email and email.email else None
+    )
     inquiry = {
         "email": email.email if email else None,
         "phone": phone.phone_number if phone else None,
