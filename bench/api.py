@@ -277,7 +277,7 @@ def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> tuple[Figur
     from functions_framework import create_app
 
     source = str(Path(__file__).resolve().parent.parent / "functions/dashboard/main.py")
-    app = create_app(target="dashboard", source=source).test_client()  # type: ignore[no-untyped-call]
+    app = create_app(target="dashboard", source=source).test_client()
     headers = {"Authorization": f"Bearer {orgs[0].read_key}"}
     with db.transaction() as c:
         row = c.execute("select timezone from public.organizations where id = %s", (orgs[0].id,)).fetchone()

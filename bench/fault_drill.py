@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
 import requests
 
@@ -36,6 +36,13 @@ sys.path.insert(0, str(ROOT))
 from bench import record
 from shared.core import db, embedded, migrations, organizations, settings
 from shared.tools import runner
+
+
+def _one(conn: Any, query: LiteralString, params: tuple[Any, ...] = ()) -> Any:
+    """The single value of a one-row query."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, query
+    return row[0]
 
 
 @dataclass
@@ -51,7 +58,7 @@ class Poster:
     def run(self) -> None:
         ids = itertools.count(1)
         while not self.stop.is_set():
-            events = [
+            events: list[dict[str, Any]] = [
                 {
                     "event_id": f"drill-{next(ids)}",
                     "type": "app.action",
@@ -185,27 +192,28 @@ def drill(seconds: float = 40.0) -> dict[str, Any]:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with db.connect(url, autocommit=True) as conn:
-                waiting = conn.execute(
-                    "select (select count(*) from pgmq.q_ingest) + (select count(*) from pgmq.q_aggregate)"
-                ).fetchone()[0]
+                waiting = _one(
+                    conn, "select (select count(*) from pgmq.q_ingest) + (select count(*) from pgmq.q_aggregate)"
+                )
             if waiting == 0:
                 break
             time.sleep(0.5)
         with db.connect(url, autocommit=True) as conn:
-            waiting = conn.execute("select count(*) from pgmq.q_ingest").fetchone()[0]
+            waiting = _one(conn, "select count(*) from pgmq.q_ingest")
             stored = dict(
                 conn.execute(
                     "select event_id, count(*) from analytics_events where organization_id = %s group by 1", (org.id,)
                 ).fetchall()
             )
-            aggregate_left = conn.execute("select count(*) from pgmq.q_aggregate").fetchone()[0]
+            aggregate_left = _one(conn, "select count(*) from pgmq.q_aggregate")
             # Counted exactly once: the rollups equal a recomputation from the stored events, bucket by bucket.
-            mismatches = conn.execute(
+            mismatches = _one(
+                conn,
                 "select count(*) from analytics_reconcile_v1(%s, (select min(occurred_at) from analytics_events), "
                 "(select max(occurred_at) + interval '1 second' from analytics_events))",
                 (org.id,),
-            ).fetchone()[0]
-            letters = conn.execute("select count(*) from analytics_dead_letters").fetchone()[0]
+            )
+            letters = _one(conn, "select count(*) from analytics_dead_letters")
         acked = set(poster.acked)
         result = {
             "acked": len(acked),

@@ -50,7 +50,7 @@ def _event(batch: int, i: int, when: datetime) -> dict[str, Any]:
     }
 
 
-_MIX = [
+_MIX: list[tuple[str, dict[str, Any]]] = [
     ("inquiry.received", {"lead_source": "instagram", "channel": "web_form"}),
     ("booking.confirmed", {"package": "full_day", "value_minor": 320000, "wedding_date": "2027-06-12"}),
     ("payment.succeeded", {"payment_id": "p", "amount_minor": 80000, "kind": "deposit", "currency": "EUR"}),

@@ -95,10 +95,14 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             for statement in _FILL.split(";\n"):
                 if statement.strip():
-                    c.execute(statement, {"n": args.events_per_org})  # type: ignore[arg-type]
+                    c.execute(statement, {"n": args.events_per_org})
             fill = time.perf_counter() - start
-            events = c.execute("select count(*) from analytics_events").fetchone()[0]
-            some_org = c.execute("select id from organizations order by id limit 1").fetchone()[0]
+            row = c.execute("select count(*) from analytics_events").fetchone()
+            assert row is not None
+            events = row[0]
+            row = c.execute("select id from organizations order by id limit 1").fetchone()
+            assert row is not None
+            some_org = row[0]
         runs = _timed(lambda: quality.run(db.transaction), 3)
         summary = quality.run(db.transaction)
         with psycopg.connect(url, autocommit=True) as c:

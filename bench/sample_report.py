@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
                 conn,
                 organizations.NewOrganization(name="Willow & Wren Photography", timezone=args.timezone, currency="GBP"),
             )
-        period = periods.parse(args.kind, args.period)  # type: ignore[arg-type]
+        period = periods.parse(args.kind, args.period)
         now = datetime.combine(period.end + timedelta(days=1), time(6), ZoneInfo(args.timezone))
         events = wedding_year(period.end - timedelta(days=730), period.last_day, args.timezone)
         load(org, events, now)

@@ -217,8 +217,8 @@ def test_deployed_bundles_serve_health_ingest_and_the_wired_queue_calls(
     assert calls, "queueing the events invoked no function"
     assert [(c.url, r.status_code, r.text) for c, r in calls if r.status_code != 200] == []
     woken = {name for name, fn in served.items() for c, _ in calls if c.url.startswith(fn.url)}
-    for name, fn in spec.functions.items():
-        if isinstance(fn.trigger, deployment.QueueTrigger) and fn.trigger.queue == "ingest":
+    for name, function in spec.functions.items():
+        if isinstance(function.trigger, deployment.QueueTrigger) and function.trigger.queue == "ingest":
             assert name in woken
             assert any(
                 c.headers["X-WedSync-Invoked-By"] == "queued" for c, _ in calls if c.url.startswith(served[name].url)
@@ -228,8 +228,8 @@ def test_deployed_bundles_serve_health_ingest_and_the_wired_queue_calls(
     ).fetchall()
     assert [r[0] for r in stored] == sorted(e["event_id"] for e in posted)
 
-    for name, fn in spec.functions.items():
-        if isinstance(fn.trigger, deployment.CronTrigger):
+    for name, function in spec.functions.items():
+        if isinstance(function.trigger, deployment.CronTrigger):
             standins.run_job(conn, wiring.schedule_job(name))
             answers = _pump(conn, spec)
             mine = [(c, r) for c, r in answers if c.url.startswith(served[name].url)]

@@ -117,7 +117,7 @@ def _callers(make_org: Callable[..., organizations.CreatedOrganization]) -> list
 
 
 def _try(
-    conn: psycopg.Connection[Any], caller: Caller, statement: sql.Composable, tally: Tally, what: str, *, read: bool
+    conn: psycopg.Connection[Any], caller: Caller, statement: sql.Composed, tally: Tally, what: str, *, read: bool
 ) -> None:
     """Run one statement as the caller. A read may be allowed but must come back empty (row-level security); any
     other statement must be refused outright."""
@@ -137,14 +137,14 @@ def _try(
 
 def _relation_statements(
     name: str, kind: str, column: str | None, org_column: str | None, caller: Caller
-) -> Iterator[tuple[str, sql.Composable]]:
+) -> Iterator[tuple[str, sql.Composed]]:
     rel = sql.SQL(name)  # a regclass text, quoted by PostgreSQL itself
     if kind == "S":
         yield "nextval", sql.SQL("select nextval({})").format(sql.Literal(name))
         yield "select", sql.SQL("select last_value from {}").format(rel)
         return
     # Rows of anyone but the caller's own organization.
-    others = sql.SQL("")
+    others: sql.Composable = sql.SQL("")
     if org_column is not None and "organization_id" in caller.claims:
         others = sql.SQL(" where {} is distinct from {}").format(
             sql.Identifier(org_column), sql.Literal(caller.claims["organization_id"])

@@ -257,11 +257,12 @@ def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the
     assert stale and all(v.pending and v.refreshed_at is None for v in stale)
     assert conn.execute("select count(*) from analytics_client_funnel_mv").fetchone() == (0,)
     version = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
+    assert version is not None
     outcome = refresh.run(db.transaction, force=True)
     assert outcome.refreshed[0] == "analytics_booking_facts_mv" and outcome.organizations == 1
     assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (
         version[0] + 1,
-    )  # type: ignore[index]  # the dashboard's cache key moves with the views
+    )  # the dashboard's cache key moves with the views
     with db.transaction() as c:
         fresh = funnels.freshness(c, org.id)
         assert (

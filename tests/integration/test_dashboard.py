@@ -58,7 +58,7 @@ def _drain(views: bool = False) -> None:
         refresh.run(db.transaction, force=True)
 
 
-def _get(app: Any, path: str, token: str | None, headers: dict[str, str] | None = None, **params: str) -> Any:
+def _get(app: Any, path: str, token: str | None, headers: dict[str, str] | None = None, /, **params: str) -> Any:
     auth_header = {"Authorization": f"Bearer {token}"} if token else {}
     return app.get(path, query_string=params, headers={**auth_header, **(headers or {})})
 
@@ -79,7 +79,9 @@ def _at(day: str, hm: str, tz: str) -> str:
 
 
 def _value(overview: dict[str, Any], metric: str, currency: str | None = None) -> dict[str, Any]:
-    found = [m for m in overview["metrics"] if m["metric"] == metric and m["currency"] == currency]
+    found: list[dict[str, Any]] = [
+        m for m in overview["metrics"] if m["metric"] == metric and m["currency"] == currency
+    ]
     assert len(found) == 1, (metric, currency, found)
     return found[0]
 
@@ -477,7 +479,10 @@ def test_an_unchanged_answer_is_a_304_and_a_new_event_changes_the_etag_and_the_n
     _drain()
     after = _get(dashboard_app, "/v1/metrics/timeseries", org.read_key, {"If-None-Match": etag}, **params)
     assert after.status_code == 200 and after.headers["X-Cache"] == "miss" and after.headers["ETag"] != etag
-    total = lambda r: sum(p["value"] for p in r.json["series"][0]["points"])  # noqa: E731
+
+    def total(r: Any) -> Any:
+        return sum(p["value"] for p in r.json["series"][0]["points"])
+
     assert (total(first), total(after)) == (1, 2)
 
 

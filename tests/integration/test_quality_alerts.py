@@ -11,7 +11,7 @@ import psycopg
 import pytest
 import responses
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from shared.core import db, settings
@@ -158,9 +158,8 @@ def test_the_monitor_function_runs_checks_for_the_scheduler_only(
     answer = monitor_app.post("/", headers={"Authorization": "Bearer cron-secret"})
     assert answer.status_code == 200
     assert answer.json["skipped"] is False and sum(answer.json["results"].values()) > 0
-    assert conn.execute("select count(*) from analytics_quality_checks").fetchone()[0] == sum(
-        answer.json["results"].values()
-    )
+    stored = conn.execute("select count(*) from analytics_quality_checks").fetchone()
+    assert stored is not None and stored[0] == sum(answer.json["results"].values())
 
 
 def test_the_check_command_prints_every_result_and_exits_1_when_a_check_fails(

@@ -168,9 +168,9 @@ def test_organization_admins_list_and_replay_their_own_dead_letters_over_http(
     bad = monitor_app.get("/v1/dead-letters?state=lost&limit=0", headers=auth)
     assert bad.status_code == 400 and {tuple(f["loc"]) for f in bad.json["fields"]} == {("state",), ("limit",)}
 
-    other_id = conn.execute("select id from analytics_dead_letters where organization_id = %s", (other.id,)).fetchone()[
-        0
-    ]
+    row = conn.execute("select id from analytics_dead_letters where organization_id = %s", (other.id,)).fetchone()
+    assert row is not None
+    other_id = row[0]
     replayed = monitor_app.post("/v1/dead-letters/replay", json={"ids": [letters[0]["id"], other_id]}, headers=auth)
     assert replayed.status_code == 202
     assert replayed.json["ids"] == [letters[0]["id"]]  # the other organization's letter is out of reach

@@ -27,10 +27,12 @@ _UNTOUCHED = (
 
 
 def _counts(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> dict[str, int]:
-    return {
-        t: conn.execute(psycopg.sql.SQL("select count(*) from {}").format(psycopg.sql.Identifier(t))).fetchone()[0]
-        for t in tables
-    }
+    counts: dict[str, int] = {}
+    for t in tables:
+        row = conn.execute(psycopg.sql.SQL("select count(*) from {}").format(psycopg.sql.Identifier(t))).fetchone()
+        assert row is not None
+        counts[t] = row[0]
+    return counts
 
 
 def _partitions(conn: psycopg.Connection[Any]) -> set[str]:
@@ -117,14 +119,15 @@ def _everything_mentioning(conn: psycopg.Connection[Any], needles: list[str], bu
     for schema, table in tables.fetchall():
         ident = psycopg.sql.Identifier(schema, table)
         for needle in needles:
-            n = conn.execute(
+            row = conn.execute(
                 psycopg.sql.SQL("select count(*) from {} t where t::text like %s and t::text not like %s").format(
                     ident
                 ),
                 (f"%{needle}%", f"%{but_not}%"),
-            ).fetchone()[0]
-            if n:
-                found[f"{schema}.{table}:{needle}"] = n
+            ).fetchone()
+            assert row is not None
+            if row[0]:
+                found[f"{schema}.{table}:{needle}"] = row[0]
     return found
 
 
@@ -173,11 +176,13 @@ def test_erasing_a_client_leaves_nothing_of_them_in_events_keys_dead_letters_or_
 
     mine = conn.execute("select client_id from analytics_events where organization_id = %s", (org.id,)).fetchall()
     assert sorted(r[0] for r in mine) == [ben, ben, ben]
-    pseudonym = conn.execute(
+    row = conn.execute(
         "select properties ->> 'email' from analytics_events where organization_id = %s "
         "and event_type = 'client.created'",
         (org.id,),
-    ).fetchone()[0]
+    ).fetchone()
+    assert row is not None
+    pseudonym = row[0]
     assert pseudonym.startswith("pii:")
     from shared.catalog import privacy
     from shared.core import settings

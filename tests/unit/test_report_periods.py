@@ -90,7 +90,7 @@ def test_report_settings_default_to_both_reports_stored_and_refuse_bad_values_by
 def _figure(
     unit: str, value: float | int | None, previous: float | int | None, currency: str | None = None, key: str = "x"
 ) -> content.Figure:
-    return content.Figure(key=key, label="x", unit=unit, currency=currency, value=value, previous=previous)  # type: ignore[arg-type]
+    return content.Figure(key=key, label="x", unit=unit, currency=currency, value=value, previous=previous)
 
 
 def test_numbers_are_written_exactly_and_changes_by_unit() -> None:
