@@ -9,13 +9,18 @@ connects as `postgres` too, as the functions do in production.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
 import pytest
+import redis
 from functions_framework import create_app
 from psycopg import conninfo
 
@@ -159,3 +164,70 @@ def report_app() -> Any:
 @pytest.fixture(scope="session")
 def dashboard_app() -> Any:
     return create_app(target="dashboard", source=str(ROOT / "functions/dashboard/main.py")).test_client()
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis for the tests (database 15): the one running on 127.0.0.1:6379 if it answers, otherwise a
+    `redis-server` of our own on a free port, stopped afterwards. Says which on the terminal. It installs nothing:
+    without redis-server on the PATH the test fails (`.ci/run` installs the package)."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def say(line: str) -> None:  # past the output capture, as capsys.disabled() does
+        if capture is None:
+            print(line, file=sys.stderr)
+            return
+        with capture.global_and_fixture_disabled():
+            print(f"\n{line}", file=sys.stderr)
+
+    running = "redis://127.0.0.1:6379/15"
+    if _redis_answers(running):
+        say(f"redis: using the Redis already running at {running}")
+        yield running
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("no Redis on 127.0.0.1:6379 and no redis-server to start one: install redis-server (.ci/run does)")
+    port = runner.free_port()
+    url = f"redis://127.0.0.1:{port}/15"
+    workdir = tmp_path_factory.mktemp("redis")
+    args = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while not _redis_answers(url):
+            if process.poll() is not None:
+                pytest.fail(f"redis-server exited with code {process.returncode}: {' '.join(args)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not answer on port {port} within 15 s")
+            time.sleep(0.05)
+        say(f"redis: no Redis on 127.0.0.1:6379; started {binary} on port {port} (pid {process.pid}) for the tests")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        say(f"redis: stopped the redis-server started for the tests (pid {process.pid})")

@@ -505,8 +505,9 @@ def test_redis_shares_answers_between_processes(
     dashboard_app: Any,
     make_org: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
 ) -> None:
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setenv("REDIS_URL", redis_url)
     settings.clear_cache()
     org = make_org()
     _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received")])
@@ -516,7 +517,7 @@ def test_redis_shares_answers_between_processes(
     answercache.cache.clear()  # another instance: nothing in its memory
     second = _get(dashboard_app, "/v1/revenue", org.read_key)
     assert second.headers["X-Cache"] == "redis" and second.data == first.data
-    keys = redis.Redis.from_url("redis://127.0.0.1:6379/15").keys("wsa:dashboard:*")
+    keys = redis.Redis.from_url(redis_url).keys("wsa:dashboard:*")
     assert keys
 
 
