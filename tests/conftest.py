@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -30,6 +31,32 @@ from tests import factories
 from tests.supabase import database as supabase_database
 
 ROOT = runner.ROOT
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "e2e")
+
+
+def _tier(item: pytest.Item) -> str | None:
+    """The tier of a test is the folder it lives in: tests/unit, tests/integration or tests/e2e."""
+    try:
+        folder = item.path.resolve().relative_to(TESTS).parts[0]
+    except ValueError:
+        return None
+    return folder if folder in TIERS else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, by path, so `-m "not e2e"` or `-m unit` selects without a marker to forget."""
+    for item in items:
+        tier = _tier(item)
+        if tier is not None:
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Unit tests run without a database: one that asks for it (any fixture built on server_url) belongs in
+    tests/integration."""
+    if _tier(item) == "unit" and "server_url" in getattr(item, "fixturenames", ()):
+        pytest.fail(f"{item.nodeid} is a unit test but uses the database: move it to tests/integration", pytrace=False)
 
 
 def _with_db(url: str, name: str) -> str:
