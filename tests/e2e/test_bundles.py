@@ -24,7 +24,9 @@ import requests
 from shared.tools import bundles, deployment, runner, wiring
 from tests import standins
 
-pytestmark = [pytest.mark.e2e, pytest.mark.bundles]
+# The first bundle test builds every bundle into its own virtualenv (the session fixture `built`): ~310 s on the
+# busy 2-core machine with pip's cache warm, longer cold. Its timeout covers that setup.
+pytestmark = [pytest.mark.e2e, pytest.mark.bundles, pytest.mark.timeout(1800)]
 
 SECRET = "e2e-invoke-secret"
 KNOWN_SECRETS = {"INVOKE_SECRET": SECRET, "PII_HASH_KEY": "e2e-pii-hash-key"}

@@ -17,7 +17,7 @@ from shared.metrics import rollups
 from shared.tools import runner
 from shared.tools.demo import run, story, year
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # ~36 s on the busy 2-core machine: the demo, twice
 
 # A fixed past span (so the stream is the same whenever the test runs) whose story includes a cancellation with a
 # refund, a charge refunded twice (the second charge.refunded lists the first refund again), a bank-transfer

@@ -10,7 +10,7 @@ import pytest
 from shared.core import settings
 from shared.tools import cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]  # ~25 s on the busy 2-core machine: up --demo
 
 
 def test_up_with_demo_starts_the_pipeline_sends_the_demo_and_prints_the_headline(

@@ -11,6 +11,7 @@ sys.path.insert(0, str(runner.ROOT / "bench"))
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(600)  # ~32 s on the busy 2-core machine: an embedded server, killed workers, a restart
 def test_acknowledged_events_are_stored_and_counted_once_through_killed_workers_and_a_postgres_restart(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
