@@ -310,7 +310,7 @@ def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> tuple[Figur
             )
             windows = [(start, stop)]
             if label == "overview":  # the overview also answers the previous period
-                timeframes.append((start - (stop - start), start))
+                windows.append((start - (stop - start), start))
             with psycopg.connect(url, autocommit=True) as c:
 
                 def raw(

@@ -116,7 +116,7 @@ def event_specs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _events(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    events = []
+    events: list[dict[str, Any]] = []
     for i, spec in enumerate(specs):
         data = dict(spec["data"])
         if spec["type"] == "booking.confirmed":
@@ -241,8 +241,8 @@ def _check_metrics(
         expected = Counter(key(t) for t in inquiries if t >= (window if interval == "hour" else start))
         got = {(p.start if interval == "hour" else p.start.date()): p.value for p in series if p.value}
         assert got == dict(expected)
-    got = {r.currency: [r.gross_minor, r.refunds_minor] for r in rollups.revenue(conn, org_id, start, end)}
-    assert got == dict(revenue)
+    got_revenue = {r.currency: [r.gross_minor, r.refunds_minor] for r in rollups.revenue(conn, org_id, start, end)}
+    assert got_revenue == dict(revenue)
     _check_active_clients(conn, org_id, kept, tz)
     net = rollups.totals(conn, org_id, start, end).metrics["revenue_net"]
     expected_net = {c: g - r for c, (g, r) in revenue.items()} or {currency: 0}
@@ -267,7 +267,7 @@ def _check_active_clients(conn: psycopg.Connection[Any], org_id: Any, kept: list
         assert got == model.active_in(kept, start, end), (start, end)
     start, end = timeframes.local_window(tz.key, first - timedelta(days=40), last)
     for interval in ("week", "month"):
-        series = rollups.timeseries(conn, org_id, "active_clients", interval, start, end).series[0].points  # type: ignore[arg-type]
+        series = rollups.timeseries(conn, org_id, "active_clients", interval, start, end).series[0].points
         for point, following in zip(series, [*series[1:], None], strict=True):
             p_start = max(point.start.astimezone(UTC), start)
             p_end = following.start.astimezone(UTC) if following else end

@@ -275,10 +275,12 @@ def test_upgrading_a_database_with_data_derives_the_daily_tier_of_what_was_store
     try:
         migrations.migrate(url, earlier)
         with psycopg.connect(url, autocommit=True) as c:
-            org = c.execute(
+            row = c.execute(
                 "insert into organizations (name, timezone, currency) values ('Before', 'Asia/Kolkata', 'INR') "
                 "returning id"
-            ).fetchone()[0]
+            ).fetchone()
+            assert row is not None
+            org = row[0]
             c.execute(
                 "insert into analytics_events (id, organization_id, event_id, event_type, schema_version, "
                 "occurred_at, received_at, stored_at, source, client_id, properties) "
@@ -289,9 +291,11 @@ def test_upgrading_a_database_with_data_derives_the_daily_tier_of_what_was_store
             c.execute("select * from analytics_rebuild_v1(%s, now() - interval '60 days', now())", (org,))
         migrations.migrate(url)
         with psycopg.connect(url, autocommit=True) as c:
-            days = c.execute(
+            row = c.execute(
                 "select count(distinct (occurred_at at time zone 'Asia/Kolkata')::date) from analytics_events"
-            ).fetchone()[0]
+            ).fetchone()
+            assert row is not None
+            days = row[0]
             assert c.execute(
                 "select count(distinct day), sum(events) from analytics_rollups_daily where organization_id = %s",
                 (org,),

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import responses
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from shared import report as reports
@@ -25,7 +25,7 @@ from shared.aggregate import aggregation
 from shared.core import db, errors, settings
 from shared.metrics import funnels, rollups, timeframes
 from shared.refresh import views as refresh
-from shared.report import access, delivery, dispatch, generation, periods, text
+from shared.report import access, delivery, dispatch, periods, storage, text
 from shared.tools import cli
 from shared.validate import validation
 from tests import factories
@@ -281,14 +281,18 @@ def test_report_is_emailed_through_ses_with_inline_charts_and_attachments_and_po
         "rose-thorn-weddings-weekly-report-2026-11-09.csv",
     }
     pdf = attached["rose-thorn-weddings-weekly-report-2026-11-09.pdf"].get_payload(decode=True)
+    assert isinstance(pdf, bytes)
     assert hashlib.sha256(pdf).hexdigest() == rec.files["pdf"]["sha256"]
     images = [p for p in parts if p.get_content_type() == "image/png"]
-    html_part = next(p for p in parts if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    html_bytes = next(p for p in parts if p.get_content_type() == "text/html").get_payload(decode=True)
+    assert isinstance(html_bytes, bytes)
+    html_part = html_bytes.decode()
     assert images and "data:image" not in html_part
     for img in images:
         assert f'src="cid:{img["Content-ID"].strip("<>")}"' in html_part
     # the webhook body is signed with the organization's secret over timestamp + body
     header = call.headers[delivery.SIGNATURE_HEADER]
+    assert isinstance(call.body, bytes)
     assert delivery.verify(delivery.signing_secret(org.id), header, call.body)
     assert not delivery.verify(delivery.signing_secret(org.id), header, call.body + b" ")
     body = json.loads(call.body)
@@ -621,12 +625,12 @@ def test_a_generation_failure_is_recorded_and_retried_by_the_next_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = business(monthly=False)
-    real_put = generation.storage.put
+    real_put = storage.put
 
     def full_disk(*args: Any, **kwargs: Any) -> str:
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(generation.storage, "put", full_disk)
+    monkeypatch.setattr(storage, "put", full_disk)
     outcome = reports.run_due(db.transaction, now=LONDON_NOW)
     assert len(outcome.errors) == 1 and "No space left" in outcome.errors[0]
     row = conn.execute(
@@ -635,7 +639,7 @@ def test_a_generation_failure_is_recorded_and_retried_by_the_next_run(
         (org.id,),
     ).fetchone()
     assert row is not None and row[:3] == ("failed", "OSError: No space left on device", 1) and row[3] is None
-    monkeypatch.setattr(generation.storage, "put", real_put)
+    monkeypatch.setattr(storage, "put", real_put)
     outcome = reports.run_due(db.transaction, now=LONDON_NOW)
     assert outcome.generated == 1 and outcome.errors == []
     (rec,) = access.list_reports(conn, org.id)
@@ -689,7 +693,7 @@ def test_supabase_storage_endpoint_uses_path_style_addressing(
     monkeypatch.setenv("REPORTS_S3_ACCESS_KEY_ID", "key")
     monkeypatch.setenv("REPORTS_S3_SECRET_ACCESS_KEY", "secret")
     settings.clear_cache()
-    client = generation.storage._client()
+    client = storage._client()
     url = client.generate_presigned_url("get_object", Params={"Bucket": BUCKET, "Key": "reports/x.pdf"})
     assert url.startswith(f"https://project.supabase.co/storage/v1/s3/{BUCKET}/reports/x.pdf")
 
