@@ -81,6 +81,32 @@ def test_the_ends_of_the_range_themselves_are_answered(dashboard_app: Any, make_
     assert _get(dashboard_app, "/v1/metrics/timeseries", org.read_key, **weekly).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("method", "query", "body", "field"),
+    [
+        ("GET", "source=a%00b", None, ["source"]),
+        ("POST", "", {"reason": "\ud800"}, ["reason"]),
+        ("GET", "since=0001-01-01T00:00:00%2B14:00", None, ["since"]),
+        ("POST", "", {"ids": [2**70]}, ["ids", 0]),
+        ("POST", "", {"until": "9999-12-31T23:59:59-12:00"}, ["until"]),
+        ("POST", "", {"source": "\u0000"}, ["source"]),
+    ],
+)
+def test_dead_letter_filters_the_database_cannot_hold_are_a_400_naming_the_field(
+    dashboard_app: Any, make_org: Callable[..., Any], method: str, query: str, body: Any, field: list[Any]
+) -> None:
+    org = make_org()
+    with db.transaction() as c:
+        admin = apikeys.create(c, org.id, ["admin"], name="admin").key
+    headers = {"Authorization": f"Bearer {admin}"}
+    if method == "GET":
+        answer = dashboard_app.get(f"/v1/dead-letters?{query}", headers=headers)
+    else:
+        answer = dashboard_app.post("/v1/dead-letters/replay", json=body, headers=headers)
+    assert answer.status_code == 400, answer.json
+    assert [f["loc"] for f in answer.json["fields"]] == [field], answer.json
+
+
 # ----- tokens -------------------------------------------------------------------------------------------------
 
 
