@@ -92,6 +92,18 @@ class _Jwks:
 jwks = _Jwks()
 
 
+def _kid(header: dict[str, Any]) -> str | None:
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise AuthError(401, f"the token's header 'kid' must be a string, not {type(kid).__name__}")
+    return kid
+
+
+def _same_family(key_alg: str, token_alg: str) -> bool:
+    """An RSA key verifies RS256/384/512 alike; EC and EdDSA keys are bound to one curve, hence one algorithm."""
+    return key_alg[:2] == token_alg[:2] == "RS"
+
+
 def _organization(claims: dict[str, Any]) -> UUID:
     raw = claims.get("organization_id")
     if raw is None and isinstance(claims.get("app_metadata"), dict):
@@ -116,21 +128,42 @@ def verify_jwt(token: str) -> Viewer:
     if alg == "HS256" and conf.supabase_jwt_secret is not None:
         key: Any = conf.supabase_jwt_secret.get_secret_value()
     elif alg in _ASYMMETRIC and conf.supabase_jwks_url:
-        key = jwks.key(conf.supabase_jwks_url, header.get("kid")).key
+        found = jwks.key(conf.supabase_jwks_url, _kid(header))
+        if found.algorithm_name != alg and not _same_family(found.algorithm_name, alg):
+            raise AuthError(
+                401,
+                f"the token says it is signed with {alg!r} but its key {found.key_id!r} is a "
+                f"{found.algorithm_name} key; the algorithm must match the key",
+            )
+        key = found.key
     else:
-        raise AuthError(401, f"tokens signed with {alg!r} are not accepted here")
+        accepted = ["HS256"] if conf.supabase_jwt_secret is not None else []
+        accepted += list(_ASYMMETRIC) if conf.supabase_jwks_url else []
+        raise AuthError(
+            401, f"tokens signed with {alg!r} are not accepted here; accepted: {', '.join(accepted) or 'none'}"
+        )
     try:
         claims = jwt.decode(
             token, key, algorithms=[alg], audience=conf.supabase_jwt_audience, options={"require": ["exp", "aud"]}
         )
+    except (TypeError, ValueError, jwt.InvalidKeyError) as exc:
+        # The key loader refuses a key of another kind than the algorithm (an EC key for RS256, ...).
+        raise AuthError(
+            401, f"the token's algorithm {alg!r} cannot be verified with the project's key: {exc}"
+        ) from None
     except jwt.ExpiredSignatureError:
         raise AuthError(401, "the token has expired") from None
     except jwt.InvalidAudienceError:
         raise AuthError(401, f"the token's audience is not {conf.supabase_jwt_audience!r}") from None
     except jwt.PyJWTError as exc:
         raise AuthError(401, f"the token is not valid: {exc}") from exc
+    role = claims.get("role", "authenticated")
+    if role != "authenticated":
+        # An anon (or service_role) token is signed by the same project but is no signed-in user.
+        raise AuthError(
+            403, f"the token's role is {role!r}; the dashboard serves signed-in users (role 'authenticated')"
+        )
     org = _organization(claims)
-    # The database role is always `authenticated`, whatever role the token claims.
     return Viewer(org, {**claims, "role": "authenticated"}, "jwt")
 
 

@@ -23,6 +23,10 @@ MAX_RANGE_DAYS = 3660  # ten years
 # The longest window each interval may cover: keeps a series under ~1,100 points.
 INTERVAL_MAX_DAYS: dict[str, int] = {"hour": 31, "day": 1100, "week": MAX_RANGE_DAYS, "month": MAX_RANGE_DAYS}
 DEFAULT_DAYS = 30
+# Dates the API accepts: wide enough for any wedding business's history and plans, narrow enough that every
+# window, previous period and zone conversion stays far from the calendar's ends (year 1 and 9999).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 
 
 class BadInput(Exception):
@@ -54,24 +58,37 @@ class Span:
 # ----- questions --------------------------------------------------------------------------------------------
 
 
+def _in_range(day: date) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{day.isoformat()} is outside the dates this API answers for: {FIRST_DAY} to {LAST_DAY}")
+
+
 def _moment(value: Any) -> Any:
     if value is None or isinstance(value, date):
         return value
     text = str(value).strip()
     try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment: date | datetime = (
+            date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text.replace("Z", "+00:00"))
+        )
     except ValueError:
         raise ValueError(
             f"{text!r} is neither a date (YYYY-MM-DD) nor an ISO 8601 date-time (e.g. 2026-11-01T09:30:00Z)"
         ) from None
+    _in_range(moment.date() if isinstance(moment, datetime) else moment)
+    return moment
+
+
+def _day(value: date | None) -> date | None:
+    if value is not None:
+        _in_range(value)
+    return value
 
 
 class Window(BaseModel):
     """A period: `from`/`to` as local dates of the organization (`to` inclusive) or ISO date-times (`to`
-    exclusive; without an offset they are read in the organization's zone). Default: the last 30 local days,
-    today included."""
+    exclusive; without an offset they are read in the organization's zone), between 2000-01-01 and 2100-12-31.
+    Default: the last 30 local days, today included."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -234,8 +251,12 @@ class ReportsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["weekly", "monthly"] | None = Field(default=None, description="Only this kind of report")
-    before: date | None = Field(default=None, description="Only periods starting before this day (paging)")
+    before: date | None = Field(
+        default=None, description="Only periods starting before this day (paging), 2000-01-01 to 2100-12-31"
+    )
     limit: int = Field(default=50, ge=1, le=200)
+
+    _before = field_validator("before")(_day)
 
 
 class ReportQuery(BaseModel):

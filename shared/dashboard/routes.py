@@ -41,7 +41,7 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "/v1/metrics/timeseries",
-        "One metric per hour, day, ISO week or month in the organization's zone, empty periods filled",
+        "One metric per hour, day, week (from the organization's week_start) or month in its zone, empty periods filled",
         questions.TimeseriesQuery,
         rollups.Timeseries,
     ),

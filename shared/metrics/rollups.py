@@ -1,6 +1,7 @@
 """Metrics computed from the rollups: totals, series and breakdowns of any registered metric, and revenue.
 
-Simple sums are exact in the organization's own time zone for any hour, day, ISO week (Monday) or month: the
+Simple sums are exact in the organization's own time zone for any hour, day, week (starting on the
+organization's `week_start`, as its weekly reports do) or month: the
 window is split between the daily and the 15-minute tier (`timeframes.split`). Distinct active clients are exact
 too (client-day firsts for whole days). Money is always kept per currency and never summed across currencies.
 Every function takes the caller's connection and reads one organization only.
@@ -59,6 +60,10 @@ class Timeseries(BaseModel):
     unit: registry.Unit
     interval: timeframes.Interval
     timezone: str
+    week_start: str = Field(
+        description="The organization's first day of the week (its report setting `week_start`); weekly points start"
+        " on it"
+    )
     series: list[Series]
 
 
@@ -197,14 +202,14 @@ def _label(tz: ZoneInfo, interval: timeframes.Interval, key: datetime) -> dateti
 def timeseries(
     conn: Connection[Any], org_id: UUID, metric: str, interval: timeframes.Interval, start: datetime, end: datetime
 ) -> Timeseries:
-    """One point per hour, day, ISO week or month of [start, end) in the organization's zone, empty periods
+    """One point per hour, day, week (the organization's) or month of [start, end) in its zone, empty periods
     filled (0, or null for ratios with no denominator); money metrics give one series per currency."""
     timeframes.check_window(start, end)
     if interval not in ("hour", "day", "week", "month"):
         raise errors.InvalidInput("interval must be one of hour, day, week, month")
     m = registry.get(metric)
     org = timeframes.load_org(conn, org_id)
-    keys = timeframes.periods(org.tz, interval, start, end)
+    keys = timeframes.periods(org.tz, interval, start, end, org.week_start)
     if len(keys) > timeframes.MAX_POINTS:
         raise errors.InvalidInput(f"more than {timeframes.MAX_POINTS} {interval}s: use a longer interval")
     empty = None if m.over else 0
@@ -216,6 +221,7 @@ def timeseries(
             unit=m.unit,
             interval=interval,
             timezone=org.tz.key,
+            week_start=org.week_start,
             series=[Series(currency=None, points=points)],
         )
     collected = _collect(conn, org, [m], interval, start, end, None)
@@ -231,7 +237,9 @@ def timeseries(
         )
         for cur, values in sorted(by_currency.items())
     ]
-    return Timeseries(metric=metric, unit=m.unit, interval=interval, timezone=org.tz.key, series=series)
+    return Timeseries(
+        metric=metric, unit=m.unit, interval=interval, timezone=org.tz.key, week_start=org.week_start, series=series
+    )
 
 
 def breakdown(conn: Connection[Any], org_id: UUID, metric: str, by: str, start: datetime, end: datetime) -> Breakdown:

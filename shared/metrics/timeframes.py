@@ -6,8 +6,12 @@ are counted, so local period boundaries (which are always on 15-minute boundarie
 includes the current bucket. Whole local days come from the daily tier, partial days and hours from the
 15-minute tier (`split`, docs/aggregation.md "Two tiers").
 
+Weeks start on the organization's own first day (`settings.reports.week_start`, Monday by default), the same
+day its weekly reports start on, so a weekly series and the weekly reports share their boundaries.
+
 API: local_window(timezone, first_day, last_day) -> (start, end); split(tz, interval, start, end) -> Parts;
-periods(tz, interval, start, end) -> period keys; load_org(conn, org_id) -> Org; check_window(start, end).
+periods(tz, interval, start, end, week_start) -> period keys; load_org(conn, org_id) -> Org;
+check_window(start, end).
 """
 
 from __future__ import annotations
@@ -25,23 +29,36 @@ from shared.core import db, errors
 
 Interval = Literal["hour", "day", "week", "month"]
 MAX_POINTS = 10_000
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass
 class Org:
-    """The organization a question is about: its zone and default currency."""
+    """The organization a question is about: its zone, default currency and the first day of its week."""
 
     id: UUID
     tz: ZoneInfo
     currency: str
+    week_start: str = "monday"
+
+    @property
+    def week_shift(self) -> int:
+        """Days to add to a local day so that ISO week truncation (Monday) finds the organization's week."""
+        return (7 - WEEKDAYS.index(self.week_start)) % 7
+
+
+def week_start_of(setting: Any) -> str:
+    """The organization's first weekday from its raw setting; Monday when unset or not a weekday name (the
+    report settings refuse such a value with a clear error; a dashboard answer still needs weeks)."""
+    return setting if isinstance(setting, str) and setting in WEEKDAYS else "monday"
 
 
 def load_org(conn: Connection[Any], org_id: UUID) -> Org:
-    """The organization's zone and currency; NotFound when it does not exist."""
+    """The organization's zone, currency and week start; NotFound when it does not exist."""
     row = db.fetch_one(conn, "organization_zone", {"organization_id": org_id}, dict_row)
     if row is None:
         raise errors.NotFound(f"organization {org_id} does not exist")
-    return Org(org_id, ZoneInfo(row["timezone"]), row["currency"])
+    return Org(org_id, ZoneInfo(row["timezone"]), row["currency"], week_start_of(row["week_start"]))
 
 
 def check_window(start: datetime, end: datetime) -> None:
@@ -90,6 +107,7 @@ class Parts:
             "d2": self.end_day,
             "m1": self.days_start,
             "m2": self.days_end,
+            "week_shift": org.week_shift if interval == "week" else 0,
         }
 
 
@@ -116,9 +134,11 @@ def split(tz: ZoneInfo, interval: str, start: datetime, end: datetime) -> Parts:
     return Parts(start, end, first, last, _day_start(tz, first), _day_start(tz, last))
 
 
-def periods(tz: ZoneInfo, interval: Interval, start: datetime, end: datetime) -> list[datetime]:
+def periods(
+    tz: ZoneInfo, interval: Interval, start: datetime, end: datetime, week_start: str = "monday"
+) -> list[datetime]:
     """The period keys of [start, end) as the SQL groups them: naive UTC instants of local hour starts for
-    'hour', naive local starts of days, ISO weeks or months otherwise."""
+    'hour', naive local starts of days, weeks (starting on `week_start`) or months otherwise."""
     keys: list[datetime] = []
     if interval == "hour":
         t = start.astimezone(UTC).replace(second=0, microsecond=0)
@@ -131,7 +151,7 @@ def periods(tz: ZoneInfo, interval: Interval, start: datetime, end: datetime) ->
         return keys
     local = start.astimezone(tz).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
     if interval == "week":
-        local -= timedelta(days=local.weekday())
+        local -= timedelta(days=(local.weekday() - WEEKDAYS.index(week_start)) % 7)
     elif interval == "month":
         local = local.replace(day=1)
     last = (end - timedelta(microseconds=1)).astimezone(tz).replace(tzinfo=None)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import flask
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import db
 from shared.core import http as web
@@ -26,17 +26,34 @@ def _invalid(exc: ValidationError, what: str) -> flask.Response:
     return web.problem(400, "invalid_request", f"the {what} is not valid", fields)
 
 
+def _text(value: str) -> str:
+    if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("must be text without NUL characters or lone surrogates")
+    return value
+
+
+def _moment(value: datetime) -> datetime:
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("must be a date-time between the years 2000 and 2100")
+    return value
+
+
+Text = Annotated[str, Field(max_length=200), AfterValidator(_text)]
+Moment = Annotated[datetime, AfterValidator(_moment)]
+LetterId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class LetterQuery(BaseModel):
     """Query parameters of GET /v1/dead-letters."""
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str | None = None
+    source: Text | None = None
     stage: replay.Stage | None = None
-    reason: str | None = None
+    reason: Text | None = None
     state: replay.ReplayState | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     limit: int = Field(default=100, ge=1, le=1000)
 
 
@@ -45,12 +62,12 @@ class ReplayRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] | None = Field(default=None, min_length=1, max_length=10_000)
-    source: str | None = None
+    ids: list[LetterId] | None = Field(default=None, min_length=1, max_length=10_000)
+    source: Text | None = None
     stage: replay.Stage | None = None
-    reason: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    reason: Text | None = None
+    since: Moment | None = None
+    until: Moment | None = None
     limit: int = Field(default=1000, ge=1, le=10_000)
 
 
@@ -85,7 +102,7 @@ def post_replay(request: flask.Request) -> flask.Response:
         return caller
     try:
         body: Any = json.loads(request.get_data() or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return web.problem(400, "invalid_json", f"the body is not valid JSON: {exc}")
     try:
         asked = ReplayRequest.model_validate(body)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from shared.metrics import registry, timeframes
+from shared.report import periods
 
 
 def test_hours_in_a_quarter_hour_zone_start_at_local_whole_hours() -> None:
@@ -57,3 +59,16 @@ def test_a_local_window_runs_from_local_midnight_to_local_midnight_across_dst() 
     entries = {m.name: m for m in registry.catalog()}
     assert entries["revenue_net"].per_currency and entries["revenue_net"].dimensions == ["currency"]
     assert entries["inquiries"].dimensions == ["channel", "lead_source"]
+
+
+@pytest.mark.parametrize("week_start", timeframes.WEEKDAYS)
+def test_weekly_period_keys_are_the_organizations_report_weeks_for_every_week_start(week_start: str) -> None:
+    auckland = ZoneInfo("Pacific/Auckland")
+    start, end = timeframes.local_window("Pacific/Auckland", date(2026, 9, 3), date(2026, 11, 20))
+    keys = timeframes.periods(auckland, "week", start, end, week_start)
+    first = periods.week_of(date(2026, 9, 3), week_start).start
+    assert [k.date() for k in keys] == [first + timedelta(weeks=n) for n in range(len(keys))]
+    assert keys[-1].date() == periods.week_of(date(2026, 11, 20), week_start).start
+    assert all(k.strftime("%A").lower() == week_start for k in keys)
+    shift = timeframes.Org(id=uuid4(), tz=auckland, currency="NZD", week_start=week_start).week_shift
+    assert (keys[0] + timedelta(days=shift)).weekday() == 0  # what the SQL truncates to Monday

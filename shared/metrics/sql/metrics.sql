@@ -8,21 +8,25 @@ where organization_id = %(organization_id)s
 order by view_name;
 
 -- name: organization_zone
--- The time zone and default currency of one organization.
-select timezone, currency from public.organizations where id = %(organization_id)s;
+-- The time zone, default currency and first day of the week (its report setting) of one organization.
+select timezone, currency, settings #>> '{reports,week_start}' as week_start
+from public.organizations where id = %(organization_id)s;
 
 -- name: rollup_sums
 -- Sums of the rollup rows of some metrics per period in the org's zone, from both tiers: the whole local days
 -- [d1, d2) from the daily tier, the 15-minute buckets of [floor15(start), m1) and [m2, end) from the 15-minute
 -- tier (m1, m2: the first instants of d1 and d2; the caller makes the parts disjoint and complete). Period: for
 -- hours the UTC instant the local hour starts (a repeated DST hour stays two hours), otherwise the local start
--- of the day, ISO week or month (naive local time); null for 'all'. dim1/dim2 false: that column is summed
+-- of the day, week or month (naive local time; weeks start week_shift days before Monday, the organization's
+-- week start); null for 'all'. dim1/dim2 false: that column is summed
 -- over (returned as '').
 select case %(interval)s
          when 'hour' then (t - make_interval(mins => extract(minute from t at time zone %(tz)s)::int))
                           at time zone 'UTC'
          when 'all' then null
-         else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
+         else date_trunc(%(interval)s,
+                         coalesce(day::timestamp, t at time zone %(tz)s) + make_interval(days => %(week_shift)s))
+              - make_interval(days => %(week_shift)s)
        end as period,
        metric, case when %(dim1)s then dim1 else '' end as dim1, case when %(dim2)s then dim2 else '' end as dim2,
        currency, sum(events)::bigint as events, sum(amount_minor)::bigint as amount_minor,
@@ -48,12 +52,16 @@ group by 1, 2, 3, 4, 5;
 -- name: active_clients_by_day
 -- Exact distinct clients active per period of the whole local days [d1, d2) (no partial days): each client is
 -- counted on its first active day inside the period, i.e. where its previous active day lies before the period.
-select case %(interval)s when 'all' then null else date_trunc(%(interval)s, day::timestamp) end as period,
+select case %(interval)s when 'all' then null
+         else date_trunc(%(interval)s, day::timestamp + make_interval(days => %(week_shift)s))
+              - make_interval(days => %(week_shift)s) end as period,
        sum(clients)::bigint as clients
 from public.analytics_client_day_firsts
 where organization_id = %(organization_id)s and day >= %(d1)s::date and day < %(d2)s::date
   and prev_day < case %(interval)s when 'all' then %(d1)s::date
-                   else greatest(%(d1)s::date, date_trunc(%(interval)s, day::timestamp)::date) end
+                   else greatest(%(d1)s::date,
+                                 (date_trunc(%(interval)s, day::timestamp + make_interval(days => %(week_shift)s))
+                                  - make_interval(days => %(week_shift)s))::date) end
 group by 1;
 
 -- name: active_clients
@@ -62,7 +70,9 @@ select case %(interval)s
          when 'hour' then (t - make_interval(mins => extract(minute from t at time zone %(tz)s)::int))
                           at time zone 'UTC'
          when 'all' then null
-         else date_trunc(%(interval)s, coalesce(day::timestamp, t at time zone %(tz)s))
+         else date_trunc(%(interval)s,
+                         coalesce(day::timestamp, t at time zone %(tz)s) + make_interval(days => %(week_shift)s))
+              - make_interval(days => %(week_shift)s)
        end as period,
        count(distinct client_id)::bigint as clients
 from (
