@@ -1,1 +1,5 @@
-"""metrics"""
+"""The metric layer the dashboard and the reports read: the registry of business metrics, windows in the
+organization's zone, sums over the rollup tiers, and the funnel, cohort and lead-time views.
+"""
+
+__all__ = ["funnels", "registry", "rollups", "timeframes"]

@@ -1,1 +1,3 @@
-"""refresh"""
+"""The refresh function: debounced, concurrent refreshes of the analytics materialized views."""
+
+__all__ = ["settings", "views"]
