@@ -1,3 +1,6 @@
+"""Aggregate folds every stored event into the rollups exactly once: versions and notices, retries, two workers,
+poisoned messages, currencies, DST, and who may call it."""
+
 from __future__ import annotations
 
 import json
@@ -9,41 +12,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from shared.aggregate import aggregation, recovery
+from shared.aggregate import aggregation
 from shared.catalog import events
 from shared.core import db, errors, settings
-from shared.metrics import funnels, rollups
+from shared.metrics import rollups
 from shared.refresh import views as refresh
-from shared.validate import validation
-from tests import factories, notices
-
-
-def _post(app: Any, key: str, batch: list[dict[str, Any]]) -> None:
-    answer = app.post(
-        "/v1/events",
-        data=json.dumps({"events": batch}),
-        headers={"Authorization": f"Bearer {key}"},
-        content_type="application/json",
-    )
-    assert answer.status_code == 202, answer.json
-
-
-def _validate() -> None:
-    assert not validation.drain(db.transaction)[1]
-
-
-def _rollup_events(conn: psycopg.Connection[Any], org_id: Any) -> dict[str, int]:
-    rows = conn.execute(
-        "select metric, sum(events)::int from analytics_rollups where organization_id = %s group by 1",
-        (org_id,),
-    ).fetchall()
-    return dict(rows)
-
-
-def _queue_length(conn: psycopg.Connection[Any], queue: str) -> int:
-    row = conn.execute("select queue_length from pgmq.metrics(%s)", (queue,)).fetchone()
-    assert row is not None
-    return int(row[0])
+from tests import factories, notices, pipeline
 
 
 def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_notice(
@@ -54,8 +28,8 @@ def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_not
     database_url: str,
 ) -> None:
     org = make_org(timezone="Asia/Kathmandu", currency="NPR")
-    _post(ingest_app, org.ingest_key, [factories.make_event(t) for t in events.EVENT_TYPES])
-    _validate()
+    pipeline.post_events(ingest_app, org.ingest_key, [factories.make_event(t) for t in events.EVENT_TYPES])
+    pipeline.validate_all()
     with notices.collecting(database_url) as published:
         answer = aggregate_app.post("/")
         assert answer.status_code == 200
@@ -71,13 +45,13 @@ def test_every_event_type_is_rolled_up_once_with_a_version_bump_and_a_change_not
     assert len(heard) == 1
     assert heard[0]["organization_id"] == str(org.id) and heard[0]["events"] == len(events.EVENT_TYPES)
     assert heard[0]["data_version"] == 1 and heard[0]["views_pending"] is True
-    counted = _rollup_events(conn, org.id)
+    counted = pipeline.rollup_events(conn, org.id)
     # Every type once; a review gives a rating and an nps fact, a booking also its wedding-month fact.
     assert sum(counted.values()) == len(events.EVENT_TYPES) + 2
     assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (1,)
-    assert _queue_length(conn, "aggregate") == 0
+    assert pipeline.queue_length(conn, "aggregate") == 0
     assert aggregate_app.post("/").json["messages"] == 0
-    assert sum(_rollup_events(conn, org.id).values()) == sum(counted.values())
+    assert sum(pipeline.rollup_events(conn, org.id).values()) == sum(counted.values())
 
 
 def test_a_batch_that_fails_before_commit_is_counted_exactly_once_when_retried(
@@ -86,12 +60,12 @@ def test_a_batch_that_fails_before_commit_is_counted_exactly_once_when_retried(
     conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
-    _post(
+    pipeline.post_events(
         ingest_app,
         org.ingest_key,
         [factories.make_event("payment.succeeded", payment_id=f"p-{i}") for i in range(7)],
     )
-    _validate()
+    pipeline.validate_all()
 
     class Crash(Exception):
         pass
@@ -100,10 +74,10 @@ def test_a_batch_that_fails_before_commit_is_counted_exactly_once_when_retried(
         batch = aggregation._read(c)
         aggregation._finish(c, batch)
         raise Crash  # the process dies after the upsert, before the commit
-    assert _rollup_events(conn, org.id) == {}
+    assert pipeline.rollup_events(conn, org.id) == {}
     totals, more = aggregation.drain(db.transaction)
     assert (totals.events, more) == (7, False)
-    assert _rollup_events(conn, org.id) == {"payment.succeeded": 7}
+    assert pipeline.rollup_events(conn, org.id) == {"payment.succeeded": 7}
     assert conn.execute(
         "select sum(amount_minor)::int from analytics_rollups where organization_id = %s", (org.id,)
     ).fetchone() == (7 * 80000,)
@@ -131,12 +105,12 @@ def test_two_workers_draining_one_queue_at_once_count_every_event_exactly_once(
                 )
                 for i in range(10)
             ]
-            _post(ingest_app, org.ingest_key, batch)
-            _validate()  # one aggregate message per post
+            pipeline.post_events(ingest_app, org.ingest_key, batch)
+            pipeline.validate_all()  # one aggregate message per post
             sent += len(batch)
     monkeypatch.setenv("AGGREGATE_BATCH_SIZE", "2")
     settings.clear_cache()
-    assert _queue_length(conn, "aggregate") == 36
+    assert pipeline.queue_length(conn, "aggregate") == 36
     failures: list[BaseException] = []
     done: list[int] = []
 
@@ -173,109 +147,14 @@ def test_a_poisoned_message_is_dead_lettered_and_the_rest_of_its_batch_is_counte
     conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
-    _post(ingest_app, org.ingest_key, [factories.make_event("app.action")])
-    _validate()
+    pipeline.post_events(ingest_app, org.ingest_key, [factories.make_event("app.action")])
+    pipeline.validate_all()
     conn.execute("select pgmq.send('aggregate', %s::jsonb)", (json.dumps({"organization_id": "nope"}),))
     totals, _ = aggregation.drain(db.transaction)
     assert (totals.messages, totals.events, totals.dead_messages) == (2, 1, 1)
     letter = conn.execute("select stage, reasons from analytics_dead_letters").fetchone()
     assert letter is not None and letter[0] == "aggregate" and letter[1][0]["type"] == "bad_message"
-    assert _rollup_events(conn, org.id) == {"app.action": 1}
-
-
-def test_reconcile_reports_a_damaged_rollup_and_rebuild_repairs_it(
-    ingest_app: Any,
-    make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any],
-) -> None:
-    org = make_org(timezone="America/St_Johns", currency="CAD")
-    _post(
-        ingest_app,
-        org.ingest_key,
-        [
-            factories.make_event("payment.succeeded"),
-            factories.make_event("inquiry.received", client_id="c-9"),
-        ],
-    )
-    _validate()
-    aggregation.drain(db.transaction)
-    start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
-    with db.transaction() as c:
-        assert recovery.reconcile(c, org.id, start, end) == []
-    conn.execute(
-        "update analytics_rollups set amount_minor = amount_minor + 1 where organization_id = %s "
-        "and metric = 'payment.succeeded'",
-        (org.id,),
-    )
-    conn.execute("delete from analytics_active_clients where organization_id = %s and client_id = 'c-9'", (org.id,))
-    with db.transaction() as c:
-        found = recovery.reconcile(c, org.id, start, end)
-    # Only the damaged tier is reported: the daily tier still agrees with the raw events.
-    assert {(m.kind, m.metric) for m in found} == {("rollup", "payment.succeeded"), ("active_client", None)}
-    money = next(m for m in found if m.kind == "rollup")
-    assert (money.expected_amount_minor, money.actual_amount_minor) == (80000, 80001)
-    with db.transaction() as c:
-        result = recovery.rebuild(c, org.id, start, end)
-    assert result.rows_written == result.rows_deleted and result.clients_written >= 1
-    with db.transaction() as c:
-        assert recovery.reconcile(c, org.id, start, end) == []
-
-
-def test_rebuild_while_events_still_wait_for_aggregate_counts_them_once(
-    ingest_app: Any,
-    make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any],
-) -> None:
-    org = make_org()
-    _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received") for _ in range(3)])
-    _validate()
-    aggregation.drain(db.transaction)
-    _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received") for _ in range(2)])
-    _validate()  # two more stored, their message waits on the aggregate queue
-    start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
-    with db.transaction() as c:
-        assert recovery.reconcile(c, org.id, start, end) == []
-        recovery.rebuild(c, org.id, start, end)
-    assert _rollup_events(conn, org.id) == {"inquiry.received": 3}
-    aggregation.drain(db.transaction)
-    assert _rollup_events(conn, org.id) == {"inquiry.received": 5}
-
-
-def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the_staleness(
-    ingest_app: Any,
-    make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any],
-) -> None:
-    org = make_org()
-    for i in range(3):
-        _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received", client_id=f"c-{i}")])
-        _validate()
-        aggregation.drain(db.transaction)
-    assert _queue_length(conn, "refresh") == 1  # three batches, one (delayed) refresh request
-    with db.transaction() as c:
-        stale = funnels.freshness(c, org.id)
-    assert stale and all(v.pending and v.refreshed_at is None for v in stale)
-    assert conn.execute("select count(*) from analytics_client_funnel_mv").fetchone() == (0,)
-    version = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
-    assert version is not None
-    outcome = refresh.run(db.transaction, force=True)
-    assert outcome.refreshed[0] == "analytics_booking_facts_mv" and outcome.organizations == 1
-    assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (
-        version[0] + 1,
-    )  # the dashboard's cache key moves with the views
-    with db.transaction() as c:
-        fresh = funnels.freshness(c, org.id)
-        assert (
-            funnels.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
-        )
-    assert all(not v.pending and v.refreshed_at is not None and v.stale_seconds == 0 for v in fresh)
-    assert refresh.run(db.transaction).refreshed == []  # nothing changed, the safety interval has not passed
-    # Application actions are no input of the views: no refresh is requested for them.
-    conn.execute("select pgmq.purge_queue('refresh')")
-    _post(ingest_app, org.ingest_key, [factories.make_event("app.action")])
-    _validate()
-    aggregation.drain(db.transaction)
-    assert _queue_length(conn, "refresh") == 0
+    assert pipeline.rollup_events(conn, org.id) == {"app.action": 1}
 
 
 def test_hourly_series_keeps_a_repeated_dst_hour_apart_and_days_split_at_local_midnight(
@@ -286,7 +165,7 @@ def test_hourly_series_keeps_a_repeated_dst_hour_apart_and_days_split_at_local_m
     johns = make_org(timezone="America/St_Johns", currency="CAD")
     # 2026-11-01: St. John's falls back from -02:30 to -03:30 at 02:00; 01:30 local happens twice.
     first, second = datetime(2026, 11, 1, 4, 0, tzinfo=UTC), datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
-    _post(
+    pipeline.post_events(
         ingest_app,
         johns.ingest_key,
         [
@@ -296,7 +175,7 @@ def test_hourly_series_keeps_a_repeated_dst_hour_apart_and_days_split_at_local_m
     )
     kathmandu = make_org(timezone="Asia/Kathmandu", currency="NPR")
     # 18:15 UTC is local midnight in Kathmandu (+05:45).
-    _post(
+    pipeline.post_events(
         ingest_app,
         kathmandu.ingest_key,
         [
@@ -304,7 +183,7 @@ def test_hourly_series_keeps_a_repeated_dst_hour_apart_and_days_split_at_local_m
             factories.make_event("app.action", occurred_at=datetime(2026, 11, 2, 18, 15, tzinfo=UTC)),
         ],
     )
-    _validate()
+    pipeline.validate_all()
     aggregation.drain(db.transaction)
     hours = (
         rollups.timeseries(
@@ -349,7 +228,7 @@ def test_money_is_never_summed_across_currencies_and_bad_breakdowns_are_refused(
     conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org(currency="GBP")
-    _post(
+    pipeline.post_events(
         ingest_app,
         org.ingest_key,
         [
@@ -358,7 +237,7 @@ def test_money_is_never_summed_across_currencies_and_bad_breakdowns_are_refused(
             factories.make_event("payment.refunded", amount_minor=200, currency="EUR"),
         ],
     )
-    _validate()
+    pipeline.validate_all()
     aggregation.drain(db.transaction)
     start, end = datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)
     net = rollups.totals(conn, org.id, start, end).metrics["revenue_net"]
@@ -373,87 +252,6 @@ def test_money_is_never_summed_across_currencies_and_bad_breakdowns_are_refused(
         rollups.timeseries(conn, org.id, "revenue", "day", start, end)
 
 
-def test_rebuild_and_reconcile_while_events_flow_never_lose_or_double_count(
-    ingest_app: Any,
-    make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any],
-) -> None:
-    org = make_org(timezone="Australia/Adelaide", currency="AUD")
-    start, end = datetime.now(UTC) - timedelta(days=2), datetime.now(UTC) + timedelta(hours=1)
-    stop = threading.Event()
-    seen: list[int] = []
-    failures: list[BaseException] = []
-
-    def recover() -> None:
-        try:
-            while not stop.is_set():
-                with db.transaction() as c:
-                    recovery.rebuild(c, org.id, start, end)
-                with db.transaction() as c:
-                    seen.append(len(recovery.reconcile(c, org.id, start, end)))
-        except BaseException as exc:  # reported to the test thread
-            failures.append(exc)
-
-    thread = threading.Thread(target=recover)
-    thread.start()
-    sent = 0
-    try:
-        for round_ in range(15):
-            batch = [
-                factories.make_event(
-                    "payment.succeeded",
-                    event_id=f"e-{round_}-{i}",
-                    payment_id=f"p-{i}",
-                    occurred_at=datetime.now(UTC) - timedelta(minutes=17 * i),
-                )
-                for i in range(8)
-            ]
-            _post(ingest_app, org.ingest_key, batch)
-            sent += len(batch)
-            _validate()
-            aggregation.drain(db.transaction)
-    finally:
-        stop.set()
-        thread.join(60)
-    assert failures == []
-    assert seen and set(seen) == {0}  # every reconcile, mid-flow, found the rollups exact
-    assert _rollup_events(conn, org.id) == {"payment.succeeded": sent}
-    with db.transaction() as c:
-        assert recovery.reconcile(c, org.id, start, end) == []
-
-
-def test_cli_reconcile_and_rebuild_report_and_repair(
-    ingest_app: Any,
-    make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from shared.tools import cli
-
-    org = make_org()
-    _post(ingest_app, org.ingest_key, [factories.make_event("email.opened")])
-    _validate()
-    aggregation.drain(db.transaction)
-    conn.execute("delete from analytics_rollups where organization_id = %s", (org.id,))
-    window = [
-        "--org",
-        str(org.id),
-        "--from",
-        (datetime.now(UTC) - timedelta(days=1)).isoformat(),
-        "--to",
-        datetime.now(UTC).isoformat(),
-    ]
-    assert cli.main(["reconcile", *window]) == 1
-    assert "email.opened" in capsys.readouterr().out
-    assert cli.main(["rebuild", *window, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["rows_written"] == 1
-    assert cli.main(["reconcile", *window]) == 0
-    assert "match" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        cli.main(["rebuild", "--org", str(org.id), "--from", "2026-11-01T00:00:00", "--to", "2026-11-02T00:00:00Z"])
-    assert "needs a UTC offset" in capsys.readouterr().err
-
-
 def test_signed_in_users_read_only_their_organizations_numbers_and_cannot_run_pipeline_functions(
     ingest_app: Any,
     make_org: Callable[..., Any],
@@ -461,8 +259,8 @@ def test_signed_in_users_read_only_their_organizations_numbers_and_cannot_run_pi
 ) -> None:
     mine, theirs = make_org(name="Mine"), make_org(name="Theirs")
     for org in (mine, theirs):
-        _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received")])
-    _validate()
+        pipeline.post_events(ingest_app, org.ingest_key, [factories.make_event("inquiry.received")])
+    pipeline.validate_all()
     aggregation.drain(db.transaction)
     refresh.run(db.transaction, force=True)
     with conn.transaction():
@@ -497,8 +295,8 @@ def test_a_message_the_database_refuses_is_dead_lettered_alone_and_the_rest_is_c
     ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
     org = make_org()
-    _post(ingest_app, org.ingest_key, [factories.make_event("form.started")])
-    _validate()
+    pipeline.post_events(ingest_app, org.ingest_key, [factories.make_event("form.started")])
+    pipeline.validate_all()
     now = datetime.now(UTC).isoformat()
     refused = {"organization_id": str(org.id), "ids": [2**63], "occurred_from": now, "occurred_to": now}
     conn.execute("select pgmq.send('aggregate', %s::jsonb)", (json.dumps(refused),))
@@ -508,32 +306,5 @@ def test_a_message_the_database_refuses_is_dead_lettered_alone_and_the_rest_is_c
     assert letter is not None and letter[0][0]["type"] == "aggregate_failed"
     assert "bigint" in letter[0][0]["msg"]
     assert letter[1]["ids"] == [2**63]
-    assert _rollup_events(conn, org.id) == {"form.started": 1}
-    assert _queue_length(conn, "aggregate") == 0
-
-
-def test_a_refresher_called_inside_the_debounce_period_waits_for_it_and_then_refreshes(
-    ingest_app: Any,
-    make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
-    settings.clear_cache()
-    org = make_org()
-    refresh.run(db.transaction, force=True)  # the views are fresh: the safety schedule is not due
-    _post(ingest_app, org.ingest_key, [factories.make_event("inquiry.received", client_id="c-1")])
-    _validate()
-    aggregation.drain(db.transaction)
-    # Called at once (as a trigger on the insert of the delayed message would): no visible message yet.
-    outcome = refresh.run(db.transaction)
-    assert outcome.reason == "inputs changed" and outcome.messages == 0
-    assert outcome.refreshed and outcome.organizations == 1
-    assert conn.execute(
-        "select count(*) from analytics_client_funnel_mv where organization_id = %s", (org.id,)
-    ).fetchone() == (1,)
-    # The delayed message that asked for this refresh becomes visible later: a wake-up with nothing to do.
-    conn.execute("select pgmq.purge_queue('refresh')")
-    conn.execute("select pgmq.send('refresh', '{}'::jsonb)")
-    late = refresh.run(db.transaction)
-    assert (late.messages, late.refreshed) == (1, [])
+    assert pipeline.rollup_events(conn, org.id) == {"form.started": 1}
+    assert pipeline.queue_length(conn, "aggregate") == 0
