@@ -438,6 +438,24 @@ create policy analytics_schema_catalog_own on public.analytics_schema_catalog as
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_schema_catalog to authenticated;
 
+create table public.analytics_share_links (
+    id uuid default gen_random_uuid() not null,
+    organization_id uuid not null,
+    label text default ''::text not null,
+    panels text[],
+    created_at timestamp with time zone default now() not null,
+    expires_at timestamp with time zone not null,
+    revoked_at timestamp with time zone,
+    created_by text default ''::text not null,
+    constraint analytics_share_links_check CHECK (expires_at > created_at),
+    constraint analytics_share_links_label_check CHECK (length(label) <= 200),
+    constraint analytics_share_links_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE,
+    constraint analytics_share_links_panels_check CHECK (panels IS NULL OR cardinality(panels) > 0),
+    constraint analytics_share_links_pkey PRIMARY KEY (id)
+);
+alter table public.analytics_share_links enable row level security;
+CREATE INDEX analytics_share_links_organization_idx ON public.analytics_share_links USING btree (organization_id, created_at);
+
 create table public.analytics_source_stats (
     organization_id uuid not null,
     source text not null,

@@ -13,14 +13,27 @@ from pydantic import BaseModel
 
 from shared.core import errors, ratelimit, startup
 from shared.core import http as web
-from shared.dashboard import answers, auth, livefeed, openapi, pipelinestatus, questions, routes, serving
+from shared.dashboard import (
+    answers,
+    auth,
+    livefeed,
+    openapi,
+    pipelinestatus,
+    questions,
+    routes,
+    serving,
+    share_routes,
+    sharelinks,
+)
 from shared.dashboard import settings as dashboard_settings
 from shared.validate import deadletter_routes
 
-startup.refuse_unsafe_settings()
+startup.refuse_unsafe_settings("SHARE_LINK_KEY")  # signs share links
 
 router = web.Router()
 deadletter_routes.register(router)  # for organization admins (admin-scoped keys), as on monitor
+share_routes.register(router)  # share links, for organization admins (admin-scoped keys)
+SHARE_PARAMETER = "share"  # a share link opened in a browser carries its token as ?share=
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 
 
@@ -40,8 +53,9 @@ class _Limited(Exception):
 
 
 def _viewer(request: flask.Request) -> auth.Viewer:
-    """The authenticated caller, within its request rate (else `_Limited`): one bucket per user or API key."""
-    viewer = auth.authenticate(web.bearer_token(request))
+    """The authenticated caller, within its request rate (else `_Limited`): one bucket per user, API key or share
+    link; a share link is refused (403) outside its panels."""
+    viewer = sharelinks.authenticate(web.bearer_token(request), request.args.get(SHARE_PARAMETER), request.path)
     conf = dashboard_settings.get()
     caller = f"{viewer.organization_id}:{viewer.claims.get('sub', '')}"
     wait = ratelimit.buckets("dashboard").take(caller, conf.dashboard_rate_per_second, conf.dashboard_rate_burst)
@@ -53,6 +67,11 @@ def _viewer(request: flask.Request) -> auth.Viewer:
 def _limited(exc: _Limited) -> flask.Response:
     rate = dashboard_settings.get().dashboard_rate_per_second
     return web.too_many_requests(exc.wait, f"this caller is over {rate:g} requests a second")
+
+
+def _args(request: flask.Request) -> dict[str, str]:
+    """The query parameters of the question: the share token is a credential, not part of it."""
+    return {k: v for k, v in request.args.items() if k != SHARE_PARAMETER}
 
 
 def _bad(exc: questions.BadInput) -> flask.Response:
@@ -74,7 +93,7 @@ def _answer(
             raise questions.BadInput(
                 [web.FieldError(loc=[k], msg="given more than once", type="duplicate") for k in repeated]
             )
-        query = questions.parse(model, request.args.to_dict(flat=True))
+        query = questions.parse(model, _args(request))
         served = serving.serve(
             viewer, request.path.rstrip("/"), query, compute, request.headers.get("If-None-Match"), cacheable=cacheable
         )
@@ -155,7 +174,7 @@ def get_reports(request: flask.Request) -> flask.Response:
 def get_report(request: flask.Request, report_id: str) -> flask.Response:
     try:
         viewer = _viewer(request)  # credentials first: a 404 tells nothing to strangers
-        query = questions.parse(questions.ReportQuery, request.args.to_dict(flat=True))
+        query = questions.parse(questions.ReportQuery, _args(request))
         wanted = UUID(report_id)
     except auth.AuthError as exc:
         return _refused(exc)
@@ -182,7 +201,7 @@ def get_report(request: flask.Request, report_id: str) -> flask.Response:
 def get_live(request: flask.Request) -> flask.Response:
     try:
         viewer = _viewer(request)
-        questions.parse(questions.NoQuery, request.args.to_dict(flat=True))
+        questions.parse(questions.NoQuery, _args(request))
         feed = livefeed.open_stream(viewer, request.headers.get("Last-Event-ID"))
     except auth.AuthError as exc:
         return _refused(exc)

@@ -1,8 +1,8 @@
 """What a deployed function checks before it serves: its settings load, and no key it uses is the public
 development value.
 
-Four keys default to a value anyone can read in shared/core/settings.py, so that `wedsync-analytics up` and the tests
-run with nothing configured. On a deployed host that default would be a disaster that cannot be undone later
+A few keys default to a value anyone can read (in shared/core/settings.py and the stages' settings), so that
+`wedsync-analytics up` and the tests run with nothing configured. On a deployed host that default would be a disaster that cannot be undone later
 (PII_HASH_KEY: every pseudonym would be computed with a public key, and changing the key afterwards splits every
 client's history), so each function's entry module calls `refuse_unsafe_settings` with the keys its code uses,
 at import: the function fails to boot, with a message naming the settings, instead of serving requests.

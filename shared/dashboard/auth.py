@@ -36,7 +36,8 @@ class AuthError(Exception):
 class Viewer:
     organization_id: UUID
     claims: dict[str, Any]
-    via: str  # "jwt" or "api_key"
+    via: str  # "jwt", "api_key" or "share_link"
+    panels: frozenset[str] | None = None  # a share link's panels; None: every panel
 
     @property
     def claims_json(self) -> str:

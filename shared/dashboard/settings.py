@@ -55,6 +55,13 @@ class DashboardSettings(settings.CoreSettings):
     dashboard_rate_burst: int = Field(
         default=30, ge=1, description="Requests a user may make at once before DASHBOARD_RATE_PER_SECOND applies."
     )
+    share_link_key: SecretStr = Field(
+        default=SecretStr(settings.DEVELOPMENT_ONLY),
+        description="Key of the HMAC that signs share links' tokens; changing it invalidates every link.",
+    )
+    dashboard_public_url: str = Field(
+        default="http://127.0.0.1:8080", description="Public base URL of the dashboard (the share links' URLs)."
+    )
     dashboard_cors_origins: str = Field(
         default="*", description="Origins allowed to call the dashboard API from a browser (comma-separated, or *)."
     )

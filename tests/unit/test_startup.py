@@ -17,7 +17,13 @@ ROOT = runner.ROOT
 
 SPEC = deployment.load()
 # The four settings whose default is public, spelled out here so the test does not trust the code's own list.
-PUBLIC_DEFAULTS = {"PII_HASH_KEY", "WEBHOOK_SECRETS_KEY", "ALERT_WEBHOOK_SECRET", "REPORTS_WEBHOOK_KEY"}
+PUBLIC_DEFAULTS = {
+    "PII_HASH_KEY",
+    "WEBHOOK_SECRETS_KEY",
+    "ALERT_WEBHOOK_SECRET",
+    "REPORTS_WEBHOOK_KEY",
+    "SHARE_LINK_KEY",
+}
 
 
 @pytest.fixture
@@ -36,7 +42,7 @@ def _set(env: pytest.MonkeyPatch, **values: str) -> None:
     settings.clear_cache()
 
 
-def test_the_settings_with_a_public_default_are_exactly_the_four_keys() -> None:
+def test_the_settings_with_a_public_default_are_exactly_the_development_keys() -> None:
     assert configdoc.development_defaults() == PUBLIC_DEFAULTS
 
 
@@ -100,6 +106,7 @@ def test_the_functions_that_use_a_key_refuse_to_start_without_it(env: pytest.Mon
         ("validate", "PII_HASH_KEY"),
         ("monitor", "ALERT_WEBHOOK_SECRET"),
         ("report", "REPORTS_WEBHOOK_KEY"),
+        ("dashboard", "SHARE_LINK_KEY"),
     ):
         with pytest.raises(startup.UnsafeSettings, match=key):
             _boot(name)

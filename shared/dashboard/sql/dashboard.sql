@@ -50,3 +50,27 @@ select (select max(occurred_at) from public.analytics_events where organization_
           cross join lateral (select max(bucket) as b from public.analytics_rollups r
                               where r.organization_id = %(organization_id)s and r.metric = m.metric) x)
          as newest_bucket;
+
+-- name: share_link_create
+-- Stores a new share link (owner-side); its token is signed from the returned id and expiry, never stored.
+insert into public.analytics_share_links (organization_id, label, panels, expires_at, created_by)
+values (%(organization_id)s, %(label)s, %(panels)s, %(expires_at)s, %(created_by)s)
+returning id, organization_id, label, panels, created_at, expires_at, revoked_at, created_by;
+
+-- name: share_link_list
+-- The share links of one organization, newest first, revoked and expired ones included.
+select id, organization_id, label, panels, created_at, expires_at, revoked_at, created_by
+from public.analytics_share_links where organization_id = %(organization_id)s
+order by created_at desc, id;
+
+-- name: share_link_find
+-- One share link by id (owner-side: the dashboard reads it before it switches to the viewer's role).
+select id, organization_id, label, panels, created_at, expires_at, revoked_at, created_by
+from public.analytics_share_links where id = %(id)s;
+
+-- name: share_link_revoke
+-- Revokes a live share link, within one organization when one is given; returns it if it was live.
+update public.analytics_share_links set revoked_at = now()
+where id = %(id)s and revoked_at is null
+  and (%(organization_id)s::uuid is null or organization_id = %(organization_id)s::uuid)
+returning id, organization_id, label, panels, created_at, expires_at, revoked_at, created_by;
