@@ -24,11 +24,13 @@ from shared.dashboard import (
     serving,
     share_routes,
     sharelinks,
+    webpage,
 )
 from shared.dashboard import settings as dashboard_settings
 from shared.validate import deadletter_routes
 
 startup.refuse_unsafe_settings("SHARE_LINK_KEY")  # signs share links
+webpage.page()  # hash the static files once, at start-up
 
 router = web.Router()
 deadletter_routes.register(router)  # for organization admins (admin-scoped keys), as on monitor
@@ -52,10 +54,13 @@ class _Limited(Exception):
         self.wait = wait
 
 
-def _viewer(request: flask.Request) -> auth.Viewer:
+def _viewer(request: flask.Request, token: str | None = None) -> auth.Viewer:
     """The authenticated caller, within its request rate (else `_Limited`): one bucket per user, API key or share
-    link; a share link is refused (403) outside its panels."""
-    viewer = sharelinks.authenticate(web.bearer_token(request), request.args.get(SHARE_PARAMETER), request.path)
+    link; a share link is refused (403) outside its panels. `token` replaces the Authorization header where a
+    client cannot send one (the live feed's EventSource)."""
+    viewer = sharelinks.authenticate(
+        token or web.bearer_token(request), request.args.get(SHARE_PARAMETER), request.path
+    )
     conf = dashboard_settings.get()
     caller = f"{viewer.organization_id}:{viewer.claims.get('sub', '')}"
     wait = ratelimit.buckets("dashboard").take(caller, conf.dashboard_rate_per_second, conf.dashboard_rate_burst)
@@ -200,8 +205,10 @@ def get_report(request: flask.Request, report_id: str) -> flask.Response:
 @router.route("GET", "/v1/events/live")
 def get_live(request: flask.Request) -> flask.Response:
     try:
-        viewer = _viewer(request)
-        questions.parse(questions.NoQuery, _args(request))
+        # EventSource cannot send headers: here only, the credential may come as `?key=` (docs/dashboard.md)
+        params = _args(request)
+        viewer = _viewer(request, params.pop("key", None))
+        questions.parse(questions.NoQuery, params)
         feed = livefeed.open_stream(viewer, request.headers.get("Last-Event-ID"))
     except auth.AuthError as exc:
         return _refused(exc)
@@ -216,6 +223,16 @@ def get_live(request: flask.Request) -> flask.Response:
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+@router.route("GET", "/")
+def get_page(request: flask.Request) -> flask.Response:
+    return webpage.index()
+
+
+@router.route("GET", "/assets/<name>")
+def get_static(request: flask.Request, name: str) -> flask.Response:
+    return webpage.asset(name) or web.problem(404, "not_found", f"no file {name!r}: the page may be newer, reload it")
 
 
 @router.route("GET", "/v1/openapi.json")

@@ -2,7 +2,7 @@
 
 A function's bundle ships its entry point, every module of `shared` that the entry point reaches through its
 imports (module-level and inside functions: a lazy import runs in production too), each reached package's named
-SQL, and only the distributions those modules import, with what they depend on. So the ingest function no
+SQL and static files, and only the distributions those modules import, with what they depend on. So the ingest function no
 longer carries the report stage's matplotlib and reportlab, nor the operator tooling.
 """
 
@@ -30,7 +30,7 @@ class Closure:
 
     def files(self, root: Path) -> list[Path]:
         """Our files to ship, relative to root: each module, every package `__init__` on its path, and the named
-        SQL of every reached package."""
+        SQL and the `static/` files (a web page's) of every reached package."""
         found: set[Path] = set()
         for module in self.modules:
             path = _module_path(root, module)
@@ -41,6 +41,7 @@ class Closure:
                 if (package / "__init__.py").is_file():
                     found.add((package / "__init__.py").relative_to(root))
                     found.update(p.relative_to(root) for p in (package / "sql").glob("*.sql"))
+                    found.update(p.relative_to(root) for p in (package / "static").rglob("*") if p.is_file())
         typed = root / PACKAGE / "py.typed"
         if typed.is_file():
             found.add(typed.relative_to(root))

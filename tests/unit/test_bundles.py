@@ -104,6 +104,19 @@ def test_plan_writes_a_self_contained_bundle_per_function_and_one_wiring_file(tm
     assert os.access(tmp_path / "secrets.sh", os.X_OK)  # what it does: tests/unit/test_provisioning.py
 
 
+def test_the_dashboard_bundle_ships_its_web_page_and_functions_that_do_not_serve_it_do_not(tmp_path: Path) -> None:
+    bundles.plan(deployment.load(), tmp_path, only="dashboard")
+    bundles.plan(deployment.load(), tmp_path, only="ingest")
+    static = deployment.ROOT / "shared" / "dashboard" / "static"
+    wanted = sorted(p.name for p in static.iterdir() if p.is_file())
+    assert {"index.html", "app.js", "app.css"} <= set(wanted)
+    shipped = tmp_path / "dashboard" / "shared" / "dashboard" / "static"
+    assert sorted(p.name for p in shipped.iterdir()) == wanted
+    for name in wanted:
+        assert (shipped / name).read_bytes() == (static / name).read_bytes()
+    assert not (tmp_path / "ingest" / "shared" / "dashboard").exists()
+
+
 def test_deploy_sh_runs_the_exact_command_from_the_bundle_directory(tmp_path: Path) -> None:
     bundles.plan(deployment.load(), tmp_path / "dist", only="validate")
     fake = tmp_path / "bin"

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from pydantic import ValidationError
 
 from shared.core import apikeys, db, migrations, organizations
-from shared.tools import runner
+from shared.tools import runner, signin
 from shared.tools import settings as tools_settings
 from shared.tools.commands import demo
 from shared.tools.commands.output import emit
@@ -89,7 +89,11 @@ def _local_org(url: str, data_dir: Path) -> dict[str, Any]:
     """The development organization of `up`, created on first run; its keys are kept in the data folder."""
     keys_file = data_dir / "local-organization.json"
     if keys_file.exists():
-        return dict(json.loads(keys_file.read_text()))
+        kept = dict(json.loads(keys_file.read_text()))
+        if not kept.get("read_key"):  # kept by an older `up`: the sign-in link needs one
+            kept["read_key"] = signin.new_read_key(url, UUID(kept["id"]), "web page (up)")
+            keys_file.write_text(json.dumps(kept, indent=2))
+        return kept
     with db.transaction(url) as conn:
         created = organizations.create(
             conn, organizations.NewOrganization(name="Local Studio", timezone="Europe/London", currency="GBP")
@@ -117,6 +121,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"\nLocal organization {org['id']} ({org['name']})")
     print(f"  ingest key: {org['ingest_key']}")
     print(f"  read key:   {org['read_key']}")
+    print(
+        f"\nThe web page (signed in as the local organization):\n  {signin.link(pipeline.url('dashboard'), org['read_key'])}"
+    )
     print(
         "\nTry:\n  curl -s -X POST " + ingest + "/v1/events -H 'Content-Type: application/json' \\\n"
         f"    -H 'Authorization: Bearer {org['ingest_key']}' \\\n"

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.core import db, migrations
-from shared.tools import runner
+from shared.tools import runner, signin
 
 
 def _day(text: str) -> Any:
@@ -35,7 +35,10 @@ def add_options(p: argparse.ArgumentParser) -> None:
     group.add_argument("--org", help="send into this organization instead of the demo's own")
 
 
-def _demo_against(ingest_url: str, database_url: str, args: argparse.Namespace) -> int:
+def _demo_against(
+    ingest_url: str, database_url: str, args: argparse.Namespace, sent_to: list[UUID] | None = None
+) -> int:
+    """Run the demo; `sent_to` receives the organization it sent into."""
     from shared.tools.demo import run
 
     try:
@@ -53,14 +56,22 @@ def _demo_against(ingest_url: str, database_url: str, args: argparse.Namespace) 
     except RuntimeError as exc:  # an endpoint refused or kept failing: nothing more was sent
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if sent_to is not None:
+        sent_to.append(outcome.organization.id)
     return 0 if outcome.counted and not outcome.sent.rejected else 1
 
 
 def up_demo(pipeline: runner.Pipeline, ingest_url: str, database_url: str, args: argparse.Namespace) -> bool:
     """The demo inside `up`: a failure is reported and the pipeline keeps running; Ctrl-C stops everything
     (False)."""
+    sent_to: list[UUID] = []
     try:
-        _demo_against(ingest_url, database_url, args)
+        _demo_against(ingest_url, database_url, args, sent_to)
+        for org_id in sent_to:
+            key = signin.new_read_key(database_url, org_id, "web page (up --demo)")
+            print(
+                f"\nThe web page (signed in as the demo organization):\n  {signin.link(pipeline.url('dashboard'), key)}"
+            )
     except KeyboardInterrupt:
         print("\nstopping...")
         pipeline.stop()
