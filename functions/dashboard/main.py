@@ -16,6 +16,7 @@ from shared.core import http as web
 from shared.dashboard import (
     answers,
     auth,
+    csvexport,
     livefeed,
     openapi,
     pipelinestatus,
@@ -83,6 +84,12 @@ def _bad(exc: questions.BadInput) -> flask.Response:
     return web.problem(400, "invalid_query", f"the query parameters are not valid: {exc}", exc.fields)
 
 
+def _unsupported(exc: csvexport.Unsupported) -> flask.Response:
+    if exc.status == 406:
+        return web.problem(406, "not_acceptable", exc.message)
+    return web.problem(400, "invalid_query", exc.message)
+
+
 def _answer(
     request: flask.Request,
     model: type[BaseModel],
@@ -98,10 +105,23 @@ def _answer(
             raise questions.BadInput(
                 [web.FieldError(loc=[k], msg="given more than once", type="duplicate") for k in repeated]
             )
-        query = questions.parse(model, _args(request))
+        args = _args(request)
+        # `format` picks the representation; the report record's own `format` (its stored files) stays its own.
+        own_format = "format" in model.model_fields
+        fmt = csvexport.negotiate(None if own_format else args.pop("format", None), request.headers.get("Accept"))
+        query = questions.parse(model, args)
         served = serving.serve(
-            viewer, request.path.rstrip("/"), query, compute, request.headers.get("If-None-Match"), cacheable=cacheable
+            viewer,
+            request.path.rstrip("/"),
+            query,
+            compute,
+            request.headers.get("If-None-Match"),
+            cacheable=cacheable,
+            render=csvexport.render if fmt == "csv" else serving.to_json,
+            representation=fmt,
         )
+    except csvexport.Unsupported as exc:
+        return _unsupported(exc)
     except auth.AuthError as exc:
         return _refused(exc)
     except _Limited as exc:
@@ -122,14 +142,18 @@ def _answer(
     headers = {
         "Cache-Control": CACHE_CONTROL if cacheable else "no-store",
         "X-Cache": served.cache,
-        "Vary": "Authorization",
+        "Vary": "Authorization, Accept",
     }
     if served.etag:
         headers["ETag"] = served.etag
+    if fmt == "csv":
+        name = csvexport.filename(request.path, *(served.days or (None, None)))
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    mimetype = "application/json" if fmt == "json" else f"{csvexport.MEDIA_TYPE}; charset=utf-8"
     response = flask.Response(
         served.body if served.status == 200 else None,
         status=served.status,
-        mimetype="application/json" if served.status == 200 else None,
+        content_type=mimetype if served.status == 200 else None,
     )
     response.headers.update(headers)
     return response
@@ -181,6 +205,10 @@ def get_report(request: flask.Request, report_id: str) -> flask.Response:
         viewer = _viewer(request)  # credentials first: a 404 tells nothing to strangers
         query = questions.parse(questions.ReportQuery, _args(request))
         wanted = UUID(report_id)
+        if "format" not in request.args and csvexport.negotiate(None, request.headers.get("Accept")) == "csv":
+            query.format = "csv"  # Accept: text/csv asks for the report's stored CSV
+    except csvexport.Unsupported as exc:
+        return _unsupported(exc)
     except auth.AuthError as exc:
         return _refused(exc)
     except _Limited as exc:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from shared.core import http as web
-from shared.dashboard import routes
+from shared.dashboard import csvexport, routes
 
 
 def document(
@@ -45,6 +45,9 @@ def document(
             {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
             for name in re.findall(r"{([a-z_]+)}", e.path)
         ]
+        csv = e.answer in csvexport.TABLES
+        if csv and "format" not in e.query.model_fields:
+            parameters.append(_FORMAT)
         responses: dict[str, Any] = {}
         if e.answer is None:
             responses["200"] = {
@@ -55,6 +58,12 @@ def document(
         else:
             ref = refs[(e.answer, "serialization")]
             responses["200"] = {"description": "OK", "content": {"application/json": {"schema": ref}}}
+            if csv:
+                responses["200"]["content"][csvexport.MEDIA_TYPE] = {
+                    "schema": {"type": "string"},
+                    "description": "The same answer as CSV (Accept: text/csv or format=csv), an attachment; "
+                    f"header: {','.join(csvexport.columns(e.answer))}",
+                }
             if e.cached:
                 responses["200"]["headers"] = {
                     "ETag": {"schema": {"type": "string"}, "description": "Changes with the organization's data"},
@@ -65,6 +74,8 @@ def document(
             responses["400"] = {**problem, "description": "Bad query parameters, one entry per field"}
         if "{" in e.path:
             responses["404"] = {**problem, "description": "No such record for the caller's organization"}
+        if csv:
+            responses["406"] = {**problem, "description": "An Accept header admitting neither JSON nor CSV"}
         responses["401"] = {**problem, "description": "Missing, invalid or expired credentials"}
         responses["403"] = {
             **problem,
@@ -99,6 +110,15 @@ def document(
             },
         },
     }
+
+
+_FORMAT = {
+    "name": "format",
+    "in": "query",
+    "required": False,
+    "description": "json or csv; without it the Accept header chooses (text/csv or application/json)",
+    "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
+}
 
 
 def dumps(doc: dict[str, Any]) -> str:

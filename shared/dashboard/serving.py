@@ -15,7 +15,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -79,9 +79,15 @@ class Served:
     body: bytes
     etag: str | None
     cache: str  # "memory", "redis", "miss" or "none"
+    days: tuple[date, date] | None = None  # the window's first and last local day, when the question has one
+
+
+def to_json(answer: BaseModel, tz: ZoneInfo) -> bytes:
+    return answer.model_dump_json().encode()
 
 
 Compute = Callable[[Connection[Any], OrgState, Any], BaseModel]
+Render = Callable[[BaseModel, ZoneInfo], bytes]
 
 
 def serve(
@@ -92,32 +98,40 @@ def serve(
     if_none_match: str | None,
     *,
     cacheable: bool = True,
+    render: Render = to_json,
+    representation: str = "json",
 ) -> Served:
     """Answer `query` for the viewer: 304 when the client's ETag is current, a cached body when there is one,
-    otherwise compute it (in the same RLS transaction that read the version) and cache it."""
+    otherwise compute it (in the same RLS transaction that read the version), `render` it and cache it.
+    The representation (json, csv) is part of the cache key, so each has its own ETag."""
     with as_viewer(viewer) as conn:
         org = state(conn)
         if isinstance(query, questions.Window):
             query._span = questions.resolve(query, org.tz, getattr(query, "interval", None))
         normal = json.dumps({"path": path, **query.model_dump(mode="json", by_alias=True)}, sort_keys=True)
+        days = _local_days(query.span, org.tz) if isinstance(query, questions.Window) else None
         if not cacheable:
-            body = compute(conn, org, query).model_dump_json().encode()
-            return Served(200, body, None, "none")
+            return Served(200, render(compute(conn, org, query), org.tz), None, "none", days)
         # Relative defaults ("last 30 days") are resolved before keying, so the key changes at local midnight.
         window = (
             f"{query.span.start.isoformat()}/{query.span.end.isoformat()}"
             if isinstance(query, questions.Window)
             else ""
         )
-        k = answercache.key(str(org.id), org.version, normal, window)
+        k = answercache.key(str(org.id), org.version, normal, window, representation)
         etag = f'"{k[:32]}"'
         if if_none_match and (
             etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")] or if_none_match.strip() == "*"
         ):
-            return Served(304, b"", etag, "none")
+            return Served(304, b"", etag, "none", days)
         hit = answercache.cache.get(k)
         if hit is not None:
-            return Served(200, hit[0], etag, hit[1])
-        body = compute(conn, org, query).model_dump_json().encode()
+            return Served(200, hit[0], etag, hit[1], days)
+        body = render(compute(conn, org, query), org.tz)
     answercache.cache.put(k, body)
-    return Served(200, body, etag, "miss")
+    return Served(200, body, etag, "miss", days)
+
+
+def _local_days(span: questions.Span, tz: ZoneInfo) -> tuple[date, date]:
+    # The end is exclusive: the last day is the one holding the instant just before it.
+    return span.start.astimezone(tz).date(), (span.end - timedelta(microseconds=1)).astimezone(tz).date()

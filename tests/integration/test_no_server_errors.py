@@ -262,6 +262,10 @@ def callers(database_url: str, make_org: Callable[..., Any], monkeypatch: pytest
     monkeypatch.setenv("SUPABASE_JWT_SECRET", SECRET)
     monkeypatch.setenv("INVOKE_SECRET", INVOKE)
     monkeypatch.delenv("REDIS_URL", raising=False)
+    # Rate limits make an answer depend on how fast the examples run (202 or 429); Hypothesis needs every replay
+    # of an example to behave the same. The limits have their own tests (test_fairness.py).
+    monkeypatch.setenv("INGEST_RATE_PER_SECOND", "0")
+    monkeypatch.setenv("DASHBOARD_RATE_PER_SECOND", "0")
     core_settings.clear_cache()
     answercache.cache.clear()
     apikeys.cache.clear()
