@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import flask
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from shared.core import settings, startup
 
@@ -97,6 +98,36 @@ def key_caller(request: flask.Request, scope: str) -> apikeys.Caller | flask.Res
     if scope not in caller.scopes:
         return problem(403, "forbidden", f"this key does not have the '{scope}' scope")
     return caller
+
+
+def invalid(exc: ValidationError, what: str) -> flask.Response:
+    """A 400 naming every field of the request's `what` (body, query) that failed, and why."""
+    fields = [
+        FieldError(loc=list(e["loc"]), msg=e["msg"].removeprefix("Value error, "), type=e["type"])
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    return problem(400, "invalid_request", f"the {what} is not valid", fields)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def admin_json(request: flask.Request, model: type[M]) -> tuple[apikeys.Caller, M] | flask.Response:
+    """An organization admin's JSON request body read into `model`: the caller and the body, or the 4xx to send
+    (415 not JSON, 401/403 no admin key, 400 unreadable or invalid body naming the fields)."""
+    if request.mimetype != "application/json":
+        return problem(415, "unsupported_media_type", "send 'Content-Type: application/json'")
+    caller = key_caller(request, "admin")
+    if isinstance(caller, flask.Response):
+        return caller
+    try:
+        body: Any = json.loads(request.get_data() or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return problem(400, "invalid_json", f"the body is not valid JSON: {exc}")
+    try:
+        return caller, model.model_validate(body)
+    except ValidationError as exc:
+        return invalid(exc, "body")
 
 
 def invoker_allowed(request: flask.Request) -> bool:

@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import flask
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.core import db
 from shared.core import http as web
@@ -49,32 +49,15 @@ class NewShareLink(BaseModel):
         return sharelinks.check_panels(value)
 
 
-def _invalid(exc: ValidationError) -> flask.Response:
-    fields = [
-        web.FieldError(loc=list(e["loc"]), msg=e["msg"].removeprefix("Value error, "), type=e["type"])
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-    return web.problem(400, "invalid_request", "the body is not valid", fields)
-
-
 def _json(model: BaseModel, status: int = 200) -> flask.Response:
     return web.json_response(model, status, headers={"Cache-Control": "no-store"})
 
 
 def post_share_link(request: flask.Request) -> flask.Response:
-    if request.mimetype != "application/json":
-        return web.problem(415, "unsupported_media_type", "send 'Content-Type: application/json'")
-    caller = web.key_caller(request, "admin")
-    if isinstance(caller, flask.Response):
-        return caller
-    try:
-        body: Any = json.loads(request.get_data() or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        return web.problem(400, "invalid_json", f"the body is not valid JSON: {exc}")
-    try:
-        asked = NewShareLink.model_validate(body)
-    except ValidationError as exc:
-        return _invalid(exc)
+    read = web.admin_json(request, NewShareLink)
+    if isinstance(read, flask.Response):
+        return read
+    caller, asked = read
     with db.transaction() as conn:
         created = sharelinks.create(
             conn,

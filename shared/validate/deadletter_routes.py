@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import flask
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -16,14 +16,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from shared.core import db
 from shared.core import http as web
 from shared.validate import replay
-
-
-def _invalid(exc: ValidationError, what: str) -> flask.Response:
-    fields = [
-        web.FieldError(loc=list(e["loc"]), msg=e["msg"].removeprefix("Value error, "), type=e["type"])
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-    return web.problem(400, "invalid_request", f"the {what} is not valid", fields)
 
 
 def _text(value: str) -> str:
@@ -78,7 +70,7 @@ def get_dead_letters(request: flask.Request) -> flask.Response:
     try:
         query = LetterQuery.model_validate(request.args.to_dict())
     except ValidationError as exc:
-        return _invalid(exc, "query")
+        return web.invalid(exc, "query")
     where = replay.LetterFilter(
         organization_id=caller.organization_id,
         source=query.source,
@@ -95,19 +87,10 @@ def get_dead_letters(request: flask.Request) -> flask.Response:
 
 
 def post_replay(request: flask.Request) -> flask.Response:
-    if request.mimetype != "application/json":
-        return web.problem(415, "unsupported_media_type", "send 'Content-Type: application/json'")
-    caller = web.key_caller(request, "admin")
-    if isinstance(caller, flask.Response):
-        return caller
-    try:
-        body: Any = json.loads(request.get_data() or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        return web.problem(400, "invalid_json", f"the body is not valid JSON: {exc}")
-    try:
-        asked = ReplayRequest.model_validate(body)
-    except ValidationError as exc:
-        return _invalid(exc, "body")
+    read = web.admin_json(request, ReplayRequest)
+    if isinstance(read, flask.Response):
+        return read
+    caller, asked = read
     where = replay.LetterFilter(organization_id=caller.organization_id, **asked.model_dump())
     with db.transaction() as conn:
         result = replay.replay(conn, where)
