@@ -14,13 +14,14 @@ import functions_framework
 
 from shared.core import db, startup
 from shared.core import http as web
-from shared.monitor import alerts, quality
+from shared.monitor import alert_routes, alerts, quality
 from shared.validate import deadletter_routes
 
 startup.refuse_unsafe_settings("ALERT_WEBHOOK_SECRET")  # signs alert webhooks
 
 router = web.Router()
 deadletter_routes.register(router)
+alert_routes.register(router)
 
 
 @router.route("POST", "/")
