@@ -92,6 +92,8 @@ def inquiries(conn: Connection[Any], now: datetime, org: UUID | None = None) -> 
             baselines.weekly_baseline(seasonal, recent, level_base if whole else None) if current["covered"] else None
         )
         actual = int(current["inquiries"])
+        if not covered and actual == 0:
+            continue  # never had an inquiry: nothing to judge, nothing to show
         window = {"window_from": current["day_from"], "window_to": current["day_to"], "actual": actual}
         if baseline is None:
             results.append(
@@ -134,6 +136,8 @@ def payment_failures(conn: Connection[Any], now: datetime, org: UUID | None = No
         base = next(r for w, r in rows if w.role == "payments")
         failed, attempts = int(current["failed"]), int(current["failed"]) + int(current["succeeded"])
         base_attempts = int(base["failed"]) + int(base["succeeded"])
+        if base_attempts == 0 and attempts == 0:
+            continue  # no payments at all: nothing to judge, nothing to show
         if base_attempts < MIN_BASELINE_ATTEMPTS or attempts == 0:
             results.append(
                 measurements.result(
