@@ -27,6 +27,8 @@ YEAR = 364  # 52 weeks: the same weekdays a year earlier
 MIN_BASELINE_ATTEMPTS = 10  # payment attempts the failure-rate baseline needs before it judges
 RATING_SD_FLOOR = 0.5  # a history of identical scores still allows this much noise (stars)
 NPS_SD_FLOOR = 1.0  # (NPS answers, 0-10)
+_INQUIRIES = ["inquiry.received"]
+_PAYMENTS = ["payment.failed", "payment.succeeded"]
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,14 @@ def _windows() -> list[_Window]:
     ]
 
 
-def _window_counts(conn: Connection[Any], now: datetime, org: UUID | None) -> dict[UUID, list[tuple[_Window, Any]]]:
-    windows = _windows()
+def _window_counts(
+    conn: Connection[Any], now: datetime, org: UUID | None, roles: set[str], metrics: list[str]
+) -> dict[UUID, list[tuple[_Window, Any]]]:
+    windows = [w for w in _windows() if w.role in roles]
     params = {
         "now": now,
         "organization_id": org,
+        "metrics": metrics,
         "shifts": [w.shift for w in windows],
         "lengths": [w.length for w in windows],
     }
@@ -76,7 +81,9 @@ def inquiries(conn: Connection[Any], now: datetime, org: UUID | None = None) -> 
     name = "business.inquiries"
     rules = _rules(conn, org, name)
     results = []
-    for org_id, rows in _window_counts(conn, now, org).items():
+    for org_id, rows in _window_counts(
+        conn, now, org, {"current", "recent", "seasonal", "year_ago"}, _INQUIRIES
+    ).items():
         current = next(r for w, r in rows if w.role == "current")
         covered = [(w, r) for w, r in rows if r["covered"]]
         seasonal = [float(r["inquiries"]) for w, r in covered if w.role == "seasonal"]
@@ -131,7 +138,7 @@ def payment_failures(conn: Connection[Any], now: datetime, org: UUID | None = No
     name = "business.payment_failures"
     rules = _rules(conn, org, name)
     results = []
-    for org_id, rows in _window_counts(conn, now, org).items():
+    for org_id, rows in _window_counts(conn, now, org, {"current", "payments"}, _PAYMENTS).items():
         current = next(r for w, r in rows if w.role == "current")
         base = next(r for w, r in rows if w.role == "payments")
         failed, attempts = int(current["failed"]), int(current["failed"]) + int(current["succeeded"])

@@ -34,7 +34,7 @@ def _run() -> dict[str, int]:
 
 def _business_calls(url: str) -> list[dict[str, Any]]:
     return [
-        json.loads(c.request.body)
+        json.loads(c.request.body or b"")
         for c in responses.calls
         if c.request.url == url and c.request.headers["X-WedSync-Event"].startswith("business.incident.")
     ]
@@ -126,7 +126,7 @@ def test_a_muted_organization_gets_nothing_even_after_unmuting_for_the_incident_
     assert code == 0 and not any(rule["muted"] for rule in json.loads(out))
 
 
-def _admin_key(org: Any, scopes: list[str] | None = None) -> str:
+def _admin_key(org: Any, scopes: list[apikeys.Scope] | None = None) -> str:
     with db.transaction() as conn:
         return apikeys.create(conn, org.id, scopes or ["admin"], name="admin").key
 
