@@ -1,10 +1,11 @@
-"""monitor (cron-triggered function): runs the data quality checks and alerts; also serves dead-letter
-listing and replay to organization admins.
+"""monitor (cron-triggered function): runs the data quality checks, the business alerts and their
+notifications; also serves dead-letter listing and replay and the business-alert rules to organization admins.
 
 `POST /` (the scheduler, with INVOKE_SECRET): run every check, store the results, open/resolve incidents and
-notify. `GET /v1/dead-letters` and `POST /v1/dead-letters/replay`: an API key with the `admin` scope, limited
-to its own organization. deploy.yaml runs this entry point twice: `monitor` (the schedule) and `monitor-api`
-(the admin endpoints, scaled on their own); either can run the checks, so both get the alert key.
+notify. `GET /v1/dead-letters`, `POST /v1/dead-letters/replay`, `GET /v1/alerts` and `POST /v1/alerts/<alert>`:
+an API key with the `admin` scope, limited to its own organization. deploy.yaml runs this entry point twice:
+`monitor` (the schedule) and `monitor-api` (the admin endpoints, scaled on their own); either can run the checks,
+so both get the alert key.
 """
 
 from __future__ import annotations

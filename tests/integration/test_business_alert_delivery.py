@@ -132,7 +132,7 @@ def _admin_key(org: Any, scopes: list[apikeys.Scope] | None = None) -> str:
 
 
 def test_admins_set_thresholds_and_mutes_of_their_own_organization_over_the_api(
-    dashboard_app: Any, make_org: Callable[..., Any]
+    dashboard_app: Any, monitor_app: Any, make_org: Callable[..., Any]
 ) -> None:
     mine, theirs = make_org(name="Mine"), make_org(name="Theirs")
     key, their_key = _admin_key(mine), _admin_key(theirs)
@@ -168,3 +168,5 @@ def test_admins_set_thresholds_and_mutes_of_their_own_organization_over_the_api(
     their_rules = dashboard_app.get("/v1/alerts", headers={"Authorization": f"Bearer {their_key}"}).json["rules"]
     assert all(r["custom"] == {} and not r["muted"] for r in their_rules)  # one organization's rules stay its own
     assert post("inquiries", {"unmute": True}).json["rules"][0]["muted"] is False
+    on_monitor = monitor_app.get("/v1/alerts", headers={"Authorization": f"Bearer {key}"})  # monitor-api serves it too
+    assert on_monitor.status_code == 200 and on_monitor.json["rules"][0]["custom"] == {"p_value": 0.001}
