@@ -144,6 +144,23 @@ create policy analytics_active_clients_own on public.analytics_active_clients as
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_active_clients to authenticated;
 
+create table public.analytics_alert_rules (
+    organization_id uuid not null,
+    alert text not null,
+    thresholds jsonb default '{}'::jsonb not null,
+    muted_until timestamp with time zone,
+    updated_at timestamp with time zone default now() not null,
+    updated_by text default ''::text not null,
+    constraint analytics_alert_rules_alert_check CHECK (alert = ANY (ARRAY['business.inquiries'::text, 'business.payment_failures'::text, 'business.reviews'::text, 'business.balance_overdue'::text])),
+    constraint analytics_alert_rules_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE,
+    constraint analytics_alert_rules_pkey PRIMARY KEY (organization_id, alert),
+    constraint analytics_alert_rules_thresholds_check CHECK (jsonb_typeof(thresholds) = 'object'::text)
+);
+alter table public.analytics_alert_rules enable row level security;
+create policy analytics_alert_rules_own on public.analytics_alert_rules as permissive for select to authenticated
+    using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
+grant select on table public.analytics_alert_rules to authenticated;
+
 create table public.analytics_client_day_firsts (
     organization_id uuid not null,
     day date not null,

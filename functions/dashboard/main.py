@@ -28,6 +28,7 @@ from shared.dashboard import (
     webpage,
 )
 from shared.dashboard import settings as dashboard_settings
+from shared.monitor import alert_routes
 from shared.validate import deadletter_routes
 
 startup.refuse_unsafe_settings("SHARE_LINK_KEY")  # signs share links
@@ -36,6 +37,7 @@ webpage.page()  # hash the static files once, at start-up
 router = web.Router()
 deadletter_routes.register(router)  # for organization admins (admin-scoped keys), as on monitor
 share_routes.register(router)  # share links, for organization admins (admin-scoped keys)
+alert_routes.register(router)  # business-alert thresholds and mutes, for organization admins
 SHARE_PARAMETER = "share"  # a share link opened in a browser carries its token as ?share=
 CACHE_CONTROL = "private, max-age=0, must-revalidate"
 

@@ -1,10 +1,11 @@
-"""monitor (cron-triggered function): runs the data quality checks and alerts; also serves dead-letter
-listing and replay to organization admins.
+"""monitor (cron-triggered function): runs the data quality checks, the business alerts and their
+notifications; also serves dead-letter listing and replay and the business-alert rules to organization admins.
 
 `POST /` (the scheduler, with INVOKE_SECRET): run every check, store the results, open/resolve incidents and
-notify. `GET /v1/dead-letters` and `POST /v1/dead-letters/replay`: an API key with the `admin` scope, limited
-to its own organization. deploy.yaml runs this entry point twice: `monitor` (the schedule) and `monitor-api`
-(the admin endpoints, scaled on their own); either can run the checks, so both get the alert key.
+notify. `GET /v1/dead-letters`, `POST /v1/dead-letters/replay`, `GET /v1/alerts` and `POST /v1/alerts/<alert>`:
+an API key with the `admin` scope, limited to its own organization. deploy.yaml runs this entry point twice:
+`monitor` (the schedule) and `monitor-api` (the admin endpoints, scaled on their own); either can run the checks,
+so both get the alert key.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import functions_framework
 
 from shared.core import db, startup
 from shared.core import http as web
-from shared.monitor import alerts, quality
+from shared.monitor import alert_routes, alerts, quality
 from shared.validate import deadletter_routes
 
 startup.refuse_unsafe_settings("ALERT_WEBHOOK_SECRET")  # signs alert webhooks
 
 router = web.Router()
 deadletter_routes.register(router)
+alert_routes.register(router)
 
 
 @router.route("POST", "/")

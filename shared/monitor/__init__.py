@@ -2,4 +2,17 @@
 of raw events and erasure of one client.
 """
 
-__all__ = ["alerts", "checks", "erasure", "infrastructure", "measurements", "quality", "retention", "settings"]
+__all__ = [
+    "alert_routes",
+    "alertrules",
+    "alerts",
+    "baselines",
+    "business",
+    "checks",
+    "erasure",
+    "infrastructure",
+    "measurements",
+    "quality",
+    "retention",
+    "settings",
+]

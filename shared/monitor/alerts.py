@@ -27,7 +27,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import db, queries
-from shared.monitor import measurements, quality
+from shared.monitor import alertrules, measurements, quality
 from shared.monitor import settings as monitor_settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,11 @@ def _recipients(conn: Connection[Any], org: UUID) -> tuple[AlertSettings, str]:
     return own, own.webhook_secret or global_secret
 
 
+def _family(check: str) -> str:
+    """`business` for the business alerts (docs/alerts.md), `quality` for the data-quality checks."""
+    return "business" if check.startswith("business.") else "quality"
+
+
 def send_webhook(url: str, secret: str, note: Notification, delivery: str) -> None:
     body = note.model_dump_json().encode()
     stamp = str(int(time.time()))
@@ -95,7 +100,7 @@ def send_webhook(url: str, secret: str, note: Notification, delivery: str) -> No
         timeout=monitor_settings.get().alert_timeout_seconds,
         headers={
             "Content-Type": "application/json",
-            "X-WedSync-Event": f"quality.incident.{note.state}",
+            "X-WedSync-Event": f"{_family(note.check)}.incident.{note.state}",
             "X-WedSync-Delivery": delivery,
             "X-WedSync-Timestamp": stamp,
             "X-WedSync-Signature": sign(secret, stamp, body),
@@ -194,6 +199,7 @@ def notify_pending(transaction: Callable[[], AbstractContextManager[Connection[A
     """Send every notification not delivered yet (this run's and earlier failed ones); returns how many."""
     sent = 0
     with transaction() as conn:
+        muted = alertrules.muted(conn, datetime.now(UTC))
         for incident in db.fetch_all(conn, "incidents_to_notify", None, _Unnotified):
             due: list[State] = []
             if incident.opened_notified_at is None:
@@ -201,6 +207,8 @@ def notify_pending(transaction: Callable[[], AbstractContextManager[Connection[A
             if incident.resolved_at is not None and incident.resolved_notified_at is None:
                 due.append("resolved")
             targets, secret = _recipients(conn, incident.organization_id)
+            if (incident.organization_id, incident.check_name) in muted:
+                targets = AlertSettings()  # muted: recorded as notified, nothing sent, never sent later
             for state in due:
                 note = Notification(
                     incident_id=incident.id,

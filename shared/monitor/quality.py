@@ -8,6 +8,7 @@ failures and an hourly sample (`analytics_quality_checks`, pruned after QUALITY_
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -23,7 +24,7 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.core import db, queries
-from shared.monitor import checks, infrastructure, measurements
+from shared.monitor import business, checks, infrastructure, measurements
 from shared.monitor import settings as monitor_settings
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,10 @@ def run(
         orgs = db.fetch_all(conn, "quality_organizations", {"id": organization_id}, _Organization)
         for org in orgs:
             results += check_organization(conn, org.id, org.timezone, now)
+        for name, alert in business.CHECKS.items():  # one query per alert over all covered organizations
+            results += _guarded(
+                conn, measurements.GLOBAL, name, now, functools.partial(alert, conn, now, organization_id)
+            )
         if include_global:
             results += check_global(conn, now)
         covered = [org.id for org in orgs] + ([measurements.GLOBAL] if include_global else [])

@@ -77,6 +77,24 @@ class MonitorSettings(settings.CoreSettings):
     )
     alert_timeout_seconds: float = Field(default=10.0, description="Timeout of one alert webhook call.")
     aws_region: str = Field(default="eu-west-2", description="AWS region of SES for alerts.")
+    business_seasonal_years: int = Field(
+        default=3, description="Business alerts: prior years whose same weeks make the seasonal inquiry baseline."
+    )
+    business_seasonal_weeks_around: int = Field(
+        default=2, description="Business alerts: weeks either side of the same week of a prior year in the baseline."
+    )
+    business_recent_weeks: int = Field(
+        default=6, description="Business alerts: recent weeks that set the inquiry level (and the baseline alone)."
+    )
+    business_payment_baseline_weeks: int = Field(
+        default=12, description="Business alerts: weeks before the current one that set the usual payment failure rate."
+    )
+    business_review_recent_days: int = Field(
+        default=90, description="Business alerts: reviews this recent are compared with the ones before them."
+    )
+    business_review_history_days: int = Field(
+        default=730, description="Business alerts: how far before the recent reviews the review history reaches."
+    )
     retention_default_days: int = Field(default=730, description="Raw-event retention when an org sets none.")
     retention_batch_size: int = Field(
         default=10_000, description="Rows deleted per statement when retention cannot drop a whole partition."

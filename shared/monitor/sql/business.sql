@@ -1,0 +1,132 @@
+-- Named queries of the business alerts (docs/alerts.md): one query per alert over every organization, and the
+-- per-organization rules (thresholds, mutes).
+
+-- name: business_window_counts
+-- Per organization (one, or all when organization_id is null) and window k (days [today - shift - length,
+-- today - shift) of its local calendar): inquiries, failed and succeeded payments from the daily rollups (of the
+-- metrics asked for; the others are 0), and
+-- whether the window lies within the organization's inquiry history (starts on or after its first inquiry day).
+with orgs as materialized (
+  select o.id, (%(now)s::timestamptz at time zone o.timezone)::date as today,
+         (select min(d.day) from public.analytics_rollups_daily d
+          where d.organization_id = o.id and d.metric = 'inquiry.received') as first_day
+  from public.organizations o
+  where %(organization_id)s::uuid is null or o.id = %(organization_id)s::uuid
+), windows as materialized (
+  select o.id, o.first_day, w.k, o.today - w.shift - w.length as day_from, o.today - w.shift as day_to
+  from orgs o
+  cross join unnest(%(shifts)s::int[], %(lengths)s::int[]) with ordinality as w(shift, length, k)
+)
+-- One index range of the daily rollups per window (a lateral probe), so the cost grows with the windows read,
+-- not with the product of windows and an organization's whole history.
+select w.id as organization_id, w.k, w.day_from, w.day_to,
+       coalesce(w.day_from >= w.first_day, false) as covered, c.inquiries, c.failed, c.succeeded
+from windows w
+cross join lateral (
+  select coalesce(sum(r.events) filter (where r.metric = 'inquiry.received'), 0)::bigint as inquiries,
+         coalesce(sum(r.events) filter (where r.metric = 'payment.failed'), 0)::bigint as failed,
+         coalesce(sum(r.events) filter (where r.metric = 'payment.succeeded'), 0)::bigint as succeeded
+  from public.analytics_rollups_daily r
+  where r.organization_id = w.id and r.metric = any(%(metrics)s::text[])
+    and r.day >= w.day_from and r.day < w.day_to
+) c
+order by w.id, w.k;
+
+-- name: business_review_stats
+-- Per organization and period (recent: since recent_from; earlier: history_from to recent_from): how many
+-- reviews gave a rating and an NPS answer, their means and sample standard deviations, promoters and detractors.
+select o.id as organization_id, s.recent, s.ratings, s.rating_mean, s.rating_sd, s.answers, s.nps_mean, s.nps_sd,
+       s.promoters, s.detractors
+from public.organizations o
+cross join lateral (
+  select e.occurred_at >= %(recent_from)s as recent,
+         count(e.properties ->> 'rating') as ratings,
+         avg((e.properties ->> 'rating')::numeric)::double precision as rating_mean,
+         stddev_samp((e.properties ->> 'rating')::numeric)::double precision as rating_sd,
+         count(e.properties ->> 'nps') as answers,
+         avg((e.properties ->> 'nps')::numeric)::double precision as nps_mean,
+         stddev_samp((e.properties ->> 'nps')::numeric)::double precision as nps_sd,
+         count(*) filter (where (e.properties ->> 'nps')::int >= 9) as promoters,
+         count(*) filter (where (e.properties ->> 'nps')::int <= 6) as detractors
+  from public.analytics_events e
+  where e.organization_id = o.id and e.event_type = 'review.received'
+    and e.occurred_at >= %(history_from)s and e.occurred_at < %(now)s
+  group by 1
+) s
+where %(organization_id)s::uuid is null or o.id = %(organization_id)s::uuid
+order by 1, 2;
+
+-- name: business_balances_due
+-- Live bookings whose wedding is today or within max_days (organization's local date), with their agreed value
+-- and what was paid: the latest booking.confirmed of each booking (value, currency, wedding date), not cancelled
+-- after it; payments succeeded minus refunds referencing the booking in the booking's currency; payments in
+-- another currency are counted apart, not converted. Computed from the stored events (a bookings table could
+-- answer it later with the same columns).
+with orgs as (
+  select o.id, (%(now)s::timestamptz at time zone o.timezone)::date as today
+  from public.organizations o
+  where %(organization_id)s::uuid is null or o.id = %(organization_id)s::uuid
+), bookings as (
+  select distinct on (e.organization_id, e.booking_id)
+         e.organization_id, e.booking_id, o.today, e.occurred_at as confirmed_at, e.amount_minor as value_minor,
+         e.currency::text as currency, (e.properties ->> 'wedding_date')::date as wedding_date
+  from orgs o
+  join public.analytics_events e
+    on e.organization_id = o.id and e.event_type = 'booking.confirmed' and e.booking_id is not null
+   and e.occurred_at <= %(now)s
+  order by e.organization_id, e.booking_id, e.occurred_at desc, e.id desc
+)
+select b.organization_id, b.booking_id, b.wedding_date, b.wedding_date - b.today as days_left, b.value_minor,
+       b.currency, p.paid_minor, p.refunded_minor, p.other_currency
+from bookings b
+cross join lateral (
+  select coalesce(sum(e.amount_minor) filter (where e.event_type = 'payment.succeeded'
+                                              and e.currency = b.currency), 0)::bigint as paid_minor,
+         coalesce(sum(e.amount_minor) filter (where e.event_type = 'payment.refunded'
+                                              and e.currency = b.currency), 0)::bigint as refunded_minor,
+         count(*) filter (where e.event_type in ('payment.succeeded', 'payment.refunded')
+                          and e.currency is distinct from b.currency) as other_currency,
+         coalesce(bool_or(e.event_type = 'booking.cancelled' and e.occurred_at >= b.confirmed_at), false)
+           as cancelled
+  from public.analytics_events e
+  where e.organization_id = b.organization_id and e.booking_id = b.booking_id and e.occurred_at <= %(now)s
+) p
+where b.wedding_date >= b.today and b.wedding_date <= b.today + %(max_days)s and not p.cancelled
+order by b.organization_id, b.wedding_date, b.booking_id;
+
+-- name: business_incidents_of
+-- An organization's business-alert incidents that are open or resolved since a moment, newest first.
+select id, check_name, subject, opened_at, resolved_at, last_status, last_value, threshold, message,
+       opened_notified_at, resolved_notified_at
+from public.analytics_quality_incidents
+where organization_id = %(organization_id)s and check_name = any(%(alerts)s::text[])
+  and (resolved_at is null or resolved_at >= %(since)s)
+order by opened_at desc, id desc
+limit 500;
+
+-- name: alert_rules_of
+-- The stored alert rules of some organizations (all when null).
+select organization_id, alert, thresholds, muted_until, updated_at, updated_by
+from public.analytics_alert_rules
+where %(organizations)s::uuid[] is null or organization_id = any(%(organizations)s::uuid[])
+order by organization_id, alert;
+
+-- name: alert_rule_thresholds
+-- Stores an organization's thresholds for one alert (keeps its mute).
+insert into public.analytics_alert_rules as r (organization_id, alert, thresholds, updated_by)
+values (%(organization_id)s, %(alert)s, %(thresholds)s::jsonb, %(by)s)
+on conflict (organization_id, alert) do update
+set thresholds = excluded.thresholds, updated_at = now(), updated_by = excluded.updated_by;
+
+-- name: alert_rule_mute
+-- Mutes one alert of an organization until a moment, or unmutes it (null); keeps its thresholds.
+insert into public.analytics_alert_rules as r (organization_id, alert, muted_until, updated_by)
+values (%(organization_id)s, %(alert)s, %(until)s, %(by)s)
+on conflict (organization_id, alert) do update
+set muted_until = excluded.muted_until, updated_at = now(), updated_by = excluded.updated_by;
+
+-- name: alert_rules_muted
+-- Every (organization, alert) muted at a moment.
+select organization_id, alert from public.analytics_alert_rules
+where muted_until > %(now)s
+order by organization_id, alert;
