@@ -5,9 +5,6 @@ fault-injecting proxy: every event stored exactly once, every rejection handed t
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,52 +13,37 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests import faultproxy, senders
+from tests import faultproxy, npm, senders
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
-PACKAGE = Path(__file__).resolve().parents[2] / "clients/typescript"
 
-
-def _npm(*args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        ["npm", *args], cwd=PACKAGE, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=400
-    )
-    assert done.returncode == 0, f"npm {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def built() -> Path:
-    """npm ci, build (the generated types checked against the schema first) and the package's own tests."""
-    if shutil.which("npm") is None:
-        pytest.fail("Node 20+ and npm are needed for the TypeScript client's tests")
-    _npm("ci", "--no-audit", "--no-fund")
-    _npm("run", "build")
-    _npm("test")
-    return PACKAGE
-
-
-def test_npm_pack_makes_a_package_with_the_compiled_code_and_its_types_only(built: Path, tmp_path: Path) -> None:
-    packed = json.loads(_npm("pack", "--json", "--pack-destination", str(tmp_path)))[0]
+def test_npm_pack_makes_a_package_with_the_compiled_code_and_its_types_only(
+    typescript_package: Path, tmp_path: Path
+) -> None:
+    packed = json.loads(npm.run("pack", "--json", "--pack-destination", str(tmp_path)))[0]
     with tarfile.open(tmp_path / packed["filename"]) as tar:
         names = set(tar.getnames())
     assert {"package/dist/index.js", "package/dist/index.d.ts", "package/dist/events.d.ts"} <= names
     assert not any("/src/" in n or "node_modules" in n or "/test/" in n for n in names)
-    manifest = json.loads((built / "package.json").read_text())
+    manifest = json.loads((typescript_package / "package.json").read_text())
     assert "dependencies" not in manifest and manifest["type"] == "module"
     print(f"npm pack: {packed['filename']} {packed['size']} bytes packed, {packed['unpackedSize']} unpacked")
 
 
 def test_the_typescript_sender_stores_every_event_once_through_faults_and_a_restart(
-    built: Path, database_url: str, make_org: Callable[..., Any], conn: psycopg.Connection[Any], tmp_path: Path
+    typescript_package: Path,
+    database_url: str,
+    make_org: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+    tmp_path: Path,
 ) -> None:
     org = make_org()
     events, refused = senders.batch("ts", good=100, bad=5)
     (tmp_path / "events.json").write_text(json.dumps({"events": events, "refused": sorted(refused)}))
     with senders.ingest(database_url) as ingest, faultproxy.FaultProxy(ingest.port, on_restart=ingest.restart) as proxy:
         proxy.plan(["drop_request", "500", "429", "drop_answer", "slow", "restart", "drop_answer", "500", "slow"])
-        _npm(
+        npm.run(
             "run",
             "test:e2e",
             env={
