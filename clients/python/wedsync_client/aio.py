@@ -99,7 +99,10 @@ class AsyncSender:
                 continue
             batch = self.buffer.take()
             self._in_flight += 1
-            report = await self.client.post(batch)
+            try:
+                report = await self.client.post(batch)
+            except Exception as exc:  # a failure of these events, never a dead worker
+                report = outcome.Report(failed=[outcome.Failure(None, "client_error", repr(exc), batch)])
             self.totals.tell(report)
             self.totals.report.add(report)
             self._in_flight -= 1

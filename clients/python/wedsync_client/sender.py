@@ -21,6 +21,15 @@ from wedsync_client import batching, client, outcome
 _log = logging.getLogger("wedsync_client")
 
 
+def _post(sender: client.Client, batch: list[dict[str, Any]]) -> outcome.Report:
+    """The batch's report; an unexpected error becomes a failure of its events instead of a dead worker."""
+    try:
+        return sender.post(batch)
+    except Exception as exc:
+        _log.exception("wedsync_client could not send a batch")
+        return outcome.Report(failed=[outcome.Failure(None, "client_error", repr(exc), batch)])
+
+
 class Totals:
     """What a sender did so far, and the rejections and failures passed to its callbacks."""
 
@@ -146,7 +155,7 @@ class Sender:
                     self._cond.wait(due)
                 batch = self.buffer.take()
                 self._in_flight += 1
-            report = self.client.post(batch)
+            report = _post(self.client, batch)
             self.totals.tell(report)  # before the batch counts as settled: a flush returns after its callbacks
             with self._cond:
                 self.totals.report.add(report)

@@ -163,7 +163,14 @@ export class Sender {
   private async pump(): Promise<void> {
     while (this.queue.dueIn(this.urgent > 0 || this.closed) === 0) {
       const batch = this.queue.take();
-      this.settle(await this.deliver(batch));
+      let report: Report;
+      try {
+        report = await this.deliver(batch);
+      } catch (exc) {
+        // A failure of these events, reported, never a stalled sender.
+        report = { ...emptyReport(), failed: [{ status: null, error: "client_error", message: String(exc), events: batch.map((i) => i.event) }] };
+      }
+      this.settle(report);
     }
   }
 
