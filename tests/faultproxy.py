@@ -77,6 +77,11 @@ class FaultProxy:
         self._ready.set()
         self._loop.run_forever()
         server.close()
+        # Connections still open (a client that gave up on a slow answer) end here, their sockets closed.
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.run_until_complete(server.wait_closed())
         self._loop.close()
 
@@ -94,8 +99,11 @@ class FaultProxy:
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
-                if not await self._one(head, reader, writer):
-                    return
+                try:
+                    if not await self._one(head, reader, writer):
+                        return
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return  # the client went away (it gave up on a slow answer)
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError):
