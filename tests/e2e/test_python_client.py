@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 # Every kind of fault, twice, among the first requests; then the ingest function is killed and restarted
 # while a request is in it.
 FAULT_PLAN = ["drop_request", "500", "429", "drop_answer", "slow", "restart", "drop_answer", "500", "slow", "429"]
-FAST: dict[str, Any] = {"backoff": wedsync_client.Backoff(base=0.05, cap=0.5), "timeout": 1.5, "attempts": 30}
+FAST: dict[str, Any] = {"backoff": wedsync_client.Backoff(base=0.05, cap=0.5), "timeout": 1.5, "attempts": 200}
 
 
 def _check_exactly_once(
