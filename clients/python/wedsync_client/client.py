@@ -101,6 +101,8 @@ class Client:
 
     def post(self, events: list[dict[str, Any]]) -> outcome.Report:
         """Send these events as one request (at most 1000, 1 MiB) until ingest settles it; see the module doc."""
+        if not events:
+            return outcome.Report()
         events = [build.identified(e) for e in events]
         body = build.body([build.encode(e) for e in events])
         attempt = _Attempt(events, self.attempts, self.backoff)
@@ -130,6 +132,8 @@ class AsyncClient:
         self.sync = Client(url, key, **options)
 
     async def post(self, events: list[dict[str, Any]]) -> outcome.Report:
+        if not events:
+            return outcome.Report()
         events = [build.identified(e) for e in events]
         body = build.body([build.encode(e) for e in events])
         attempt = _Attempt(events, self.sync.attempts, self.sync.backoff)
