@@ -4,6 +4,8 @@ stored exactly once and every rejection reaches the caller, whatever the network
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -115,3 +117,20 @@ def test_the_client_posts_one_batch_and_reads_back_the_rejected_events_by_index(
     assert {r.event_id for r in report.rejected} == refused
     assert all(r.event["event_id"] == r.event_id for r in report.rejected)
     _check_exactly_once(conn, org.id, events, refused)
+
+
+def test_with_flush_at_exit_a_process_that_just_ends_delivers_what_it_queued(
+    database_url: str, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    script = (
+        "import sys, wedsync_client\n"
+        "sender = wedsync_client.Sender(sys.argv[1], sys.argv[2], flush_at_exit=True,\n"
+        "    limits=wedsync_client.Limits(max_age=3600))\n"
+        "for i in range(7):\n"
+        "    sender.send(wedsync_client.event('app.action', {'user_id': 'u-1', 'action': 'a'}, event_id=f'exit-{i}'))\n"
+    )
+    with senders.ingest(database_url) as ingest, faultproxy.FaultProxy(ingest.port) as proxy:
+        subprocess.run([sys.executable, "-c", script, proxy.url, org.ingest_key], check=True, timeout=60)
+        assert proxy.requests == 1
+    assert senders.stored_counts(conn, org.id) == {f"exit-{i}": 1 for i in range(7)}
