@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import requests
+import wedsync_client
 from psycopg import conninfo, sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -116,7 +116,8 @@ class Watcher(threading.Thread):
 
 def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float, batch_size: int) -> dict[str, Any]:
     """Post `rate` events/s for `seconds`, in requests of `batch_size` events, on a fixed schedule."""
-    session_local = threading.local()
+    # One attempt per request, as before the client: a request that fails counts as an error, never retried.
+    client = wedsync_client.Client(ingest, key, attempts=1, timeout=30)
     requests_per_second = rate / batch_size
     total = int(requests_per_second * seconds)
     late = 0
@@ -125,23 +126,12 @@ def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float,
 
     def send(n: int) -> None:
         nonlocal errors
-        session = getattr(session_local, "s", None)
-        if session is None:
-            session = session_local.s = requests.Session()
         now = datetime.now(UTC)
         # One app action marks the request (the poller looks for its action); the rest is the realistic mix,
         # so view refreshes (bookings, payments, inquiries) run during the measurement too.
-        body = json.dumps(
-            {"events": [_event(base + n, 0, now)] + [_mixed(base + n, i, now) for i in range(1, batch_size)]}
-        )
-        answer = session.post(
-            ingest + "/v1/events",
-            data=body,
-            timeout=30,
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        )
+        report = client.post([_event(base + n, 0, now)] + [_mixed(base + n, i, now) for i in range(1, batch_size)])
         at = time.monotonic()
-        if answer.status_code != 202:
+        if report.failed:
             errors += 1
             return
         with watcher.lock:
@@ -193,16 +183,11 @@ def throughput(url: str, org: organizations.CreatedOrganization, events: int) ->
     pipeline = runner.start(url, spec=only, poll_seconds=1.0)
     try:
         now = datetime.now(UTC)
-        with requests.Session() as s, ThreadPoolExecutor(max_workers=8) as pool:
+        client = wedsync_client.Client(pipeline.url("ingest"), org.ingest_key, attempts=1, timeout=60)
+        with ThreadPoolExecutor(max_workers=8) as pool:
 
             def post(n: int) -> None:
-                body = json.dumps({"events": [_mixed(n, i, now - timedelta(minutes=i % 600)) for i in range(500)]})
-                s.post(
-                    pipeline.url("ingest") + "/v1/events",
-                    data=body,
-                    timeout=60,
-                    headers={"Authorization": f"Bearer {org.ingest_key}", "Content-Type": "application/json"},
-                )
+                client.post([_mixed(n, i, now - timedelta(minutes=i % 600)) for i in range(500)])
 
             list(pool.map(post, range(events // 500)))
         with psycopg.connect(url, autocommit=True) as conn:

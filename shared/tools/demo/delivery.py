@@ -1,13 +1,15 @@
 """Sending a generated year through the real endpoints of a running pipeline, as its senders would.
 
-First-party events go to `POST /v1/events` in batches with the organization's ingest key; Stripe and Resend
+First-party events go to `POST /v1/events` in batches with the organization's ingest key, through the sender
+client (`wedsync_client.Client`: ids fixed once, dropped connections, 5xx and 429 retried); Stripe and Resend
 deliveries go one by one to `POST /v1/webhooks/<provider>/<source id>`, signed as those providers sign
 (Stripe: `t=<now>,v1=HMAC(t.body)`; Resend: Standard Webhooks over `<svix-id>.<now>.<body>`). The signature
 timestamp is the time of sending, as it must be; the payloads' own `created` times lie in the past year, and
 that is what the pipeline stores as `occurred_at`.
 
-A few concurrent connections send; a request that fails with a connection error or a 5xx is sent again (the
-ingest contract: nothing was kept, retry the whole request; a retry that was in fact kept is a duplicate).
+A few concurrent connections send; a webhook delivery that fails with a connection error or a 5xx is sent
+again, signed anew (the same rule the client follows for events: nothing was kept, retry the whole request; a
+retry that was in fact kept is a duplicate).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from uuid import UUID
 
 import requests
 import standardwebhooks
+import wedsync_client
 
 from shared.tools.demo import year as demo_year
 
@@ -109,6 +112,13 @@ class _Sender:
     def __init__(self, target: Target, progress: Progress | None) -> None:
         self.target, self.progress = target, progress
         self.sent, self._lock, self._local = Sent(), threading.Lock(), threading.local()
+        self.client = wedsync_client.Client(
+            target.ingest_url,
+            target.ingest_key,
+            attempts=_ATTEMPTS,
+            backoff=wedsync_client.Backoff(0.5, 5.0),
+            timeout=60,
+        )
         self.stopped = threading.Event()  # set by the first request that fails for good: the rest are not sent
         self.failure: str | None = None
 
@@ -142,19 +152,15 @@ class _Sender:
     def events(self, batch: list[dict[str, Any]]) -> None:
         if self.stopped.is_set():
             return
-        body = json.dumps({"events": batch}).encode()
-        answer = self._post(
-            self.target.ingest_url.rstrip("/") + "/v1/events",
-            body,
-            lambda: {"Authorization": f"Bearer {self.target.ingest_key}", "Content-Type": "application/json"},
-        )
-        if answer.status_code != 202:
-            self._fail(f"ingest answered {answer.status_code}: {answer.text[:500]}")
-        result = answer.json()
+        report = self.client.post(batch)
+        if report.failed:
+            failure = report.failed[0]
+            self._fail(f"ingest answered {failure.status or 'nothing'}: {failure.error} {failure.message[:500]}")
         with self._lock:
-            self.sent.accepted += result["accepted"]
-            self.sent.duplicates += result["duplicates"]
-            self.sent.rejected.extend(result["rejected"])
+            self.sent.accepted += report.accepted
+            self.sent.duplicates += report.duplicates
+            self.sent.retries += report.retries
+            self.sent.rejected.extend({"event_id": r.event_id, "errors": r.errors} for r in report.rejected)
         if self.progress:
             self.progress.add(len(batch))
 
@@ -208,6 +214,7 @@ def send(
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo-send") as pool:
         futures = [pool.submit(job) for _, _, job in jobs]
         errors = [exc for f in futures if (exc := f.exception()) is not None]
+    sender.client.close()
     if progress:
         progress.finish()
     if errors:
