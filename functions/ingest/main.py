@@ -99,7 +99,7 @@ def post_events(request: flask.Request) -> flask.Response:
     limit = ingest_settings.get().max_batch_events
     if len(batch) > limit:
         return web.problem(413, "too_many_events", f"{len(batch)} events in one request; at most {limit} allowed")
-    result = intake.accept(db.transaction, caller, [document.judge(raw, parsed.cut) for raw in batch])
+    result = intake.accept(db.transaction, caller, document.judge_all(parsed, batch))
     return web.json_response(result, 202)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -150,6 +150,15 @@ def fetch_all(
     pydantic model whose fields are the query's column names) or a psycopg row factory such as `dict_row`."""
     with conn.cursor(row_factory=_factory(row)) as cur:
         return cur.execute(queries.get(query), params).fetchall()
+
+
+def copy_rows(conn: Connection[Any], query: str, types: Sequence[str], values: Iterable[Sequence[Any]]) -> None:
+    """Send rows through the named `COPY ... FROM STDIN (FORMAT BINARY)` query; `types` names each column's
+    PostgreSQL type, in the query's column order."""
+    with conn.cursor() as cur, cur.copy(queries.get(query)) as copy:
+        copy.set_types(list(types))
+        for row in values:
+            copy.write_row(row)
 
 
 def fetch_one(

@@ -8,7 +8,6 @@ including the read, so the batch is simply processed again.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -25,6 +24,7 @@ from pydantic import ValidationError
 from shared.catalog import events, privacy
 from shared.core import contracts, db, deadletters, errors, queues, settings, stats
 from shared.ingest import intake, webhooks
+from shared.validate import eventstore
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,6 @@ class Organization:
     id: UUID
     timezone: ZoneInfo
     currency: str
-
-
-@dataclass(frozen=True)
-class _StoredRow:
-    """An event `store_events` inserted (one not stored before)."""
-
-    id: int
-    organization_id: UUID
-    event_type: str
-    occurred_at: datetime
-    source: str
 
 
 @dataclass
@@ -70,29 +59,6 @@ class _Work:
 
 
 _partitions_checked: date | None = None
-_MONEY_FIELDS = ("amount_minor", "value_minor", "budget_minor")
-
-
-def _row(event: dict[str, Any], org: Organization, source: str, received_at: str) -> dict[str, Any]:
-    """The stored row of a checked event (a dict as `events.check_batch` dumps it)."""
-    data: dict[str, Any] = event.get("data", {})
-    if "currency" not in data and any(f in data for f in _MONEY_FIELDS):
-        data["currency"] = org.currency
-    amount = data.get("amount_minor", data.get("value_minor"))
-    return {
-        "organization_id": str(org.id),
-        "event_id": event["event_id"],
-        "event_type": event["type"],
-        "schema_version": event["schema_version"],
-        "occurred_at": event["occurred_at"],
-        "received_at": received_at,
-        "source": source,
-        "client_id": event.get("client_id"),
-        "booking_id": data.get("booking_id"),
-        "amount_minor": amount,
-        "currency": data.get("currency") if amount is not None else None,
-        "properties": data,
-    }
 
 
 def _load_organizations(conn: Connection[Any], ids: set[UUID]) -> dict[UUID, Organization]:
@@ -164,7 +130,9 @@ def _process_events(work: _Work, msg: intake.IngestMessage, org: Organization) -
         )
         work.tally.add(org.id, msg.source, msg.received_at, "rejected")
     received_at = msg.received_at.isoformat()
-    work.rows.extend(_row(event, org, msg.source, received_at) for _, event in checked.accepted)
+    work.rows.extend(
+        eventstore.row(event, org.id, org.currency, msg.source, received_at) for _, event in checked.accepted
+    )
 
 
 def _process_webhook(
@@ -264,7 +232,7 @@ def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
     """Insert the batch's rows; returns (stored, duplicates) and queues the stored ids for aggregation."""
     cfg = settings.get_settings()
     unique = _first_occurrences(work.rows)
-    stored_rows = db.fetch_all(conn, "store_events", {"events": json.dumps(unique)}, _StoredRow) if unique else []
+    stored_rows = eventstore.store(conn, unique)
     stored_keys: dict[tuple[str, str], int] = defaultdict(int)
     by_org: dict[UUID, list[tuple[int, datetime]]] = defaultdict(list)
     for stored in stored_rows:

@@ -73,15 +73,24 @@ from pgmq.metrics(%(queue)s);
 select event_id from public.analytics_event_keys
 where organization_id = %(organization_id)s and event_id = any(%(event_ids)s::text[]);
 
--- name: store_events
--- Stores events not seen before (unique on organization and event id, in key order so concurrent writers
--- never deadlock) and returns what was stored.
+-- name: incoming_events_create
+-- A staging table for one transaction's new events, filled by binary COPY (no JSON to build or to parse).
+create temporary table if not exists analytics_incoming_events (
+  organization_id uuid not null, event_id text not null, event_type text not null, schema_version smallint not null,
+  occurred_at timestamptz not null, received_at timestamptz not null, source text not null, client_id text,
+  booking_id text, amount_minor bigint, currency char(3), properties jsonb not null
+) on commit drop;
+
+-- name: incoming_events_copy
+-- Binary COPY of new events into the staging table (column order: `validate.eventstore.COLUMNS`).
+copy pg_temp.analytics_incoming_events (organization_id, event_id, event_type, schema_version, occurred_at,
+  received_at, source, client_id, booking_id, amount_minor, currency, properties) from stdin (format binary);
+
+-- name: incoming_events_store
+-- Moves the staged events into the event store, each not seen before (keys claimed in key order so concurrent
+-- writers never deadlock), leaving the staging table empty; returns what was stored.
 with input as (
-  select *
-  from jsonb_to_recordset(%(events)s::jsonb) as t(
-    organization_id uuid, event_id text, event_type text, schema_version smallint, occurred_at timestamptz,
-    received_at timestamptz, source text, client_id text, booking_id text, amount_minor bigint,
-    currency char(3), properties jsonb)
+  delete from pg_temp.analytics_incoming_events returning *
 ), claimed as (
   insert into public.analytics_event_keys (organization_id, event_id, occurred_at)
   select organization_id, event_id, occurred_at from input order by organization_id, event_id
@@ -91,7 +100,7 @@ with input as (
 insert into public.analytics_events (id, organization_id, event_id, event_type, schema_version, occurred_at,
   received_at, source, client_id, booking_id, amount_minor, currency, properties)
 select c.id, i.organization_id, i.event_id, i.event_type, i.schema_version, i.occurred_at, i.received_at,
-  i.source, i.client_id, i.booking_id, i.amount_minor, i.currency, coalesce(i.properties, '{}'::jsonb)
+  i.source, i.client_id, i.booking_id, i.amount_minor, i.currency, i.properties
 from input i join claimed c using (organization_id, event_id)
 returning id, organization_id, event_type, occurred_at, source;
 
