@@ -65,5 +65,7 @@ def request_rebuild(conn: Connection[Any], organization_id: UUID, windows: list[
                 "to": w.occurred_to.isoformat(),
             },
         )
+    # The booking, money and client state is per organization, not per window: recomputed once.
+    conn.execute(queries.get("rebuild_state"), {"organization_id": str(organization_id), "queue": "aggregate"})
     conn.execute(queries.get("rollup_rebuild_done"), {"ids": ids})
     return RebuildOutcome(request_ids=ids)
