@@ -54,8 +54,8 @@ def bookings(events: list[dict[str, Any]], org_currency: str) -> dict[str, Booki
     for e in events:
         if e["type"] not in ("payment.succeeded", "payment.refunded"):
             continue
-        bid = e["data"].get("booking_id") or payment_booking.get(e["data"].get("payment_id", ""))
-        b = out.get(bid or "")
+        owner = e["data"].get("booking_id") or payment_booking.get(e["data"].get("payment_id", ""))
+        b = out.get(owner or "")
         if b is not None and e["data"].get("currency", org_currency) == b.currency:
             sign = 1 if e["type"] == "payment.succeeded" else -1
             b.paid_minor += sign * e["data"]["amount_minor"]
