@@ -46,11 +46,11 @@ def bookings(events: list[dict[str, Any]], org_currency: str) -> dict[str, Booki
             latest["data"]["value_minor"],
             min(cancels) if cancels else None,
         )
-    payment_booking = {
-        e["data"]["payment_id"]: e["data"]["booking_id"]
-        for e in events
-        if e["type"] == "payment.succeeded" and e["data"].get("booking_id")
-    }
+    payment_booking: dict[str, str] = {}  # a payment id reused for several bookings: the greatest booking id
+    for e in events:
+        if e["type"] == "payment.succeeded" and e["data"].get("booking_id"):
+            pid, bid = e["data"]["payment_id"], e["data"]["booking_id"]
+            payment_booking[pid] = max(bid, payment_booking.get(pid, bid))
     for e in events:
         if e["type"] not in ("payment.succeeded", "payment.refunded"):
             continue
