@@ -17,7 +17,9 @@ Definitions (docs/metrics.md, "Weddings"), per booking id and per currency, neve
 * Pace: per season, the weddings booked and their value as of now, next to the season before as of the same
   calendar day a year ago (bookings first confirmed by then and not cancelled by then; values as agreed now).
 
-API: answer(conn, org_id, by, first, last, *, due_within, lead_days, now) -> Weddings.
+API: answer(conn, org_id, by, first, last, *, due_within, lead_days, now) -> Weddings; season_lines(answer).
+How far the range reaches: every confirmed booking of the seasons asked (and the season before each) is read;
+a wedding business has hundreds of bookings a season, not millions.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from uuid import UUID
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
+from shared.catalog import currencies
 from shared.core import db, errors
 from shared.metrics import seasons, timeframes
 
@@ -261,3 +264,27 @@ class _UnassignedRow(BaseModel):
     bookings: int
     paid_minor: int
     refunded_minor: int
+
+
+def season_lines(answer: Weddings) -> list[str]:
+    """The season pipeline in words, one line per season and currency of a `by="season"` answer, e.g. '2027
+    season: 34 weddings booked, 120,000.00 GBP booked, 40,000.00 GBP paid, 80,000.00 GBP outstanding; balances
+    due in the next 30 days: 2 weddings, 9,000.00 GBP'. Amounts exact, never summed across currencies."""
+    due = {d.currency: d for d in answer.due.balances}
+    lines = []
+    for p in answer.periods:
+        d = due.get(p.currency)
+        soon = (
+            f"{d.weddings} wedding{'s' * (d.weddings != 1)}, {_money(d.outstanding_minor, p.currency)}" if d else "none"
+        )
+        lines.append(
+            f"{p.period} season: {p.weddings} wedding{'s' * (p.weddings != 1)} booked, "
+            f"{_money(p.booked_minor, p.currency)} booked, {_money(p.paid_minor, p.currency)} paid, "
+            f"{_money(p.outstanding_minor, p.currency)} outstanding; "
+            f"balances due in the next {answer.due.within_days} days: {soon}"
+        )
+    return lines
+
+
+def _money(minor: int, code: str) -> str:
+    return currencies.format_minor(minor, code) if currencies.is_known(code) else f"{minor} {code} (minor units)"
