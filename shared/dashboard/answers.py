@@ -101,7 +101,17 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
 
 def timeseries(conn: Connection[Any], org: serving.OrgState, q: questions.TimeseriesQuery) -> rollups.Timeseries:
     span = q.span
-    return rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
+    answer = rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
+    if q.compare is None:
+        return answer
+    before = rollups.timeseries(conn, org.id, q.metric, q.interval, span.previous_start, span.previous_end)
+    return answer.model_copy(
+        update={
+            "comparison": before.series,
+            "comparison_start": span.previous_start,
+            "comparison_end": span.previous_end,
+        }
+    )
 
 
 def breakdown(conn: Connection[Any], org: serving.OrgState, q: questions.BreakdownQuery) -> rollups.Breakdown:

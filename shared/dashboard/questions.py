@@ -169,6 +169,10 @@ class MetricQuery(Window):
 
 class TimeseriesQuery(MetricQuery):
     interval: Interval = Field("day", description="Period length; hour covers at most 31 days, day 1100 days")
+    compare: Compare | None = Field(
+        None,
+        description="Also answer the comparison period's series (`comparison`); unset: none. " + COMPARE_DESCRIPTION,
+    )
 
 
 class BreakdownQuery(MetricQuery):

@@ -166,3 +166,6 @@ def test_demo_numbers_equal_the_generated_stream_and_a_second_run_changes_nothin
     assert _stored(conn, org) == stored
     assert second.headline == first.headline
     assert any(line.startswith("  revenue GBP     gross ") for line in lines)
+    # the season pipeline by wedding date, as the monthly report states it
+    assert first.headline.season_pipeline and all(f"  {x}" in lines for x in first.headline.season_pipeline)
+    assert any(" season: " in x and "outstanding; balances due in the next 30 days: " in x for x in lines)

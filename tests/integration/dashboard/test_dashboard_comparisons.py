@@ -40,6 +40,14 @@ def test_last_year_compares_with_the_same_weekdays_52_weeks_earlier(
     assert start.weekday() == previous.weekday()
     inquiries = support.value(body, "inquiries")
     assert (inquiries["value"], inquiries["previous"], inquiries["change"]) == (3, 2, 1)
+    series = support.get(
+        dashboard_app, "/v1/metrics/timeseries", org.read_key, metric="inquiries", interval="day", **args
+    ).json
+    [before] = series["comparison"]
+    assert {p["start"][:10]: p["value"] for p in before["points"] if p["value"]} == {"2025-06-07": 1, "2025-06-15": 1}
+    assert len(before["points"]) == len(series["series"][0]["points"]) == 9
+    plain = support.get(dashboard_app, "/v1/metrics/timeseries", org.read_key, metric="inquiries", interval="day")
+    assert plain.json["comparison"] is None
     default = support.get(dashboard_app, "/v1/metrics/overview", org.read_key, **{**args, "compare": "previous"}).json
     assert default["compare"] == "previous" and default["previous_end"] == default["start"]
 
