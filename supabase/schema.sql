@@ -840,7 +840,7 @@ create function public.analytics_queue_wake_v1() returns trigger
     language plpgsql volatile as 'sha256:1c81120d5ed48408ecb435066a73dac122fa99c1dd5227661512595aeca1dc34';
 
 create function public.analytics_rebuild_state_v1(p_org uuid, p_queue text DEFAULT 'aggregate'::text) returns bigint
-    language plpgsql volatile as 'sha256:74574cb342110e1320a7aa657f62e570d4522ad523350bdd555c8a75e85fa9d7';
+    language plpgsql volatile as 'sha256:6a9ed0c512a4df17c8a29592b4851e02cf498a58a3f16ef51e4e3b77e1555aee';
 
 create function public.analytics_rebuild_v1(p_org uuid, p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text) returns TABLE(rows_deleted bigint, rows_written bigint, clients_written bigint, data_version bigint)
     language plpgsql volatile as 'sha256:5218361719abf1c5431df8e024524a936d5807eba58ab4060e63b1c601d7c6a0';
@@ -861,11 +861,11 @@ create function public.analytics_rollup_lock_key_v1(p_org uuid) returns bigint
 create function public.analytics_secure_partition_v1(p_partition regclass) returns void
     language plpgsql volatile as 'sha256:12a8a0502beca3200b3de9af76b58634f6549817ae2637659fe09a3f51df3c26';
 
-create function public.analytics_state_add_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text) returns bigint
-    language plpgsql volatile as 'sha256:2996ee502383de1b221f2a439555569091d36574d2257ce7637bd30ab653a27f';
+create function public.analytics_state_add_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text, p_keep_bookings text[] DEFAULT '{}'::text[], p_keep_payments text[] DEFAULT '{}'::text[]) returns bigint
+    language plpgsql volatile as 'sha256:060aa482260a2d5735f193a12a23df99c7cc751b532914b33e6bf290b99d0300';
 
-create function public.analytics_state_events_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text) returns SETOF public.analytics_events
-    language plpgsql stable as 'sha256:8b78dddac687f65678f5b5e663a0a42a71c717b465b7d3446e7e51d7140493fb';
+create function public.analytics_state_events_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text, p_keep_bookings text[] DEFAULT '{}'::text[], p_keep_payments text[] DEFAULT '{}'::text[]) returns SETOF public.analytics_events
+    language plpgsql stable as 'sha256:063fd898930a69b2dc5675807c797cdbcaf667bd8918c2532677b561d99762a0';
 
 -- pgmq queues and the triggers on their tables
 

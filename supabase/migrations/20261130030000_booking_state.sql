@@ -77,8 +77,10 @@ grant select on public.analytics_bookings, public.analytics_booking_money, publi
 
 -- The events one state update reads: a batch (ids between p_from and p_to), or, when p_ids is null, every
 -- stored event of p_org that aggregate has processed (not still on p_queue), for a rebuild.
+-- A rebuild leaves out the events of the bookings and payments it keeps (p_keep_bookings, p_keep_payments).
 create or replace function public.analytics_state_events_v1(
-  p_org uuid, p_ids bigint[], p_from timestamptz, p_to timestamptz, p_queue text default 'aggregate')
+  p_org uuid, p_ids bigint[], p_from timestamptz, p_to timestamptz, p_queue text default 'aggregate',
+  p_keep_bookings text[] default '{}', p_keep_payments text[] default '{}')
 returns setof public.analytics_events
 language plpgsql
 stable
@@ -89,14 +91,18 @@ begin
   else
     return query select e.* from public.analytics_events e
     where e.organization_id = p_org
-      and e.id not in (select p.id from public.analytics_pending_event_ids_v1(p_org, p_queue) p);
+      and e.id not in (select p.id from public.analytics_pending_event_ids_v1(p_org, p_queue) p)
+      and not coalesce(e.booking_id = any(p_keep_bookings), false)
+      and not (e.event_type in ('payment.succeeded', 'payment.refunded')
+               and coalesce(e.properties ->> 'payment_id' = any(p_keep_payments), false));
   end if;
 end
 $$;
 
 -- Adds events to the booking, money and client state (see the header). Rows are upserted in key order.
 create or replace function public.analytics_state_add_v1(
-  p_org uuid, p_ids bigint[], p_from timestamptz, p_to timestamptz, p_queue text default 'aggregate')
+  p_org uuid, p_ids bigint[], p_from timestamptz, p_to timestamptz, p_queue text default 'aggregate',
+  p_keep_bookings text[] default '{}', p_keep_payments text[] default '{}')
 returns bigint
 language plpgsql
 as $$
@@ -110,7 +116,7 @@ begin
   with ev as materialized (
     select e.id, e.organization_id, e.booking_id, e.event_type, e.occurred_at, e.currency, e.amount_minor,
            e.properties
-    from public.analytics_state_events_v1(p_org, p_ids, p_from, p_to, p_queue) e
+    from public.analytics_state_events_v1(p_org, p_ids, p_from, p_to, p_queue, p_keep_bookings, p_keep_payments) e
     where e.event_type in ('booking.confirmed', 'booking.cancelled') and e.booking_id is not null
   ), latest as (
     select distinct on (organization_id, booking_id) *
@@ -165,7 +171,7 @@ begin
          coalesce(sum(e.amount_minor) filter (where e.event_type = 'payment.refunded'), 0),
          count(*) filter (where e.event_type = 'payment.succeeded'),
          count(*) filter (where e.event_type = 'payment.refunded')
-  from public.analytics_state_events_v1(p_org, p_ids, p_from, p_to, p_queue) e
+  from public.analytics_state_events_v1(p_org, p_ids, p_from, p_to, p_queue, p_keep_bookings, p_keep_payments) e
   where e.event_type in ('payment.succeeded', 'payment.refunded') and e.currency is not null
     and (e.booking_id is not null or e.properties ? 'payment_id')
   group by 1, 2, 3, 4
@@ -183,7 +189,7 @@ begin
   select distinct on (e.organization_id, e.client_id)
          e.organization_id, e.client_id, e.occurred_at, e.id, e.event_type,
          coalesce(e.properties ->> 'lead_source', '')
-  from public.analytics_state_events_v1(p_org, p_ids, p_from, p_to, p_queue) e
+  from public.analytics_state_events_v1(p_org, p_ids, p_from, p_to, p_queue, p_keep_bookings, p_keep_payments) e
   where e.client_id is not null
   order by e.organization_id, e.client_id, e.occurred_at, e.id
   on conflict on constraint analytics_clients_pkey do update
@@ -197,28 +203,44 @@ $$;
 
 -- Replaces one organization's booking, money and client state by a recomputation from its processed events,
 -- under the exclusive rollup lock (so no aggregate batch is half in it). Used by rebuild, erasure and this
--- migration's backfill.
+-- migration's backfill. What the stored events can no longer tell is kept as history: retention removes raw
+-- events older than its cutoff, so a client first seen before the oldest stored event keeps that first day, and
+-- a booking first confirmed (or cancelled) before it keeps its row and its money, whose later events are then
+-- left out of the recomputation (the kept row already holds them).
 create or replace function public.analytics_rebuild_state_v1(p_org uuid, p_queue text default 'aggregate')
 returns bigint
 language plpgsql
 as $$
+declare
+  v_oldest timestamptz;
+  v_bookings text[];
+  v_payments text[];
 begin
   perform pg_advisory_xact_lock(public.analytics_rollup_lock_key_v1(p_org));
-  delete from public.analytics_bookings where organization_id = p_org;
-  delete from public.analytics_booking_money where organization_id = p_org;
-  delete from public.analytics_clients where organization_id = p_org;
-  return public.analytics_state_add_v1(p_org, null, null, null, p_queue);
+  select coalesce(min(e.occurred_at), 'infinity') into v_oldest
+  from public.analytics_events e where e.organization_id = p_org;
+  select coalesce(array_agg(b.booking_id), '{}') into v_bookings
+  from public.analytics_bookings b
+  where b.organization_id = p_org and coalesce(b.first_confirmed_at, b.cancelled_at) < v_oldest;
+  select coalesce(array_agg(distinct m.payment_id), '{}') into v_payments
+  from public.analytics_booking_money m
+  where m.organization_id = p_org and m.booking_id = any(v_bookings) and m.payment_id <> '';
+  delete from public.analytics_bookings b where b.organization_id = p_org and not b.booking_id = any(v_bookings);
+  delete from public.analytics_booking_money m
+  where m.organization_id = p_org and not m.booking_id = any(v_bookings) and not m.payment_id = any(v_payments);
+  delete from public.analytics_clients c where c.organization_id = p_org and c.first_seen_at >= v_oldest;
+  return public.analytics_state_add_v1(p_org, null, null, null, p_queue, v_bookings, v_payments);
 end
 $$;
 
 revoke execute on function
-  public.analytics_state_events_v1(uuid, bigint[], timestamptz, timestamptz, text),
-  public.analytics_state_add_v1(uuid, bigint[], timestamptz, timestamptz, text),
+  public.analytics_state_events_v1(uuid, bigint[], timestamptz, timestamptz, text, text[], text[]),
+  public.analytics_state_add_v1(uuid, bigint[], timestamptz, timestamptz, text, text[], text[]),
   public.analytics_rebuild_state_v1(uuid, text)
 from public, anon, authenticated;
 grant execute on function
-  public.analytics_state_events_v1(uuid, bigint[], timestamptz, timestamptz, text),
-  public.analytics_state_add_v1(uuid, bigint[], timestamptz, timestamptz, text),
+  public.analytics_state_events_v1(uuid, bigint[], timestamptz, timestamptz, text, text[], text[]),
+  public.analytics_state_add_v1(uuid, bigint[], timestamptz, timestamptz, text, text[], text[]),
   public.analytics_rebuild_state_v1(uuid, text)
 to service_role;
 

@@ -17,6 +17,7 @@ import pytest
 from shared.aggregate import aggregation, recovery
 from shared.core import db
 from shared.metrics import rollups, weddings
+from shared.monitor import erasure
 from shared.validate import validation
 from tests import factories
 from tests import wedding_model as model
@@ -265,3 +266,69 @@ def test_pace_compares_each_season_with_the_season_before_at_the_same_day_last_y
     assert (pace.last_weddings, pace.last_booked_minor) == (2, 200_000)
     assert pace.change_weddings == 1 and pace.change_ratio == pytest.approx(0.5)
     assert pace.last_as_of.replace(year=pace.as_of.year) == pace.as_of or pace.as_of.month == 2
+
+
+def test_a_state_rebuild_after_retention_keeps_what_only_the_removed_events_knew_and_erasure_forgets_the_client(
+    ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org(currency="GBP")
+    old, recent = NOW - timedelta(days=800), NOW - timedelta(days=3)
+    wedding = (TODAY + timedelta(days=15)).isoformat()
+    events = [
+        factories.make_event("inquiry.received", occurred_at=old.isoformat(), client_id="c-old"),
+        factories.make_event(
+            "booking.confirmed",
+            occurred_at=old.isoformat(),
+            client_id="c-old",
+            booking_id="b-old",
+            value_minor=500_000,
+            currency="GBP",
+            wedding_date=wedding,
+        ),
+        factories.make_event(
+            "payment.succeeded",
+            occurred_at=old.isoformat(),
+            client_id="c-old",
+            payment_id="p-old",
+            booking_id="b-old",
+            amount_minor=100_000,
+            currency="GBP",
+        ),
+        factories.make_event(
+            "payment.succeeded",
+            occurred_at=recent.isoformat(),
+            client_id="c-old",
+            payment_id="p-new",
+            booking_id="b-old",
+            amount_minor=50_000,
+            currency="GBP",
+        ),
+        factories.make_event("inquiry.received", occurred_at=recent.isoformat(), client_id="c-old"),
+        factories.make_event("inquiry.received", occurred_at=recent.isoformat(), client_id="c-new"),
+    ]
+    _post(ingest_app, org.ingest_key, events)
+    _drain()
+    window = (NOW - timedelta(days=900), NOW + timedelta(minutes=1))
+
+    def numbers() -> tuple[Any, ...]:
+        t = rollups.totals(conn, org.id, *window).metrics
+        [month] = weddings.answer(conn, org.id, "month", now=NOW).periods
+        recent_new = rollups.totals(conn, org.id, NOW - timedelta(days=10), window[1]).metrics["new_clients"]
+        return t["new_clients"][0].value, t["bookings"][0].value, month.paid_minor, recent_new[0].value
+
+    before = numbers()
+    assert before == (2, 1, 150_000, 1)
+    # retention removes raw events older than its cutoff and leaves the rollups (and this state) alone
+    conn.execute(
+        "delete from analytics_events where organization_id = %s and occurred_at < %s",
+        (org.id, NOW - timedelta(days=730)),
+    )
+    with db.transaction() as c:
+        recovery.rebuild_state(c, org.id)
+    assert numbers() == before  # c-old is not new again, b-old keeps its first payment and is not counted twice
+    with db.transaction() as c:
+        erasure.erase_client(c, org.id, "c-new")
+    clients = {
+        r[0] for r in conn.execute("select client_id from analytics_clients where organization_id = %s", (org.id,))
+    }
+    assert clients == {"c-old"}

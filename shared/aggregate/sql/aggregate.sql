@@ -24,3 +24,8 @@ select public.analytics_state_add_v1(null, %(ids)s::bigint[], %(from)s::timestam
 -- name: rebuild_state
 -- Recomputes one organization's booking, money and client state from its processed events.
 select public.analytics_rebuild_state_v1(%(organization_id)s, %(queue)s);
+
+-- name: forget_client_state
+-- Removes erased clients' first-seen rows (a state rebuild keeps those older than every stored event as history).
+delete from public.analytics_clients
+where organization_id = %(organization_id)s and client_id = any(%(client_ids)s::text[]);
