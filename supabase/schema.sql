@@ -862,7 +862,7 @@ create function public.analytics_secure_partition_v1(p_partition regclass) retur
     language plpgsql volatile as 'sha256:12a8a0502beca3200b3de9af76b58634f6549817ae2637659fe09a3f51df3c26';
 
 create function public.analytics_state_add_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text, p_keep_bookings text[] DEFAULT '{}'::text[], p_keep_payments text[] DEFAULT '{}'::text[]) returns bigint
-    language plpgsql volatile as 'sha256:060aa482260a2d5735f193a12a23df99c7cc751b532914b33e6bf290b99d0300';
+    language plpgsql volatile as 'sha256:60e9e04344221c8f7f151b5ea284572397609bcfcf68c067474239dc5bca6ab6';
 
 create function public.analytics_state_events_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text, p_keep_bookings text[] DEFAULT '{}'::text[], p_keep_payments text[] DEFAULT '{}'::text[]) returns SETOF public.analytics_events
     language plpgsql stable as 'sha256:063fd898930a69b2dc5675807c797cdbcaf667bd8918c2532677b561d99762a0';

@@ -191,6 +191,10 @@ begin
          coalesce(e.properties ->> 'lead_source', '')
   from public.analytics_state_events_v1(p_org, p_ids, p_from, p_to, p_queue, p_keep_bookings, p_keep_payments) e
   where e.client_id is not null
+    -- Most events name a client already seen earlier: leave those rows untouched (not even locked).
+    and not exists (select 1 from public.analytics_clients c
+                    where c.organization_id = e.organization_id and c.client_id = e.client_id
+                      and (c.first_seen_at, c.first_event_id) <= (e.occurred_at, e.id))
   order by e.organization_id, e.client_id, e.occurred_at, e.id
   on conflict on constraint analytics_clients_pkey do update
   set first_seen_at = excluded.first_seen_at, first_event_id = excluded.first_event_id,
