@@ -161,6 +161,45 @@ create policy analytics_alert_rules_own on public.analytics_alert_rules as permi
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_alert_rules to authenticated;
 
+create table public.analytics_booking_money (
+    organization_id uuid not null,
+    payment_id text not null,
+    booking_id text not null,
+    currency text not null,
+    paid_minor bigint default 0 not null,
+    refunded_minor bigint default 0 not null,
+    payments integer default 0 not null,
+    refunds integer default 0 not null,
+    constraint analytics_booking_money_pkey PRIMARY KEY (organization_id, payment_id, booking_id, currency)
+);
+alter table public.analytics_booking_money enable row level security;
+CREATE INDEX analytics_booking_money_booking ON public.analytics_booking_money USING btree (organization_id, booking_id);
+create policy analytics_booking_money_own on public.analytics_booking_money as permissive for select to authenticated
+    using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
+grant select on table public.analytics_booking_money to authenticated;
+
+create table public.analytics_bookings (
+    organization_id uuid not null,
+    booking_id text not null,
+    first_confirmed_at timestamp with time zone,
+    confirmed_at timestamp with time zone,
+    confirmed_event_id bigint,
+    confirmations integer default 0 not null,
+    wedding_date date,
+    currency text,
+    value_minor bigint,
+    package text default ''::text not null,
+    lead_source text default ''::text not null,
+    cancelled_at timestamp with time zone,
+    constraint analytics_bookings_pkey PRIMARY KEY (organization_id, booking_id)
+);
+alter table public.analytics_bookings enable row level security;
+CREATE INDEX analytics_bookings_first ON public.analytics_bookings USING btree (organization_id, first_confirmed_at) WHERE (first_confirmed_at IS NOT NULL);
+CREATE INDEX analytics_bookings_wedding ON public.analytics_bookings USING btree (organization_id, wedding_date) WHERE (confirmed_at IS NOT NULL);
+create policy analytics_bookings_own on public.analytics_bookings as permissive for select to authenticated
+    using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
+grant select on table public.analytics_bookings to authenticated;
+
 create table public.analytics_client_day_firsts (
     organization_id uuid not null,
     day date not null,
@@ -184,6 +223,21 @@ CREATE INDEX analytics_client_days_by_day ON public.analytics_client_days USING 
 create policy analytics_client_days_own on public.analytics_client_days as permissive for select to authenticated
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_client_days to authenticated;
+
+create table public.analytics_clients (
+    organization_id uuid not null,
+    client_id text not null,
+    first_seen_at timestamp with time zone not null,
+    first_event_id bigint not null,
+    first_type text not null,
+    lead_source text default ''::text not null,
+    constraint analytics_clients_pkey PRIMARY KEY (organization_id, client_id)
+);
+alter table public.analytics_clients enable row level security;
+CREATE INDEX analytics_clients_first ON public.analytics_clients USING btree (organization_id, first_seen_at);
+create policy analytics_clients_own on public.analytics_clients as permissive for select to authenticated
+    using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
+grant select on table public.analytics_clients to authenticated;
 
 create table public.analytics_dead_letters (
     id bigint generated always as identity not null,
@@ -802,6 +856,9 @@ create function public.analytics_publish_change_v1(p_org uuid, p_payload jsonb) 
 create function public.analytics_queue_wake_v1() returns trigger
     language plpgsql volatile as 'sha256:1c81120d5ed48408ecb435066a73dac122fa99c1dd5227661512595aeca1dc34';
 
+create function public.analytics_rebuild_state_v1(p_org uuid, p_queue text DEFAULT 'aggregate'::text) returns bigint
+    language plpgsql volatile as 'sha256:6a9ed0c512a4df17c8a29592b4851e02cf498a58a3f16ef51e4e3b77e1555aee';
+
 create function public.analytics_rebuild_v1(p_org uuid, p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text) returns TABLE(rows_deleted bigint, rows_written bigint, clients_written bigint, data_version bigint)
     language plpgsql volatile as 'sha256:5218361719abf1c5431df8e024524a936d5807eba58ab4060e63b1c601d7c6a0';
 
@@ -820,6 +877,12 @@ create function public.analytics_rollup_lock_key_v1(p_org uuid) returns bigint
 
 create function public.analytics_secure_partition_v1(p_partition regclass) returns void
     language plpgsql volatile as 'sha256:12a8a0502beca3200b3de9af76b58634f6549817ae2637659fe09a3f51df3c26';
+
+create function public.analytics_state_add_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text, p_keep_bookings text[] DEFAULT '{}'::text[], p_keep_payments text[] DEFAULT '{}'::text[]) returns bigint
+    language plpgsql volatile as 'sha256:60e9e04344221c8f7f151b5ea284572397609bcfcf68c067474239dc5bca6ab6';
+
+create function public.analytics_state_events_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text, p_keep_bookings text[] DEFAULT '{}'::text[], p_keep_payments text[] DEFAULT '{}'::text[]) returns SETOF public.analytics_events
+    language plpgsql stable as 'sha256:063fd898930a69b2dc5675807c797cdbcaf667bd8918c2532677b561d99762a0';
 
 -- pgmq queues and the triggers on their tables
 

@@ -191,6 +191,11 @@ def get_revenue(request: flask.Request) -> flask.Response:
     return _answer(request, questions.RevenueQuery, answers.revenue)
 
 
+@router.route("GET", "/v1/weddings")
+def get_weddings(request: flask.Request) -> flask.Response:
+    return _answer(request, questions.WeddingsQuery, answers.wedding_axis)
+
+
 @router.route("GET", "/v1/quality")
 def get_quality(request: flask.Request) -> flask.Response:
     return _answer(request, questions.QualityQuery, pipelinestatus.quality, cacheable=False)

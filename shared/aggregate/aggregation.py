@@ -103,6 +103,8 @@ def apply(conn: Connection[Any], messages: list[contracts.StoredEvents]) -> tupl
     start = min(m.occurred_from for m in messages)
     end = max(m.occurred_to for m in messages)
     applied = db.fetch_all(conn, "aggregate_events", {"ids": ids, "from": start, "to": end}, _Applied)
+    if applied:  # the rollup locks are held and the organization rows touched: state rows come after them
+        db.fetch_scalar(conn, "state_add", {"ids": ids, "from": start, "to": end})
     if any(a.views_pending for a in applied):
         refresh.request_in(conn)  # views refresh at most once per debounce period
     return sum(int(a.events) for a in applied), len(applied)

@@ -65,5 +65,13 @@ def request_rebuild(conn: Connection[Any], organization_id: UUID, windows: list[
                 "to": w.occurred_to.isoformat(),
             },
         )
+    # The booking, money and client state is per organization, not per window: recomputed once.
+    conn.execute(queries.get("rebuild_state"), {"organization_id": str(organization_id), "queue": "aggregate"})
     conn.execute(queries.get("rollup_rebuild_done"), {"ids": ids})
     return RebuildOutcome(request_ids=ids)
+
+
+def forget_clients(conn: Connection[Any], organization_id: UUID, client_ids: list[str]) -> None:
+    """Remove erased clients from the client state, in the caller's transaction (a rebuild alone keeps a client
+    first seen before every stored event, as history that retention removed the events of)."""
+    conn.execute(queries.get("forget_client_state"), {"organization_id": organization_id, "client_ids": client_ids})

@@ -70,7 +70,9 @@ def reconcile(conn: Connection[Any], org_id: UUID, start: datetime, end: datetim
 
 def rebuild(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> RebuildResult:
     """Replace the rollups of [start, end) by a recomputation from the raw events (caller's transaction;
-    bumps data_version, publishes a change notice and flags the views for refresh)."""
+    bumps data_version, publishes a change notice and flags the views for refresh). The organization's
+    booking, money and client state (not windowed: a booking's first confirmation and its payments may lie
+    anywhere in time) is recomputed whole."""
     _check(start, end)
     result = db.fetch_one(
         conn,
@@ -84,4 +86,12 @@ def rebuild(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime)
         RebuildResult,
     )
     assert result is not None
+    rebuild_state(conn, org_id)
     return result
+
+
+def rebuild_state(conn: Connection[Any], org_id: UUID) -> int:
+    """Recompute the organization's booking, money and client state from its processed events (caller's
+    transaction); returns the rows written."""
+    queue = aggregate_settings.get().aggregate_queue
+    return int(db.fetch_scalar(conn, "rebuild_state", {"organization_id": org_id, "queue": queue}) or 0)

@@ -50,6 +50,20 @@ class CoreSettings(BaseSettings):
         default="ingest", description="pgmq queue from ingest (and webhook receipts) to validate."
     )
     aggregate_queue: str = Field(default="aggregate", description="pgmq queue from validate to aggregate.")
+    season_start_month: int = Field(
+        default=1,
+        ge=1,
+        le=12,
+        description="Month a wedding season starts (1: seasons are calendar years of the wedding date, labelled "
+        "2027; 4: April to March, labelled 2027-28). The dashboard's and reports' seasons use it.",
+    )
+    balance_due_lead_days: int = Field(
+        default=0,
+        ge=0,
+        le=365,
+        description="Days before the wedding a booking's balance is due (0: due on the wedding date); "
+        "'balances due in the next N days' counts bookings whose due date falls in them.",
+    )
     max_batch_events: int = Field(default=1000, description="Most events in one ingest request; more gets 413.")
     max_future_skew_seconds: int = Field(
         default=600, description="How far after its receipt an event's occurred_at may be."

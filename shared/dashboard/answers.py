@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from shared.core import queues
 from shared.dashboard import auth, questions, serving
 from shared.dashboard import settings as dashboard_settings
-from shared.metrics import funnels, registry, rollups
+from shared.metrics import funnels, registry, rollups, weddings
 from shared.report import access
 
 
@@ -25,7 +25,9 @@ class Change(BaseModel):
     unit: registry.Unit
     currency: str | None = Field(description="ISO 4217 for money metrics (one entry per currency), else null")
     value: int | float | None
-    previous: int | float | None = Field(description="The same metric over the previous period of equal length")
+    previous: int | float | None = Field(
+        description="The same metric over the comparison period (previous_start to previous_end, see `compare`)"
+    )
     change: int | float | None = Field(description="value - previous (null if either is null)")
     change_ratio: float | None = Field(description="(value - previous) / previous; null if previous is 0 or null")
 
@@ -34,8 +36,11 @@ class Overview(BaseModel):
     timezone: str
     start: datetime
     end: datetime
-    previous_start: datetime
-    previous_end: datetime
+    previous_start: datetime = Field(description="Start of the comparison period")
+    previous_end: datetime = Field(description="End of the comparison period")
+    compare: questions.Compare = Field(
+        "previous", description="What previous_start to previous_end is: " + questions.COMPARE_DESCRIPTION
+    )
     metrics: list[Change]
 
 
@@ -89,13 +94,24 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
         end=span.end,
         previous_start=span.previous_start,
         previous_end=span.previous_end,
+        compare=q.compare,
         metrics=out,
     )
 
 
 def timeseries(conn: Connection[Any], org: serving.OrgState, q: questions.TimeseriesQuery) -> rollups.Timeseries:
     span = q.span
-    return rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
+    answer = rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
+    if q.compare is None:
+        return answer
+    before = rollups.timeseries(conn, org.id, q.metric, q.interval, span.previous_start, span.previous_end)
+    return answer.model_copy(
+        update={
+            "comparison": before.series,
+            "comparison_start": span.previous_start,
+            "comparison_end": span.previous_end,
+        }
+    )
 
 
 def breakdown(conn: Connection[Any], org: serving.OrgState, q: questions.BreakdownQuery) -> rollups.Breakdown:
@@ -113,6 +129,10 @@ def funnel(conn: Connection[Any], org: serving.OrgState, q: questions.FunnelQuer
 def revenue(conn: Connection[Any], org: serving.OrgState, q: questions.RevenueQuery) -> RevenueAnswer:
     span = q.span
     return RevenueAnswer(start=span.start, end=span.end, currencies=rollups.revenue(conn, org.id, span.start, span.end))
+
+
+def wedding_axis(conn: Connection[Any], org: serving.OrgState, q: questions.WeddingsQuery) -> weddings.Weddings:
+    return weddings.answer(conn, org.id, q.by, q.from_, q.to, due_within=q.due_within, lead_days=q.lead_days)
 
 
 def catalog() -> Catalog:

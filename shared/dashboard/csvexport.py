@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from shared.dashboard import answers, pipelinestatus
-from shared.metrics import rollups
+from shared.metrics import rollups, weddings
 
 Format = Literal["json", "csv"]
 MEDIA_TYPE = "text/csv"
@@ -80,7 +80,13 @@ Rows = Iterable[dict[str, Any]]
 
 
 def _overview(a: answers.Overview) -> Rows:
-    span = {"start": a.start, "end": a.end, "previous_start": a.previous_start, "previous_end": a.previous_end}
+    span = {
+        "start": a.start,
+        "end": a.end,
+        "previous_start": a.previous_start,
+        "previous_end": a.previous_end,
+        "compare": a.compare,
+    }
     return ({**span, **c.model_dump()} for c in a.metrics)
 
 
@@ -136,6 +142,15 @@ def _quality(a: pipelinestatus.Quality) -> Rows:
     )
 
 
+def _weddings(a: weddings.Weddings) -> Rows:
+    head = {"by": a.by, "today": a.today}
+    yield from ({**head, "section": "period", **p.model_dump()} for p in a.periods)
+    due = {"within_days": a.due.within_days, "lead_days": a.due.lead_days, "due_from": a.due.due_from}
+    yield from ({**head, "section": "due", **due, "due_to": a.due.due_to, **d.model_dump()} for d in a.due.balances)
+    yield from ({**head, "section": "pace", **p.model_dump(), "period": p.season} for p in a.pace)
+    yield from ({**head, "section": "unassigned", **u.model_dump()} for u in a.unassigned)
+
+
 def _catalog(a: answers.Catalog) -> Rows:
     for m in a.metrics:
         yield {**m.model_dump(), "dimensions": " ".join(m.dimensions)}
@@ -153,7 +168,7 @@ def _names(text: str) -> list[str]:
 # Answer model -> (columns, rows). Columns are fixed here: the header is stable whatever the data.
 TABLES: dict[type[BaseModel], tuple[list[str], Callable[[Any], Rows]]] = {
     answers.Overview: (
-        _names("start end previous_start previous_end metric unit currency value previous change change_ratio"),
+        _names("start end previous_start previous_end metric unit currency value previous change change_ratio compare"),
         _overview,
     ),
     rollups.Timeseries: (_names("metric unit interval currency start value"), _timeseries),
@@ -180,7 +195,15 @@ TABLES: dict[type[BaseModel], tuple[list[str], Callable[[Any], Rows]]] = {
         ),
         _quality,
     ),
-    answers.Catalog: (_names("name description unit dimensions per_currency"), _catalog),
+    answers.Catalog: (_names("name description unit dimensions per_currency definition"), _catalog),
+    weddings.Weddings: (
+        _names(
+            "by today section period first_day last_day currency weddings booked_minor paid_minor outstanding_minor "
+            "cancelled within_days lead_days due_from due_to as_of last_season last_as_of last_weddings "
+            "last_booked_minor change_weddings change_ratio bookings"
+        ),
+        _weddings,
+    ),
     answers.ReportList: (
         _names("id kind period_start period_end title status formats generated_at delivery_status last_error headline"),
         _reports,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from shared.core import http as web
-from shared.metrics import registry, timeframes
+from shared.metrics import registry, seasons, timeframes
 
 Interval = Literal["hour", "day", "week", "month"]
 MAX_RANGE_DAYS = 3660  # ten years
@@ -53,6 +53,7 @@ class Span:
     previous_start: datetime
     previous_end: datetime
     days: float
+    compare: str = "previous"
 
 
 # ----- questions --------------------------------------------------------------------------------------------
@@ -117,8 +118,40 @@ class Window(BaseModel):
         return self._span
 
 
+Compare = Literal["previous", "last_year", "season_to_date"]
+COMPARE_DESCRIPTION = (
+    "What the period is compared with. previous: the period of the same length just before; last_year: the same "
+    "period 52 weeks (364 days) earlier, so weekdays line up (a Saturday with a Saturday); season_to_date: the "
+    "period becomes the current wedding season up to `to` (from the season's first day, SEASON_START_MONTH; "
+    "`from` is ignored), compared with the season before up to the same calendar day"
+)
+
+
 class OverviewQuery(Window):
-    pass
+    compare: Compare = Field("previous", description=COMPARE_DESCRIPTION)
+
+
+class WeddingsQuery(BaseModel):
+    """Weddings by wedding date: `from`/`to` are wedding dates (inclusive); default this season and the next."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    by: Literal["month", "season"] = Field("month", description="Group weddings by month or by season")
+    from_: date | None = Field(None, alias="from", description="First wedding date (YYYY-MM-DD)")
+    to: date | None = Field(None, description="Last wedding date, included (YYYY-MM-DD)")
+    due_within: int = Field(30, ge=0, le=366, description="Balances due in the next N days")
+    lead_days: int | None = Field(
+        None, ge=0, le=365, description="Days before the wedding a balance is due (default BALANCE_DUE_LEAD_DAYS)"
+    )
+
+    _days = field_validator("from_", "to")(_day)
+
+    def checks(self) -> list[web.FieldError]:
+        if self.from_ and self.to and self.to < self.from_:
+            return [web.FieldError(loc=["to"], type="window", msg="to must not be before from")]
+        if self.from_ and self.to and (self.to - self.from_).days > MAX_RANGE_DAYS:
+            return [web.FieldError(loc=["from"], type="window", msg=f"at most {MAX_RANGE_DAYS} days of weddings")]
+        return []
 
 
 class MetricQuery(Window):
@@ -136,6 +169,10 @@ class MetricQuery(Window):
 
 class TimeseriesQuery(MetricQuery):
     interval: Interval = Field("day", description="Period length; hour covers at most 31 days, day 1100 days")
+    compare: Compare | None = Field(
+        None,
+        description="Also answer the comparison period's series (`comparison`); unset: none. " + COMPARE_DESCRIPTION,
+    )
 
 
 class BreakdownQuery(MetricQuery):
@@ -178,7 +215,7 @@ def parse(model: type[BaseModel], args: dict[str, str]) -> Any:
         q = model.model_validate(args)
     except ValidationError as exc:
         raise BadInput(field_errors(exc)) from None
-    problems = q.checks() if isinstance(q, Window) else []
+    problems = q.checks() if isinstance(q, (Window, WeddingsQuery)) else []
     if problems:
         raise BadInput(problems)
     return q
@@ -239,12 +276,31 @@ def resolve(q: Window, tz: ZoneInfo, interval: str | None = None, now: datetime 
                 )
             ]
         )
+    compare = getattr(q, "compare", "previous")
+    if compare == "season_to_date":
+        return _season_to_date(tz, end)
+    year = timedelta(days=364)  # 52 weeks: weekdays line up
     if not isinstance(first, datetime) and not isinstance(last, datetime):
         n = (last - first).days + 1
-        prev = timeframes.local_window(tz.key, first - timedelta(days=n), first - timedelta(days=1))
+        prev = (
+            timeframes.local_window(tz.key, first - year, last - year)
+            if compare == "last_year"
+            else timeframes.local_window(tz.key, first - timedelta(days=n), first - timedelta(days=1))
+        )
     else:
-        prev = (start - (end - start), start)
-    return Span(start, end, prev[0], prev[1], days)
+        prev = (start - year, end - year) if compare == "last_year" else (start - (end - start), start)
+    return Span(start, end, prev[0], prev[1], days, compare)
+
+
+def _season_to_date(tz: ZoneInfo, end: datetime) -> Span:
+    """From the first day of the season holding the period's last day to that day, against the season before up
+    to the same calendar day."""
+    month = seasons.settings_month()
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    year = seasons.of(last, month)
+    start, end = timeframes.local_window(tz.key, seasons.bounds(year, month)[0], last)
+    prev = timeframes.local_window(tz.key, seasons.bounds(year - 1, month)[0], seasons.same_day_last_year(last))
+    return Span(start, end, prev[0], prev[1], (end - start).total_seconds() / 86400, "season_to_date")
 
 
 class ReportsQuery(BaseModel):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from shared.dashboard import answers, pipelinestatus, questions
-from shared.metrics import rollups
+from shared.metrics import rollups, weddings
 from shared.report import access
 
 
@@ -35,7 +35,8 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "/v1/metrics/overview",
-        "Every metric over the period, with the change against the previous period of the same length",
+        "Every metric over the period, with the change against the previous period of the same length, the same "
+        "period last year (weekday-aligned) or last season to date (?compare=)",
         questions.OverviewQuery,
         answers.Overview,
     ),
@@ -57,6 +58,13 @@ ENDPOINTS: list[Endpoint] = [
         "made in the period and their fate",
         questions.FunnelQuery,
         answers.FunnelAnswer,
+    ),
+    Endpoint(
+        "/v1/weddings",
+        "Weddings by wedding month or season per currency: weddings booked, booked value, paid, outstanding; "
+        "balances due in the next N days; pace against the season before at the same point",
+        questions.WeddingsQuery,
+        weddings.Weddings,
     ),
     Endpoint("/v1/revenue", "Gross, refunds and net per currency", questions.RevenueQuery, answers.RevenueAnswer),
     Endpoint(

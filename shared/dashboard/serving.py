@@ -118,6 +118,8 @@ def serve(
             if isinstance(query, questions.Window)
             else ""
         )
+        if isinstance(query, questions.WeddingsQuery):  # "due in the next N days" and pace move with the day
+            window = datetime.now(org.tz).date().isoformat()
         k = answercache.key(str(org.id), org.version, normal, window, representation)
         etag = f'"{k[:32]}"'
         if if_none_match and (

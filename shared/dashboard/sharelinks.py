@@ -34,7 +34,7 @@ MAX_LIFETIME = timedelta(days=366)
 PANELS: dict[str, tuple[str, ...]] = {
     "overview": ("/v1/metrics/overview", "/v1/metrics/timeseries", "/v1/metrics/breakdown"),
     "funnel": ("/v1/funnel",),
-    "revenue": ("/v1/revenue",),
+    "revenue": ("/v1/revenue", "/v1/weddings"),  # the wedding axis: booked, paid and outstanding money
     "quality": ("/v1/quality",),
     "reports": ("/v1/reports", "/v1/reports/"),
 }

@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from shared.core import db
-from shared.metrics import timeframes
+from shared.metrics import definitions, timeframes
 
 
 class BookingStatus(BaseModel):
@@ -61,6 +61,7 @@ class FunnelStage(BaseModel):
 
 
 class Funnel(BaseModel):
+    cohort: str = Field(default=definitions.FUNNEL_COHORT, description="Which clients the funnel follows")
     stages: list[FunnelStage]
     conversion_rate: float | None = Field(description="Clients who booked / clients who inquired")
     median_days_to_book: float | None

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import errors
+from shared.metrics import definitions
 
 Unit = Literal["count", "money", "ratio", "score", "milliseconds", "days"]
 Column = Literal["dim1", "dim2", "currency"]
@@ -46,6 +47,7 @@ class Metric(BaseModel):
     over: tuple[Part, ...] = ()
     scale: float = 1.0
     per_currency: bool = False
+    definition: str = Field("", description="What the metric counts, in plain words (docs/metrics.md)")
 
     @cached_property
     def sources(self) -> frozenset[str]:
@@ -80,6 +82,7 @@ def _m(
         over=over,
         scale=scale,
         per_currency=per_currency,
+        definition=definitions.DEFINITIONS[name],
     )
 
 
@@ -99,24 +102,33 @@ _NOTIFY: dict[str, Column] = {"template": "dim1", "channel": "dim2"}
 _JOURNEY: dict[str, Column] = {"journey": "dim1"}
 
 _count("inquiries", "inquiry.received", "Inquiries received", _LEAD)
-_count("new_clients", "client.created", "Clients created", {"lead_source": "dim1"})
-_count("bookings", "booking.confirmed", "Bookings confirmed (cancelled ones included)", _BOOKING)
-_m("booking_value", "Value of bookings confirmed", "money", (Part("booking.confirmed", "amount_minor"),), dims=_BOOKING)
+# Sources bookings.made, bookings.cancelled and clients.first_seen are read from the per-booking and per-client
+# state (analytics_bookings, analytics_clients), not rollup rows: each booking and each client once.
+_count("new_clients", "clients.first_seen", "Clients seen for the first time (any event)", {"lead_source": "dim1"})
+_count("bookings", "bookings.made", "Bookings made, each booking once (cancelled ones included)", _BOOKING)
+_count("booking_confirmations", "booking.confirmed", "booking.confirmed events (re-confirmations too)", _BOOKING)
+_m(
+    "booking_value",
+    "Agreed value of bookings made, each booking once",
+    "money",
+    (Part("bookings.made", "amount_minor"),),
+    dims=_BOOKING,
+)
 _m(
     "average_booking_value",
     "Booking value / bookings, per currency",
     "money",
-    (Part("booking.confirmed", "amount_minor"),),
-    over=(Part("booking.confirmed"),),
+    (Part("bookings.made", "amount_minor"),),
+    over=(Part("bookings.made"),),
     dims=_BOOKING,
 )
-_count("cancellations", "booking.cancelled", "Bookings cancelled (counted when the cancellation happened)")
+_count("cancellations", "bookings.cancelled", "Bookings cancelled, each booking once, when first cancelled")
 _m(
     "net_bookings",
-    "Bookings confirmed minus bookings cancelled in the window",
+    "Bookings made minus bookings cancelled in the window",
     "count",
-    (Part("booking.confirmed"),),
-    minus=(Part("booking.cancelled"),),
+    (Part("bookings.made"),),
+    minus=(Part("bookings.cancelled"),),
 )
 _count(
     "weddings_booked",
@@ -201,7 +213,11 @@ _m(
 )
 _count("app_actions", "app.action", "Actions taken in the app by team members", {"action": "dim1", "user": "dim2"})
 ACTIVE_CLIENTS = Metric(
-    name="active_clients", description="Distinct clients with any event (exact)", unit="count", plus=()
+    name="active_clients",
+    description="Distinct clients with any event (exact)",
+    unit="count",
+    plus=(),
+    definition=definitions.DEFINITIONS["active_clients"],
 )
 REGISTRY[ACTIVE_CLIENTS.name] = ACTIVE_CLIENTS
 
@@ -214,6 +230,7 @@ class MetricInfo(BaseModel):
     unit: Unit
     dimensions: list[str] = Field(description="Allowed values of `by` in breakdown()")
     per_currency: bool = Field(description="Money: one value per currency, never summed across currencies")
+    definition: str = Field(description="What the metric counts, in plain words (as in docs/metrics.md)")
 
 
 def catalog() -> list[MetricInfo]:
@@ -225,6 +242,7 @@ def catalog() -> list[MetricInfo]:
             unit=m.unit,
             dimensions=sorted(m.dimensions),
             per_currency=m.per_currency,
+            definition=m.definition,
         )
         for m in sorted(REGISTRY.values(), key=lambda m: m.name)
     ]

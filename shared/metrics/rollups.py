@@ -65,6 +65,11 @@ class Timeseries(BaseModel):
         " on it"
     )
     series: list[Series]
+    comparison: list[Series] | None = Field(
+        None, description="With ?compare=: the same metric over the comparison period, labelled with its own dates"
+    )
+    comparison_start: datetime | None = None
+    comparison_end: datetime | None = None
 
 
 class BreakdownRow(BaseModel):

@@ -117,6 +117,7 @@ def erase_client(
     ).fetchall()
     windows = corrections.daily_windows([d.occurred_at for d in deleted])
     corrections.request_rebuild(conn, organization_id, windows, "erasure")
+    corrections.forget_clients(conn, organization_id, [client_id, *sorted(pseudonyms)])
     counts = {
         "events": len(deleted),
         "event_keys": keys,

@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from shared.core import db, errors
-from shared.metrics import funnels, registry, rollups
+from shared.metrics import funnels, registry, rollups, seasons, weddings
 from shared.report import periods
 
 Unit = Literal["count", "money", "ratio", "score", "days"]
@@ -107,6 +107,11 @@ class ReportData(BaseModel):
     funnel: funnels.Funnel
     lead_sources: list[LeadSource]
     upcoming: list[UpcomingMonth]
+    season_pipeline: list[str] = Field(
+        default_factory=list,
+        description="Monthly reports: this season and the next by wedding date, as of the period's end "
+        "(weddings.season_lines)",
+    )
     lead_times: dict[str, funnels.LeadTimes]
     lead_times_label: str
     satisfaction: list[Figure]
@@ -296,6 +301,14 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         views_refreshed_at=min(refreshed) if refreshed else None,
     )
 
+    season_pipeline: list[str] = []
+    if period.kind == "monthly":
+        year = seasons.of(period.last_day, seasons.settings_month())
+        first_day = seasons.bounds(year, seasons.settings_month())[0]
+        last_day = seasons.bounds(year + 1, seasons.settings_month())[1] - timedelta(days=1)
+        pipeline = weddings.answer(conn, org_id, "season", first_day, last_day, now=end - timedelta(microseconds=1))
+        season_pipeline = weddings.season_lines(pipeline)
+
     return ReportData(
         organization_id=org_id,
         organization_name=name,
@@ -316,6 +329,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         funnel=funnel_now,
         lead_sources=ranked,
         upcoming=sorted(upcoming.values(), key=lambda u: u.month) if any(u.weddings for u in upcoming.values()) else [],
+        season_pipeline=season_pipeline,
         lead_times=lead_times,
         lead_times_label=f"bookings made {lt_start:%b %Y} to {(lt_end - timedelta(days=1)):%b %Y}",
         satisfaction=satisfaction,

@@ -179,6 +179,7 @@ def blocks(data: content.ReportData, drawn: list[charts.Chart]) -> list[Block]:
         )
     else:
         out.append(Note("No weddings booked in the next twelve months."))
+    out.extend(Note(line) for line in data.season_pipeline)  # by wedding date: the season pipeline
 
     out.append(Heading("Lead times"))
     lt_rows = []

@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 
 from shared.aggregate import aggregation, recovery
 from shared.core import db
-from shared.metrics import rollups, timeframes
+from shared.metrics import rollups, timeframes, weddings
 from shared.refresh import views as refresh
 from shared.validate import validation
 from tests import rollup_model as model
+from tests import wedding_model
 
 ZONES = [
     "Asia/Kolkata",
@@ -247,6 +248,30 @@ def _check_metrics(
     net = rollups.totals(conn, org_id, start, end).metrics["revenue_net"]
     expected_net = {c: g - r for c, (g, r) in revenue.items()} or {currency: 0}
     assert {v.currency: v.value for v in net} == expected_net
+    _check_each_once(conn, org_id, kept, currency)
+
+
+def _check_each_once(conn: psycopg.Connection[Any], org_id: Any, kept: list[dict[str, Any]], currency: str) -> None:
+    """Each booking and each client once (bookings, cancellations, new_clients), over a long and a partial
+    window, and the wedding-date axis, against tests/wedding_model.py."""
+    for start, end in (
+        (NOW - timedelta(days=401), NOW + timedelta(minutes=1)),
+        (NOW - timedelta(days=200, minutes=7), NOW - timedelta(hours=5, minutes=50)),
+    ):
+        totals = rollups.totals(conn, org_id, start, end).metrics
+        want = wedding_model.counted(kept, currency, start, end)
+        for name in ("new_clients", "bookings", "cancellations", "net_bookings"):
+            assert totals[name][0].value == want[name], (name, start, end)
+        assert {v.currency: v.value for v in totals["booking_value"] if v.value} == {
+            c: v for c, v in want["booking_value"].items() if v
+        }
+    first, last = NOW.date() - timedelta(days=31), NOW.date() + timedelta(days=701)
+    answer = weddings.answer(conn, org_id, "month", first, last, now=NOW)
+    got = {
+        (p.period, p.currency): [p.weddings, p.booked_minor, p.paid_minor, p.outstanding_minor, p.cancelled]
+        for p in answer.periods
+    }
+    assert got == wedding_model.by_wedding_month(wedding_model.bookings(kept, currency), first, last)
 
 
 def _check_active_clients(conn: psycopg.Connection[Any], org_id: Any, kept: list[dict[str, Any]], tz: ZoneInfo) -> None:

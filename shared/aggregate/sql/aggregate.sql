@@ -16,3 +16,16 @@ order by kind, metric, bucket, dim1, dim2, currency;
 -- Rebuilds the rollups of a window from the raw events.
 select rows_deleted, rows_written, clients_written, data_version
 from public.analytics_rebuild_v1(%(organization_id)s, %(from)s, %(to)s, %(queue)s);
+
+-- name: state_add
+-- Adds stored events to the per-booking, money and client state (after aggregate_events, same transaction).
+select public.analytics_state_add_v1(null, %(ids)s::bigint[], %(from)s::timestamptz, %(to)s::timestamptz);
+
+-- name: rebuild_state
+-- Recomputes one organization's booking, money and client state from its processed events.
+select public.analytics_rebuild_state_v1(%(organization_id)s, %(queue)s);
+
+-- name: forget_client_state
+-- Removes erased clients' first-seen rows (a state rebuild keeps those older than every stored event as history).
+delete from public.analytics_clients
+where organization_id = %(organization_id)s and client_id = any(%(client_ids)s::text[]);

@@ -19,7 +19,8 @@ from public.organizations where id = %(organization_id)s;
 -- hours the UTC instant the local hour starts (a repeated DST hour stays two hours), otherwise the local start
 -- of the day, week or month (naive local time; weeks start week_shift days before Monday, the organization's
 -- week start); null for 'all'. dim1/dim2 false: that column is summed
--- over (returned as '').
+-- over (returned as ''). The sources bookings.made, bookings.cancelled and clients.first_seen come from the
+-- booking and client state (each booking or client once), by the bucket of the moment that counts.
 select case %(interval)s
          when 'hour' then (t - make_interval(mins => extract(minute from t at time zone %(tz)s)::int))
                           at time zone 'UTC'
@@ -46,6 +47,28 @@ from (
   from public.analytics_rollups
   where organization_id = %(organization_id)s and metric = any(%(metrics)s::text[])
     and bucket >= %(m2)s::timestamptz and bucket < %(end)s
+  union all
+  -- Each booking once, in the bucket of its first confirmation, with its latest confirmation's value.
+  select public.analytics_bucket_v1(first_confirmed_at), null::date, 'bookings.made', package, lead_source, currency,
+         1, value_minor, 0, 0
+  from public.analytics_bookings
+  where organization_id = %(organization_id)s and 'bookings.made' = any(%(metrics)s::text[])
+    and confirmed_at is not null and first_confirmed_at >= public.analytics_bucket_v1(%(start)s)
+    and public.analytics_bucket_v1(first_confirmed_at) < %(end)s
+  union all
+  -- Each confirmed booking's first cancellation.
+  select public.analytics_bucket_v1(cancelled_at), null::date, 'bookings.cancelled', '', '', '', 1, 0, 0, 0
+  from public.analytics_bookings
+  where organization_id = %(organization_id)s and 'bookings.cancelled' = any(%(metrics)s::text[])
+    and confirmed_at is not null and cancelled_at >= public.analytics_bucket_v1(%(start)s)
+    and public.analytics_bucket_v1(cancelled_at) < %(end)s
+  union all
+  -- Each client once, at the first event that named them.
+  select public.analytics_bucket_v1(first_seen_at), null::date, 'clients.first_seen', lead_source, '', '', 1, 0, 0, 0
+  from public.analytics_clients
+  where organization_id = %(organization_id)s and 'clients.first_seen' = any(%(metrics)s::text[])
+    and first_seen_at >= public.analytics_bucket_v1(%(start)s)
+    and public.analytics_bucket_v1(first_seen_at) < %(end)s
 ) r
 group by 1, 2, 3, 4, 5;
 

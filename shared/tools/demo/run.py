@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from shared.catalog import currencies
 from shared.core import apikeys, db, organizations, queues, secretbox
 from shared.ingest import webhooks
-from shared.metrics import funnels, rollups
+from shared.metrics import funnels, rollups, seasons, weddings
 from shared.report import settings as report_settings
 from shared.tools import settings as tools_settings
 from shared.tools.demo import business as demo_business
@@ -168,6 +168,7 @@ class Headline(BaseModel):
     notification_delivery_rate: float | None
     app_actions: int
     active_clients: int
+    season_pipeline: list[str] = []  # by wedding date: this season and the next (weddings.season_lines)
 
 
 def headline(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> Headline:
@@ -216,7 +217,15 @@ def headline(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime
         notification_delivery_rate=one("notification_delivery_rate"),
         app_actions=one("app_actions"),
         active_clients=one("active_clients"),
+        season_pipeline=_season_pipeline(conn, org_id, end),
     )
+
+
+def _season_pipeline(conn: Connection[Any], org_id: UUID, end: datetime) -> list[str]:
+    month = seasons.settings_month()
+    year = seasons.of((end - timedelta(seconds=1)).date(), month)
+    first, last = seasons.bounds(year, month)[0], seasons.bounds(year + 1, month)[1] - timedelta(days=1)
+    return weddings.season_lines(weddings.answer(conn, org_id, "season", first, last, now=end - timedelta(seconds=1)))
 
 
 def _pct(value: float | None) -> str:
@@ -236,6 +245,7 @@ def render(h: Headline, name: str) -> list[str]:
     )
     for cur, value in h.booking_value:
         lines.append(f"  booked value    {currencies.format_minor(value, cur):>16}")
+    lines.extend(f"  {line}" for line in h.season_pipeline)
     for r in h.revenue:
         lines.append(
             f"  revenue {r.currency}     gross {currencies.format_minor(r.gross_minor, r.currency)}, "

@@ -14,8 +14,8 @@ import responses
 
 from shared import report as reports
 from shared.core import db, errors, settings
-from shared.metrics import funnels, rollups, timeframes
-from shared.report import access, periods, text
+from shared.metrics import funnels, rollups, timeframes, weddings
+from shared.report import access, content, periods, text
 from shared.tools import cli
 from tests import factories
 from tests.integration.reports.support import HOOK, LONDON_NOW, WEEK, load
@@ -224,3 +224,20 @@ def test_generate_accepts_a_plain_connection_and_counts_upcoming_weddings_as_of_
     assert upcoming[("weddings", "2027-06")] == "3"
     assert upcoming[("booked value", "2027-06")] == "9070.00"
     assert upcoming[("weddings", "2026-12")] == "0"
+
+
+def test_the_monthly_report_states_the_season_pipeline_by_wedding_date_as_of_the_months_end(
+    report_env: None,
+    business: Callable[..., Any],
+    conn: psycopg.Connection[Any],
+) -> None:
+    org = business()
+    data = content.build(conn, org.id, periods.month_of(date(2026, 10, 1)))
+    as_of = data.window_end - timedelta(microseconds=1)
+    pipeline = weddings.answer(conn, org.id, "season", date(2026, 1, 1), date(2027, 12, 31), now=as_of)
+    assert data.season_pipeline == weddings.season_lines(pipeline)
+    [line] = [line for line in data.season_pipeline if line.startswith("2027 season: ")]
+    season = next(p for p in pipeline.periods if p.period == "2027")
+    assert f"{season.weddings} wedding" in line and "outstanding; balances due in the next 30 days: " in line
+    weekly = content.build(conn, org.id, periods.Period("weekly", WEEK, WEEK + timedelta(days=7)))
+    assert weekly.season_pipeline == []
