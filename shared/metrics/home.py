@@ -1,0 +1,239 @@
+"""Home-currency totals: money metrics converted into the organization's home currency at ECB reference rates.
+
+Each payment converts at the rate of its local day (the organization's zone), each refund at the rate of the
+refund's local day. All of a day's payments in one currency share that rate, so converting the daily
+per-currency rollup sums is converting every payment. Conversion is exact (fractions of the published decimal
+rates); each figure is rounded once, half to even, to the home currency's minor unit. Net is the rounded exact
+difference, so it may differ by one minor unit from rounded gross minus rounded refunds.
+
+A currency without a usable rate (the ECB does not quote NPR; or no rate within `fx.MAX_RATE_AGE_DAYS` of a day)
+is left out of the home figure and listed as not convertible with its per-currency amounts; never guessed.
+Per-currency figures stay the exact default; this is an addition.
+
+API: revenue(conn, org_id, start, end, read_rates=...) -> HomeRevenue; metrics(conn, org, start, end, read_rates)
+-> HomeMetrics; convert(rows, home, read_rates) -> Converted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from fractions import Fraction
+from typing import Any
+from uuid import UUID
+
+from psycopg import Connection
+from pydantic import BaseModel, Field
+
+from shared.catalog import currencies
+from shared.core import db
+from shared.metrics import fx, registry, timeframes
+
+METHOD = (
+    "Each payment at the ECB reference rate of its local day in the organization's zone (the last rate published"
+    " on or before that day: weekends and holidays use the previous working day's); each refund at the rate of"
+    " the refund's local day. Converted exactly, each figure rounded once, half to even, to the home currency's"
+    " minor unit."
+)
+Rates = dict[tuple[str, date], fx.Rate | None]
+ReadRates = Callable[[Iterable[tuple[str, date]]], Rates]
+_PAYMENTS = "payment.succeeded"
+_REFUNDS = "payment.refunded"
+
+
+class RateUsed(BaseModel):
+    currency: str
+    rate_date: date = Field(description="The ECB publication day whose rate was used")
+    per_eur: str = Field(description="Units of the currency per 1 EUR, as published")
+
+
+class Unconverted(BaseModel):
+    currency: str
+    reason: str
+
+
+class NotConvertible(Unconverted):
+    gross_minor: int
+    refunds_minor: int
+    net_minor: int
+
+
+class HomeRevenue(BaseModel):
+    currency: str = Field(description="The organization's home currency (ISO 4217)")
+    gross_minor: int
+    refunds_minor: int = Field(description="Refunds, each at the rate of the refund's local day")
+    net_minor: int
+    source: str = fx.SOURCE
+    method: str = METHOD
+    rates: list[RateUsed] = Field(description="Every rate used: currency and ECB publication day")
+    not_convertible: list[NotConvertible] = Field(description="Left out of the home figures, with their amounts")
+
+
+class HomeMetrics(BaseModel):
+    currency: str = Field(description="The organization's home currency (ISO 4217)")
+    values: dict[str, int | None] = Field(description="Each money metric in home minor units (null: no denominator)")
+    source: str = fx.SOURCE
+    method: str = METHOD
+    rates: list[RateUsed]
+    not_convertible: list[Unconverted] = Field(
+        description="Currencies left out of `values` (their amounts are in the per-currency figures)"
+    )
+
+
+@dataclass(frozen=True)
+class DayAmount:
+    """Summed rollup rows of one money source, local day and currency."""
+
+    day: date
+    metric: str
+    currency: str
+    events: int
+    amount_minor: int
+
+
+@dataclass
+class Converted:
+    """Exact home-currency sums per rollup source, over the convertible currencies only."""
+
+    home: str
+    amounts: dict[str, Fraction] = field(default_factory=lambda: defaultdict(Fraction))
+    events: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rates: list[RateUsed] = field(default_factory=list)
+    not_convertible: dict[str, str] = field(default_factory=dict)
+
+
+def _reason(currency: str, home: str, missing: list[tuple[str, date]], rates: Rates) -> str:
+    code, day = next(((c, d) for c, d in missing if c != home), missing[0])
+    rate = rates.get((code, day))
+    if rate is None:
+        quoted = f"the ECB does not quote {code} (or its rates are not loaded)"
+        return f"no ECB reference rate for {code}: {quoted}" if code == currency else f"no rate for {code}: {quoted}"
+    return (
+        f"the newest ECB rate for {code} is of {rate.rate_date}, more than {fx.MAX_RATE_AGE_DAYS} days before {day}:"
+        " load newer rates with `wedsync-analytics fx load`"
+    )
+
+
+def convert(rows: Iterable[DayAmount], home: str, read_rates: ReadRates) -> Converted:
+    """The rows in the home currency, each (currency, day) at its day's rate; a currency with any day lacking a
+    rate is wholly not convertible (a partial figure would mislead)."""
+    rows = [r for r in rows if r.currency]
+    out = Converted(home)
+    pairs = {(c, r.day) for r in rows if r.currency != home for c in (r.currency, home)}
+    rates = read_rates(pairs)
+    days_of: dict[str, set[date]] = defaultdict(set)
+    for r in rows:
+        days_of[r.currency].add(r.day)
+    for cur, days in days_of.items():
+        if cur == home:
+            continue
+        missing = sorted((c, d) for d in days for c in (cur, home) if not fx.usable(rates.get((c, d)), d))
+        if missing:
+            out.not_convertible[cur] = _reason(cur, home, missing, rates)
+    used: set[fx.Rate] = set()
+    for r in rows:
+        if r.currency in out.not_convertible:
+            continue
+        out.events[r.metric] += r.events
+        if r.currency == home:
+            out.amounts[r.metric] += r.amount_minor
+            continue
+        mine, theirs = rates[(r.currency, r.day)], rates[(home, r.day)]
+        assert mine is not None and theirs is not None
+        used.update((mine, theirs))
+        scale = Fraction(10) ** (currencies.exponent(home) - currencies.exponent(r.currency))
+        out.amounts[r.metric] += r.amount_minor * scale * Fraction(theirs.per_eur) / Fraction(mine.per_eur)
+    out.rates = [
+        RateUsed(currency=x.currency, rate_date=x.rate_date, per_eur=str(x.per_eur))
+        for x in sorted(used, key=lambda x: (x.currency, x.rate_date))
+    ]
+    return out
+
+
+@dataclass(frozen=True)
+class _DayRow:
+    period: datetime
+    metric: str
+    dim1: str
+    dim2: str
+    currency: str
+    events: int
+    amount_minor: int
+    value_sum: int
+    value_count: int
+
+
+def daily(
+    conn: Connection[Any], org: timeframes.Org, sources: list[str], start: datetime, end: datetime
+) -> list[DayAmount]:
+    """The rollup sums of some sources per local day and currency over [start, end), from both tiers."""
+    params = timeframes.split(org.tz, "day", start, end).params(org, "day")
+    rows = db.fetch_all(conn, "rollup_sums", {**params, "metrics": sources, "dim1": False, "dim2": False}, _DayRow)
+    return [DayAmount(r.period.date(), r.metric, r.currency, r.events, r.amount_minor) for r in rows]
+
+
+def _per_currency(rows: list[DayAmount], currency: str) -> tuple[int, int]:
+    gross = sum(r.amount_minor for r in rows if r.currency == currency and r.metric == _PAYMENTS)
+    refunds = sum(r.amount_minor for r in rows if r.currency == currency and r.metric == _REFUNDS)
+    return gross, refunds
+
+
+def revenue(
+    conn: Connection[Any], org_id: UUID, start: datetime, end: datetime, read_rates: ReadRates | None = None
+) -> HomeRevenue:
+    """Gross, refunds and net of [start, end) in the organization's home currency. `read_rates` reads the rates
+    (default: `fx.lookup` on this connection, which must be allowed to read `fx_rates`)."""
+    timeframes.check_window(start, end)
+    org = timeframes.load_org(conn, org_id)
+    rows = daily(conn, org, [_PAYMENTS, _REFUNDS], start, end)
+    done = convert(rows, org.home_currency, read_rates or (lambda pairs: fx.lookup(conn, pairs)))
+    gross, refunds = done.amounts[_PAYMENTS], done.amounts[_REFUNDS]
+    left_out = []
+    for cur, reason in sorted(done.not_convertible.items()):
+        g, r = _per_currency(rows, cur)
+        left_out.append(NotConvertible(currency=cur, gross_minor=g, refunds_minor=r, net_minor=g - r, reason=reason))
+    return HomeRevenue(
+        currency=org.home_currency,
+        gross_minor=round(gross),
+        refunds_minor=round(refunds),
+        net_minor=round(gross - refunds),
+        rates=done.rates,
+        not_convertible=left_out,
+    )
+
+
+def _value(metric: registry.Metric, done: Converted) -> int | None:
+    def total(parts: tuple[registry.Part, ...]) -> Fraction:
+        return sum(
+            (done.amounts[p.source] if p.field == "amount_minor" else Fraction(done.events[p.source]) for p in parts),
+            Fraction(0),
+        )
+
+    value = total(metric.plus) - total(metric.minus)
+    if metric.over:
+        over = total(metric.over)
+        return None if not over else round(value / over * Fraction(metric.scale))
+    return round(value)
+
+
+def money_metrics() -> list[registry.Metric]:
+    """The registered metrics that are sums of money (the ones a home-currency figure exists for)."""
+    return [m for m in registry.REGISTRY.values() if m.unit == "money"]
+
+
+def metrics(
+    conn: Connection[Any], org: timeframes.Org, start: datetime, end: datetime, read_rates: ReadRates
+) -> HomeMetrics:
+    """Every money metric of [start, end) in the organization's home currency."""
+    wanted = money_metrics()
+    sources = sorted({s for m in wanted for s in m.sources})
+    rows = daily(conn, org, sources, start, end)
+    done = convert(rows, org.home_currency, read_rates)
+    return HomeMetrics(
+        currency=org.home_currency,
+        values={m.name: _value(m, done) for m in sorted(wanted, key=lambda m: m.name)},
+        rates=done.rates,
+        not_convertible=[Unconverted(currency=c, reason=reason) for c, reason in sorted(done.not_convertible.items())],
+    )
