@@ -237,6 +237,11 @@ def get_event_export(request: flask.Request) -> flask.Response:
         viewer = _viewer(request)
         if viewer.via == "share_link":
             raise auth.AuthError(403, "a share link shows the dashboard; it cannot export the raw events")
+        repeated = [k for k, v in request.args.lists() if len(v) > 1]
+        if repeated:
+            raise questions.BadInput(
+                [web.FieldError(loc=[k], msg="given more than once", type="duplicate") for k in repeated]
+            )
         query = questions.parse(eventexport.ExportQuery, _args(request))
         with serving.as_viewer(viewer) as conn:
             org = serving.state(conn)
@@ -247,6 +252,8 @@ def get_event_export(request: flask.Request) -> flask.Response:
         return _limited(exc)
     except questions.BadInput as exc:
         return _bad(exc)
+    except (errors.DatabaseUnavailable, errors.DatabaseTimeout) as exc:
+        return web.problem(503, "unavailable", f"the database cannot answer now ({exc})", headers={"Retry-After": "5"})
     name = eventexport.filename(start, end, org.tz)
     return flask.Response(
         eventexport.stream(viewer, start, end),  # one transaction as the viewer, open while it streams
