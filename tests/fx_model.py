@@ -84,26 +84,18 @@ def expected(events: list[dict[str, Any]], tz: ZoneInfo, home: str, rates: Table
     payment."""
     out = Expected()
     events = [e for e in events if first <= datetime.fromisoformat(e["occurred_at"]).astimezone(tz).date() <= last]
-    unconvertible = set()
-    for e in events:
-        currency = e["data"].get("currency")
-        if currency is None or currency == home:
-            continue
-        day = datetime.fromisoformat(e["occurred_at"]).astimezone(tz).date()
-        if rates.rate(currency, day) is None or rates.rate(home, day) is None:
-            unconvertible.add(currency)
     for e in events:
         kind, data = e["type"], e["data"]
         if kind not in ("payment.succeeded", "payment.refunded", "booking.confirmed"):
             continue
         currency = data["currency"]
         amount = data["value_minor"] if kind == "booking.confirmed" else data["amount_minor"]
-        if currency in unconvertible:
+        day = datetime.fromisoformat(e["occurred_at"]).astimezone(tz).date()
+        if currency != home and (rates.rate(currency, day) is None or rates.rate(home, day) is None):
             slot = out.left_out.setdefault(currency, {"gross_minor": 0, "refunds_minor": 0})
             if kind != "booking.confirmed":
                 slot["gross_minor" if kind == "payment.succeeded" else "refunds_minor"] += amount
             continue
-        day = datetime.fromisoformat(e["occurred_at"]).astimezone(tz).date()
         value = Fraction(amount)
         if currency != home:
             mine, theirs = rates.rate(currency, day), rates.rate(home, day)

@@ -6,8 +6,9 @@ per-currency rollup sums is converting every payment. Conversion is exact (fract
 rates); each figure is rounded once, half to even, to the home currency's minor unit. Net is the rounded exact
 difference, so it may differ by one minor unit from rounded gross minus rounded refunds.
 
-A currency without a usable rate (the ECB does not quote NPR; or no rate within `fx.MAX_RATE_AGE_DAYS` of a day)
-is left out of the home figure and listed as not convertible with its per-currency amounts; never guessed.
+Money of a day without a usable rate for its currency (the ECB does not quote NPR; or no rate loaded within
+`fx.MAX_RATE_AGE_DAYS` of the day) is left out of the home figure and listed as not convertible with its
+per-currency amounts and days; never guessed.
 Per-currency figures stay the exact default; this is an addition.
 
 API: revenue(conn, org_id, start, end, read_rates=...) -> HomeRevenue; metrics(conn, org, start, end, read_rates)
@@ -51,6 +52,8 @@ class RateUsed(BaseModel):
 
 class Unconverted(BaseModel):
     currency: str
+    first_day: date = Field(description="The first local day with money left out")
+    last_day: date = Field(description="The last local day with money left out")
     reason: str
 
 
@@ -94,56 +97,57 @@ class DayAmount:
 
 
 @dataclass
+class Left:
+    """The money of one currency left out of the home figures: its amounts per source and the days it fell on."""
+
+    reason: str
+    amounts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    days: set[date] = field(default_factory=set)
+
+
+@dataclass
 class Converted:
-    """Exact home-currency sums per rollup source, over the convertible currencies only."""
+    """Exact home-currency sums per rollup source over the (currency, day)s with a rate, and what was left out."""
 
     home: str
     amounts: dict[str, Fraction] = field(default_factory=lambda: defaultdict(Fraction))
     events: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rates: list[RateUsed] = field(default_factory=list)
-    not_convertible: dict[str, str] = field(default_factory=dict)
+    left: dict[str, Left] = field(default_factory=dict)
 
 
-def _reason(currency: str, home: str, missing: list[tuple[str, date]], rates: Rates) -> str:
-    code, day = next(((c, d) for c, d in missing if c != home), missing[0])
+def _reason(currency: str, home: str, day: date, rates: Rates) -> str:
+    code = currency if not fx.usable(rates.get((currency, day)), day) else home
     rate = rates.get((code, day))
     if rate is None:
-        quoted = f"the ECB does not quote {code} (or its rates are not loaded)"
-        return f"no ECB reference rate for {code}: {quoted}" if code == currency else f"no rate for {code}: {quoted}"
+        return f"no ECB reference rate for {code}: the ECB does not quote it (or its rates are not loaded)"
     return (
-        f"the newest ECB rate for {code} is of {rate.rate_date}, more than {fx.MAX_RATE_AGE_DAYS} days before {day}:"
+        f"no ECB rate for {code} within {fx.MAX_RATE_AGE_DAYS} days (the newest loaded is of {rate.rate_date}):"
         " load newer rates with `wedsync-analytics fx load`"
     )
 
 
 def convert(rows: Iterable[DayAmount], home: str, read_rates: ReadRates) -> Converted:
-    """The rows in the home currency, each (currency, day) at its day's rate; a currency with any day lacking a
-    rate is wholly not convertible (a partial figure would mislead)."""
+    """The rows in the home currency, each (currency, day) at its day's rate. A day without a usable rate for its
+    currency (or the home currency) is left out and reported with its amounts, never guessed."""
     rows = [r for r in rows if r.currency]
     out = Converted(home)
-    pairs = {(c, r.day) for r in rows if r.currency != home for c in (r.currency, home)}
-    rates = read_rates(pairs)
-    days_of: dict[str, set[date]] = defaultdict(set)
-    for r in rows:
-        days_of[r.currency].add(r.day)
-    for cur, days in days_of.items():
-        if cur == home:
-            continue
-        missing = sorted((c, d) for d in days for c in (cur, home) if not fx.usable(rates.get((c, d)), d))
-        if missing:
-            out.not_convertible[cur] = _reason(cur, home, missing, rates)
+    rates = read_rates({(c, r.day) for r in rows if r.currency != home for c in (r.currency, home)})
     used: set[fx.Rate] = set()
     for r in rows:
-        if r.currency in out.not_convertible:
-            continue
-        out.events[r.metric] += r.events
         if r.currency == home:
+            out.events[r.metric] += r.events
             out.amounts[r.metric] += r.amount_minor
             continue
-        mine, theirs = rates[(r.currency, r.day)], rates[(home, r.day)]
-        assert mine is not None and theirs is not None
+        mine, theirs = rates.get((r.currency, r.day)), rates.get((home, r.day))
+        if mine is None or theirs is None or not (fx.usable(mine, r.day) and fx.usable(theirs, r.day)):
+            left = out.left.setdefault(r.currency, Left(_reason(r.currency, home, r.day, rates)))
+            left.amounts[r.metric] += r.amount_minor
+            left.days.add(r.day)
+            continue
         used.update((mine, theirs))
         scale = Fraction(10) ** (currencies.exponent(home) - currencies.exponent(r.currency))
+        out.events[r.metric] += r.events
         out.amounts[r.metric] += r.amount_minor * scale * Fraction(theirs.per_eur) / Fraction(mine.per_eur)
     out.rates = [
         RateUsed(currency=x.currency, rate_date=x.rate_date, per_eur=str(x.per_eur))
@@ -174,12 +178,6 @@ def daily(
     return [DayAmount(r.period.date(), r.metric, r.currency, r.events, r.amount_minor) for r in rows]
 
 
-def _per_currency(rows: list[DayAmount], currency: str) -> tuple[int, int]:
-    gross = sum(r.amount_minor for r in rows if r.currency == currency and r.metric == _PAYMENTS)
-    refunds = sum(r.amount_minor for r in rows if r.currency == currency and r.metric == _REFUNDS)
-    return gross, refunds
-
-
 def revenue(
     conn: Connection[Any], org_id: UUID, start: datetime, end: datetime, read_rates: ReadRates | None = None
 ) -> HomeRevenue:
@@ -191,9 +189,19 @@ def revenue(
     done = convert(rows, org.home_currency, read_rates or (lambda pairs: fx.lookup(conn, pairs)))
     gross, refunds = done.amounts[_PAYMENTS], done.amounts[_REFUNDS]
     left_out = []
-    for cur, reason in sorted(done.not_convertible.items()):
-        g, r = _per_currency(rows, cur)
-        left_out.append(NotConvertible(currency=cur, gross_minor=g, refunds_minor=r, net_minor=g - r, reason=reason))
+    for cur, left in sorted(done.left.items()):
+        g, r = left.amounts[_PAYMENTS], left.amounts[_REFUNDS]
+        left_out.append(
+            NotConvertible(
+                currency=cur,
+                gross_minor=g,
+                refunds_minor=r,
+                net_minor=g - r,
+                first_day=min(left.days),
+                last_day=max(left.days),
+                reason=left.reason,
+            )
+        )
     return HomeRevenue(
         currency=org.home_currency,
         gross_minor=round(gross),
@@ -235,5 +243,8 @@ def metrics(
         currency=org.home_currency,
         values={m.name: _value(m, done) for m in sorted(wanted, key=lambda m: m.name)},
         rates=done.rates,
-        not_convertible=[Unconverted(currency=c, reason=reason) for c, reason in sorted(done.not_convertible.items())],
+        not_convertible=[
+            Unconverted(currency=c, first_day=min(x.days), last_day=max(x.days), reason=x.reason)
+            for c, x in sorted(done.left.items())
+        ],
     )

@@ -110,13 +110,16 @@ def test_revenue_in_the_home_currency_equals_a_payment_by_payment_recomputation_
     assert [n["currency"] for n in overview["not_convertible"]] == ["NPR"]
 
 
-def test_a_day_beyond_the_loaded_rates_makes_its_currency_not_convertible_rather_than_guessed(
+def test_days_beyond_the_loaded_rates_are_left_out_and_listed_rather_than_guessed(
     ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any]
 ) -> None:
-    _rates(4)  # rates until 2026-10-31 only
+    rates = _rates(4)  # published until Friday 2026-10-30
     org = make_org(timezone="Europe/London", currency="GBP")
-    late = support.at("2026-11-20", "12:00", "Europe/London")
+    early, late = support.at("2026-11-03", "12:00", "Europe/London"), support.at("2026-11-20", "12:00", "Europe/London")
     events = [
+        factories.make_event(
+            "payment.succeeded", payment_id="u0", amount_minor=7_777, currency="USD", occurred_at=early
+        ),
         factories.make_event(
             "payment.succeeded", payment_id="u1", amount_minor=10_000, currency="USD", occurred_at=late
         ),
@@ -129,9 +132,18 @@ def test_a_day_beyond_the_loaded_rates_makes_its_currency_not_convertible_rather
     got = support.get(dashboard_app, "/v1/revenue", org.read_key, **{"from": "2026-11-01", "to": "2026-11-30"}).json[
         "home_currency"
     ]
-    assert (got["gross_minor"], got["rates"]) == (5_000, [])
+    model = fx_model.expected(events, ZoneInfo("Europe/London"), "GBP", rates, date(2026, 11, 1), date(2026, 11, 30))
+    assert model.left_out == {"USD": {"gross_minor": 10_000, "refunds_minor": 0}}
+    assert got["gross_minor"] == round(model.gross) and 5_000 < got["gross_minor"] < 5_000 + 7_777
+    assert {r["rate_date"] for r in got["rates"]} == {"2026-10-30"}  # 4 days old on the 3rd: still used
     [usd] = got["not_convertible"]
-    assert usd["currency"] == "USD" and usd["gross_minor"] == 10_000 and "fx load" in usd["reason"]
+    assert (usd["currency"], usd["gross_minor"], usd["first_day"], usd["last_day"]) == (
+        "USD",
+        10_000,
+        "2026-11-20",
+        "2026-11-20",
+    )
+    assert "fx load" in usd["reason"] and "2026-10-30" in usd["reason"]
 
 
 def test_fx_load_reads_the_ecb_csv_from_a_url_and_replaces_a_corrected_rate(
