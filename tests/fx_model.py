@@ -1,4 +1,4 @@
-"""An independent model of home-currency totals, written from docs/metrics.md "Home currency": each payment on
+"""An independent model of home-currency totals, written from docs/dashboard.md "Home currency": each payment on
 its own (not per day), converted at the ECB rate last published on or before its local day, summed exactly and
 rounded once, half to even. It shares no code with shared.metrics.home."""
 

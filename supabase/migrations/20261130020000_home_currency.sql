@@ -1,5 +1,5 @@
 -- Home-currency totals: each organization's home currency, and the European Central Bank's reference rates that
--- money is converted with (docs/metrics.md "Home currency").
+-- money is converted with (docs/dashboard.md "Home currency").
 
 -- The currency every money metric is also given in. Null: the organization's default currency (`currency`),
 -- which is what every organization created before this column had; `org create --home-currency` sets it.

@@ -1,4 +1,4 @@
-"""Exchange rates for home-currency totals: `fx load`, `fx show` (docs/metrics.md "Home currency")."""
+"""Exchange rates for home-currency totals: `fx load`, `fx show` (docs/dashboard.md "Home currency")."""
 
 from __future__ import annotations
 
