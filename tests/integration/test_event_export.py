@@ -132,3 +132,21 @@ def test_a_bad_window_is_refused_before_anything_is_streamed(dashboard_app: Any,
     answer = support.get(dashboard_app, "/v1/export/events", org.read_key, **{"from": "2026-10-05", "to": "2026-10-01"})
     assert answer.status_code == 400
     assert support.get(dashboard_app, "/v1/export/events", None).status_code == 401
+
+
+def test_the_cli_parquet_export_holds_the_same_events_as_the_csv(
+    ingest_app: Any, make_org: Callable[..., Any], tmp_path: Path
+) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")  # the optional extra: pip install 'wedsync-analytics[parquet]'
+    mine, theirs = make_org(name="Mine"), make_org(name="Theirs")
+    support.post(ingest_app, mine.ingest_key, _events("pq", 25))
+    support.post(ingest_app, theirs.ingest_key, _events("other", 5))
+    support.drain()
+    assert cli.main(["export", "events", "--org", str(mine.id), "--out", str(tmp_path / "e.parquet")]) == 0
+    assert cli.main(["export", "events", "--org", str(mine.id), "--out", str(tmp_path / "e.csv.gz")]) == 0
+    table = pq.read_table(tmp_path / "e.parquet").to_pylist()
+    rows = _rows((tmp_path / "e.csv.gz").read_bytes())
+    assert [(str(t["id"]), t["event_id"], json.loads(t["properties"])) for t in table] == [
+        (r["id"], r["event_id"], json.loads(r["properties"])) for r in rows
+    ]
+    assert len(table) == 25 and table[0]["occurred_at"].isoformat().startswith(rows[0]["occurred_at"][:19])

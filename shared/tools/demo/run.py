@@ -253,7 +253,8 @@ def render(h: Headline, name: str) -> list[str]:
     )
     for n in hr.not_convertible:
         lines.append(
-            f"    not in the {hr.currency} total: {currencies.format_minor(n.net_minor, n.currency)} net ({n.reason})"
+            f"    not in the {hr.currency} total: {currencies.format_minor(n.net_minor, n.currency)} net of "
+            f"{n.first_day} to {n.last_day} ({n.reason})"
         )
     lines.append(f"  failed payments {h.payments_failed:>8,}")
     rating = "-" if h.average_rating is None else f"{h.average_rating:.2f} / 5"
