@@ -118,6 +118,9 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
 
 def timeseries(conn: Connection[Any], org: serving.OrgState, q: questions.TimeseriesQuery) -> rollups.Timeseries:
     span = q.span
+    if q.currency == "home":
+        zone = timeframes.load_org(conn, org.id)
+        return home.timeseries(conn, zone, q.metric, q.interval, span.start, span.end, _rates(conn))
     return rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
 
 

@@ -5,7 +5,8 @@ only, so a Saturday uses Friday's rate and Easter Monday the Thursday before. A 
 `MAX_RATE_AGE_DAYS` is not used (the currency is reported as not convertible instead): either the ECB stopped
 quoting it or newer rates have not been loaded (`wedsync-analytics fx load`).
 
-API: lookup(conn, pairs) -> {(currency, day): Rate | None}; SOURCE.
+API: lookup(conn, pairs) -> {(currency, day): Rate | None}; usable(rate, day); SOURCE, METHOD; the answer parts
+RateUsed, Unconverted, Conversion.
 """
 
 from __future__ import annotations
@@ -18,11 +19,41 @@ from typing import Any
 
 from psycopg import Connection
 from psycopg.rows import dict_row
+from pydantic import BaseModel, Field
 
 from shared.core import db
 
 SOURCE = "ECB reference rate"
 MAX_RATE_AGE_DAYS = 7
+METHOD = (
+    "Each payment at the ECB reference rate of its local day in the organization's zone (the last rate published"
+    " on or before that day: weekends and holidays use the previous working day's); each refund at the rate of"
+    " the refund's local day. Converted exactly, each figure rounded once, half to even, to the home currency's"
+    " minor unit."
+)
+
+
+class RateUsed(BaseModel):
+    currency: str
+    rate_date: date = Field(description="The ECB publication day whose rate was used")
+    per_eur: str = Field(description="Units of the currency per 1 EUR, as published")
+
+
+class Unconverted(BaseModel):
+    currency: str
+    first_day: date = Field(description="The first local day with money left out")
+    last_day: date = Field(description="The last local day with money left out")
+    reason: str
+
+
+class Conversion(BaseModel):
+    """How figures in the home currency were made: the rates used and what was left out."""
+
+    currency: str = Field(description="The organization's home currency (ISO 4217)")
+    source: str = SOURCE
+    method: str = METHOD
+    rates: list[RateUsed] = Field(description="Every rate used: currency and ECB publication day")
+    not_convertible: list[Unconverted] = Field(description="Money left out (no usable rate), never guessed")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ API: revenue(conn, org_id, start, end, read_rates=...) -> HomeRevenue; metrics(c
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -29,32 +30,16 @@ from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.catalog import currencies
-from shared.core import db
-from shared.metrics import fx, registry, timeframes
+from shared.core import db, errors
+from shared.metrics import fx, registry, rollups, timeframes
 
-METHOD = (
-    "Each payment at the ECB reference rate of its local day in the organization's zone (the last rate published"
-    " on or before that day: weekends and holidays use the previous working day's); each refund at the rate of"
-    " the refund's local day. Converted exactly, each figure rounded once, half to even, to the home currency's"
-    " minor unit."
-)
+METHOD = fx.METHOD
+RateUsed = fx.RateUsed
+Unconverted = fx.Unconverted
 Rates = dict[tuple[str, date], fx.Rate | None]
 ReadRates = Callable[[Iterable[tuple[str, date]]], Rates]
 _PAYMENTS = "payment.succeeded"
 _REFUNDS = "payment.refunded"
-
-
-class RateUsed(BaseModel):
-    currency: str
-    rate_date: date = Field(description="The ECB publication day whose rate was used")
-    per_eur: str = Field(description="Units of the currency per 1 EUR, as published")
-
-
-class Unconverted(BaseModel):
-    currency: str
-    first_day: date = Field(description="The first local day with money left out")
-    last_day: date = Field(description="The last local day with money left out")
-    reason: str
 
 
 class NotConvertible(Unconverted):
@@ -226,6 +211,13 @@ def _value(metric: registry.Metric, done: Converted) -> int | None:
     return round(value)
 
 
+def _unconverted(done: Converted) -> list[fx.Unconverted]:
+    return [
+        fx.Unconverted(currency=c, first_day=min(x.days), last_day=max(x.days), reason=x.reason)
+        for c, x in sorted(done.left.items())
+    ]
+
+
 def money_metrics() -> list[registry.Metric]:
     """The registered metrics that are sums of money (the ones a home-currency figure exists for)."""
     return [m for m in registry.REGISTRY.values() if m.unit == "money"]
@@ -243,8 +235,49 @@ def metrics(
         currency=org.home_currency,
         values={m.name: _value(m, done) for m in sorted(wanted, key=lambda m: m.name)},
         rates=done.rates,
-        not_convertible=[
-            Unconverted(currency=c, first_day=min(x.days), last_day=max(x.days), reason=x.reason)
-            for c, x in sorted(done.left.items())
-        ],
+        not_convertible=_unconverted(done),
+    )
+
+
+def timeseries(
+    conn: Connection[Any],
+    org: timeframes.Org,
+    metric: str,
+    interval: timeframes.Interval,
+    start: datetime,
+    end: datetime,
+    read_rates: ReadRates,
+) -> rollups.Timeseries:
+    """One money metric per local day, week or month in the home currency (`?currency=home`): one series, each
+    point converted day by day and rounded once; `home_currency` says which rates and what was left out."""
+    m = registry.get(metric)
+    if m.unit != "money":
+        raise errors.InvalidInput(f"{metric} is not money: currency=home applies to money metrics only")
+    if interval == "hour":
+        raise errors.InvalidInput("currency=home converts at daily rates: use interval day, week or month")
+    keys = timeframes.periods(org.tz, interval, start, end, org.week_start)
+    rows = daily(conn, org, sorted(m.sources), start, end)
+    home = org.home_currency
+    rates = read_rates({(c, r.day) for r in rows if r.currency and r.currency != home for c in (r.currency, home)})
+    per_period: dict[datetime, list[DayAmount]] = defaultdict(list)
+    for r in rows:
+        at = bisect.bisect_right(keys, datetime.combine(r.day, datetime.min.time())) - 1
+        per_period[keys[max(at, 0)]].append(r)
+    empty = None if m.over else 0
+    points = [
+        rollups.Point(
+            start=k.replace(tzinfo=org.tz),
+            value=_value(m, convert(per_period[k], home, lambda _: rates)) if k in per_period else empty,
+        )
+        for k in keys
+    ]
+    done = convert(rows, home, lambda _: rates)
+    return rollups.Timeseries(
+        metric=metric,
+        unit=m.unit,
+        interval=interval,
+        timezone=org.tz.key,
+        week_start=org.week_start,
+        series=[rollups.Series(currency=home, points=points)],
+        home_currency=fx.Conversion(currency=home, rates=done.rates, not_convertible=_unconverted(done)),
     )

@@ -109,6 +109,20 @@ def test_revenue_in_the_home_currency_equals_a_payment_by_payment_recomputation_
     assert overview["values"]["booking_value"] == round(model.booked)
     assert [n["currency"] for n in overview["not_convertible"]] == ["NPR"]
 
+    weekly = support.get(
+        dashboard_app,
+        "/v1/metrics/timeseries",
+        org.read_key,
+        **{"metric": "revenue_net", "interval": "week", "currency": "home", "from": "2026-10-01", "to": "2026-10-31"},
+    ).json
+    assert [s["currency"] for s in weekly["series"]] == [home] and weekly["home_currency"]["currency"] == home
+    for point in weekly["series"][0]["points"]:
+        monday = datetime.fromisoformat(point["start"]).date()
+        week = fx_model.expected(
+            events, TZ, home, rates, max(monday, OCTOBER[0]), min(monday + timedelta(days=6), OCTOBER[1])
+        )
+        assert point["value"] == round(week.gross - week.refunds), point
+
 
 def test_days_beyond_the_loaded_rates_are_left_out_and_listed_rather_than_guessed(
     ingest_app: Any, dashboard_app: Any, make_org: Callable[..., Any]
