@@ -12,7 +12,8 @@ per-currency amounts and days; never guessed.
 Per-currency figures stay the exact default; this is an addition.
 
 API: revenue(conn, org_id, start, end, read_rates=...) -> HomeRevenue; metrics(conn, org, start, end, read_rates)
--> HomeMetrics; convert(rows, home, read_rates) -> Converted.
+-> HomeMetrics; timeseries(conn, org, metric, interval, start, end, read_rates) -> rollups.Timeseries;
+convert(rows, home, read_rates) -> Converted.
 """
 
 from __future__ import annotations
