@@ -17,6 +17,7 @@ from shared.dashboard import (
     answers,
     auth,
     csvexport,
+    eventexport,
     livefeed,
     openapi,
     pipelinestatus,
@@ -234,6 +235,37 @@ def get_report(request: flask.Request, report_id: str) -> flask.Response:
         body,
         mimetype=content_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
+    )
+
+
+@router.route("GET", "/v1/export/events")
+def get_event_export(request: flask.Request) -> flask.Response:
+    try:
+        viewer = _viewer(request)
+        if viewer.via == "share_link":
+            raise auth.AuthError(403, "a share link shows the dashboard; it cannot export the raw events")
+        repeated = [k for k, v in request.args.lists() if len(v) > 1]
+        if repeated:
+            raise questions.BadInput(
+                [web.FieldError(loc=[k], msg="given more than once", type="duplicate") for k in repeated]
+            )
+        query = questions.parse(eventexport.ExportQuery, _args(request))
+        with serving.as_viewer(viewer) as conn:
+            org = serving.state(conn)
+        start, end = eventexport.window(query, org.tz)
+    except auth.AuthError as exc:
+        return _refused(exc)
+    except _Limited as exc:
+        return _limited(exc)
+    except questions.BadInput as exc:
+        return _bad(exc)
+    except (errors.DatabaseUnavailable, errors.DatabaseTimeout) as exc:
+        return web.problem(503, "unavailable", f"the database cannot answer now ({exc})", headers={"Retry-After": "5"})
+    name = eventexport.filename(start, end, org.tz)
+    return flask.Response(
+        eventexport.stream(viewer, start, end),  # one transaction as the viewer, open while it streams
+        mimetype=eventexport.MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"},
     )
 
 

@@ -11,7 +11,14 @@ from psycopg import Connection
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.catalog import currencies
-from shared.core import apikeys, db
+from shared.core import apikeys, db, errors
+
+
+def _currency_code(value: str) -> str:
+    code = value.strip().upper()
+    if not currencies.is_known(code):
+        raise ValueError("must be an ISO 4217 currency code in circulation, such as GBP, EUR or USD")
+    return code
 
 
 class NewOrganization(BaseModel):
@@ -22,6 +29,10 @@ class NewOrganization(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     timezone: str = Field(description="IANA time zone, such as Europe/London or Asia/Kathmandu")
     currency: str = Field(description="Default ISO 4217 currency, such as GBP")
+    home_currency: str | None = Field(
+        None,
+        description="The currency money metrics are also totalled in (ECB rates); default: `currency`",
+    )
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("timezone")
@@ -33,13 +44,10 @@ class NewOrganization(BaseModel):
             raise ValueError("must be an IANA time zone name, such as Europe/London or America/New_York") from None
         return value
 
-    @field_validator("currency")
+    @field_validator("currency", "home_currency")
     @classmethod
-    def _currency(cls, value: str) -> str:
-        code = value.upper()
-        if not currencies.is_known(code):
-            raise ValueError("must be an ISO 4217 currency code in circulation, such as GBP, EUR or USD")
-        return code
+    def _currency(cls, value: str | None) -> str | None:
+        return None if value is None else _currency_code(value)
 
 
 class CreatedOrganization(BaseModel):
@@ -47,8 +55,19 @@ class CreatedOrganization(BaseModel):
     name: str
     timezone: str
     currency: str
+    home_currency: str
     ingest_key: str
     read_key: str
+
+
+def set_home_currency(conn: Connection[Any], org_id: UUID, code: str) -> None:
+    """Make `code` the organization's home currency; NotFound when there is no such organization."""
+    try:
+        checked = _currency_code(code)
+    except ValueError as exc:
+        raise errors.InvalidInput(f"home currency {code!r} {exc}") from None
+    if db.fetch_scalar(conn, "set_home_currency", {"id": org_id, "home_currency": checked}) is None:
+        raise errors.NotFound(f"organization {org_id} does not exist")
 
 
 def create(conn: Connection[Any], new: NewOrganization) -> CreatedOrganization:
@@ -60,6 +79,7 @@ def create(conn: Connection[Any], new: NewOrganization) -> CreatedOrganization:
             "name": new.name,
             "timezone": new.timezone,
             "currency": new.currency,
+            "home_currency": new.home_currency,
             "settings": json.dumps(new.settings),
         },
     )
@@ -71,6 +91,7 @@ def create(conn: Connection[Any], new: NewOrganization) -> CreatedOrganization:
         name=new.name,
         timezone=new.timezone,
         currency=new.currency,
+        home_currency=new.home_currency or new.currency,
         ingest_key=ingest.key,
         read_key=read.key,
     )

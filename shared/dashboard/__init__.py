@@ -6,6 +6,7 @@ __all__ = [
     "answercache",
     "answers",
     "auth",
+    "eventexport",
     "livefeed",
     "openapi",
     "pipelinestatus",

@@ -6,7 +6,8 @@ organization's state and the parsed question, and returns a pydantic model: the 
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 from shared.core import queues
 from shared.dashboard import auth, questions, serving
 from shared.dashboard import settings as dashboard_settings
-from shared.metrics import funnels, registry, rollups, weddings
+from shared.metrics import funnels, fx, home, registry, rollups, timeframes, weddings
 from shared.report import access
 
 
@@ -42,6 +43,11 @@ class Overview(BaseModel):
         "previous", description="What previous_start to previous_end is: " + questions.COMPARE_DESCRIPTION
     )
     metrics: list[Change]
+    home_currency: home.HomeMetrics = Field(
+        description="The money metrics in the organization's home currency (ECB rates; per-currency figures above"
+        " stay the exact ones)"
+    )
+    home_currency_previous: home.HomeMetrics = Field(description="The same over the previous period")
 
 
 class Catalog(BaseModel):
@@ -61,6 +67,20 @@ class RevenueAnswer(BaseModel):
     start: datetime
     end: datetime
     currencies: list[rollups.CurrencyRevenue] = Field(description="Never converted or summed across currencies")
+    home_currency: home.HomeRevenue = Field(
+        description="Gross, refunds and net in the organization's home currency: payments at the ECB rate of their"
+        " local day, refunds at the rate of the refund's day; currencies without a rate listed, not guessed"
+    )
+
+
+def _rates(conn: Connection[Any]) -> home.ReadRates:
+    """Reads exchange rates owner-side: `fx_rates` is the pipeline's reference data, not a tenant's rows."""
+
+    def read(pairs: Iterable[tuple[str, date]]) -> dict[tuple[str, date], fx.Rate | None]:
+        with serving.owner_side(conn):
+            return fx.lookup(conn, pairs)
+
+    return read
 
 
 def overview(conn: Connection[Any], org: serving.OrgState, q: questions.OverviewQuery) -> Overview:
@@ -88,6 +108,7 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
                     change_ratio=ratio,
                 )
             )
+    zone = timeframes.load_org(conn, org.id)
     return Overview(
         timezone=org.tz.key,
         start=span.start,
@@ -96,11 +117,16 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
         previous_end=span.previous_end,
         compare=q.compare,
         metrics=out,
+        home_currency=home.metrics(conn, zone, span.start, span.end, _rates(conn)),
+        home_currency_previous=home.metrics(conn, zone, span.previous_start, span.previous_end, _rates(conn)),
     )
 
 
 def timeseries(conn: Connection[Any], org: serving.OrgState, q: questions.TimeseriesQuery) -> rollups.Timeseries:
     span = q.span
+    if q.currency == "home":
+        zone = timeframes.load_org(conn, org.id)
+        return home.timeseries(conn, zone, q.metric, q.interval, span.start, span.end, _rates(conn))
     answer = rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
     if q.compare is None:
         return answer
@@ -128,7 +154,12 @@ def funnel(conn: Connection[Any], org: serving.OrgState, q: questions.FunnelQuer
 
 def revenue(conn: Connection[Any], org: serving.OrgState, q: questions.RevenueQuery) -> RevenueAnswer:
     span = q.span
-    return RevenueAnswer(start=span.start, end=span.end, currencies=rollups.revenue(conn, org.id, span.start, span.end))
+    return RevenueAnswer(
+        start=span.start,
+        end=span.end,
+        currencies=rollups.revenue(conn, org.id, span.start, span.end),
+        home_currency=home.revenue(conn, org.id, span.start, span.end, _rates(conn)),
+    )
 
 
 def wedding_axis(conn: Connection[Any], org: serving.OrgState, q: questions.WeddingsQuery) -> weddings.Weddings:

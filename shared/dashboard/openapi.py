@@ -50,11 +50,9 @@ def document(
             parameters.append(_FORMAT)
         responses: dict[str, Any] = {}
         if e.answer is None:
-            responses["200"] = {
-                "description": "Server-sent events: `event: change` per notice, heartbeat "
-                "comments, `event: end` when the stream's maximum duration is reached",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            }
+            media, description = e.media
+            schema = {"type": "string", "format": "binary"} if "gzip" in media else {"type": "string"}
+            responses["200"] = {"description": description, "content": {media: {"schema": schema}}}
         else:
             ref = refs[(e.answer, "serialization")]
             responses["200"] = {"description": "OK", "content": {"application/json": {"schema": ref}}}

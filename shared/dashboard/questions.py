@@ -173,6 +173,20 @@ class TimeseriesQuery(MetricQuery):
         None,
         description="Also answer the comparison period's series (`comparison`); unset: none. " + COMPARE_DESCRIPTION,
     )
+    currency: Literal["home"] | None = Field(
+        None,
+        description="home: a money metric as one series in the organization's home currency (ECB rate of each"
+        " local day; interval day, week or month)",
+    )
+
+    def checks(self) -> list[web.FieldError]:
+        if self.currency != "home":
+            return []
+        if registry.REGISTRY[self.metric].unit != "money":
+            return [web.FieldError(loc=["currency"], type="currency", msg=f"{self.metric} is not a money metric")]
+        if self.interval == "hour":
+            return [web.FieldError(loc=["currency"], type="currency", msg="home converts at daily rates: not hourly")]
+        return []
 
 
 class BreakdownQuery(MetricQuery):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from shared.dashboard import answers, pipelinestatus, questions
+from shared.dashboard import answers, eventexport, pipelinestatus, questions
 from shared.metrics import rollups, weddings
 from shared.report import access
 
@@ -22,8 +22,13 @@ class Endpoint:
     path: str
     summary: str
     query: type[BaseModel]
-    answer: type[BaseModel] | None  # None: not JSON (the event stream)
+    answer: type[BaseModel] | None  # None: not JSON (a stream, `media`)
     cached: bool = True
+    media: tuple[str, str] = (
+        "text/event-stream",
+        "Server-sent events: `event: change` per notice, heartbeat comments, `event: end` when the stream's maximum"
+        " duration is reached",
+    )
 
 
 ENDPOINTS: list[Endpoint] = [
@@ -87,6 +92,19 @@ ENDPOINTS: list[Endpoint] = [
         questions.ReportQuery,
         access.ReportRecord,
         cached=False,
+    ),
+    Endpoint(
+        "/v1/export/events",
+        "The organization's raw stored events (all of them without from/to) as gzipped CSV, streamed (never cached;"
+        " not for share links)",
+        eventexport.ExportQuery,
+        None,
+        cached=False,
+        media=(
+            eventexport.MEDIA_TYPE,
+            "gzipped CSV (RFC 4180) with a header row: " + ",".join(eventexport.COLUMNS) + "; instants in UTC,"
+            " properties as JSON, oldest first",
+        ),
     ),
     Endpoint(
         "/v1/events/live",

@@ -27,7 +27,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from shared.core import db, errors
-from shared.metrics import registry, timeframes
+from shared.metrics import fx, registry, timeframes
 
 _FIELDS: tuple[registry.Field_, ...] = ("events", "amount_minor", "value_sum", "value_count")
 
@@ -70,6 +70,10 @@ class Timeseries(BaseModel):
     )
     comparison_start: datetime | None = None
     comparison_end: datetime | None = None
+    home_currency: fx.Conversion | None = Field(
+        None,
+        description="With currency=home: the one series is in this home currency; the rates used, what was left out",
+    )
 
 
 class BreakdownRow(BaseModel):

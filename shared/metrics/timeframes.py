@@ -34,12 +34,18 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 @dataclass
 class Org:
-    """The organization a question is about: its zone, default currency and the first day of its week."""
+    """The organization a question is about: its zone, default and home currencies and the first day of its
+    week (the home currency is the default currency unless the organization chose another)."""
 
     id: UUID
     tz: ZoneInfo
     currency: str
     week_start: str = "monday"
+    home: str | None = None
+
+    @property
+    def home_currency(self) -> str:
+        return self.home or self.currency
 
     @property
     def week_shift(self) -> int:
@@ -58,7 +64,9 @@ def load_org(conn: Connection[Any], org_id: UUID) -> Org:
     row = db.fetch_one(conn, "organization_zone", {"organization_id": org_id}, dict_row)
     if row is None:
         raise errors.NotFound(f"organization {org_id} does not exist")
-    return Org(org_id, ZoneInfo(row["timezone"]), row["currency"], week_start_of(row["week_start"]))
+    return Org(
+        org_id, ZoneInfo(row["timezone"]), row["currency"], week_start_of(row["week_start"]), row["home_currency"]
+    )
 
 
 def check_window(start: datetime, end: datetime) -> None:

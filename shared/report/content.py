@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from shared.core import db, errors
-from shared.metrics import funnels, registry, rollups, seasons, weddings
+from shared.metrics import funnels, home, registry, rollups, seasons, weddings
 from shared.report import periods
 
 Unit = Literal["count", "money", "ratio", "score", "days"]
@@ -102,6 +102,9 @@ class ReportData(BaseModel):
     window_end: datetime
     headline: list[Figure]
     revenue: list[rollups.CurrencyRevenue]
+    home_revenue: home.HomeRevenue | None = Field(
+        None, description="Revenue in the home currency at ECB rates (None in reports made before it existed)"
+    )
     trend: list[TrendPoint]
     bookings: list[funnels.BookingStatus]
     funnel: funnels.Funnel
@@ -324,6 +327,7 @@ def build(conn: Connection[Any], org_id: UUID, period: periods.Period) -> Report
         window_end=end,
         headline=headline,
         revenue=rollups.revenue(conn, org_id, start, end),
+        home_revenue=home.revenue(conn, org_id, start, end),
         trend=trend,
         bookings=funnels.bookings(conn, org_id, start, end),
         funnel=funnel_now,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from shared.metrics import home
 from shared.report import charts, content, text
 
 
@@ -101,6 +102,8 @@ def blocks(data: content.ReportData, drawn: list[charts.Chart]) -> list[Block]:
                 numeric={1, 2, 3, 4},
             )
         )
+        if data.home_revenue is not None:
+            out.extend(_home_total(data.home_revenue))
         kinds = [[text.name(k), text.money(v, r.currency)] for r in data.revenue for k, v in r.by_kind_minor.items()]
         if kinds:
             out.append(Table(["Received by payment type", "Amount"], kinds, numeric={1}))
@@ -217,3 +220,28 @@ def blocks(data: content.ReportData, drawn: list[charts.Chart]) -> list[Block]:
         )
     )
     return out
+
+
+def _home_total(h: home.HomeRevenue) -> list[Block]:
+    """The revenue in the home currency, below the per-currency table: the rate source and what was left out."""
+    blocks: list[Block] = [
+        Table(
+            [f"Total in {h.currency}", "Received", "Refunded", "Net"],
+            [
+                [
+                    f"all currencies at {h.source}s",
+                    text.money(h.gross_minor, h.currency),
+                    text.money(h.refunds_minor, h.currency),
+                    text.money(h.net_minor, h.currency),
+                ]
+            ],
+            numeric={1, 2, 3},
+        ),
+        Note(
+            f"Converted into {h.currency}: each payment at the {h.source} of its day, each refund at the rate of"
+            " the day it was refunded (weekends and holidays: the last working day's rate)."
+        ),
+    ]
+    for n in h.not_convertible:
+        blocks.append(Note(f"Not in the {h.currency} total: {text.money(n.net_minor, n.currency)} net ({n.reason})."))
+    return blocks

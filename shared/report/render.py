@@ -271,6 +271,11 @@ def _csv(data: content.ReportData) -> bytes:
         count("revenue", f"payments ({r.currency})", r.payments)
         for kind, v in r.by_kind_minor.items():
             money("revenue", f"received: {text.name(kind)}", v, r.currency)
+    if data.home_revenue is not None:
+        h = data.home_revenue
+        money("revenue", f"received, all currencies in {h.currency} ({h.source})", h.gross_minor, h.currency)
+        money("revenue", f"refunded, all currencies in {h.currency} ({h.source})", h.refunds_minor, h.currency)
+        money("revenue", f"net, all currencies in {h.currency} ({h.source})", h.net_minor, h.currency)
     for p in data.trend:
         when = p.period_start.isoformat()
         count("trend", "inquiries", p.inquiries, when=when)

@@ -10,6 +10,8 @@ __all__ = [
     "configdoc",
     "demo",
     "deployment",
+    "fxload",
+    "parquetexport",
     "provisioning",
     "runner",
     "schedules",

@@ -7,7 +7,19 @@ import sys
 from collections.abc import Sequence
 
 from shared.core import db
-from shared.tools.commands import aggregation, alerts, core, demo, deploy, quality, reports, sharing, sources
+from shared.tools.commands import (
+    aggregation,
+    alerts,
+    core,
+    demo,
+    deploy,
+    exchange,
+    exports,
+    quality,
+    reports,
+    sharing,
+    sources,
+)
 
 SCHEMA_FILE = core.SCHEMA_FILE
 
@@ -15,7 +27,7 @@ SCHEMA_FILE = core.SCHEMA_FILE
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wedsync-analytics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for topic in (core, sources, aggregation, quality, alerts, reports, sharing, deploy, demo):
+    for topic in (core, sources, aggregation, quality, alerts, reports, sharing, deploy, demo, exchange, exports):
         topic.register(sub)
     return parser
 

@@ -28,5 +28,6 @@ def test_up_with_demo_starts_the_pipeline_sends_the_demo_and_prints_the_headline
     assert ", 0 rejected," in out and "counted: every event is in the rollups" in out
     assert "Rose & Thorn Photography (demo: seed 4, 2026-05-01 to 2026-05-31)" in out
     assert "  revenue GBP     gross " in out and "  inquiries " in out
+    assert "  revenue in GBP gross " in out and "ECB reference rates of each day" in out  # rates loaded by the demo
     assert "1 monthly report(s) written to" in out and "May 2026" in out
     assert sorted(p.suffix for p in (tmp_path / "reports").rglob("*.*")) == [".csv", ".html", ".pdf"]

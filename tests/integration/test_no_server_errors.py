@@ -289,6 +289,7 @@ DASHBOARD_ROUTES = [
     ("GET", "/v1/metrics/breakdown"),
     ("GET", "/v1/funnel"),
     ("GET", "/v1/revenue"),
+    ("GET", "/v1/export/events"),
     ("GET", "/v1/quality"),
     ("GET", "/v1/reports"),
     ("GET", "/v1/reports/00000000-0000-0000-0000-000000000000"),

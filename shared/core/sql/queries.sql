@@ -2,8 +2,8 @@
 
 -- name: create_organization
 -- Creates an organization and returns its id.
-insert into public.organizations (name, timezone, currency, settings)
-values (%(name)s, %(timezone)s, %(currency)s, %(settings)s)
+insert into public.organizations (name, timezone, currency, home_currency, settings)
+values (%(name)s, %(timezone)s, %(currency)s, %(home_currency)s, %(settings)s)
 returning id;
 
 -- name: get_organization
@@ -12,9 +12,13 @@ select id, name, timezone, currency, settings, data_version, created_at
 from public.organizations where id = %(id)s;
 
 -- name: list_organizations
--- Every organization, oldest first.
-select id, name, timezone, currency, settings, data_version, created_at
+-- Every organization, oldest first (home_currency: the chosen one, else the default currency).
+select id, name, timezone, currency, coalesce(home_currency, currency) as home_currency, settings, data_version, created_at
 from public.organizations order by created_at, id;
+
+-- name: set_home_currency
+-- Sets an organization's home currency; returns its id (none when there is no such organization).
+update public.organizations set home_currency = %(home_currency)s where id = %(id)s returning id;
 
 -- name: organizations_by_id
 -- The zone and currency of the given organizations.

@@ -8,8 +8,9 @@ where organization_id = %(organization_id)s
 order by view_name;
 
 -- name: organization_zone
--- The time zone, default currency and first day of the week (its report setting) of one organization.
-select timezone, currency, settings #>> '{reports,week_start}' as week_start
+-- The time zone, default and home currencies and first day of the week (its report setting) of one organization.
+select timezone, currency, coalesce(home_currency, currency) as home_currency,
+       settings #>> '{reports,week_start}' as week_start
 from public.organizations where id = %(organization_id)s;
 
 -- name: rollup_sums

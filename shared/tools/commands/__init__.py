@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-__all__ = ["aggregation", "alerts", "core", "demo", "deploy", "quality", "reports", "sources"]
+__all__ = ["aggregation", "alerts", "core", "demo", "deploy", "exchange", "exports", "quality", "reports", "sources"]

@@ -14,7 +14,7 @@ from uuid import UUID
 from psycopg.rows import dict_row
 from pydantic import ValidationError
 
-from shared.core import apikeys, db, migrations, organizations
+from shared.core import apikeys, db, errors, migrations, organizations
 from shared.tools import runner, signin
 from shared.tools import settings as tools_settings
 from shared.tools.commands import demo
@@ -33,7 +33,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_org_create(args: argparse.Namespace) -> int:
     try:
-        new = organizations.NewOrganization(name=args.name, timezone=args.timezone, currency=args.currency)
+        new = organizations.NewOrganization(
+            name=args.name, timezone=args.timezone, currency=args.currency, home_currency=args.home_currency
+        )
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             print(f"error: --{err['loc'][0]}: {err['msg'].removeprefix('Value error, ')}", file=sys.stderr)
@@ -47,6 +49,7 @@ def cmd_org_create(args: argparse.Namespace) -> int:
         [
             f"organization  {created.id}",
             f"name          {created.name} ({created.timezone}, {created.currency})",
+            f"home currency {created.home_currency} (money metrics are also totalled in it)",
             f"ingest key    {created.ingest_key}",
             f"read key      {created.read_key}",
             "The keys are shown once; store them now.",
@@ -58,12 +61,32 @@ def cmd_org_create(args: argparse.Namespace) -> int:
 def cmd_org_list(args: argparse.Namespace) -> int:
     with db.transaction() as conn:
         rows = db.fetch_all(conn, "list_organizations", None, dict_row)
-    payload = [{"id": r["id"], "name": r["name"], "timezone": r["timezone"], "currency": r["currency"]} for r in rows]
+    payload = [
+        {
+            "id": r["id"],
+            "name": r["name"],
+            "timezone": r["timezone"],
+            "currency": r["currency"],
+            "home_currency": r["home_currency"],
+        }
+        for r in rows
+    ]
     if args.json:
         print(json.dumps(payload, default=str, indent=2))
     else:
         for r in payload:
-            print(f"{r['id']}  {r['name']}  {r['timezone']}  {r['currency']}")
+            print(f"{r['id']}  {r['name']}  {r['timezone']}  {r['currency']}  home {r['home_currency']}")
+    return 0
+
+
+def cmd_home_currency(args: argparse.Namespace) -> int:
+    try:
+        with db.transaction() as conn:
+            organizations.set_home_currency(conn, args.org, args.currency)
+    except (errors.InvalidInput, errors.NotFound) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"home currency of {args.org} is now {args.currency.upper()}")
     return 0
 
 
@@ -175,8 +198,15 @@ def register(sub: Any) -> None:
     create.add_argument("--name", required=True)
     create.add_argument("--timezone", required=True, help="IANA zone, e.g. Europe/London")
     create.add_argument("--currency", required=True, help="ISO 4217, e.g. GBP")
+    create.add_argument(
+        "--home-currency", help="ISO 4217: money metrics are also totalled in it (ECB rates); default: --currency"
+    )
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=cmd_org_create)
+    home = org.add_parser("home-currency", help="set an organization's home currency")
+    home.add_argument("--org", required=True, type=UUID)
+    home.add_argument("--currency", required=True, help="ISO 4217, e.g. EUR")
+    home.set_defaults(func=cmd_home_currency)
     listing = org.add_parser("list", help="list organizations")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_org_list)

@@ -31,8 +31,9 @@ from pydantic import BaseModel
 from shared.catalog import currencies
 from shared.core import apikeys, db, organizations, queues, secretbox
 from shared.ingest import webhooks
-from shared.metrics import funnels, rollups, seasons, weddings
+from shared.metrics import funnels, home, rollups, seasons, weddings
 from shared.report import settings as report_settings
+from shared.tools import fxload
 from shared.tools import settings as tools_settings
 from shared.tools.demo import business as demo_business
 from shared.tools.demo import delivery, story
@@ -154,6 +155,7 @@ class Headline(BaseModel):
     conversion_rate: float | None  # clients whose first inquiry was in the year and who booked (views)
     booking_value: list[tuple[str, int]]
     revenue: list[Money]
+    home_revenue: home.HomeRevenue
     payments_failed: int
     average_rating: float | None
     reviews: int
@@ -203,6 +205,7 @@ def headline(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime
             )
             for r in rollups.revenue(conn, org_id, start, end)
         ],
+        home_revenue=home.revenue(conn, org_id, start, end),
         payments_failed=one("payments_failed"),
         average_rating=one("review_rating"),
         reviews=one("reviews_rated"),
@@ -251,6 +254,17 @@ def render(h: Headline, name: str) -> list[str]:
             f"  revenue {r.currency}     gross {currencies.format_minor(r.gross_minor, r.currency)}, "
             f"refunds {currencies.format_minor(r.refunds_minor, r.currency)}, "
             f"net {currencies.format_minor(r.net_minor, r.currency)} ({r.payments:,} payments)"
+        )
+    hr = h.home_revenue
+    lines.append(
+        f"  revenue in {hr.currency} gross {currencies.format_minor(hr.gross_minor, hr.currency)}, "
+        f"refunds {currencies.format_minor(hr.refunds_minor, hr.currency)}, "
+        f"net {currencies.format_minor(hr.net_minor, hr.currency)} (all currencies, {hr.source}s of each day)"
+    )
+    for n in hr.not_convertible:
+        lines.append(
+            f"    not in the {hr.currency} total: {currencies.format_minor(n.net_minor, n.currency)} net of "
+            f"{n.first_day} to {n.last_day} ({n.reason})"
         )
     lines.append(f"  failed payments {h.payments_failed:>8,}")
     rating = "-" if h.average_rating is None else f"{h.average_rating:.2f} / 5"
@@ -364,6 +378,7 @@ def run(
     elif not views:
         out("the funnel views are not refreshed yet; conversion may be behind")
     with db.connect(url, autocommit=True) as conn:
+        fxload.ensure_loaded(conn)
         numbers = headline(conn, org.id, y.start, y.end)
         dead = db.fetch_scalar(conn, "demo_dead_letter_count", {"organization_id": org.id})
     out("")
