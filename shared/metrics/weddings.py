@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 
 from shared.catalog import currencies
 from shared.core import db, errors
-from shared.metrics import seasons, timeframes
+from shared.metrics import balances, seasons, timeframes
 
 By = Literal["month", "season"]
 
@@ -55,7 +55,9 @@ class _Booking(BaseModel):
 
     @property
     def outstanding(self) -> int:
-        return 0 if self.cancelled_at is not None else max(self.value_minor - self.paid, 0)
+        return balances.outstanding(
+            self.value_minor, self.paid_minor, self.refunded_minor, cancelled=self.cancelled_at is not None
+        )
 
 
 class WeddingPeriod(BaseModel):

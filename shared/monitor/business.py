@@ -20,6 +20,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 
 from shared.core import db
+from shared.metrics import balances
 from shared.monitor import alertrules, baselines, measurements
 from shared.monitor import settings as monitor_settings
 
@@ -234,10 +235,11 @@ def reviews(conn: Connection[Any], now: datetime, org: UUID | None = None) -> li
 
 
 def balances_overdue(conn: Connection[Any], now: datetime, org: UUID | None = None) -> list[measurements.CheckResult]:
-    """Confirmed bookings whose wedding is within days_before days (local date) and whose payments (minus refunds,
-    in the booking's currency) fall short of the agreed value by min_outstanding_minor or more; one subject per
-    booking, value = outstanding minor units. Cancelled bookings and weddings in the past are not measured (an
-    open incident resolves)."""
+    """Confirmed bookings whose wedding is within days_before days (local date) and whose balance outstanding is
+    min_outstanding_minor or more; one subject per booking, value = outstanding minor units. Reads the booking
+    state that aggregate keeps and computes "outstanding" with `balances.outstanding`, as the wedding axis does,
+    so the two never disagree. Cancelled bookings and weddings in the past are not measured (an open incident
+    resolves)."""
     name = "business.balance_overdue"
     stored = alertrules.stored_rules(conn, None if org is None else [org])
     days = [alertrules.thresholds(name, r.get("thresholds")).days_before for (_, a), r in stored.items() if a == name]
@@ -248,8 +250,7 @@ def balances_overdue(conn: Connection[Any], now: datetime, org: UUID | None = No
         limits = alertrules.thresholds(name, (stored.get((org_id, name)) or {}).get("thresholds"))
         if int(row["days_left"]) > limits.days_before:
             continue
-        paid = int(row["paid_minor"]) - int(row["refunded_minor"])
-        owed = int(row["value_minor"] or 0) - paid
+        owed = balances.outstanding(row["value_minor"], int(row["paid_minor"]), int(row["refunded_minor"]))
         overdue = owed >= limits.min_outstanding_minor
         when = f"wedding {row['wedding_date']:%Y-%m-%d}, in {row['days_left']} day(s)"
         message = (

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 
 from shared.core import db
+from shared.metrics import weddings
 from shared.monitor import alertrules, business, measurements
 from tests import business_history as gen
 from tests.business_history import NOW
@@ -127,3 +128,42 @@ def test_balance_alert_counts_payments_refunds_reconfirmations_and_cancellations
     assert judged[(studio.id, "B5")].status == "fail"  # now within the organization's 45 days
     assert judged[(studio.id, "B3")].status == "pass"  # 100000 owed is below its 150000 minimum
     assert judged[(other.id, "B1")].status == "pass"
+
+
+def test_balance_alert_and_wedding_axis_read_one_outstanding_from_the_booking_state_kept_past_retention(
+    make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org(name="Studio")
+    history = gen.History(org.id)
+    _booking(history, "W1", days_ahead=6, value=300000)
+    history.add("payment.succeeded", NOW - timedelta(days=9), booking_id="W1", payment_id="p1", amount_minor=300000,
+                currency="GBP")  # fmt: skip
+    history.add("payment.refunded", NOW - timedelta(days=5), payment_id="p1", amount_minor=100000, currency="GBP")
+    _booking(history, "W2", days_ahead=4, value=100000)
+    _paid(history, "W2", 150000)  # overpaid: owes nothing, and lends nothing to another booking
+    _booking(history, "W3", days_ahead=9, value=200000, days_ago=300)
+    history.add("booking.cancelled", NOW - timedelta(days=200), booking_id="W3")
+    _booking(history, "W3", days_ahead=9, value=200000, days_ago=100)  # cancelled once: cancelled, as on the axis
+    _booking(history, "W4", days_ahead=11, value=400000)
+    _paid(history, "W4", 150000)
+    _paid(history, "W4", 90000, currency="EUR")
+    gen.store(conn, history)  # stores the events and rebuilds the aggregate state, as `wedsync-analytics rebuild`
+    rows = conn.execute("select count(*) from analytics_bookings where organization_id = %s", [org.id]).fetchone()
+    assert rows == (4,)  # the alert below reads this state, not the raw events
+
+    judged = {r.subject: r for r in business.balances_overdue(conn, NOW, org.id)}
+    verdicts = {s: (r.status, r.value) for s, r in judged.items()}
+    assert judged["W1"].status == "fail" and judged["W1"].value == 100000  # a refund naming only its payment
+    assert judged["W2"].status == "pass" and judged["W2"].value == 0
+    assert "W3" not in judged
+    assert judged["W4"].value == 250000 and "1 payment(s) in another currency" in judged["W4"].message
+
+    axis = weddings.answer(conn, org.id, "month", NOW.date(), NOW.date() + timedelta(days=14), now=NOW)
+    by_currency = {p.currency: 0 for p in axis.periods}
+    for period in axis.periods:
+        by_currency[period.currency] += period.outstanding_minor
+    assert by_currency == {"GBP": sum(int(r.value or 0) for r in judged.values())} == {"GBP": 350000}
+
+    # Retention may remove the raw events; the state keeps the bookings, so the alert still sees them.
+    conn.execute("delete from analytics_events where organization_id = %s", [org.id])
+    assert {r.subject: (r.status, r.value) for r in business.balances_overdue(conn, NOW, org.id)} == verdicts

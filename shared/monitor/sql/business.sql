@@ -58,41 +58,48 @@ order by 1, 2;
 
 -- name: business_balances_due
 -- Live bookings whose wedding is today or within max_days (organization's local date), with their agreed value
--- and what was paid: the latest booking.confirmed of each booking (value, currency, wedding date), not cancelled
--- after it; payments succeeded minus refunds referencing the booking in the booking's currency; payments in
--- another currency are counted apart, not converted. Computed from the stored events (a bookings table could
--- answer it later with the same columns).
+-- and what was paid, read from the per-booking state that aggregate keeps exactly once (analytics_bookings,
+-- analytics_booking_money), the same state and the same rules as the wedding axis (shared/metrics/sql/weddings.sql):
+-- the latest confirmation's value, currency and wedding date; any cancellation cancels; money received minus
+-- refunded in the booking's currency, a refund that names only its payment counting for that payment's booking;
+-- payments and refunds in another currency are counted apart, not converted.
 with orgs as (
   select o.id, (%(now)s::timestamptz at time zone o.timezone)::date as today
   from public.organizations o
   where %(organization_id)s::uuid is null or o.id = %(organization_id)s::uuid
-), bookings as (
-  select distinct on (e.organization_id, e.booking_id)
-         e.organization_id, e.booking_id, o.today, e.occurred_at as confirmed_at, e.amount_minor as value_minor,
-         e.currency::text as currency, (e.properties ->> 'wedding_date')::date as wedding_date
+), due as materialized (
+  select b.organization_id, b.booking_id, o.today, b.wedding_date, b.value_minor, b.currency
   from orgs o
-  join public.analytics_events e
-    on e.organization_id = o.id and e.event_type = 'booking.confirmed' and e.booking_id is not null
-   and e.occurred_at <= %(now)s
-  order by e.organization_id, e.booking_id, e.occurred_at desc, e.id desc
+  join public.analytics_bookings b
+    on b.organization_id = o.id and b.confirmed_at is not null and b.cancelled_at is null
+   and b.wedding_date >= o.today and b.wedding_date <= o.today + %(max_days)s
 )
-select b.organization_id, b.booking_id, b.wedding_date, b.wedding_date - b.today as days_left, b.value_minor,
-       b.currency, p.paid_minor, p.refunded_minor, p.other_currency
-from bookings b
+select d.organization_id, d.booking_id, d.wedding_date, d.wedding_date - d.today as days_left, d.value_minor,
+       d.currency, p.paid_minor, p.refunded_minor, p.other_currency
+from due d
 cross join lateral (
-  select coalesce(sum(e.amount_minor) filter (where e.event_type = 'payment.succeeded'
-                                              and e.currency = b.currency), 0)::bigint as paid_minor,
-         coalesce(sum(e.amount_minor) filter (where e.event_type = 'payment.refunded'
-                                              and e.currency = b.currency), 0)::bigint as refunded_minor,
-         count(*) filter (where e.event_type in ('payment.succeeded', 'payment.refunded')
-                          and e.currency is distinct from b.currency) as other_currency,
-         coalesce(bool_or(e.event_type = 'booking.cancelled' and e.occurred_at >= b.confirmed_at), false)
-           as cancelled
-  from public.analytics_events e
-  where e.organization_id = b.organization_id and e.booking_id = b.booking_id and e.occurred_at <= %(now)s
+  select coalesce(sum(m.paid_minor) filter (where m.currency = d.currency), 0)::bigint as paid_minor,
+         coalesce(sum(m.refunded_minor) filter (where m.currency = d.currency), 0)::bigint as refunded_minor,
+         coalesce(sum(m.payments + m.refunds) filter (where m.currency is distinct from d.currency), 0)::bigint
+           as other_currency
+  from (
+    -- the money rows naming the booking, then those of its payments that name no booking (a refund by payment
+    -- id), each tied to the booking its payment named (the greatest, as on the wedding axis)
+    select n.currency, n.paid_minor, n.refunded_minor, n.payments, n.refunds
+    from public.analytics_booking_money n
+    where n.organization_id = d.organization_id and n.booking_id = d.booking_id
+    union all
+    select u.currency, u.paid_minor, u.refunded_minor, u.payments, u.refunds
+    from (select distinct n.payment_id from public.analytics_booking_money n
+          where n.organization_id = d.organization_id and n.booking_id = d.booking_id and n.payment_id <> '') k
+    join public.analytics_booking_money u
+      on u.organization_id = d.organization_id and u.payment_id = k.payment_id and u.booking_id = ''
+    where d.booking_id = (select max(x.booking_id) from public.analytics_booking_money x
+                          where x.organization_id = d.organization_id and x.payment_id = k.payment_id
+                            and x.booking_id <> '')
+  ) m
 ) p
-where b.wedding_date >= b.today and b.wedding_date <= b.today + %(max_days)s and not p.cancelled
-order by b.organization_id, b.wedding_date, b.booking_id;
+order by d.organization_id, d.wedding_date, d.booking_id;
 
 -- name: business_incidents_of
 -- An organization's business-alert incidents that are open or resolved since a moment, newest first.
