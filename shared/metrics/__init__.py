@@ -2,4 +2,4 @@
 organization's zone, sums over the rollup tiers, and the funnel, cohort and lead-time views.
 """
 
-__all__ = ["balances", "funnels", "fx", "home", "registry", "rollups", "timeframes"]
+__all__ = ["balances", "definitions", "funnels", "fx", "home", "registry", "rollups", "seasons", "timeframes", "weddings"]
