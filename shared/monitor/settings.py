@@ -84,6 +84,27 @@ class MonitorSettings(settings.CoreSettings):
     retention_lock_timeout_ms: int = Field(
         default=5000, description="How long dropping a partition may wait for its lock before deleting rows instead."
     )
+    idempotency_resend_days: int = Field(
+        default=30,
+        ge=1,
+        description="Re-send window: an event's idempotency key is kept at least this long after it was stored, "
+        "and until its raw event expires; a re-send after both is no longer recognised as a duplicate.",
+    )
+    retention_dead_letters_days: int = Field(
+        default=180, ge=1, description="Pending and failed dead letters not seen again for this long are deleted."
+    )
+    retention_dead_letters_resolved_days: int = Field(
+        default=30, ge=1, description="Replayed and discarded dead letters are deleted this long after last seen."
+    )
+    retention_source_stats_days: int = Field(
+        default=400,
+        ge=1,
+        description="Hourly intake counters are kept this long (at least QUALITY_FRESHNESS_HISTORY_DAYS: "
+        "freshness learns each source's rhythm from them).",
+    )
+    retention_cron_history_days: int = Field(
+        default=14, ge=1, description="pg_cron's run history (cron.job_run_details) is kept this long."
+    )
 
 
 get = settings.cached(MonitorSettings)

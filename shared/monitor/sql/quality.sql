@@ -342,3 +342,67 @@ select * from public.analytics_rebuild_v1(%(organization_id)s, %(from)s, %(to)s)
 -- Marks rebuild requests done.
 update public.analytics_rollup_rebuilds set done_at = now() where id = any(%(ids)s::bigint[]);
 
+
+-- name: retention_key_organizations
+-- Every organization that holds idempotency keys (a loose index scan of the primary key).
+with recursive o as (
+  (select organization_id as id from public.analytics_event_keys order by organization_id limit 1)
+  union all
+  select (select k.organization_id from public.analytics_event_keys k where k.organization_id > o.id
+          order by k.organization_id limit 1)
+  from o where o.id is not null
+)
+select id from o where id is not null;
+
+-- name: retention_prune_keys
+-- Deletes up to `batch` idempotency keys of one organization whose event occurred before its retention cutoff
+-- and that were stored before the re-send window; returns how many.
+with doomed as (
+  select organization_id, event_id from public.analytics_event_keys
+  where organization_id = %(organization_id)s and occurred_at < %(before)s and stored_at < %(stored_before)s
+  limit %(batch)s
+), gone as (
+  delete from public.analytics_event_keys k using doomed d
+  where k.organization_id = d.organization_id and k.event_id = d.event_id
+  returning 1
+)
+select count(*) as deleted from gone;
+
+-- name: retention_delete_dead_letters
+-- Deletes up to `batch` dead letters in the given replay states last seen before a moment; returns how many.
+with doomed as (
+  select id from public.analytics_dead_letters
+  where last_seen_at < %(before)s and replay_state = any(%(states)s::text[])
+  limit %(batch)s
+), gone as (
+  delete from public.analytics_dead_letters d using doomed x where d.id = x.id returning 1
+)
+select count(*) as deleted from gone;
+
+-- name: retention_delete_source_stats
+-- Deletes up to `batch` hourly intake counters older than a moment; returns how many.
+with doomed as (
+  select organization_id, source, bucket from public.analytics_source_stats
+  where bucket < %(before)s
+  limit %(batch)s
+), gone as (
+  delete from public.analytics_source_stats s using doomed d
+  where s.organization_id = d.organization_id and s.source = d.source and s.bucket = d.bucket
+  returning 1
+)
+select count(*) as deleted from gone;
+
+-- name: retention_has_cron_history
+-- Whether pg_cron's run history exists here (true on Supabase; absent on a plain PostgreSQL).
+select to_regclass('cron.job_run_details') is not null;
+
+-- name: retention_purge_cron_history
+-- Deletes up to `batch` pg_cron run records that ended before a moment; returns how many.
+with doomed as (
+  select runid from cron.job_run_details
+  where coalesce(end_time, start_time) < %(before)s
+  limit %(batch)s
+), gone as (
+  delete from cron.job_run_details j using doomed d where j.runid = d.runid returning 1
+)
+select count(*) as deleted from gone;
