@@ -2,4 +2,14 @@
 of raw events and erasure of one client.
 """
 
-__all__ = ["alerts", "checks", "erasure", "infrastructure", "measurements", "quality", "retention", "settings"]
+__all__ = [
+    "alerts",
+    "checks",
+    "erasure",
+    "infrastructure",
+    "measurements",
+    "quality",
+    "reconciliation",
+    "retention",
+    "settings",
+]

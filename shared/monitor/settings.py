@@ -53,6 +53,17 @@ class MonitorSettings(settings.CoreSettings):
     quality_reconcile_days: int = Field(
         default=7, description="How many recent days reconciliation recomputes from raw events."
     )
+    quality_reconcile_chunk: int = Field(
+        default=200,
+        ge=1,
+        description="Organizations reconciled per transaction (the reconcile function locks each until commit).",
+    )
+    quality_reconcile_orgs_per_run: int = Field(
+        default=500,
+        ge=1,
+        description="Organizations reconciliation recomputes per run, least recently reconciled first; the "
+        "others keep their latest result until their turn.",
+    )
     quality_drift_window_hours: int = Field(
         default=24, description="Window in which new refused fields or types count as schema drift."
     )
