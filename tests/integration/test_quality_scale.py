@@ -110,3 +110,21 @@ def test_reconciliation_takes_turns_under_its_budget_and_carries_the_others_forw
     assert two[done] == one[done]  # carried forward, not recomputed
     three = reconciled()
     assert three[done] > one[done] and three[done] != two[done]
+
+
+def test_the_usual_gap_is_the_median_of_recent_gaps_and_needs_five_active_hours(
+    make_org: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    now = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)
+    start = datetime(2026, 11, 18, 0, 0, tzinfo=UTC)
+    judged, learning = make_org(), make_org(name="Learning")
+    for h in (0, 1, 2, 3, 10):  # gaps 1, 1, 1 and 7 hours: the median is one hour
+        bump_stats(conn, judged.id, "api", start + timedelta(hours=h), stored=1)
+    for h in (0, 1, 2, 3):
+        bump_stats(conn, learning.id, "api", start + timedelta(hours=h), stored=1)
+
+    results = checks.freshness(conn, {judged.id: "UTC", learning.id: "UTC"}, now)
+
+    assert _of(results, judged.id, "freshness")["api"].detail["usual_gap_seconds"] == 3600
+    assert _of(results, judged.id, "freshness")[checks.ALL_SOURCES].threshold == 3 * 3600
+    assert _of(results, learning.id, "freshness")["api"].threshold is None
