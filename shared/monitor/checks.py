@@ -9,6 +9,7 @@ catalogue aside) and returns `measurements.CheckResult`s; storing, history and a
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from shared.monitor import settings as monitor_settings
 
 ALL_SOURCES = "*"
 _MIN_ACTIVE_HOURS = 5
-_RHYTHM_HOURS = 500  # the rhythm is learnt from the gaps between the most recent active hours
+_RHYTHM_HOURS = 500  # the rhythm is learnt from the most recent active hours
 
 Scope = Mapping[UUID, str]
 """The organizations a check covers, each with its IANA time zone."""
@@ -42,6 +43,14 @@ def _grouped(rows: list[dict[str, Any]]) -> dict[UUID, list[dict[str, Any]]]:
     return by_org
 
 
+def _usual_gap(hours: list[datetime]) -> float | None:
+    """Median seconds between consecutive active hours, or None with too little history to judge."""
+    if len(hours) < _MIN_ACTIVE_HOURS:
+        return None
+    hours = hours[-_RHYTHM_HOURS:]
+    return statistics.median((b - a).total_seconds() for a, b in itertools.pairwise(hours))
+
+
 def freshness(conn: Connection[Any], scope: Scope, now: datetime) -> list[measurements.CheckResult]:
     """Age of the newest stored event per source (and over all sources) against the source's usual rhythm.
 
@@ -51,30 +60,27 @@ def freshness(conn: Connection[Any], scope: Scope, now: datetime) -> list[measur
     (no longer measured), which resolves its incident.
     """
     since = now - timedelta(days=monitor_settings.get().quality_freshness_history_days)
-    params = {
-        "organizations": _ids(scope),
-        "since": since,
-        "rhythm_hours": _RHYTHM_HOURS,
-        "min_hours": _MIN_ACTIVE_HOURS,
-    }
-    rows = db.fetch_all(conn, "quality_rhythm", params, dict_row)
-    return [result for org, sources in _grouped(rows).items() for result in _freshness_of(org, sources, now)]
-
-
-def _freshness_of(org: UUID, rhythms: list[dict[str, Any]], now: datetime) -> list[measurements.CheckResult]:
-    cfg = monitor_settings.get()
-    known = [r["newest"] for r in rhythms if r["newest"] is not None]
-    subjects = [
-        (
-            r["source"],
-            int(r["active_hours"]),
-            r["usual_gap"],
-            max(known) if r["source"] == ALL_SOURCES and known else r["newest"],
+    rows = db.fetch_all(conn, "quality_active_hours", {"organizations": _ids(scope), "since": since}, dict_row)
+    return [
+        result
+        for org, sources in _grouped(rows).items()
+        for result in _freshness_of(
+            org, {r["source"]: list(r["hours"]) for r in sources}, {r["source"]: r["newest"] for r in sources}, now
         )
-        for r in sorted(rhythms, key=lambda r: (r["source"] != ALL_SOURCES, r["source"]))
     ]
+
+
+def _freshness_of(
+    org: UUID, active: dict[str, list[datetime]], newest: dict[str, datetime | None], now: datetime
+) -> list[measurements.CheckResult]:
+    cfg = monitor_settings.get()
+    combined = sorted({h for hours in active.values() for h in hours})
+    known = [t for t in newest.values() if t is not None]
+    subjects = [(ALL_SOURCES, combined, max(known) if known else None)]
+    subjects += [(src, hours, newest[src]) for src, hours in sorted(active.items())]
     results = []
-    for subject, active_hours, gap, latest in subjects:
+    for subject, hours, latest in subjects:
+        gap = _usual_gap(hours)
         age = (now - latest).total_seconds() if latest else None
         if gap is None:
             results.append(
@@ -86,7 +92,7 @@ def _freshness_of(org: UUID, rhythms: list[dict[str, Any]], now: datetime) -> li
                     age,
                     None,
                     "seconds",
-                    f"learning the rhythm: {active_hours} active hour(s) of history so far",
+                    f"learning the rhythm: {len(hours)} active hour(s) of history so far",
                     now,
                     newest=latest,
                 )

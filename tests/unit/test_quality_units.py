@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pydantic
 import pytest
 
 from shared.aggregate import corrections
-from shared.monitor import alerts, erasure
+from shared.monitor import alerts, checks, erasure
 
 
 def test_the_webhook_signature_is_an_hmac_of_timestamp_dot_body() -> None:
@@ -22,6 +22,13 @@ def test_alert_settings_refuse_a_non_http_url_and_a_short_secret() -> None:
     with pytest.raises(pydantic.ValidationError) as caught:
         alerts.AlertSettings.model_validate({"webhook_url": "ftp://x", "webhook_secret": "short"})
     assert {e["loc"][0] for e in caught.value.errors()} == {"webhook_url", "webhook_secret"}
+
+
+def test_the_usual_gap_is_the_median_and_needs_some_history() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    hours = [start + timedelta(hours=h) for h in (0, 1, 2, 3, 10)]
+    assert checks._usual_gap(hours) == 3600
+    assert checks._usual_gap(hours[:4]) is None
 
 
 def test_removed_events_become_one_rebuild_window_per_utc_day() -> None:

@@ -10,40 +10,25 @@ select id, timezone from public.organizations
 where %(id)s::uuid is null or id = %(id)s::uuid
 order by created_at, id;
 
--- name: quality_rhythm
--- Per organization and source (and '*', all sources together): how many hours had events stored, the median gap
--- in seconds between the most recent `rhythm_hours` of them (null under `min_hours`), and the newest stored_at.
--- The newest is looked for among the events of the newest active hour that occurred at most a day before it
--- (so the probe touches one or two partitions), else it is that hour's start (an hour of backfills only).
+-- name: quality_active_hours
+-- Per organization and source, the hours in which events were stored (oldest first) and the newest stored_at:
+-- looked for among the events of the newest active hour that occurred at most a day before it (so the probe
+-- touches one or two partitions), else that hour's start (an hour of backfilled events only).
 with active as (
-  select organization_id, source, bucket from public.analytics_source_stats
+  select organization_id, source, array_agg(bucket order by bucket) as hours, max(bucket) as last_hour
+  from public.analytics_source_stats
   where organization_id = any(%(organizations)s::uuid[]) and bucket >= %(since)s and stored > 0
-), hours as (
-  select organization_id, source, bucket from active
-  union all
-  select distinct organization_id, '*', bucket from active
-), ranked as (
-  select organization_id, source, bucket,
-         row_number() over (partition by organization_id, source order by bucket desc) as rn,
-         extract(epoch from bucket - lag(bucket) over (partition by organization_id, source order by bucket)) as gap
-  from hours
-), rhythm as (
-  select organization_id, source, count(*) as active_hours, max(bucket) as last_hour,
-         percentile_cont(0.5) within group (order by gap) filter (where rn < %(rhythm_hours)s) as gap
-  from ranked
   group by organization_id, source
 )
-select r.organization_id, r.source, r.active_hours,
-       case when r.active_hours >= %(min_hours)s then r.gap end as usual_gap,
-       case when r.source <> '*' then coalesce(n.newest, r.last_hour) end as newest
-from rhythm r
-left join lateral (
+select a.organization_id, a.source, a.hours, coalesce(n.newest, a.last_hour) as newest
+from active a
+cross join lateral (
   select max(e.stored_at) as newest from public.analytics_events e
-  where r.source <> '*' and e.organization_id = r.organization_id and e.source = r.source
-    and e.occurred_at >= r.last_hour - interval '1 day' and e.occurred_at < r.last_hour + interval '2 hours'
-    and e.stored_at >= r.last_hour
-) n on true
-order by r.organization_id, r.source;
+  where e.organization_id = a.organization_id and e.source = a.source
+    and e.occurred_at >= a.last_hour - interval '1 day' and e.occurred_at < a.last_hour + interval '2 hours'
+    and e.stored_at >= a.last_hour
+) n
+order by a.organization_id, a.source;
 
 -- name: quality_volume_windows
 -- Events per organization, window, source and type; each organization has the windows of its time zone (one
