@@ -261,6 +261,7 @@ create table public.analytics_dead_letters (
     constraint analytics_dead_letters_stage_check CHECK (stage = ANY (ARRAY['ingest'::text, 'validate'::text, 'aggregate'::text]))
 );
 alter table public.analytics_dead_letters enable row level security;
+CREATE INDEX analytics_dead_letters_last_seen_idx ON public.analytics_dead_letters USING btree (last_seen_at);
 CREATE INDEX analytics_dead_letters_org_seen_idx ON public.analytics_dead_letters USING btree (organization_id, last_seen_at DESC);
 CREATE INDEX analytics_dead_letters_pending_idx ON public.analytics_dead_letters USING btree (organization_id) WHERE (replay_state = 'pending'::text);
 create policy analytics_dead_letters_own on public.analytics_dead_letters as permissive for select to authenticated
@@ -288,9 +289,11 @@ create table public.analytics_event_keys (
     event_id text not null,
     id bigint default nextval('public.analytics_events_id_seq'::regclass) not null,
     occurred_at timestamp with time zone not null,
+    stored_at timestamp with time zone default now() not null,
     constraint analytics_event_keys_pkey PRIMARY KEY (organization_id, event_id)
 );
 alter table public.analytics_event_keys enable row level security;
+CREATE INDEX analytics_event_keys_org_occurred_idx ON public.analytics_event_keys USING btree (organization_id, occurred_at);
 create policy analytics_event_keys_own on public.analytics_event_keys as permissive for select to authenticated
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_event_keys to authenticated;
@@ -540,6 +543,7 @@ create table public.analytics_source_stats (
     constraint analytics_source_stats_pkey PRIMARY KEY (organization_id, source, bucket)
 );
 alter table public.analytics_source_stats enable row level security;
+CREATE INDEX analytics_source_stats_bucket_idx ON public.analytics_source_stats USING btree (bucket);
 create policy analytics_source_stats_own on public.analytics_source_stats as permissive for select to authenticated
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_source_stats to authenticated;

@@ -2,4 +2,15 @@
 organization's zone, sums over the rollup tiers, and the funnel, cohort and lead-time views.
 """
 
-__all__ = ["balances", "definitions", "funnels", "fx", "home", "registry", "rollups", "seasons", "timeframes", "weddings"]
+__all__ = [
+    "balances",
+    "definitions",
+    "funnels",
+    "fx",
+    "home",
+    "registry",
+    "rollups",
+    "seasons",
+    "timeframes",
+    "weddings",
+]

@@ -13,6 +13,7 @@ __all__ = [
     "infrastructure",
     "measurements",
     "quality",
+    "reconciliation",
     "retention",
     "settings",
 ]

@@ -1,7 +1,9 @@
-"""The data quality checks of one organization. Each measures one thing, compares it with a threshold and says
+"""The data quality checks of the organizations. Each measures one thing, compares it with a threshold and says
 pass, warn or fail.
 
-Every function reads only and returns `measurements.CheckResult`s; storing, history and alerting live in
+Each check is one set-based pass over every organization of its scope (a few queries whatever the number of
+organizations), then a verdict per organization in Python. Every function reads only (the schema-drift
+catalogue aside) and returns `measurements.CheckResult`s; storing, history and alerting live in
 `shared/monitor/quality.py` and `shared/monitor/alerts.py`. Thresholds come from settings (docs/quality.md lists them).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -25,6 +28,20 @@ ALL_SOURCES = "*"
 _MIN_ACTIVE_HOURS = 5
 _RHYTHM_HOURS = 500  # the rhythm is learnt from the most recent active hours
 
+Scope = Mapping[UUID, str]
+"""The organizations a check covers, each with its IANA time zone."""
+
+
+def _ids(scope: Scope) -> list[str]:
+    return [str(org) for org in scope]
+
+
+def _grouped(rows: list[dict[str, Any]]) -> dict[UUID, list[dict[str, Any]]]:
+    by_org: dict[UUID, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_org.setdefault(row["organization_id"], []).append(row)
+    return by_org
+
 
 def _usual_gap(hours: list[datetime]) -> float | None:
     """Median seconds between consecutive active hours, or None with too little history to judge."""
@@ -34,7 +51,7 @@ def _usual_gap(hours: list[datetime]) -> float | None:
     return statistics.median((b - a).total_seconds() for a, b in itertools.pairwise(hours))
 
 
-def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.CheckResult]:
+def freshness(conn: Connection[Any], scope: Scope, now: datetime) -> list[measurements.CheckResult]:
     """Age of the newest stored event per source (and over all sources) against the source's usual rhythm.
 
     The rhythm is the median gap between the most recent hours in which the source had events stored; the
@@ -42,17 +59,21 @@ def freshness(conn: Connection[Any], org: UUID, now: datetime) -> list[measureme
     twice the threshold fails. A source with no stored event for QUALITY_FRESHNESS_HISTORY_DAYS is retired
     (no longer measured), which resolves its incident.
     """
+    since = now - timedelta(days=monitor_settings.get().quality_freshness_history_days)
+    rows = db.fetch_all(conn, "quality_active_hours", {"organizations": _ids(scope), "since": since}, dict_row)
+    return [
+        result
+        for org, sources in _grouped(rows).items()
+        for result in _freshness_of(
+            org, {r["source"]: list(r["hours"]) for r in sources}, {r["source"]: r["newest"] for r in sources}, now
+        )
+    ]
+
+
+def _freshness_of(
+    org: UUID, active: dict[str, list[datetime]], newest: dict[str, datetime | None], now: datetime
+) -> list[measurements.CheckResult]:
     cfg = monitor_settings.get()
-    since = now - timedelta(days=cfg.quality_freshness_history_days)
-    active = {
-        r["source"]: list(r["hours"])
-        for r in db.fetch_all(conn, "quality_active_hours", {"organization_id": org, "since": since}, dict_row)
-    }
-    newest: dict[str, datetime | None] = {}
-    for source in active:
-        newest[source] = db.fetch_scalar(conn, "quality_newest_stored", {"organization_id": org, "source": source})
-    if not active:
-        return []
     combined = sorted({h for hours in active.values() for h in hours})
     known = [t for t in newest.values() if t is not None]
     subjects = [(ALL_SOURCES, combined, max(known) if known else None)]
@@ -114,7 +135,7 @@ def _hour_windows(now: datetime, tz: ZoneInfo, weeks: int, settle: timedelta) ->
     return windows
 
 
-def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> list[measurements.CheckResult]:
+def volume(conn: Connection[Any], scope: Scope, now: datetime) -> list[measurements.CheckResult]:
     """Events per source and type in the last complete hour against the same hour of previous weeks.
 
     Expected is the median of the previous weeks. A drop below drop_warn/drop_fail of expected warns/fails
@@ -122,10 +143,30 @@ def volume(conn: Connection[Any], org: UUID, tz: ZoneInfo, now: datetime) -> lis
     times expected (or the minimum, whichever is larger) warns/fails. Value and threshold are ratios.
     """
     cfg = monitor_settings.get()
-    starts = _hour_windows(now, tz, cfg.quality_volume_weeks, timedelta(minutes=cfg.quality_volume_settle_minutes))
-    counts: dict[tuple[str, str], list[int]] = {}
-    for r in db.fetch_all(conn, "quality_volume_windows", {"organization_id": org, "starts": starts}, dict_row):
-        counts.setdefault((r["source"], r["event_type"]), [0] * len(starts))[int(r["k"]) - 1] = int(r["n"])
+    settle = timedelta(minutes=cfg.quality_volume_settle_minutes)
+    windows = {
+        zone: _hour_windows(now, ZoneInfo(zone), cfg.quality_volume_weeks, settle) for zone in set(scope.values())
+    }
+    params = {
+        "zones": [zone for zone, starts in windows.items() for _ in starts],
+        "ks": [k for starts in windows.values() for k in range(1, len(starts) + 1)],
+        "starts": [start for starts in windows.values() for start in starts],
+        "organizations": _ids(scope),
+        "org_zones": list(scope.values()),
+    }
+    counts: dict[UUID, dict[tuple[str, str], list[int]]] = {}
+    for r in db.fetch_all(conn, "quality_volume_windows", params, dict_row):
+        series = counts.setdefault(r["organization_id"], {})
+        series.setdefault((r["source"], r["event_type"]), [0] * (cfg.quality_volume_weeks + 1))[int(r["k"]) - 1] = int(
+            r["n"]
+        )
+    return [result for org, series in counts.items() for result in _volume_of(org, windows[scope[org]], series, now)]
+
+
+def _volume_of(
+    org: UUID, starts: list[datetime], counts: dict[tuple[str, str], list[int]], now: datetime
+) -> list[measurements.CheckResult]:
+    cfg = monitor_settings.get()
     results = []
     for (source, event_type), series in sorted(counts.items()):
         actual, history = series[0], series[1:]
@@ -199,7 +240,7 @@ def _rate_status(rate: float, warn: float, fail: float) -> tuple[measurements.St
     return ("warn" if rate > warn else "pass"), warn
 
 
-def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.CheckResult]:
+def rates(conn: Connection[Any], scope: Scope, now: datetime) -> list[measurements.CheckResult]:
     """Rejection and duplicate rate per source over a window, with the most frequent rejection reasons.
 
     Rates are over every outcome (stored + duplicates + rejected), so ingest- and validate-stage outcomes of
@@ -207,14 +248,16 @@ def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.
     """
     cfg = monitor_settings.get()
     since = now - timedelta(hours=cfg.quality_rate_window_hours)
-    reasons: dict[str, list[dict[str, Any]]] = {}
-    for r in db.fetch_all(conn, "quality_top_reasons", {"organization_id": org, "since": since}, dict_row):
-        top = reasons.setdefault(r["source"], [])
+    params = {"organizations": _ids(scope), "since": since}
+    reasons: dict[tuple[UUID, str], list[dict[str, Any]]] = {}
+    for r in db.fetch_all(conn, "quality_top_reasons", params, dict_row):
+        top = reasons.setdefault((r["organization_id"], r["source"]), [])
         if len(top) < 3:
             top.append({"type": r["reason_type"], "loc": r["loc"], "count": int(r["n"])})
     results = []
-    for outcome in db.fetch_all(conn, "quality_source_outcomes", {"organization_id": org, "since": since}, dict_row):
-        source, dups, rejected = outcome["source"], int(outcome["duplicates"]), int(outcome["rejected"])
+    for outcome in db.fetch_all(conn, "quality_source_outcomes", params, dict_row):
+        org, source = outcome["organization_id"], outcome["source"]
+        dups, rejected = int(outcome["duplicates"]), int(outcome["rejected"])
         total = int(outcome["stored"]) + dups + rejected
         for check, part, warn, fail in (
             ("rejection_rate", int(rejected), cfg.quality_rejection_warn, cfg.quality_rejection_fail),
@@ -226,7 +269,7 @@ def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.
                 status = "pass"
             detail: dict[str, Any] = {"events": total, "count": part, "since": since}
             if check == "rejection_rate":
-                detail["top_reasons"] = reasons.get(source, [])
+                detail["top_reasons"] = reasons.get((org, source), [])
             results.append(
                 measurements.result(
                     org,
@@ -244,78 +287,31 @@ def rates(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.
     return results
 
 
-def schema_drift(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.CheckResult]:
+def schema_drift(conn: Connection[Any], scope: Scope, now: datetime) -> list[measurements.CheckResult]:
     """Fields and event types providers sent that the catalog refused, first seen within the drift window.
 
     The catalogue is refreshed from the last week of dead letters first. New entries warn (the events are
     already dead-lettered and replayable; the rejection rate check fails if they are many).
     """
     cfg = monitor_settings.get()
-    conn.execute(queries.get("quality_catalogue_update"), {"organization_id": org, "since": now - timedelta(days=7)})
+    conn.execute(
+        queries.get("quality_catalogue_update"), {"organizations": _ids(scope), "since": now - timedelta(days=7)}
+    )
     since = now - timedelta(hours=cfg.quality_drift_window_hours)
-    entries = [
-        {
-            "source": r["source"],
-            "kind": r["kind"],
-            "name": r["name"],
-            "first_seen_at": r["first_seen_at"],
-            "last_seen_at": r["last_seen_at"],
-        }
-        for r in db.fetch_all(conn, "quality_catalogue_new", {"organization_id": org, "since": since}, dict_row)
-    ]
-    status: measurements.Status = "warn" if entries else "pass"
-    names = ", ".join(f"{e['source']}:{e['kind']}:{e['name']}" for e in entries[:5])
-    message = f"new since {since:%Y-%m-%d %H:%M} UTC: {names}" if entries else "no unknown fields or event types"
-    return [
-        measurements.result(
-            org, "schema_drift", "", status, float(len(entries)), 0.0, "entries", message, now, new=entries[:50]
-        )
-    ]
-
-
-def reconciliation(conn: Connection[Any], org: UUID, now: datetime) -> list[measurements.CheckResult]:
-    """Rollups against raw events, through the aggregation stage's `analytics_reconcile_v1(org, from, to)`.
-
-    Each row that function returns is one mismatch; an error inside it fails the check (and is rolled back to
-    a savepoint).
-    """
-    cfg = monitor_settings.get()
-    window = {
-        "organization_id": str(org),
-        "from": (now - timedelta(days=cfg.quality_reconcile_days)).isoformat(),
-        "to": now.isoformat(),
-    }
-    try:
-        with conn.transaction():
-            mismatches = [r["mismatch"] for r in db.fetch_all(conn, "quality_reconcile", window, dict_row)]
-    except Exception as exc:  # a broken reconcile function is a failing check, not a crash
-        return [
-            measurements.result(
-                org,
-                "reconciliation",
-                "",
-                "fail",
-                None,
-                0.0,
-                "mismatches",
-                f"reconciliation error: {str(exc).strip()[:300]}",
-                now,
-            )
+    found = _grouped(
+        db.fetch_all(conn, "quality_catalogue_new", {"organizations": _ids(scope), "since": since}, dict_row)
+    )
+    results = []
+    for org in scope:
+        entries = [
+            {k: r[k] for k in ("source", "kind", "name", "first_seen_at", "last_seen_at")} for r in found.get(org, [])
         ]
-    status: measurements.Status = "fail" if mismatches else "pass"
-    return [
-        measurements.result(
-            org,
-            "reconciliation",
-            "",
-            status,
-            float(len(mismatches)),
-            0.0,
-            "mismatches",
-            f"{len(mismatches)} mismatch(es) over {cfg.quality_reconcile_days} days",
-            now,
-            mismatches=mismatches[:20],
-            window_from=window["from"],
-            window_to=window["to"],
+        status: measurements.Status = "warn" if entries else "pass"
+        names = ", ".join(f"{e['source']}:{e['kind']}:{e['name']}" for e in entries[:5])
+        message = f"new since {since:%Y-%m-%d %H:%M} UTC: {names}" if entries else "no unknown fields or event types"
+        results.append(
+            measurements.result(
+                org, "schema_drift", "", status, float(len(entries)), 0.0, "entries", message, now, new=entries[:50]
+            )
         )
-    ]
+    return results

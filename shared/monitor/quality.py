@@ -12,19 +12,18 @@ import functools
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.core import db, queries
-from shared.monitor import business, checks, infrastructure, measurements
+from shared.monitor import business, checks, infrastructure, measurements, reconciliation
 from shared.monitor import settings as monitor_settings
 
 log = logging.getLogger(__name__)
@@ -43,15 +42,19 @@ class RunSummary(BaseModel):
 
 
 def _guarded(
-    conn: Connection[Any], org: UUID, name: str, now: datetime, check: Callable[[], list[measurements.CheckResult]]
+    conn: Connection[Any],
+    orgs: Iterable[UUID],
+    name: str,
+    now: datetime,
+    check: Callable[[], list[measurements.CheckResult]],
 ) -> list[measurements.CheckResult]:
-    """Run one check in a savepoint; a check that crashes is itself a failing result (and so alerts),
-    instead of taking the whole run down with it."""
+    """Run one check in a savepoint; a check that crashes is itself a failing result for each organization it
+    covers (and so alerts), instead of taking the whole run down with it."""
     try:
         with conn.transaction():
             return check()
     except Exception as exc:  # any crash of one check is reported, the others still run
-        log.exception("check %s of %s crashed", name, org)
+        log.exception("check %s crashed", name)
         return [
             measurements.CheckResult(
                 organization_id=org,
@@ -63,28 +66,33 @@ def _guarded(
                 message=f"the check itself failed: {type(exc).__name__}: {str(exc).strip()[:300]}",
                 checked_at=now,
             )
+            for org in orgs
         ]
 
 
-def check_organization(
-    conn: Connection[Any], org: UUID, timezone: str, now: datetime
+def check_organizations(
+    conn: Connection[Any],
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]],
+    scope: checks.Scope,
+    now: datetime,
 ) -> list[measurements.CheckResult]:
-    """Every per-organization check for one organization."""
-    zone = ZoneInfo(timezone)
+    """Every per-organization check, each one set-based pass over all the organizations of `scope`.
+    Reconciliation runs in transactions of its own (`transaction`), the others in the caller's (`conn`)."""
     return [
-        *_guarded(conn, org, "freshness", now, lambda: checks.freshness(conn, org, now)),
-        *_guarded(conn, org, "volume", now, lambda: checks.volume(conn, org, zone, now)),
-        *_guarded(conn, org, "rejection_rate", now, lambda: checks.rates(conn, org, now)),
-        *_guarded(conn, org, "schema_drift", now, lambda: checks.schema_drift(conn, org, now)),
-        *_guarded(conn, org, "reconciliation", now, lambda: checks.reconciliation(conn, org, now)),
+        *_guarded(conn, scope, "freshness", now, lambda: checks.freshness(conn, scope, now)),
+        *_guarded(conn, scope, "volume", now, lambda: checks.volume(conn, scope, now)),
+        *_guarded(conn, scope, "rejection_rate", now, lambda: checks.rates(conn, scope, now)),
+        *_guarded(conn, scope, "schema_drift", now, lambda: checks.schema_drift(conn, scope, now)),
+        *_guarded(conn, scope, "reconciliation", now, lambda: reconciliation.reconcile(transaction, scope, now)),
     ]
 
 
 def check_global(conn: Connection[Any], now: datetime) -> list[measurements.CheckResult]:
     """The checks that are not about one organization: queues and storage."""
+    only = [measurements.GLOBAL]
     return [
-        *_guarded(conn, measurements.GLOBAL, "queue_age", now, lambda: infrastructure.queue_health(conn, now)),
-        *_guarded(conn, measurements.GLOBAL, "table_size", now, lambda: infrastructure.storage(conn, now)),
+        *_guarded(conn, only, "queue_age", now, lambda: infrastructure.queue_health(conn, now)),
+        *_guarded(conn, only, "table_size", now, lambda: infrastructure.storage(conn, now)),
     ]
 
 
@@ -146,11 +154,10 @@ def run(
         if not db.fetch_scalar(conn, "quality_run_lock"):
             return RunSummary(run_id=run_id, results=[], skipped=True)
         orgs = db.fetch_all(conn, "quality_organizations", {"id": organization_id}, _Organization)
-        for org in orgs:
-            results += check_organization(conn, org.id, org.timezone, now)
+        results += check_organizations(conn, transaction, {org.id: org.timezone for org in orgs}, now)
         for name, alert in business.CHECKS.items():  # one query per alert over all covered organizations
             results += _guarded(
-                conn, measurements.GLOBAL, name, now, functools.partial(alert, conn, now, organization_id)
+                conn, [measurements.GLOBAL], name, now, functools.partial(alert, conn, now, organization_id)
             )
         if include_global:
             results += check_global(conn, now)

@@ -1,11 +1,19 @@
-"""Retention: raw events older than an organization's `settings.retention_days` (default 730) are removed.
+"""Retention: raw events older than an organization's `settings.retention_days` (default 730) are removed, and
+everything else that grows with traffic is kept per a documented retention (docs/quality.md, "Retention").
 
 Whole monthly partitions of analytics_events are dropped when every organization's retention allows it (the
 partition ends before the OLDEST cutoff, i.e. the longest retention); otherwise rows are deleted per
-organization in batches, each its own transaction. Only analytics_events is touched: the rollups keep the
-history, and the idempotency keys (`analytics_event_keys`, no personal data) are KEPT, so a late resend of
-an expired event is still recognised as a duplicate instead of being stored and counted into the rollups a
-second time. Events of organizations that no longer exist expire after the default retention.
+organization in batches, each its own transaction. Rollups keep the history. Events of organizations that no
+longer exist expire after the default retention.
+
+Bounded growth, each a batched delete in short transactions:
+- idempotency keys (`analytics_event_keys`) once their event is past the organization's cutoff AND they were
+  stored more than IDEMPOTENCY_RESEND_DAYS ago, so a re-send within that window is still a duplicate and a key
+  is never removed while its event is stored (which would let a re-send be stored twice). The key table is not
+  partitioned (its primary key is the idempotency guarantee and would have to include a partition key), so it
+  is pruned by delete along an (organization, occurred_at) index;
+- dead letters not seen again within their state's retention; hourly intake counters past theirs;
+- pg_cron's run history (`cron.job_run_details`), where pg_cron is installed.
 """
 
 from __future__ import annotations
@@ -35,6 +43,10 @@ class RetentionReport(BaseModel):
     )
     rows_in_dropped_partitions: int = 0
     rows_deleted: dict[UUID, int] = Field(default_factory=dict)
+    keys_pruned: int = Field(default=0, description="Idempotency keys past their event's retention and re-sends")
+    dead_letters_deleted: int = 0
+    source_stats_deleted: int = 0
+    cron_runs_deleted: int | None = Field(default=None, description="None where pg_cron is not installed")
 
 
 @dataclass(frozen=True)
@@ -85,18 +97,52 @@ def run(
             report.rows_in_dropped_partitions += int(dropped) if dropped is not None else 0
     targets = {**per_org, **dict.fromkeys(orphans, default_cutoff)}
     for org, cutoff in sorted(targets.items(), key=lambda kv: str(kv[0])):
-        deleted = 0
-        while True:
-            with transaction() as conn:
-                batch = db.fetch_scalar(
-                    conn,
-                    "retention_delete_batch",
-                    {"organization_id": org, "before": cutoff, "batch": cfg.retention_batch_size},
-                )
-            n = int(batch) if batch is not None else 0
-            deleted += n
-            if n < cfg.retention_batch_size:
-                break
+        deleted = _drain(transaction, "retention_delete_batch", {"organization_id": org, "before": cutoff})
         if deleted:
             report.rows_deleted[org] = deleted
+    with transaction() as conn:
+        key_orgs = set(db.fetch_scalars(conn, "retention_key_organizations"))
+    bound_growth(transaction, report, {**dict.fromkeys(key_orgs, default_cutoff), **per_org}, now)
     return report
+
+
+def _drain(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]], query: str, params: dict[str, Any]
+) -> int:
+    """Run a batched delete (`batch` rows at most, returning how many) until a batch comes back short."""
+    size = monitor_settings.get().retention_batch_size
+    total = 0
+    while True:
+        with transaction() as conn:
+            n = int(db.fetch_scalar(conn, query, {**params, "batch": size}) or 0)
+        total += n
+        if n < size:
+            return total
+
+
+def bound_growth(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]],
+    report: RetentionReport,
+    key_cutoffs: dict[UUID, datetime],
+    now: datetime,
+) -> None:
+    """Prune idempotency keys (per organization, below its raw-event cutoff and out of the re-send window), old
+    dead letters, old intake counters and pg_cron's run history; adds the counts to `report`."""
+    cfg = monitor_settings.get()
+    stored_before = now - timedelta(days=cfg.idempotency_resend_days)
+    for org, cutoff in sorted(key_cutoffs.items(), key=lambda kv: str(kv[0])):
+        params = {"organization_id": org, "before": cutoff, "stored_before": stored_before}
+        report.keys_pruned += _drain(transaction, "retention_prune_keys", params)
+    for states, days in (
+        (["pending", "failed"], cfg.retention_dead_letters_days),
+        (["replayed", "discarded"], cfg.retention_dead_letters_resolved_days),
+    ):
+        params = {"states": states, "before": now - timedelta(days=days)}
+        report.dead_letters_deleted += _drain(transaction, "retention_delete_dead_letters", params)
+    before = now - timedelta(days=cfg.retention_source_stats_days)
+    report.source_stats_deleted = _drain(transaction, "retention_delete_source_stats", {"before": before})
+    with transaction() as conn:
+        has_cron = bool(db.fetch_scalar(conn, "retention_has_cron_history"))
+    if has_cron:
+        before = now - timedelta(days=cfg.retention_cron_history_days)
+        report.cron_runs_deleted = _drain(transaction, "retention_purge_cron_history", {"before": before})

@@ -53,6 +53,17 @@ class MonitorSettings(settings.CoreSettings):
     quality_reconcile_days: int = Field(
         default=7, description="How many recent days reconciliation recomputes from raw events."
     )
+    quality_reconcile_chunk: int = Field(
+        default=200,
+        ge=1,
+        description="Organizations reconciled per transaction (the reconcile function locks each until commit).",
+    )
+    quality_reconcile_orgs_per_run: int = Field(
+        default=500,
+        ge=1,
+        description="Organizations reconciliation recomputes per run, least recently reconciled first; the "
+        "others keep their latest result until their turn.",
+    )
     quality_drift_window_hours: int = Field(
         default=24, description="Window in which new refused fields or types count as schema drift."
     )
@@ -101,6 +112,27 @@ class MonitorSettings(settings.CoreSettings):
     )
     retention_lock_timeout_ms: int = Field(
         default=5000, description="How long dropping a partition may wait for its lock before deleting rows instead."
+    )
+    idempotency_resend_days: int = Field(
+        default=30,
+        ge=1,
+        description="Re-send window: an event's idempotency key is kept at least this long after it was stored, "
+        "and until its raw event expires; a re-send after both is no longer recognised as a duplicate.",
+    )
+    retention_dead_letters_days: int = Field(
+        default=180, ge=1, description="Pending and failed dead letters not seen again for this long are deleted."
+    )
+    retention_dead_letters_resolved_days: int = Field(
+        default=30, ge=1, description="Replayed and discarded dead letters are deleted this long after last seen."
+    )
+    retention_source_stats_days: int = Field(
+        default=400,
+        ge=1,
+        description="Hourly intake counters are kept this long (at least QUALITY_FRESHNESS_HISTORY_DAYS: "
+        "freshness learns each source's rhythm from them).",
+    )
+    retention_cron_history_days: int = Field(
+        default=14, ge=1, description="pg_cron's run history (cron.job_run_details) is kept this long."
     )
 
 

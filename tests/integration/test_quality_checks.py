@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from shared.core import db, settings
-from shared.monitor import checks, infrastructure, measurements, quality
+from shared.monitor import checks, infrastructure, measurements, quality, reconciliation
 from shared.validate import validation
 from tests import factories
 from tests.quality_helpers import bump_stats, store_events
@@ -42,11 +42,11 @@ def test_freshness_judges_the_newest_event_against_the_sources_usual_rhythm(
         event_type="payment.succeeded",
         occurred_at=NOW - timedelta(hours=newest_hours_ago),
     )
-    result = _by(checks.freshness(conn, org.id, NOW), "freshness", "stripe")
+    result = _by(checks.freshness(conn, {org.id: "UTC"}, NOW), "freshness", "stripe")
     assert result.status == status
     assert result.threshold == 3 * 3600  # three usual gaps of one hour
     assert result.value == pytest.approx(newest_hours_ago * 3600)
-    assert _by(checks.freshness(conn, org.id, NOW), "freshness", checks.ALL_SOURCES).status == status
+    assert _by(checks.freshness(conn, {org.id: "UTC"}, NOW), "freshness", checks.ALL_SOURCES).status == status
 
 
 def test_freshness_of_a_daily_source_allows_days_and_a_new_source_is_only_learnt(
@@ -59,7 +59,7 @@ def test_freshness_of_a_daily_source_allows_days_and_a_new_source_is_only_learnt
         )
     store_events(conn, org.id, source="forms", occurred_at=NOW - timedelta(days=2))
     store_events(conn, org.id, source="brand-new", occurred_at=NOW - timedelta(days=5))
-    results = checks.freshness(conn, org.id, NOW)
+    results = checks.freshness(conn, {org.id: "UTC"}, NOW)
     daily = _by(results, "freshness", "forms")
     assert daily.status == "pass" and daily.threshold == 3 * 86400
     learning = _by(results, "freshness", "brand-new")
@@ -103,7 +103,7 @@ def test_volume_compares_the_last_hour_with_the_same_weekday_and_hour_of_previou
 ) -> None:
     org = make_org(timezone="UTC")
     _weekly(conn, org.id, [current, 20, 22, 18, 20])
-    result = _by(checks.volume(conn, org.id, ZoneInfo("UTC"), NOW), "volume", "stripe/payment.succeeded")
+    result = _by(checks.volume(conn, {org.id: "UTC"}, NOW), "volume", "stripe/payment.succeeded")
     assert result.status == status, result
     assert word in result.message
     assert result.detail["expected"] == 20 and result.detail["actual"] == current
@@ -114,7 +114,7 @@ def test_volume_does_not_judge_drops_of_rare_events_and_follows_local_time_acros
 ) -> None:
     org = make_org(timezone="Europe/London")
     _weekly(conn, org.id, [0, 2, 1, 3, 0], event_type="review.received")
-    rare = _by(checks.volume(conn, org.id, ZoneInfo("Europe/London"), NOW), "volume", "stripe/review.received")
+    rare = _by(checks.volume(conn, {org.id: "Europe/London"}, NOW), "volume", "stripe/review.received")
     assert rare.status == "pass" and "too few" in rare.message
     # 3 Nov 2026 11:00 GMT; 27 Oct is GMT too, 20 and 13 Oct are BST: the same local hour is 10:00 UTC there.
     windows = checks._hour_windows(
@@ -145,7 +145,7 @@ def test_rejection_and_duplicate_rates_per_source_with_the_top_reasons(
     _post(ingest_app, org.ingest_key, good + bad + unknown)
     _post(ingest_app, org.ingest_key, good[:3])  # three duplicates
     validation.drain(db.transaction)
-    results = checks.rates(conn, org.id, datetime.now(UTC))
+    results = checks.rates(conn, {org.id: "UTC"}, datetime.now(UTC))
     rejection = _by(results, "rejection_rate", "api")
     assert rejection.status == "fail" and rejection.value == pytest.approx(10 / 33)
     top = rejection.detail["top_reasons"]
@@ -160,7 +160,7 @@ def test_rates_of_a_clean_or_tiny_source_pass(make_org: Callable[..., Any], conn
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     bump_stats(conn, org.id, "clean", hour, stored=1000, rejected=10, duplicates=300)
     bump_stats(conn, org.id, "tiny", hour, stored=3, rejected=5)
-    results = checks.rates(conn, org.id, datetime.now(UTC))
+    results = checks.rates(conn, {org.id: "UTC"}, datetime.now(UTC))
     assert _by(results, "rejection_rate", "clean").status == "pass"
     assert _by(results, "duplicate_rate", "clean").status == "warn"  # 300 of 1310 > 20 %
     assert _by(results, "rejection_rate", "tiny").status == "pass"
@@ -191,9 +191,9 @@ def test_reconciliation_passes_on_exact_rollups_and_fails_on_each_mismatch(
     make_org: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
     org = make_org()
-    assert checks.reconciliation(conn, org.id, datetime.now(UTC))[0].status == "pass"
+    assert reconciliation.reconcile(db.transaction, {org.id: "UTC"}, datetime.now(UTC))[0].status == "pass"
     factories.corrupt_rollups(conn, org.id, 2)
-    failing = checks.reconciliation(conn, org.id, datetime.now(UTC))[0]
+    failing = reconciliation.reconcile(db.transaction, {org.id: "UTC"}, datetime.now(UTC))[0]
     assert failing.status == "fail" and failing.value == 2
     assert {m["dim1"] for m in failing.detail["mismatches"]} == {"phantom-0", "phantom-1"}
     assert {(m["expected_events"], m["actual_events"]) for m in failing.detail["mismatches"]} == {(0, 1)}
@@ -203,7 +203,7 @@ def test_schema_drift_catalogues_unknown_fields_and_types_and_flags_only_new_one
     ingest_app: Any, make_org: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
     org = make_org()
-    assert checks.schema_drift(conn, org.id, datetime.now(UTC))[0].status == "pass"
+    assert checks.schema_drift(conn, {org.id: "UTC"}, datetime.now(UTC))[0].status == "pass"
     _post(
         ingest_app,
         org.ingest_key,
@@ -213,12 +213,12 @@ def test_schema_drift_catalogues_unknown_fields_and_types_and_flags_only_new_one
             factories.make_event("app.action") | {"type": "booking.exploded"},
         ],
     )
-    result = checks.schema_drift(conn, org.id, datetime.now(UTC))[0]
+    result = checks.schema_drift(conn, {org.id: "UTC"}, datetime.now(UTC))[0]
     assert result.status == "warn" and result.value == 3
     seen = {(e["kind"], e["name"]) for e in result.detail["new"]}
     assert seen == {("field", "surprise"), ("field", "data.tip_minor"), ("event_type", "booking.exploded")}
     # A day later the same entries are known: no longer new, still catalogued.
-    later = checks.schema_drift(conn, org.id, datetime.now(UTC) + timedelta(hours=25))[0]
+    later = checks.schema_drift(conn, {org.id: "UTC"}, datetime.now(UTC) + timedelta(hours=25))[0]
     assert later.status == "pass"
     assert conn.execute(
         "select count(*) from analytics_schema_catalog where organization_id = %s", (org.id,)

@@ -58,7 +58,7 @@ def test_retention_drops_whole_old_partitions_deletes_rows_per_organization_and_
     ancient_partition = f"analytics_events_y{ancient:%Y}m{ancient:%m}"
     assert ancient_partition in _partitions(conn)
     for org in (short, default):
-        store_events(conn, org.id, occurred_at=ancient, n=2)
+        store_events(conn, org.id, occurred_at=ancient, stored_at=now - timedelta(days=1), n=2)  # an import
         store_events(conn, org.id, occurred_at=now - timedelta(days=60), n=3)
         store_events(conn, org.id, occurred_at=now - timedelta(days=10), n=1)
     _rollups(conn)
@@ -85,7 +85,7 @@ def test_retention_drops_whole_old_partitions_deletes_rows_per_organization_and_
     left = conn.execute("select organization_id, count(*) from analytics_events group by 1").fetchall()
     assert dict(left) == {short.id: 1, default.id: 4}
     assert _counts(conn, (*_UNTOUCHED, "analytics_rollups_standin")) == before
-    # The keys are kept: a late resend of an expired event is a duplicate, not a second count.
+    # The keys are kept within the re-send window: a resend of an expired event is a duplicate, not a second count.
     again = ingest_app.post(
         "/v1/events",
         data=json.dumps(late),

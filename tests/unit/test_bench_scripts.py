@@ -26,6 +26,7 @@ SMALLEST: dict[str, list[str]] = {
     "freshness": ["--rates", "100", "--seconds", "1", "--throughput-events", "500"],
     "ingest": ["--scale", "0.01"],
     "peer": ["--scale", "0.01", "--rates", "100", "--seconds", "1", "--cold", "1"],
+    "monitor_scale": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--orgs", "2", "--runs", "1"],
     "quality_run": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--orgs", "1"],
     "stage_profile": ["--events", "100", "--batch", "10"],
     "sample_report": ["--kind", "weekly", "--period", "2026-W45", "--out", "/tmp/wedsync-sample"],

@@ -11,41 +11,59 @@ where %(id)s::uuid is null or id = %(id)s::uuid
 order by created_at, id;
 
 -- name: quality_active_hours
--- Per source, the hours in which events of an organization were stored, oldest first.
-select source, array_agg(bucket order by bucket) as hours
-from public.analytics_source_stats
-where organization_id = %(organization_id)s and bucket >= %(since)s and stored > 0
-group by source
-order by source;
-
--- name: quality_newest_stored
--- The newest stored_at of an organization's events from one source (an index probe per partition).
-select max(stored_at) from public.analytics_events
-where organization_id = %(organization_id)s and source = %(source)s;
+-- Per organization and source, the hours in which events were stored (oldest first) and the newest stored_at:
+-- looked for among the events of the newest active hour that occurred at most a day before it (so the probe
+-- touches one or two partitions), else that hour's start (an hour of backfilled events only).
+with active as (
+  select organization_id, source, array_agg(bucket order by bucket) as hours, max(bucket) as last_hour
+  from public.analytics_source_stats
+  where organization_id = any(%(organizations)s::uuid[]) and bucket >= %(since)s and stored > 0
+  group by organization_id, source
+)
+select a.organization_id, a.source, a.hours, coalesce(n.newest, a.last_hour) as newest
+from active a
+cross join lateral (
+  select max(e.stored_at) as newest from public.analytics_events e
+  where e.organization_id = a.organization_id and e.source = a.source
+    and e.occurred_at >= a.last_hour - interval '1 day' and e.occurred_at < a.last_hour + interval '2 hours'
+    and e.stored_at >= a.last_hour
+) n
+order by a.organization_id, a.source;
 
 -- name: quality_volume_windows
--- Events per window, source and type; windows are one hour from each start, numbered by their position.
-select w.k, e.source, e.event_type, count(*) as n
-from unnest(%(starts)s::timestamptz[]) with ordinality as w(start, k)
-join public.analytics_events e
-  on e.organization_id = %(organization_id)s and e.occurred_at >= w.start and e.occurred_at < w.start + interval '1 hour'
-group by 1, 2, 3;
+-- Events per organization, window, source and type; each organization has the windows of its time zone (one
+-- hour from each start, numbered by their position).
+with w as (
+  select * from unnest(%(zones)s::text[], %(ks)s::int[], %(starts)s::timestamptz[]) as w(timezone, k, start)
+), o as (
+  select * from unnest(%(organizations)s::uuid[], %(org_zones)s::text[]) as o(id, timezone)
+)
+-- The lateral makes each count one index range probe of (organization, hour) in one partition.
+select o.id as organization_id, w.k, c.source, c.event_type, c.n
+from o
+join w on w.timezone = o.timezone
+cross join lateral (
+  select e.source, e.event_type, count(*) as n
+  from public.analytics_events e
+  where e.organization_id = o.id and e.occurred_at >= w.start and e.occurred_at < w.start + interval '1 hour'
+  group by 1, 2
+) c;
 
 -- name: quality_source_outcomes
--- Per source, how many events were stored, were duplicates or were rejected since a moment.
-select source, sum(stored) as stored, sum(duplicates) as duplicates, sum(rejected) as rejected
+-- Per organization and source, how many events were stored, were duplicates or were rejected since a moment.
+select organization_id, source, sum(stored) as stored, sum(duplicates) as duplicates, sum(rejected) as rejected
 from public.analytics_source_stats
-where organization_id = %(organization_id)s and bucket >= %(since)s
-group by source
-order by source;
+where organization_id = any(%(organizations)s::uuid[]) and bucket >= %(since)s
+group by organization_id, source
+order by organization_id, source;
 
 -- name: quality_top_reasons
--- Per source, the dead-letter reasons of an organization seen since a moment, most frequent first.
-select d.source, r ->> 'type' as reason_type, r -> 'loc' as loc, sum(d.attempts) as n
+-- Per organization and source, the dead-letter reasons seen since a moment, most frequent first.
+select d.organization_id, d.source, r ->> 'type' as reason_type, r -> 'loc' as loc, sum(d.attempts) as n
 from public.analytics_dead_letters d, jsonb_array_elements(d.reasons) r
-where d.organization_id = %(organization_id)s and d.last_seen_at >= %(since)s
-group by 1, 2, 3
-order by 1, 4 desc, 2;
+where d.organization_id = any(%(organizations)s::uuid[]) and d.last_seen_at >= %(since)s
+group by 1, 2, 3, 4
+order by 1, 2, 5 desc, 3;
 
 -- name: quality_queue_names
 -- Every pgmq queue.
@@ -55,9 +73,25 @@ select queue_name from pgmq.list_queues() order by queue_name;
 -- Messages of one queue table read more often than the retry limit ({table} is composed by the caller).
 select count(*) from {table} where read_ct > %(max_reads)s;
 
+-- name: quality_reconcile_candidates
+-- The organizations with something to reconcile in a window: events stored or rollups written in it.
+select o.id from unnest(%(organizations)s::uuid[]) as o(id)
+where exists (select 1 from public.analytics_source_stats s
+              where s.organization_id = o.id and s.bucket >= %(from)s::timestamptz - interval '1 hour' and s.stored > 0)
+   or exists (select 1 from public.analytics_rollups r where r.organization_id = o.id and r.bucket >= %(from)s);
+
+-- name: quality_reconcile_latest
+-- The latest stored reconciliation result of each of the organizations.
+select organization_id, check_name as "check", subject, status, value, threshold, unit, message, detail, checked_at
+from public.analytics_quality_latest
+where check_name = 'reconciliation' and organization_id = any(%(organizations)s::uuid[]);
+
 -- name: quality_reconcile
--- Mismatches between rollups and raw events for one organization and window (the aggregation stage's function).
-select to_jsonb(r) as mismatch from public.analytics_reconcile_v1(%(organization_id)s, %(from)s, %(to)s) r;
+-- Mismatches between rollups and raw events for some organizations and a window (the aggregation stage's
+-- function, through one lateral call per organization).
+select o.id as organization_id, to_jsonb(r) as mismatch
+from unnest(%(organizations)s::uuid[]) as o(id)
+cross join lateral public.analytics_reconcile_v1(o.id, %(from)s, %(to)s) r;
 
 -- name: quality_catalogue_update
 -- Adds the fields and event types the catalog refused (from recent dead letters) to the schema-drift catalogue.
@@ -69,7 +103,7 @@ select d.organization_id, d.source,
             else (select string_agg(x, '.') from jsonb_array_elements_text(r -> 'loc') x) end,
        min(d.first_seen_at), max(d.last_seen_at)
 from public.analytics_dead_letters d, jsonb_array_elements(d.reasons) r
-where d.organization_id = %(organization_id)s and d.last_seen_at >= %(since)s
+where d.organization_id = any(%(organizations)s::uuid[]) and d.last_seen_at >= %(since)s
   and r ->> 'type' in ('extra_forbidden', 'union_tag_invalid')
 group by 1, 2, 3, 4
 order by 1, 2, 3, 4
@@ -78,11 +112,11 @@ set first_seen_at = least(analytics_schema_catalog.first_seen_at, excluded.first
     last_seen_at = greatest(analytics_schema_catalog.last_seen_at, excluded.last_seen_at);
 
 -- name: quality_catalogue_new
--- Catalogue entries of an organization first seen since a moment.
-select source, kind, name, first_seen_at, last_seen_at
+-- Catalogue entries of the organizations first seen since a moment.
+select organization_id, source, kind, name, first_seen_at, last_seen_at
 from public.analytics_schema_catalog
-where organization_id = %(organization_id)s and first_seen_at >= %(since)s
-order by first_seen_at, source, kind, name;
+where organization_id = any(%(organizations)s::uuid[]) and first_seen_at >= %(since)s
+order by organization_id, first_seen_at, source, kind, name;
 
 -- name: quality_partitions
 -- The monthly partitions of analytics_events and their ranges.
@@ -342,3 +376,67 @@ select * from public.analytics_rebuild_v1(%(organization_id)s, %(from)s, %(to)s)
 -- Marks rebuild requests done.
 update public.analytics_rollup_rebuilds set done_at = now() where id = any(%(ids)s::bigint[]);
 
+
+-- name: retention_key_organizations
+-- Every organization that holds idempotency keys (a loose index scan of the primary key).
+with recursive o as (
+  (select organization_id as id from public.analytics_event_keys order by organization_id limit 1)
+  union all
+  select (select k.organization_id from public.analytics_event_keys k where k.organization_id > o.id
+          order by k.organization_id limit 1)
+  from o where o.id is not null
+)
+select id from o where id is not null;
+
+-- name: retention_prune_keys
+-- Deletes up to `batch` idempotency keys of one organization whose event occurred before its retention cutoff
+-- and that were stored before the re-send window; returns how many.
+with doomed as (
+  select organization_id, event_id from public.analytics_event_keys
+  where organization_id = %(organization_id)s and occurred_at < %(before)s and stored_at < %(stored_before)s
+  limit %(batch)s
+), gone as (
+  delete from public.analytics_event_keys k using doomed d
+  where k.organization_id = d.organization_id and k.event_id = d.event_id
+  returning 1
+)
+select count(*) as deleted from gone;
+
+-- name: retention_delete_dead_letters
+-- Deletes up to `batch` dead letters in the given replay states last seen before a moment; returns how many.
+with doomed as (
+  select id from public.analytics_dead_letters
+  where last_seen_at < %(before)s and replay_state = any(%(states)s::text[])
+  limit %(batch)s
+), gone as (
+  delete from public.analytics_dead_letters d using doomed x where d.id = x.id returning 1
+)
+select count(*) as deleted from gone;
+
+-- name: retention_delete_source_stats
+-- Deletes up to `batch` hourly intake counters older than a moment; returns how many.
+with doomed as (
+  select organization_id, source, bucket from public.analytics_source_stats
+  where bucket < %(before)s
+  limit %(batch)s
+), gone as (
+  delete from public.analytics_source_stats s using doomed d
+  where s.organization_id = d.organization_id and s.source = d.source and s.bucket = d.bucket
+  returning 1
+)
+select count(*) as deleted from gone;
+
+-- name: retention_has_cron_history
+-- Whether pg_cron's run history exists here (true on Supabase; absent on a plain PostgreSQL).
+select to_regclass('cron.job_run_details') is not null;
+
+-- name: retention_purge_cron_history
+-- Deletes up to `batch` pg_cron run records that ended before a moment; returns how many.
+with doomed as (
+  select runid from cron.job_run_details
+  where coalesce(end_time, start_time) < %(before)s
+  limit %(batch)s
+), gone as (
+  delete from cron.job_run_details j using doomed d where j.runid = d.runid returning 1
+)
+select count(*) as deleted from gone;
