@@ -11,12 +11,14 @@ import {engagement, reviews, team} from "./people.js";
 import {behind, deadLetters, quality, reports} from "./pipeline.js";
 
 const STORE = "wedsync.credential";
-// Each panel: the share-link panel it belongs to (sharelinks.PANELS, or admin), where it draws, how.
+// Each panel: the share-link panel it belongs to (sharelinks.PANELS, or admin), where it draws, how, and whether
+// it follows the chosen period (the others are redrawn on live changes only, not when the period changes).
 const PANELS = [
-  ["overview", "cards", cards], ["overview", "trend", trend], ["revenue", "revenue", revenue], ["funnel", "funnel", funnel],
-  ["overview", "leads", leads], ["overview", "season", seasonality], ["overview", "upcoming", upcoming],
-  ["overview", "reviews", reviews], ["overview", "engagement", engagement], ["overview", "team", team],
-  ["reports", "reports", reports], ["quality", "quality", quality], ["admin", "letters", deadLetters],
+  ["overview", "cards", cards, true], ["overview", "trend", trend, true], ["revenue", "revenue", revenue, true],
+  ["funnel", "funnel", funnel, true], ["overview", "leads", leads, true], ["overview", "season", seasonality, false],
+  ["overview", "upcoming", upcoming, false], ["overview", "reviews", reviews, true], ["overview", "engagement", engagement, true],
+  ["overview", "team", team, true], ["reports", "reports", reports, false], ["quality", "quality", quality, true],
+  ["admin", "letters", deadLetters, false],
 ];
 let org = null;
 let live = null;
@@ -100,7 +102,7 @@ function question() {
   return {range: chosen, interval};
 }
 
-async function refreshOnce() {
+async function refreshOnce(periodOnly) {
   const {range: chosen, interval} = question();
   const asked = new Map(); // one request per URL within a refresh, however many panels read it
   const ctx = {org, range: chosen, interval, fetch: (path, params) => {
@@ -109,7 +111,7 @@ async function refreshOnce() {
     return asked.get(k);
   }};
   let signedOut = null;
-  const shown = PANELS.filter(([panel, id]) => !$(id).closest("[data-panel]").hidden);
+  const shown = PANELS.filter(([, id, , ranged]) => !$(id).closest("[data-panel]").hidden && (ranged || !periodOnly));
   const results = await Promise.all(shown.map(([, id, draw]) => draw(ctx).then((value) => [id, value], (error) => {
     if (error instanceof ApiError && error.status === 401) signedOut = error;
     else failed(id, error);
@@ -119,21 +121,29 @@ async function refreshOnce() {
   const found = Object.fromEntries(results);
   const hasNumbers = found.cards && found.cards.metrics.some((m) => m.value);
   const q = found.quality;
-  emptyState(!hasNumbers && !found.trend && (!q || !q.freshness.newest_event_at));
+  if (!periodOnly || found.cards) emptyState(!hasNumbers && !found.trend && (!q || !q.freshness.newest_event_at));
   problem(q && behind(q) ? "The pipeline is behind: the newest events are not all counted yet (see Data quality)." : "");
   refreshes += 1;
   document.body.dataset.refreshes = String(refreshes);
   document.body.dataset.loaded = "true";
 }
 
-async function refresh() {
+// One refresh at a time; changes arriving meanwhile are folded into one more. `periodOnly`: the controls changed,
+// so the panels that do not follow the period stay as they are.
+async function refresh(periodOnly = false) {
   if (!session.credential || !org) return;
-  if (running) { again = true; return running; }
+  if (running) {
+    again = periodOnly && again !== "all" ? "period" : "all";
+    return running;
+  }
+  document.body.dataset.busy = "true";
   running = (async () => {
     try {
-      do { again = false; await refreshOnce(); } while (again && session.credential);
+      let only = periodOnly;
+      do { again = false; await refreshOnce(only); only = again === "period"; } while (again && session.credential);
     } finally {
       running = null;
+      delete document.body.dataset.busy;
     }
   })();
   return running;
@@ -159,7 +169,7 @@ function listen() {
 }
 
 function start() {
-  $("range").addEventListener("change", () => refresh());
+  $("range").addEventListener("change", () => refresh(true));
   $("range").addEventListener("submit", (e) => e.preventDefault());
   $("signout").addEventListener("click", () => signOut(""));
   $("signin-form").addEventListener("submit", (e) => {
