@@ -112,11 +112,14 @@ async function refreshOnce(periodOnly) {
   }};
   let signedOut = null;
   const shown = PANELS.filter(([, id, , ranged]) => !$(id).closest("[data-panel]").hidden && (ranged || !periodOnly));
-  const results = await Promise.all(shown.map(([, id, draw]) => draw(ctx).then((value) => [id, value], (error) => {
+  const run = ([, id, draw]) => draw(ctx).then((value) => [id, value], (error) => {
     if (error instanceof ApiError && error.status === 401) signedOut = error;
     else failed(id, error);
     return [id, null];
-  })));
+  });
+  // The cards first: the browser and the server give their requests the way before the other panels'.
+  const first = await Promise.all(shown.slice(0, 1).map(run));
+  const results = first.concat(await Promise.all(shown.slice(1).map(run)));
   if (signedOut) return signOut(explain(signedOut));
   const found = Object.fromEntries(results);
   const hasNumbers = found.cards && found.cards.metrics.some((m) => m.value);

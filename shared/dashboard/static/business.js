@@ -24,7 +24,7 @@ export async function funnel(ctx) {
   $("funnel").replaceChildren(
     bars("Clients at each stage", stages.map((s) => ({name: STAGES[s.stage] || s.stage, value: s.clients, text: `${count(s.clients)} (${percent(s.rate_from_inquiry)})`}))),
     el("p", {}, `Clients whose first inquiry was in this period and how far they got. Inquiry to booking: ${percent(answer.funnel.conversion_rate)}` +
-      (days === null ? "." : `; median ${days} days to book.`)),
+      (days === null ? "." : `; median ${Math.round(days)} days to book.`)),
     numbers("Funnel stages", ["Stage", "Clients", "From inquiry", "From the stage before"],
       stages.map((s) => [STAGES[s.stage] || s.stage, count(s.clients), percent(s.rate_from_inquiry), percent(s.rate_from_previous)])));
 }

@@ -21,7 +21,7 @@ export function svg(tag, attrs, text) {
 
 // A table: the first column names the row; the others are numbers (right-aligned).
 export function table(caption, head, rows) {
-  return el("div", {class: "scroll"}, el("table", {},
+  return el("div", {class: "scroll", tabindex: "0", role: "region", "aria-label": caption || head.join(", ")}, el("table", {},
     caption ? el("caption", {class: "sr-only"}, caption) : null,
     el("thead", {}, el("tr", {}, ...head.map((h, i) => el("th", {scope: "col", class: i ? "n" : null}, h)))),
     el("tbody", {}, ...rows.map((r) => el("tr", {}, ...r.map((c, i) => el(i ? "td" : "th", i ? {class: "n"} : {scope: "row"}, String(c))))))));

@@ -12,7 +12,7 @@ const LABELS = {inquiries: "Inquiries", bookings: "Bookings", revenue_net: "Net 
 const key = (m) => `${m.metric}:${m.currency || ""}`;
 
 function against(unit, value, other, currency, what) {
-  if (value === null || value === undefined || other === null || other === undefined) return el("span", {class: "flat"}, `no figure for ${what}`);
+  if (value === null || value === undefined || other === null || other === undefined) return el("span", {class: "flat"}, `none to compare ${what === "last year" ? "last year" : "before"}`);
   const delta = value - other;
   const ratio = other ? ` (${delta > 0 ? "+" : ""}${percent(delta / other)})` : "";
   return el("span", {class: delta > 0 ? "up" : delta < 0 ? "down" : "flat"}, `${change(unit, delta, currency)}${ratio} vs ${what}`);

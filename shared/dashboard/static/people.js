@@ -40,12 +40,10 @@ export async function engagement(ctx) {
     $("engagement").replaceChildren(empty("No emails, journeys or notifications in this period. Send email.sent/opened/clicked, journey.started/completed and notification.sent/delivered events (or connect your email provider's webhook)."));
     return;
   }
-  const sent = pick(overview, "emails_sent").value || 0;
   $("engagement").replaceChildren(
     bars("Emails this period", [["Sent", "emails_sent"], ["Delivered", "emails_delivered"], ["Opened", "emails_opened"], ["Clicked", "emails_clicked"]]
       .map(([name, m]) => ({name: `Emails ${name.toLowerCase()}`, value: pick(overview, m).value || 0, text: count(pick(overview, m).value || 0)}))),
-    el("div", {class: "groups"}, ...GROUPS.map(([title, rows]) => table(title, [title, ""], rows.map(([name, m]) => [name, figure(overview, m)])))),
-    sent ? null : el("p", {class: "muted"}, "No emails sent in this period."));
+    el("div", {class: "groups"}, ...GROUPS.map(([title, rows]) => table(title, [title, "This period"], rows.map(([name, m]) => [name, figure(overview, m)])))));
 }
 
 export async function team(ctx) {

@@ -4,11 +4,11 @@ import {$, csvLinks, el, empty, numbers, table} from "./draw.js";
 import {download, explain, url} from "./api.js";
 import {count, day} from "./format.js";
 
-const BEHIND_SECONDS = 300;
+const BEHIND_SECONDS = 120;
 
+// Behind: messages have waited in a queue for minutes (a quiet week with no events is not "behind").
 export function behind(q) {
-  const age = q.freshness.age_seconds;
-  return age !== null && age > BEHIND_SECONDS && q.queues.some((x) => x.length > 0);
+  return q.queues.some((x) => x.length > 0 && x.oldest_age_seconds !== null && x.oldest_age_seconds > BEHIND_SECONDS);
 }
 
 export async function quality(ctx) {
@@ -17,15 +17,15 @@ export async function quality(ctx) {
   const waiting = q.queues.reduce((s, x) => s + x.length, 0);
   const failing = q.checks.filter((c) => c.status !== "ok");
   const state = behind(q)
-    ? el("p", {class: "down"}, `The pipeline is behind: the newest numbers are ${Math.round(q.freshness.age_seconds / 60)} minutes older than the newest events, with ${count(waiting)} waiting in queues. They catch up by themselves; if this stays, check that every function is running.`)
+    ? el("p", {class: "down"}, `The pipeline is behind: ${count(waiting)} messages wait in its queues, the oldest for ${Math.round(Math.max(...q.queues.map((x) => x.oldest_age_seconds || 0)) / 60)} minutes, so the newest events are not all counted yet. It catches up by itself; if this stays, check that every function is running.`)
     : el("p", {class: "up"}, q.freshness.newest_event_at ? "Up to date: every received event is counted." : "No events received yet.");
   const reasons = q.rejection_reasons.map((r) => [`${r.kind || r.stage}${r.field ? ` (${r.field})` : ""}`, count(r.occurrences), r.example]);
-  $("quality").replaceChildren(state,
+  $("quality").replaceChildren(...[state,
     table("Intake per source", ["Source", "Received", "Stored", "Rejected", "Duplicates"],
       q.totals.length ? q.totals.map((t) => [t.source, count(t.received), count(t.stored), count(t.rejected), count(t.duplicates)]) : [["(none yet)", 0, 0, 0, 0]]),
     el("p", {}, `Dead letters waiting: ${count(q.dead_letters_waiting)} · queued now: ${count(waiting)}`),
     reasons.length ? numbers("Rejected events and why", ["Reason", "Times", "Example"], reasons) : null,
-    ...failing.map((c) => el("p", {class: "down"}, `${c.check}: ${c.message}`)));
+    ...failing.map((c) => el("p", {class: "down"}, `${c.check}: ${c.message}`))].filter(Boolean));
   return q;
 }
 
@@ -45,8 +45,8 @@ export async function reports(ctx) {
     return link;
   }));
   $("reports").replaceChildren(el("ul", {class: "reports"}, ...answer.reports.map((r) => el("li", {},
-    el("span", {}, el("strong", {}, r.title || `${r.kind} report`), ` ${day(r.period_start)} – ${day(r.period_end)}`,
-      r.status === "ready" ? null : el("span", {class: "muted"}, ` (${r.status})`)),
+    el("span", {}, el("strong", {}, r.title || `${r.kind} report from ${day(r.period_start)}`),
+      el("span", {class: "muted"}, ` · ${r.status}`)),
     files(r)))));
 }
 
