@@ -25,6 +25,7 @@ SMALLEST: dict[str, list[str]] = {
     "ingest": ["--scale", "0.01"],
     "quality_run": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--orgs", "1"],
     "sample_report": ["--kind", "weekly", "--period", "2026-W45", "--out", "/tmp/wedsync-sample"],
+    "webpage": ["--events", "1000", "--runs", "1"],
 }
 
 
