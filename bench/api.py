@@ -200,6 +200,16 @@ def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
         print(f"# {args.database}: measuring the kept database", flush=True)
         endpoints, raw = _measure(url, orgs, args)
         return {"build": {"kept_database": args.database}, "endpoints": endpoints}, {"raw_group_by": raw}
+    orgs, build = build_database(url, args.events)
+    endpoints, raw = _measure(url, orgs, args)
+    if args.keep:
+        print(f"- database {url} kept", file=sys.stderr)
+    return {"build": build, "endpoints": endpoints}, {"raw_group_by": raw}
+
+
+def build_database(url: str, events: int) -> tuple[list[Any], Figures]:
+    """Migrate the empty database at `url`, write `events` events for five organizations (half for the first, the
+    measured one), build their rollups and refresh the views; the organizations and the build's figures."""
     migrations.migrate(url)
     with db.transaction() as c:
         orgs = [
@@ -211,7 +221,7 @@ def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
             )
             for i in range(5)
         ]
-    shares = [args.events // 2] + [args.events // 8] * 4
+    shares = [events // 2] + [events // 8] * 4
     end = datetime.now(UTC) - timedelta(minutes=15)
     t0 = time.perf_counter()
     first = 1
@@ -252,24 +262,21 @@ def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
     refresh.run(db.transaction, force=True)
     t_refresh = time.perf_counter() - t0
     print(
-        f"# {args.events:,} events: insert {t_insert:.1f} s, rebuild rollups {t_rebuild:.1f} s, "
+        f"# {events:,} events: insert {t_insert:.1f} s, rebuild rollups {t_rebuild:.1f} s, "
         f"refresh views {t_refresh:.1f} s; measured organization: {shares[0]:,} events, "
         f"{rollups[0] if rollups else 0:,} rollup rows",
         flush=True,
     )
 
-    endpoints, raw = _measure(url, orgs, args)
-    if args.keep:
-        print(f"- database {url} kept", file=sys.stderr)
     build = {
-        "events": args.events,
+        "events": events,
         "insert_seconds": t_insert,
         "rebuild_seconds": t_rebuild,
         "refresh_seconds": t_refresh,
         "measured_organization_events": shares[0],
         "measured_organization_rollup_rows": rollups[0] if rollups else 0,
     }
-    return {"build": build, "endpoints": endpoints}, {"raw_group_by": raw}
+    return orgs, build
 
 
 def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> tuple[Figures, Figures]:

@@ -167,6 +167,17 @@ def get_metrics(request: flask.Request) -> flask.Response:
     return _answer(request, questions.NoQuery, lambda conn, org, q: answers.catalog())
 
 
+@router.route("GET", "/v1/organization")
+def get_organization(request: flask.Request) -> flask.Response:
+    try:
+        viewer = _viewer(request)
+    except auth.AuthError as exc:
+        return _refused(exc)
+    except _Limited as exc:
+        return _limited(exc)
+    return _answer(request, questions.NoQuery, answers.organization(viewer), cacheable=False, viewer=viewer)
+
+
 @router.route("GET", "/v1/metrics/overview")
 def get_overview(request: flask.Request) -> flask.Response:
     return _answer(request, questions.OverviewQuery, answers.overview)

@@ -7,15 +7,15 @@ organization's state and the parsed question, and returns a pydantic model: the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 from uuid import UUID
 
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
 from shared.core import queues
-from shared.dashboard import auth, questions, serving
+from shared.dashboard import auth, questions, serving, sharelinks
 from shared.dashboard import settings as dashboard_settings
 from shared.metrics import funnels, fx, home, registry, rollups, timeframes, weddings
 from shared.report import access
@@ -164,6 +164,37 @@ def revenue(conn: Connection[Any], org: serving.OrgState, q: questions.RevenueQu
 
 def wedding_axis(conn: Connection[Any], org: serving.OrgState, q: questions.WeddingsQuery) -> weddings.Weddings:
     return weddings.answer(conn, org.id, q.by, q.from_, q.to, due_within=q.due_within, lead_days=q.lead_days)
+
+
+class Organization(BaseModel):
+    """The calendar the page computes its periods in, and what the caller's credential opens."""
+
+    timezone: str = Field(description="The organization's IANA zone: every local date of the API is in it")
+    today: date = Field(description="Today's date in that zone")
+    week_start: str = Field(description="The first day of the organization's week (weekly series start on it)")
+    currency: str = Field(description="The organization's default currency (ISO 4217)")
+    signed_in_as: Literal["jwt", "api_key", "share_link"] = Field(description="The kind of credential presented")
+    admin: bool = Field(description="The credential is an API key with the 'admin' scope (dead letters, share links)")
+    panels: list[str] = Field(description="The dashboard panels the credential opens (a share link may open fewer)")
+
+
+def organization(viewer: auth.Viewer) -> serving.Compute:
+    """The organization's calendar for this viewer (never cached: it names the caller's rights and today)."""
+
+    def compute(conn: Connection[Any], org: serving.OrgState, q: questions.NoQuery) -> Organization:
+        found = timeframes.load_org(conn, org.id)
+        opened = sharelinks.PANELS if viewer.panels is None else viewer.panels
+        return Organization(
+            timezone=org.tz.key,
+            today=datetime.now(UTC).astimezone(org.tz).date(),
+            week_start=found.week_start,
+            currency=org.currency,
+            signed_in_as=viewer.via,
+            admin="admin" in viewer.scopes,
+            panels=[p for p in sharelinks.PANELS if p in opened],
+        )
+
+    return compute
 
 
 def catalog() -> Catalog:

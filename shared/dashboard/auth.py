@@ -38,6 +38,7 @@ class Viewer:
     claims: dict[str, Any]
     via: str  # "jwt", "api_key" or "share_link"
     panels: frozenset[str] | None = None  # a share link's panels; None: every panel
+    scopes: frozenset[str] = frozenset()  # an API key's scopes (admin: dead letters, share links)
 
     @property
     def claims_json(self) -> str:
@@ -185,5 +186,5 @@ def authenticate(token: str | None) -> Viewer:
             "sub": f"api-key:{caller.key_id}",
             "organization_id": str(caller.organization_id),
         }
-        return Viewer(caller.organization_id, claims, "api_key")
+        return Viewer(caller.organization_id, claims, "api_key", scopes=frozenset(caller.scopes))
     return verify_jwt(token)

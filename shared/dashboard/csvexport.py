@@ -161,6 +161,10 @@ def _reports(a: answers.ReportList) -> Rows:
         yield {**r.model_dump(exclude={"headline"}), "formats": " ".join(r.formats), "headline": r.headline}
 
 
+def _organization(a: answers.Organization) -> Rows:
+    yield {**a.model_dump(), "panels": " ".join(a.panels)}
+
+
 def _names(text: str) -> list[str]:
     return text.split()
 
@@ -204,6 +208,7 @@ TABLES: dict[type[BaseModel], tuple[list[str], Callable[[Any], Rows]]] = {
         ),
         _weddings,
     ),
+    answers.Organization: (_names("timezone today week_start currency signed_in_as admin panels"), _organization),
     answers.ReportList: (
         _names("id kind period_start period_end title status formats generated_at delivery_status last_error headline"),
         _reports,

@@ -39,6 +39,14 @@ ENDPOINTS: list[Endpoint] = [
         answers.Catalog,
     ),
     Endpoint(
+        "/v1/organization",
+        "The organization's zone, today's local date, week start and currency, and what the credential opens"
+        " (never cached)",
+        questions.NoQuery,
+        answers.Organization,
+        cached=False,
+    ),
+    Endpoint(
         "/v1/metrics/overview",
         "Every metric over the period, with the change against the previous period of the same length, the same "
         "period last year (weekday-aligned) or last season to date (?compare=)",

@@ -29,8 +29,8 @@ PREFIX = "wss_"
 DEFAULT_LIFETIME = timedelta(days=7)
 MAX_LIFETIME = timedelta(days=366)
 
-# Each panel and the read routes it opens. The metric registry and the live feed carry no figures of their own
-# and every panel needs them, so any link may read them.
+# Each panel and the read routes it opens. The metric registry, the organization's calendar and the live feed
+# carry no figures of their own and every panel needs them, so any link may read them.
 PANELS: dict[str, tuple[str, ...]] = {
     "overview": ("/v1/metrics/overview", "/v1/metrics/timeseries", "/v1/metrics/breakdown"),
     "funnel": ("/v1/funnel",),
@@ -38,7 +38,7 @@ PANELS: dict[str, tuple[str, ...]] = {
     "quality": ("/v1/quality",),
     "reports": ("/v1/reports", "/v1/reports/"),
 }
-OPEN_TO_EVERY_LINK = ("/v1/metrics", "/v1/events/live")
+OPEN_TO_EVERY_LINK = ("/v1/metrics", "/v1/organization", "/v1/events/live")
 
 _DURATION = re.compile(r"^(?P<n>[1-9][0-9]*)(?P<unit>[mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -3,7 +3,7 @@ page-hide flush in Debian's chromium (Playwright), against the real ingest funct
 
 The page and `/v1/events` share one origin (the test proxy serves both), as in the app, where a relay route
 forwards to ingest. Installs nothing: it needs /usr/bin/chromium and the playwright PyPI package, and skips
-with the reason when either is absent (as tests/e2e/test_web_page.py does).
+with the reason when either is absent (as the page's tests in tests/e2e/webpage/ do).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from tests import faultproxy, senders
-from tests.e2e import test_web_page as web_page
+from tests.e2e.webpage import browser as web_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 PAGE = """<!doctype html>
@@ -61,9 +61,11 @@ def test_events_queued_before_the_page_closes_arrive_exactly_once(
     conn: psycopg.Connection[Any],
     tmp_path: Path,
 ) -> None:
-    if not web_page.CHROMIUM.is_file() or shutil.which(str(web_page.CHROMIUM)) is None:
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright PyPI package (test extras)")
+    why_not = web_page.missing()
+    if why_not:
+        pytest.skip(why_not)
+    from playwright import sync_api
+
     org = make_org()
     shutil.copytree(typescript_package / "dist", tmp_path / "dist")
     (tmp_path / "page.html").write_text(PAGE)

@@ -205,6 +205,11 @@ CASES: dict[str, tuple[dict[str, str], Extract, Extract]] = {
         lambda j: {m["name"]: (m["unit"], m["dimensions"]) for m in j["metrics"]},
         lambda rows: {r["name"]: (r["unit"], r["dimensions"].split()) for r in rows},
     ),
+    "/v1/organization": (
+        {},
+        lambda j: {k: str(v).lower() if isinstance(v, bool) else v for k, v in j.items() if k != "panels"},
+        lambda rows: {k: v for k, v in rows[0].items() if k != "panels"},
+    ),
     "/v1/reports": (
         {},
         lambda j: {r["id"]: r["status"] for r in j["reports"]},

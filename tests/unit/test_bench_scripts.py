@@ -30,6 +30,7 @@ SMALLEST: dict[str, list[str]] = {
     "quality_run": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--orgs", "1"],
     "stage_profile": ["--events", "100", "--batch", "10"],
     "sample_report": ["--kind", "weekly", "--period", "2026-W45", "--out", "/tmp/wedsync-sample"],
+    "webpage": ["--events", "1000", "--runs", "1"],
 }
 
 
