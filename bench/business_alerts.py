@@ -13,22 +13,19 @@ alert reads is then built by the state rebuild function.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import conninfo, sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import record
-from shared.core import db, migrations, settings
+from bench import record, scratch
+from shared.core import db
 from shared.monitor import business
 
 _FILL = """
@@ -85,14 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = record.start()
-    name = f"wsa_bench_business_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.server, autocommit=True) as c:
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = conninfo.make_conninfo(args.server, dbname=name)
-    os.environ["DATABASE_URL"] = url
-    settings.clear_cache()
-    try:
-        migrations.migrate(url)
+    with scratch.database(args.server, "business") as url:
         with psycopg.connect(url, autocommit=True) as c:
             c.execute(
                 "insert into organizations (name, timezone, currency) "
@@ -147,10 +137,6 @@ def main(argv: list[str] | None = None) -> int:
             started=started,
             path=args.json,
         )
-    finally:
-        db.close_pools()
-        with psycopg.connect(args.server, autocommit=True) as c:
-            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
     return 0
 
 

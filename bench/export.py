@@ -24,13 +24,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg import conninfo, sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import record
-from shared.core import db, migrations, settings
+from bench import record, scratch
 from shared.dashboard import eventexport
 from shared.tools.commands import exports
 
@@ -74,16 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = record.start()
-    name = f"wsa_bench_export_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.server, autocommit=True) as c:
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = conninfo.make_conninfo(args.server, dbname=name)
-    os.environ["DATABASE_URL"] = url
     os.environ["DB_STATEMENT_TIMEOUT_MS"] = "0"
     os.environ["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"] = "0"
-    settings.clear_cache()
-    try:
-        migrations.migrate(url)
+    with scratch.database(args.server, "export") as url:
         with psycopg.connect(url, autocommit=True) as c:
             ids = [
                 row[0]
@@ -144,10 +135,6 @@ def main(argv: list[str] | None = None) -> int:
             f"(+{rss_after - rss_before:.1f} MiB)"
         )
         record.write("export", args, figures, database_url=args.server, started=started, path=args.json)
-    finally:
-        db.close_pools()
-        with psycopg.connect(args.server, autocommit=True) as c:
-            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
     return 0
 
 

@@ -30,13 +30,12 @@ from typing import Any
 
 import psycopg
 import wedsync_client
-from psycopg import conninfo, sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import record
+from bench import record, scratch
 from shared.aggregate import aggregation
-from shared.core import db, migrations, organizations, settings
+from shared.core import db, organizations
 from shared.tools import deployment, runner
 
 
@@ -234,14 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     started = record.start()
 
     admin = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"wsa_bench_{os.getpid()}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = conninfo.make_conninfo(admin, dbname=name)
-    os.environ["DATABASE_URL"] = url
-    settings.clear_cache()
-    try:
-        migrations.migrate(url)
+    with scratch.database(admin, "freshness") as url:
         with db.transaction() as conn:
             org = organizations.create(
                 conn,
@@ -288,10 +280,6 @@ def main(argv: list[str] | None = None) -> int:
             started=started,
             path=args.json,
         )
-    finally:
-        db.close_pools()
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
     return 0
 
 

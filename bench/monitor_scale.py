@@ -12,24 +12,21 @@ It creates a throwaway database on that server (dropped at the end); it never re
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import conninfo, sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import record
-from shared.core import db, migrations, settings
+from bench import record, scratch
+from shared.core import db
 from shared.monitor import checks, quality, reconciliation
 
 # Per organization: two sources active every other hour for four days (the freshness rhythm), three events in
@@ -119,14 +116,7 @@ def _per_check(scope: checks.Scope) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = record.start()
-    name = f"wsa_bench_monitor_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.server, autocommit=True) as c:
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = conninfo.make_conninfo(args.server, dbname=name)
-    os.environ["DATABASE_URL"] = url
-    settings.clear_cache()
-    try:
-        migrations.migrate(url)
+    with scratch.database(args.server, "monitor") as url:
         fill, events = _fill(url, args.orgs)
         with psycopg.connect(url) as c:
             scope: dict[Any, str] = dict(c.execute("select id, timezone from organizations").fetchall())
@@ -163,10 +153,6 @@ def main(argv: list[str] | None = None) -> int:
             started=started,
             path=args.json,
         )
-    finally:
-        db.close_pools()
-        with psycopg.connect(args.server, autocommit=True) as c:
-            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
     return 0
 
 

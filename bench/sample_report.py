@@ -23,16 +23,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import psycopg
-from psycopg import conninfo
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import record
+from bench import record, scratch
 from shared import report as reports
 from shared.aggregate import aggregation
-from shared.core import apikeys, db, migrations, organizations, settings
+from shared.core import apikeys, db, organizations
 from shared.ingest import intake
 from shared.refresh import views as refresh
 from shared.report import access, periods
@@ -292,15 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = record.start()
     server = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"wsa_sample_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as c:
-        c.execute(psycopg.sql.SQL("create database {}").format(psycopg.sql.Identifier(name)))
-    url = conninfo.make_conninfo(server, dbname=name)
-    os.environ["DATABASE_URL"] = url
     os.environ.setdefault("REPORTS_LOCAL_DIR", str(Path(args.out).parent / ".sample-files"))
-    settings.clear_cache()
-    try:
-        migrations.migrate(url)
+    with scratch.database(server, "sample"):
         with db.transaction() as conn:
             validation.ensure_partitions(conn, date(2024, 1, 1), months_ahead=48)
             org = organizations.create(
@@ -344,10 +334,6 @@ def main(argv: list[str] | None = None) -> int:
                 "runs": times,
             }
         record.write("sample_report", args, figures, database_url=server, started=started, path=args.json)
-    finally:
-        db.close_pools()
-        with psycopg.connect(server, autocommit=True) as c:
-            c.execute(psycopg.sql.SQL("drop database if exists {} with (force)").format(psycopg.sql.Identifier(name)))
     return 0
 
 

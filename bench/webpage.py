@@ -24,17 +24,13 @@ import re
 import statistics
 import sys
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import conninfo, sql
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import api as api_bench
-from bench import record
-from shared.core import db, settings
+from bench import record, scratch
+from shared.core import settings
 from shared.tools import deployment, runner, signin
 from tests.e2e.webpage import browser
 
@@ -139,13 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(reason)
     started = record.start()
     admin = os.environ["DATABASE_URL"]
-    name = f"wsa_bench_page_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(admin, autocommit=True) as c:
-        c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = conninfo.make_conninfo(admin, dbname=name)
-    os.environ["DATABASE_URL"] = url
-    settings.clear_cache()
-    try:
+    with scratch.database(admin, "page", migrate=False) as url:
         os.environ["DB_STATEMENT_TIMEOUT_MS"] = "900000"  # building 1 M events on a busy machine: minutes
         settings.clear_cache()
         orgs, build = api_bench.build_database(url, args.events)
@@ -155,10 +145,6 @@ def main(argv: list[str] | None = None) -> None:
         print(table(figures, args.events))
         print(json.dumps(figures["weight"]["total"]))
         record.write("webpage", args, figures, database_url=admin, started=started, path=args.json)
-    finally:
-        db.close_pools()
-        with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 if __name__ == "__main__":

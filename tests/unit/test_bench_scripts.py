@@ -12,9 +12,10 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from bench import record
+from bench import record, scratch
 from shared.tools import runner
 
 # The quickest invocation of each script (the sizes BENCHMARKS.md calls small).
@@ -35,7 +36,7 @@ SMALLEST: dict[str, list[str]] = {
 
 
 def test_every_bench_script_is_listed_with_its_smallest_options() -> None:
-    scripts = {path.stem for path in (runner.ROOT / "bench").glob("*.py")} - {"__init__", "record"}
+    scripts = {path.stem for path in (runner.ROOT / "bench").glob("*.py")} - {"__init__", "record", "scratch"}
     assert scripts == set(SMALLEST)
 
 
@@ -104,3 +105,15 @@ def test_without_a_path_the_record_goes_to_bench_results_named_after_the_script_
     assert path.parent == tmp_path
     assert re.fullmatch(r"freshness-\d{8}T\d{6}Z\.json", path.name)
     assert record.default_path("api", datetime(2026, 11, 29, 22, 43, 5, tzinfo=UTC)).name == "api-20261129T224305Z.json"
+
+
+def test_a_benchmarks_scratch_database_is_dropped_even_when_the_run_fails() -> None:
+    server = "postgresql://postgres@127.0.0.1:5432/postgres"
+    names: list[str] = []
+    with pytest.raises(RuntimeError), scratch.database(server, "probe", migrate=False) as url:
+        names.append(url.rsplit("dbname=", 1)[-1].split()[0])
+        with psycopg.connect(url) as c:
+            assert c.execute("select current_database()").fetchone() == (names[0],)
+        raise RuntimeError("the benchmark failed")
+    with psycopg.connect(server) as c:
+        assert c.execute("select count(*) from pg_database where datname = %s", names).fetchone() == (0,)
