@@ -4,7 +4,7 @@
 --
 -- Under pg_partman: the same interval (1 month) and the same twelve months made ahead, native partitioning, the
 -- existing partitions kept (renamed to partman's `analytics_events_pYYYY_MM` so its maintenance recognises
--- them; the default partition is re-made by partman and its rows put back). partman's automatic maintenance is
+-- them; the default partition kept as it is, or, where partman makes its own, its rows put back). partman's automatic maintenance is
 -- off for this table: our scheduled callers (the validator's daily analytics_ensure_event_partitions_v1, the
 -- monitor's retention run) call `run_maintenance('public.analytics_events')` and then secure every new
 -- partition (row-level security on, nothing granted to anon or authenticated) in the same transaction, before
