@@ -806,6 +806,9 @@ create function analytics_invoke.prune_v1(keep_triggers text[], keep_jobs text[]
 create function analytics_invoke.wake_on_insert_v1() returns trigger
     language plpgsql volatile security definer set search_path = "" as 'sha256:242590510623c8690f8302fcaf88449ce14cfc76be14712edf6175a4943f46c3';
 
+create function public.analytics_adopt_partman_v1() returns text
+    language plpgsql volatile as 'sha256:5b50c805ed7abbd7e2f510145097b7ad0396bf43b14d9e2559069c966816834c';
+
 create function public.analytics_aggregate_events_v1(p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone) returns TABLE(organization_id uuid, events bigint, data_version bigint, views_pending boolean)
     language plpgsql volatile as 'sha256:759ba78b994a2c15f37f878334cd9099ec96ecf48eb7648b4673ec572a0de586';
 
@@ -832,7 +835,7 @@ create function public.analytics_drop_event_partition_v1(p_name text, p_before t
     language plpgsql volatile as 'sha256:64c78a187c471aa35169aa19364adc191b245104b5523fa79f94795e621f59d0';
 
 create function public.analytics_ensure_event_partitions_v1(p_from date, p_months integer) returns integer
-    language plpgsql volatile as 'sha256:dec564cb331f93a186c950d6a94bf28732333ccae675b24fcfe17f4cf5b415ac';
+    language plpgsql volatile as 'sha256:a61af30e48bb10e22cd606218fc74db3348570df5403889a2a30b9eecea6e3d8';
 
 create function public.analytics_event_partitions_v1() returns TABLE(name text, range_from timestamp with time zone, range_to timestamp with time zone)
     language sql stable as 'sha256:e32f5c24de6dffc5c632c42f0e3a511810dda09bcd24a5bb31b3ca47ece07707';
@@ -852,6 +855,12 @@ create function public.analytics_note_changes_v1(p_orgs uuid[], p_funnel_orgs uu
 
 create function public.analytics_organization_zone_changed_v1() returns trigger
     language plpgsql volatile as 'sha256:e3cc00b1c625c28c1e4de0493374385e051efb835c688c88dd5fed228d74cf36';
+
+create function public.analytics_partition_manager_v1() returns text
+    language plpgsql stable as 'sha256:1eadb4c7269f5adb631a43a52a05e799cb23a6310fccb191210937ceab9c01ac';
+
+create function public.analytics_partman_schema_v1() returns name
+    language sql stable as 'sha256:986e27b7557537eeb0b22319237230c78e4aaf5c8e813c28be196986980895a6';
 
 create function public.analytics_pending_event_ids_v1(p_org uuid, p_queue text DEFAULT 'aggregate'::text) returns TABLE(id bigint)
     language plpgsql stable as 'sha256:8ba9a4ba87155c59f4bf70647fa33ca3f35e03e8cbc659d56eac9af7e8f80f19';
@@ -880,6 +889,9 @@ grant execute on function public.analytics_request_org() to authenticated;
 
 create function public.analytics_rollup_lock_key_v1(p_org uuid) returns bigint
     language sql immutable as 'sha256:6706cae7de5e652c8e03084e9ea7efb5d3bccc21759a0a58256bb3140f5b2b20';
+
+create function public.analytics_secure_event_partitions_v1() returns integer
+    language plpgsql volatile as 'sha256:9814bb621be0f105696f385eb68e5ca1d6fc1c2e6a1819ffb07e9e99d1501e7c';
 
 create function public.analytics_secure_partition_v1(p_partition regclass) returns void
     language plpgsql volatile as 'sha256:12a8a0502beca3200b3de9af76b58634f6549817ae2637659fe09a3f51df3c26';

@@ -6,6 +6,10 @@ partition ends before the OLDEST cutoff, i.e. the longest retention); otherwise 
 organization in batches, each its own transaction. Rollups keep the history. Events of organizations that no
 longer exist expire after the default retention.
 
+Partitions are made by pg_partman where it manages the table (supabase/migrations/20261130090000_partman.sql),
+by our own SQL otherwise; each run first runs that maintenance (partman's `run_maintenance` for the table, then
+row-level security on every new partition), so the monitor's schedule keeps partitions made ahead too.
+
 Bounded growth, each a batched delete in short transactions:
 - idempotency keys (`analytics_event_keys`) once their event is past the organization's cutoff AND they were
   stored more than IDEMPOTENCY_RESEND_DAYS ago, so a re-send within that window is still a duplicate and a key
@@ -35,6 +39,8 @@ from shared.monitor import settings as monitor_settings
 
 class RetentionReport(BaseModel):
     cutoffs: dict[UUID, datetime] = Field(description="Per organization: events before this are removed")
+    partition_manager: str = Field(default="own", description="'pg_partman' or 'own' (our SQL functions)")
+    partitions_created: int = Field(default=0, description="Partitions made ahead by this run's maintenance")
     partitions_dropped: list[str] = Field(default_factory=list)
     partitions_kept: dict[str, str] = Field(
         default_factory=dict,
@@ -75,10 +81,13 @@ def run(
     now = now or datetime.now(UTC)
     default_cutoff = now - timedelta(days=cfg.retention_default_days)
     with transaction() as conn:
+        manager = str(db.fetch_scalar(conn, "retention_partition_manager"))
+        created = int(db.fetch_scalar(conn, "retention_partition_maintenance", {"from": now.date()}) or 0)
+    with transaction() as conn:
         per_org = cutoffs(conn, now)
         orphans = set(db.fetch_scalars(conn, "retention_orphan_organizations", {"before": default_cutoff}))
         partitions = db.fetch_all(conn, "quality_partitions", None, _Partition)
-    report = RetentionReport(cutoffs=per_org)
+    report = RetentionReport(cutoffs=per_org, partition_manager=manager, partitions_created=created)
     oldest_cutoff = min([*per_org.values(), default_cutoff])
     for partition in partitions:
         name, end = partition.name, partition.range_to

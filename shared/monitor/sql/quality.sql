@@ -289,6 +289,14 @@ select id, case when jsonb_typeof(settings -> 'retention_days') = 'number'
 from public.organizations
 order by id;
 
+-- name: retention_partition_manager
+-- Who makes analytics_events's partitions: 'pg_partman' or 'own'.
+select public.analytics_partition_manager_v1() as manager;
+
+-- name: retention_partition_maintenance
+-- Partition maintenance (pg_partman's run_maintenance where it manages the table): a year ahead of the month.
+select public.analytics_ensure_event_partitions_v1(%(from)s::date, 13) as created;
+
 -- name: retention_drop_partition
 -- Drops one monthly partition entirely older than the cutoff; returns the rows it held.
 select public.analytics_drop_event_partition_v1(%(name)s, %(before)s, %(lock_timeout_ms)s) as rows_dropped;
