@@ -8,15 +8,17 @@ same registration the migration runs, as `postgres`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+import psycopg.sql
 import pytest
 from psycopg import conninfo
 
-from shared.core import db
+from shared.core import db, migrations
 from shared.monitor import retention
 from tests.quality_helpers import store_events
 
@@ -163,11 +165,35 @@ def test_retention_drops_whole_old_partitions_partman_made(
     assert conn.execute("select count(*) from analytics_events").fetchone() == (1,)
 
 
+PLAIN_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def plain_database() -> Iterator[psycopg.Connection[Any]]:
+    """A database on the plain PostgreSQL 15 beside the Supabase-like cluster (where `postgres` is a superuser and
+    so may create pg_partman, as Supabase's own admin does), migrated from nothing, dropped afterwards."""
+    try:
+        with psycopg.connect(PLAIN_SERVER, autocommit=True) as c:
+            if not c.execute("select 1 from pg_available_extensions where name = 'pg_partman'").fetchone():
+                pytest.skip("needs Debian's postgresql-15-partman on the plain server (.ci/run installs it)")
+            name = f"wsa_partman_{uuid.uuid4().hex[:10]}"
+            c.execute(psycopg.sql.SQL("create database {}").format(psycopg.sql.Identifier(name)))
+    except psycopg.OperationalError:
+        pytest.skip(f"needs plain PostgreSQL 15 at {PLAIN_SERVER}")
+    url = conninfo.make_conninfo(PLAIN_SERVER, dbname=name)
+    try:
+        migrations.migrate(url)
+        with psycopg.connect(url, autocommit=True) as c:
+            yield c
+    finally:
+        with psycopg.connect(PLAIN_SERVER, autocommit=True) as c:
+            c.execute(psycopg.sql.SQL("drop database if exists {} with (force)").format(psycopg.sql.Identifier(name)))
+
+
 def test_migration_registers_with_pg_partman_where_the_migrating_role_may_create_it(
-    supabase_like: bool, conn: psycopg.Connection[Any]
+    plain_database: psycopg.Connection[Any],
 ) -> None:
-    if supabase_like or not conn.execute("select 1 from pg_available_extensions where name = 'pg_partman'").fetchone():
-        pytest.skip("needs a server where the migrating role may create pg_partman (e.g. plain PostgreSQL 15)")
+    conn = plain_database
     assert conn.execute("select analytics_partition_manager_v1(), analytics_partman_schema_v1()").fetchone() == (
         "pg_partman",
         "partman",
