@@ -16,7 +16,7 @@ const STORE = "wedsync.credential";
 const PANELS = [
   ["overview", "cards", cards, true], ["overview", "trend", trend, true], ["revenue", "revenue", revenue, true],
   ["funnel", "funnel", funnel, true], ["overview", "leads", leads, true], ["overview", "season", seasonality, false],
-  ["overview", "upcoming", upcoming, false], ["overview", "reviews", reviews, true], ["overview", "engagement", engagement, true],
+  ["revenue", "upcoming", upcoming, false], ["overview", "reviews", reviews, true], ["overview", "engagement", engagement, true],
   ["overview", "team", team, true], ["reports", "reports", reports, false], ["quality", "quality", quality, true],
   ["admin", "letters", deadLetters, false],
 ];
