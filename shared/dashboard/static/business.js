@@ -10,10 +10,29 @@ const STAGES = {inquiry: "Inquired", booking: "Booked", deposit_paid: "Deposit p
 export async function revenue(ctx) {
   const answer = await ctx.fetch("/v1/revenue", ctx.range);
   csvLinks("revenue-csv", [{path: "/v1/revenue", params: ctx.range}]);
-  $("revenue").replaceChildren(answer.currencies.length
-    ? table("Revenue per currency", ["Currency", "Gross", "Refunds", "Net", "Payments"], answer.currencies.map((c) =>
-      [c.currency, money(c.gross_minor, c.currency), money(c.refunds_minor, c.currency), money(c.net_minor, c.currency), count(c.payments)]))
-    : empty("No payments in this period. Payments arrive as payment.succeeded events, or from Stripe through its webhook (wedsync-analytics sources add stripe prints the URL)."));
+  if (!answer.currencies.length) {
+    $("revenue").replaceChildren(empty("No payments in this period. Payments arrive as payment.succeeded events, or from Stripe through its webhook (wedsync-analytics sources add stripe prints the URL)."));
+    return;
+  }
+  $("revenue").replaceChildren(
+    table("Revenue per currency", ["Currency", "Gross", "Refunds", "Net", "Payments"], answer.currencies.map((c) =>
+      [c.currency, money(c.gross_minor, c.currency), money(c.refunds_minor, c.currency), money(c.net_minor, c.currency), count(c.payments)])),
+    ...home(answer.home_currency));
+}
+
+// The period's money in the organization's home currency, each payment and refund at the ECB rate of its local
+// day (the API converts; the page formats by the home currency's exponent), and what could not be converted.
+function home(h) {
+  if (!h) return [];
+  const c = h.currency;
+  const out = [el("p", {class: "home", id: "revenue-home", "data-currency": c, "data-gross": h.gross_minor, "data-refunds": h.refunds_minor, "data-net": h.net_minor},
+    el("strong", {}, `In ${c} (home currency): net ${money(h.net_minor, c)}`),
+    ` (gross ${money(h.gross_minor, c)}, refunds ${money(h.refunds_minor, c)}), at ECB reference rates of each day` +
+    (h.rates.length ? ` (${count(h.rates.length)} daily rates).` : "."))];
+  if (h.not_convertible.length) out.push(el("p", {class: "muted", id: "revenue-unconverted"}, "Not in this total: ",
+    ...h.not_convertible.map((n, i) => el("span", {"data-currency": n.currency},
+      `${i ? "; " : ""}${money(n.net_minor, n.currency)} net (${money(n.gross_minor, n.currency)} gross) in ${n.currency} between ${day(n.first_day)} and ${day(n.last_day)}: ${n.reason}`))));
+  return out;
 }
 
 export async function funnel(ctx) {

@@ -6,12 +6,15 @@ the next 30 days, each season's pace), its CSV is the weddings CSV; the revenue 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.tools import signin
+from shared.core import db
+from shared.tools import fxload, signin
+from tests import factories, fx_model
 from tests.e2e.webpage import browser, generated
+from tests.integration.dashboard.support import drain, post
 
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}  # the generated business's currencies, shown in en-US
 
@@ -86,4 +89,47 @@ def test_the_upcoming_weddings_panel_is_the_weddings_apis_months_dues_pace_and_c
     saved = tmp_path / started.value.suggested_filename
     started.value.save_as(saved)
     assert saved.read_bytes() == browser.api(dashboard_url, key, "/v1/weddings", **params, format="csv")
+    assert not tab.errors, tab.errors
+
+
+def test_the_revenue_panel_and_card_show_the_apis_home_currency_total_and_what_could_not_be_converted(
+    chromium: Any, dashboard_url: str, make_org: Callable[..., Any], ingest_app: Any
+) -> None:
+    org = make_org(name="Tokyo Studio", timezone="UTC", currency="JPY")  # home currency JPY: no minor unit
+    key = browser.checker_key(org.id)
+    today = date.fromisoformat(browser.api_json(dashboard_url, key, "/v1/organization")["today"])
+    with db.transaction() as conn:
+        fxload.load(conn, "test", fx_model.table(today - timedelta(days=40), today, seed=15).csv())
+    amounts = {"JPY": 250_000, "EUR": 123_456, "USD": 99_999, "NPR": 500_000}  # NPR: the ECB does not quote it
+    post(
+        ingest_app,
+        org.ingest_key,
+        [
+            factories.make_event("payment.succeeded", payment_id=f"p-{c}", amount_minor=n, currency=c)
+            for c, n in amounts.items()
+        ],
+    )
+    drain(views=True)
+    window = {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
+    home = browser.api_json(dashboard_url, key, "/v1/revenue", **window)["home_currency"]
+    assert home["currency"] == "JPY" and [n["currency"] for n in home["not_convertible"]] == ["NPR"]
+    tab = browser.open_tab(chromium)
+    tab.page.goto(signin.link(dashboard_url, org.read_key))
+    browser.wait_loaded(tab)
+
+    shown = tab.page.eval_on_selector("#revenue-home", "p => ({...p.dataset, text: p.textContent})")
+    assert [shown["gross"], shown["refunds"], shown["net"]] == [
+        str(home["gross_minor"]),
+        str(home["refunds_minor"]),
+        str(home["net_minor"]),
+    ]
+    text = shown["text"].replace("\xa0", " ")
+    assert f"net ¥{home['net_minor']:,} (gross ¥{home['gross_minor']:,}, refunds ¥0)" in text  # exponent 0
+    assert "at ECB reference rates of each day" in text
+    left = tab.page.inner_text("#revenue-unconverted").replace("\xa0", " ")
+    assert "NPR 5,000.00 net" in left and "does not quote" in left
+    overview = browser.api_json(dashboard_url, key, "/v1/metrics/overview", **window)
+    card = browser.cards(tab)["home:revenue_net:JPY"]
+    assert card["value"] == str(overview["home_currency"]["values"]["revenue_net"])
+    assert card["shown"] == f"¥{int(card['value'] or 0):,}"
     assert not tab.errors, tab.errors
