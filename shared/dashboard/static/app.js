@@ -171,6 +171,14 @@ function listen() {
   live.addEventListener("error", () => status("Live updates paused; reconnecting…"));
 }
 
+// A page leaving (closed, reloaded, or put in the back-forward cache) ends its live stream at once rather than
+// holding one of the organization's few streams until the server's next heartbeat; coming back opens a new one.
+window.addEventListener("pagehide", () => {
+  if (live) live.close();
+  live = null;
+});
+window.addEventListener("pageshow", (event) => { if (event.persisted && org) listen(); });
+
 function start() {
   $("range").addEventListener("change", () => refresh(true));
   $("range").addEventListener("submit", (e) => e.preventDefault());
