@@ -129,14 +129,14 @@ export async function upcoming(ctx) {
         ? `Balances due in the next ${due.within_days} days (${day(due.due_from)} – ${day(due.due_to)}): ` +
           balances.map((b) => `${money(b.outstanding_minor, b.currency)} from ${count(b.weddings)} ${b.weddings === 1 ? "wedding" : "weddings"}`).join("; ")
         : `No balances due in the next ${due.within_days} days.`),
-    bars("Weddings per month ahead", months.map((m) => ({name: month(m), value: weddingsIn(m), text: count(weddingsIn(m)), cls: "alt"}))),
-    table("Upcoming weddings per month and currency", ["Month", "Currency", "Weddings", "Booked", "Paid", "Outstanding", "Cancelled"],
-      periods.map((p) => [month(p.period), p.currency, count(p.weddings), money(p.booked_minor, p.currency), money(p.paid_minor, p.currency),
-        money(p.outstanding_minor, p.currency), count(p.cancelled)])),
     el("p", {class: "muted"}, `Total booked ${perCurrency(periods, (p) => p.booked_minor)}; paid ${perCurrency(periods, (p) => p.paid_minor)}; ` +
       `outstanding ${perCurrency(periods, (p) => p.outstanding_minor)}. Cancelled bookings are already taken out.`),
     ...answer.pace.map((p) => el("p", {class: "pace", "data-season": p.season, "data-currency": p.currency},
       `Season ${p.season} (${p.currency}): ${count(p.weddings)} weddings, ${money(p.booked_minor, p.currency)} booked by ${day(p.as_of)}; ` +
       `season ${p.last_season} had ${count(p.last_weddings)} (${money(p.last_booked_minor, p.currency)}) by ${day(p.last_as_of)}: ` +
-      `${signed(count(p.change_weddings), p.change_weddings)}${p.change_ratio === null ? "" : ` (${signed(percent(p.change_ratio), p.change_ratio)})`}.`)));
+      `${signed(count(p.change_weddings), p.change_weddings)}${p.change_ratio === null ? "" : ` (${signed(percent(p.change_ratio), p.change_ratio)})`}.`)),
+    bars("Weddings per month ahead", months.map((m) => ({name: month(m), value: weddingsIn(m), text: count(weddingsIn(m)), cls: "alt"}))),
+    numbers("Upcoming weddings per month and currency", ["Month", "Currency", "Weddings", "Booked", "Paid", "Outstanding", "Cancelled"],
+      periods.map((p) => [month(p.period), p.currency, count(p.weddings), money(p.booked_minor, p.currency), money(p.paid_minor, p.currency),
+        money(p.outstanding_minor, p.currency), count(p.cancelled)])));
 }

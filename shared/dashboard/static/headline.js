@@ -29,10 +29,12 @@ function homeCard(now, before) {
   const previous = now.home_currency_previous ? now.home_currency_previous.values.revenue_net : null;
   const year = before.home_currency ? before.home_currency.values.revenue_net : null;
   return el("li", {class: "card", "data-metric": `home:revenue_net:${h.currency}`, "data-value": value, "data-previous": previous, "data-last-year": year},
-    el("span", {class: "label"}, `Net revenue in ${h.currency} (all currencies at ECB rates${h.not_convertible.length ? "; some not convertible" : ""})`),
+    el("span", {class: "label"}, `All net revenue in ${h.currency}`),
     el("span", {class: "value"}, show("money", value, h.currency)),
     el("span", {class: "vs vs-previous"}, against("money", value, previous, h.currency, "previous period")),
-    el("span", {class: "vs vs-last-year"}, against("money", value, year, h.currency, "last year")));
+    el("span", {class: "vs vs-last-year"}, against("money", value, year, h.currency, "last year")),
+    el("span", {class: "vs"}, h.not_convertible.length
+      ? `At ECB rates; without ${h.not_convertible.map((n) => n.currency).join(", ")} (no rate: see Revenue)` : "At ECB reference rates of each day"));
 }
 
 export async function cards(ctx) {
