@@ -16,7 +16,7 @@ const STORE = "wedsync.credential";
 const PANELS = [
   ["overview", "cards", cards, true], ["overview", "trend", trend, true], ["revenue", "revenue", revenue, true],
   ["funnel", "funnel", funnel, true], ["overview", "leads", leads, true], ["overview", "season", seasonality, false],
-  ["overview", "upcoming", upcoming, false], ["overview", "reviews", reviews, true], ["overview", "engagement", engagement, true],
+  ["revenue", "upcoming", upcoming, false], ["overview", "reviews", reviews, true], ["overview", "engagement", engagement, true],
   ["overview", "team", team, true], ["reports", "reports", reports, false], ["quality", "quality", quality, true],
   ["admin", "letters", deadLetters, false],
 ];
@@ -170,6 +170,14 @@ function listen() {
   live.addEventListener("change", () => refresh());
   live.addEventListener("error", () => status("Live updates paused; reconnecting…"));
 }
+
+// A page leaving (closed, reloaded, or put in the back-forward cache) ends its live stream at once rather than
+// holding one of the organization's few streams until the server's next heartbeat; coming back opens a new one.
+window.addEventListener("pagehide", () => {
+  if (live) live.close();
+  live = null;
+});
+window.addEventListener("pageshow", (event) => { if (event.persisted && org) listen(); });
 
 function start() {
   $("range").addEventListener("change", () => refresh(true));

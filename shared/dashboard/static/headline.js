@@ -18,6 +18,25 @@ function against(unit, value, other, currency, what) {
   return el("span", {class: delta > 0 ? "up" : delta < 0 ? "down" : "flat"}, `${change(unit, delta, currency)}${ratio} vs ${what}`);
 }
 
+// Net revenue in the home currency (the overview's home_currency, at ECB rates of each day), when the money is
+// in more than one currency: with one currency, the home figure would only repeat its card.
+function homeCard(now, before) {
+  const h = now.home_currency;
+  if (!h) return null;
+  const currencies = new Set(now.metrics.filter((m) => m.metric === "revenue_net" && m.currency).map((m) => m.currency));
+  if (!h.not_convertible.length && [...currencies].every((c) => c === h.currency)) return null;
+  const value = h.values.revenue_net;
+  const previous = now.home_currency_previous ? now.home_currency_previous.values.revenue_net : null;
+  const year = before.home_currency ? before.home_currency.values.revenue_net : null;
+  return el("li", {class: "card", "data-metric": `home:revenue_net:${h.currency}`, "data-value": value, "data-previous": previous, "data-last-year": year},
+    el("span", {class: "label"}, `All net revenue in ${h.currency}`),
+    el("span", {class: "value"}, show("money", value, h.currency)),
+    el("span", {class: "vs vs-previous"}, against("money", value, previous, h.currency, "previous period")),
+    el("span", {class: "vs vs-last-year"}, against("money", value, year, h.currency, "last year")),
+    el("span", {class: "vs"}, h.not_convertible.length
+      ? `At ECB rates; without ${h.not_convertible.map((n) => n.currency).join(", ")} (no rate: see Revenue)` : "At ECB reference rates of each day"));
+}
+
 export async function cards(ctx) {
   const [now, before] = await Promise.all([
     ctx.fetch(OVERVIEW, ctx.range),
@@ -31,6 +50,8 @@ export async function cards(ctx) {
   el("span", {class: "value"}, show(m.unit, m.value, m.currency)),
   el("span", {class: "vs vs-previous"}, against(m.unit, m.value, m.previous, m.currency, "previous period")),
   el("span", {class: "vs vs-last-year"}, against(m.unit, m.value, year.get(key(m)), m.currency, "last year")))));
+  const home = homeCard(now, before);
+  if (home) $("cards").append(home);
   csvLinks("cards-csv", [{label: "Overview CSV", path: OVERVIEW, params: ctx.range}]);
   document.body.dataset.numbers = "shown";
   if (!window.wedsyncFirstNumbers) window.wedsyncFirstNumbers = performance.now(); // read by bench/webpage.py

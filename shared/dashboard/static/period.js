@@ -40,6 +40,12 @@ export function twelveMonths(org) {
   return {from: iso(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() - 11, 1)), to: org.today};
 }
 
+// This month and the eleven after it, whole months in the organization's calendar: the weddings ahead.
+export function monthsAhead(org) {
+  const t = new Date(parse(org.today));
+  return {from: iso(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 1)), to: iso(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + 12, 0))};
+}
+
 // Bookings of the last three years: where the weddings still ahead were booked.
 export const bookingsWindow = (org) => ({from: addDays(org.today, -3 * 365), to: org.today});
 

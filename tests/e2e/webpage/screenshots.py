@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = conninfo.make_conninfo(admin, dbname=name)
     os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("INGEST_RATE_PER_SECOND", "0")  # a year of events in quick batches: no per-key limit
     settings.clear_cache()
     fn = None
     try:

@@ -31,7 +31,10 @@ def _assert_cards_are_the_apis(tab: browser.Tab, url: str, key: str, first: date
     before = {f"{m['metric']}{':' + m['currency'] if m['currency'] else ''}": m for m in _overview(url, key, year_ago)}
     cards = browser.cards(tab)
     assert {"inquiries", "bookings", "weddings_booked", "new_clients"} <= set(cards)
+    home = [name for name in cards if name.startswith("home:")]  # the home-currency card: test_money_ahead.py
     for name, card in cards.items():
+        if name in home:
+            continue
         assert _same(card["value"], now[name]["value"]), name
         assert _same(card["previous"], now[name]["previous"]), name
         assert _same(card["last_year"], before[name]["value"] if name in before else None), name

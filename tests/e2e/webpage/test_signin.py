@@ -77,6 +77,15 @@ def test_a_share_link_opens_a_read_only_view_of_its_panels_only(
     assert tab.page.locator("#revenue").is_visible() and tab.page.locator("#cards .card").count() >= 4
     assert tab.page.locator("#funnel").is_hidden() and tab.page.locator("#quality").is_hidden()
     assert tab.page.get_by_text("Shared view (read only)").is_visible()
+    assert tab.page.locator("#upcoming").is_visible()  # the weddings' money belongs to the revenue panel
+    assert not tab.errors, tab.errors
+    tab.page.context.close()
+    only_overview = _link(org.id, panels=["overview"], label="partner")
+    tab = browser.open_tab(chromium)
+    tab.page.goto(f"{dashboard_url}/?share={only_overview.token}")
+    browser.wait_loaded(tab)
+    assert tab.page.locator("#cards .card").count() >= 4 and tab.page.locator("#season").is_visible()
+    assert tab.page.locator("#revenue").is_hidden() and tab.page.locator("#upcoming").is_hidden()
     assert not tab.errors, tab.errors
 
 
