@@ -13,97 +13,6 @@ create schema analytics_invoke;
 
 -- tables, views and sequences
 
-create materialized view public.analytics_booking_facts_mv as
- SELECT DISTINCT ON (b.organization_id, b.booking_id) b.organization_id,
-    b.booking_id,
-    b.client_id,
-    b.occurred_at AS booked_at,
-    (b.occurred_at AT TIME ZONE o.timezone)::date AS booked_local_date,
-    b.amount_minor AS value_minor,
-    b.currency::text AS currency,
-    b.properties ->> 'package'::text AS package,
-    b.properties ->> 'lead_source'::text AS lead_source,
-    (b.properties ->> 'wedding_date'::text)::date AS wedding_date,
-    ( SELECT min(x.occurred_at) AS min
-           FROM public.analytics_events x
-          WHERE x.organization_id = b.organization_id AND x.booking_id = b.booking_id AND x.event_type = 'booking.cancelled'::text) AS cancelled_at,
-    ( SELECT min(x.occurred_at) AS min
-           FROM public.analytics_events x
-          WHERE x.organization_id = b.organization_id AND x.booking_id = b.booking_id AND x.event_type = 'payment.succeeded'::text AND (x.properties ->> 'kind'::text) = 'deposit'::text) AS deposit_paid_at,
-    ( SELECT min(x.occurred_at) AS min
-           FROM public.analytics_events x
-          WHERE x.organization_id = b.organization_id AND x.booking_id = b.booking_id AND x.event_type = 'payment.succeeded'::text AND (x.properties ->> 'kind'::text) = 'balance'::text) AS balance_paid_at
-   FROM public.analytics_events b
-     JOIN public.organizations o ON o.id = b.organization_id
-  WHERE b.event_type = 'booking.confirmed'::text
-  ORDER BY b.organization_id, b.booking_id, b.occurred_at DESC, b.id DESC;
-CREATE INDEX analytics_booking_facts_mv_booked ON public.analytics_booking_facts_mv USING btree (organization_id, booked_at);
-CREATE UNIQUE INDEX analytics_booking_facts_mv_key ON public.analytics_booking_facts_mv USING btree (organization_id, booking_id);
-
-create materialized view public.analytics_client_funnel_mv as
- SELECT i.organization_id,
-    i.client_id,
-    i.first_inquiry_at,
-    (i.first_inquiry_at AT TIME ZONE o.timezone)::date AS inquiry_local_date,
-    i.lead_source,
-    i.channel,
-    b.first_booked_at,
-    b.first_deposit_at,
-    b.first_balance_at
-   FROM ( SELECT DISTINCT ON (e.organization_id, e.client_id) e.organization_id,
-            e.client_id,
-            e.occurred_at AS first_inquiry_at,
-            e.properties ->> 'lead_source'::text AS lead_source,
-            e.properties ->> 'channel'::text AS channel
-           FROM public.analytics_events e
-          WHERE e.event_type = 'inquiry.received'::text AND e.client_id IS NOT NULL
-          ORDER BY e.organization_id, e.client_id, e.occurred_at, e.id) i
-     JOIN public.organizations o ON o.id = i.organization_id
-     LEFT JOIN ( SELECT f.organization_id,
-            f.client_id,
-            min(f.booked_at) AS first_booked_at,
-            min(f.deposit_paid_at) AS first_deposit_at,
-            min(f.balance_paid_at) AS first_balance_at
-           FROM public.analytics_booking_facts_mv f
-          WHERE f.client_id IS NOT NULL
-          GROUP BY f.organization_id, f.client_id) b ON b.organization_id = i.organization_id AND b.client_id = i.client_id;
-CREATE INDEX analytics_client_funnel_mv_inquiry ON public.analytics_client_funnel_mv USING btree (organization_id, first_inquiry_at);
-CREATE UNIQUE INDEX analytics_client_funnel_mv_key ON public.analytics_client_funnel_mv USING btree (organization_id, client_id);
-
-create materialized view public.analytics_cohorts_mv as
- SELECT analytics_client_funnel_mv.organization_id,
-    date_trunc('month'::text, analytics_client_funnel_mv.inquiry_local_date::timestamp with time zone)::date AS cohort_month,
-    count(*) AS inquiries,
-    count(analytics_client_funnel_mv.first_booked_at) AS booked,
-    count(analytics_client_funnel_mv.first_deposit_at) AS deposit_paid,
-    count(analytics_client_funnel_mv.first_balance_at) AS balance_paid
-   FROM public.analytics_client_funnel_mv
-  GROUP BY analytics_client_funnel_mv.organization_id, (date_trunc('month'::text, analytics_client_funnel_mv.inquiry_local_date::timestamp with time zone)::date);
-CREATE UNIQUE INDEX analytics_cohorts_mv_key ON public.analytics_cohorts_mv USING btree (organization_id, cohort_month);
-
-create materialized view public.analytics_lead_times_mv as
- SELECT t.organization_id,
-    t.measure,
-    t.month,
-    t.days,
-    count(*) AS n
-   FROM ( SELECT f.organization_id,
-            'inquiry_to_booking'::text AS measure,
-            date_trunc('month'::text, (f.first_booked_at AT TIME ZONE o.timezone))::date AS month,
-            floor(EXTRACT(epoch FROM f.first_booked_at - f.first_inquiry_at) / 86400::numeric)::integer AS days
-           FROM public.analytics_client_funnel_mv f
-             JOIN public.organizations o ON o.id = f.organization_id
-          WHERE f.first_booked_at IS NOT NULL AND f.first_booked_at >= f.first_inquiry_at
-        UNION ALL
-         SELECT analytics_booking_facts_mv.organization_id,
-            'booking_to_wedding'::text,
-            date_trunc('month'::text, analytics_booking_facts_mv.booked_local_date::timestamp with time zone)::date AS date_trunc,
-            analytics_booking_facts_mv.wedding_date - analytics_booking_facts_mv.booked_local_date
-           FROM public.analytics_booking_facts_mv
-          WHERE analytics_booking_facts_mv.cancelled_at IS NULL) t
-  GROUP BY t.organization_id, t.measure, t.month, t.days;
-CREATE UNIQUE INDEX analytics_lead_times_mv_key ON public.analytics_lead_times_mv USING btree (organization_id, measure, month, days);
-
 create sequence public.analytics_dead_letters_id_seq as bigint start 1 increment 1 minvalue 1 maxvalue 9223372036854775807 cache 1;
 alter sequence public.analytics_dead_letters_id_seq owned by public.analytics_dead_letters.id;
 
@@ -191,9 +100,14 @@ create table public.analytics_bookings (
     package text default ''::text not null,
     lead_source text default ''::text not null,
     cancelled_at timestamp with time zone,
+    client_id text,
+    first_deposit_at timestamp with time zone,
+    first_balance_at timestamp with time zone,
     constraint analytics_bookings_pkey PRIMARY KEY (organization_id, booking_id)
 );
 alter table public.analytics_bookings enable row level security;
+CREATE INDEX analytics_bookings_booked ON public.analytics_bookings USING btree (organization_id, confirmed_at) WHERE (confirmed_at IS NOT NULL);
+CREATE INDEX analytics_bookings_client ON public.analytics_bookings USING btree (organization_id, client_id) WHERE (confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_first ON public.analytics_bookings USING btree (organization_id, first_confirmed_at) WHERE (first_confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_wedding ON public.analytics_bookings USING btree (organization_id, wedding_date) WHERE (confirmed_at IS NOT NULL);
 create policy analytics_bookings_own on public.analytics_bookings as permissive for select to authenticated
@@ -231,10 +145,15 @@ create table public.analytics_clients (
     first_event_id bigint not null,
     first_type text not null,
     lead_source text default ''::text not null,
+    first_inquiry_at timestamp with time zone,
+    first_inquiry_event_id bigint,
+    inquiry_lead_source text,
+    inquiry_channel text,
     constraint analytics_clients_pkey PRIMARY KEY (organization_id, client_id)
 );
 alter table public.analytics_clients enable row level security;
 CREATE INDEX analytics_clients_first ON public.analytics_clients USING btree (organization_id, first_seen_at);
+CREATE INDEX analytics_clients_inquiry ON public.analytics_clients USING btree (organization_id, first_inquiry_at) WHERE (first_inquiry_at IS NOT NULL);
 create policy analytics_clients_own on public.analytics_clients as permissive for select to authenticated
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_clients to authenticated;
@@ -658,6 +577,24 @@ create view public.analytics_booking_facts with (security_barrier=true) as
   WHERE analytics_booking_facts_mv.organization_id = (( SELECT public.analytics_request_org() AS analytics_request_org)) OR (CURRENT_USER <> ALL (ARRAY['anon'::name, 'authenticated'::name]));
 grant select on table public.analytics_booking_facts to authenticated;
 
+create view public.analytics_booking_facts_mv as
+ SELECT b.organization_id,
+    b.booking_id,
+    b.client_id,
+    b.confirmed_at AS booked_at,
+    (b.confirmed_at AT TIME ZONE o.timezone)::date AS booked_local_date,
+    b.value_minor,
+    b.currency,
+    NULLIF(b.package, ''::text) AS package,
+    NULLIF(b.lead_source, ''::text) AS lead_source,
+    b.wedding_date,
+    b.cancelled_at,
+    b.first_deposit_at AS deposit_paid_at,
+    b.first_balance_at AS balance_paid_at
+   FROM public.analytics_bookings b
+     JOIN public.organizations o ON o.id = b.organization_id
+  WHERE b.confirmed_at IS NOT NULL;
+
 create view public.analytics_client_funnel with (security_barrier=true) as
  SELECT analytics_client_funnel_mv.organization_id,
     analytics_client_funnel_mv.client_id,
@@ -672,6 +609,25 @@ create view public.analytics_client_funnel with (security_barrier=true) as
   WHERE analytics_client_funnel_mv.organization_id = (( SELECT public.analytics_request_org() AS analytics_request_org)) OR (CURRENT_USER <> ALL (ARRAY['anon'::name, 'authenticated'::name]));
 grant select on table public.analytics_client_funnel to authenticated;
 
+create view public.analytics_client_funnel_mv as
+ SELECT c.organization_id,
+    c.client_id,
+    c.first_inquiry_at,
+    (c.first_inquiry_at AT TIME ZONE o.timezone)::date AS inquiry_local_date,
+    c.inquiry_lead_source AS lead_source,
+    c.inquiry_channel AS channel,
+    b.first_booked_at,
+    b.first_deposit_at,
+    b.first_balance_at
+   FROM public.analytics_clients c
+     JOIN public.organizations o ON o.id = c.organization_id
+     LEFT JOIN LATERAL ( SELECT min(x.confirmed_at) AS first_booked_at,
+            min(x.first_deposit_at) AS first_deposit_at,
+            min(x.first_balance_at) AS first_balance_at
+           FROM public.analytics_bookings x
+          WHERE x.organization_id = c.organization_id AND x.client_id = c.client_id AND x.confirmed_at IS NOT NULL) b ON true
+  WHERE c.first_inquiry_at IS NOT NULL;
+
 create view public.analytics_cohorts with (security_barrier=true) as
  SELECT analytics_cohorts_mv.organization_id,
     analytics_cohorts_mv.cohort_month,
@@ -682,6 +638,16 @@ create view public.analytics_cohorts with (security_barrier=true) as
    FROM public.analytics_cohorts_mv
   WHERE analytics_cohorts_mv.organization_id = (( SELECT public.analytics_request_org() AS analytics_request_org)) OR (CURRENT_USER <> ALL (ARRAY['anon'::name, 'authenticated'::name]));
 grant select on table public.analytics_cohorts to authenticated;
+
+create view public.analytics_cohorts_mv as
+ SELECT analytics_client_funnel_mv.organization_id,
+    date_trunc('month'::text, analytics_client_funnel_mv.inquiry_local_date::timestamp with time zone)::date AS cohort_month,
+    count(*) AS inquiries,
+    count(analytics_client_funnel_mv.first_booked_at) AS booked,
+    count(analytics_client_funnel_mv.first_deposit_at) AS deposit_paid,
+    count(analytics_client_funnel_mv.first_balance_at) AS balance_paid
+   FROM public.analytics_client_funnel_mv
+  GROUP BY analytics_client_funnel_mv.organization_id, (date_trunc('month'::text, analytics_client_funnel_mv.inquiry_local_date::timestamp with time zone)::date);
 
 create view public.analytics_event_facts with (security_invoker=true) as
  SELECT e.id,
@@ -770,6 +736,28 @@ create view public.analytics_lead_times with (security_barrier=true) as
   WHERE analytics_lead_times_mv.organization_id = (( SELECT public.analytics_request_org() AS analytics_request_org)) OR (CURRENT_USER <> ALL (ARRAY['anon'::name, 'authenticated'::name]));
 grant select on table public.analytics_lead_times to authenticated;
 
+create view public.analytics_lead_times_mv as
+ SELECT t.organization_id,
+    t.measure,
+    t.month,
+    t.days,
+    count(*) AS n
+   FROM ( SELECT f.organization_id,
+            'inquiry_to_booking'::text AS measure,
+            date_trunc('month'::text, (f.first_booked_at AT TIME ZONE o.timezone))::date AS month,
+            floor(EXTRACT(epoch FROM f.first_booked_at - f.first_inquiry_at) / 86400::numeric)::integer AS days
+           FROM public.analytics_client_funnel_mv f
+             JOIN public.organizations o ON o.id = f.organization_id
+          WHERE f.first_booked_at IS NOT NULL AND f.first_booked_at >= f.first_inquiry_at
+        UNION ALL
+         SELECT analytics_booking_facts_mv.organization_id,
+            'booking_to_wedding'::text,
+            date_trunc('month'::text, analytics_booking_facts_mv.booked_local_date::timestamp with time zone)::date AS date_trunc,
+            analytics_booking_facts_mv.wedding_date - analytics_booking_facts_mv.booked_local_date
+           FROM public.analytics_booking_facts_mv
+          WHERE analytics_booking_facts_mv.cancelled_at IS NULL) t
+  GROUP BY t.organization_id, t.measure, t.month, t.days;
+
 create view public.analytics_view_freshness with (security_invoker=true) as
  SELECT k.organization_id,
     k.view_name,
@@ -844,10 +832,10 @@ create function public.analytics_expected_rollups_v1(p_org uuid, p_from timestam
     language sql stable as 'sha256:3cb90c99bd399f513e46d81f7305c99b26188a803baff0561d8e1149f479021b';
 
 create function public.analytics_funnel_inputs_v1() returns text[]
-    language sql immutable as 'sha256:f572083e905fe689fa0dd0c9f5bc1f146eaab214895ca807c261e81960064caa';
+    language sql immutable as 'sha256:09f327f1febd377e8cadc7c845a38e73334df5154ded282ddc05485228a1bc1a';
 
 create function public.analytics_materialized_views_v1() returns text[]
-    language sql immutable as 'sha256:b484fb61b31d3bd55146acb97de19e6bdd20c464841c6d6c1b82d93cbae37a00';
+    language sql immutable as 'sha256:09f327f1febd377e8cadc7c845a38e73334df5154ded282ddc05485228a1bc1a';
 grant execute on function public.analytics_materialized_views_v1() to authenticated;
 
 create function public.analytics_note_changes_v1(p_orgs uuid[], p_funnel_orgs uuid[], p_kind text, p_from timestamp with time zone, p_to timestamp with time zone, p_counts jsonb) returns TABLE(organization_id uuid, data_version bigint)
@@ -872,7 +860,7 @@ create function public.analytics_queue_wake_v1() returns trigger
     language plpgsql volatile as 'sha256:1c81120d5ed48408ecb435066a73dac122fa99c1dd5227661512595aeca1dc34';
 
 create function public.analytics_rebuild_state_v1(p_org uuid, p_queue text DEFAULT 'aggregate'::text) returns bigint
-    language plpgsql volatile as 'sha256:6a9ed0c512a4df17c8a29592b4851e02cf498a58a3f16ef51e4e3b77e1555aee';
+    language plpgsql volatile as 'sha256:928857155a9c928e5ebf87340e4f7f61d5da3ca39640d97b2b62770b22109de4';
 
 create function public.analytics_rebuild_v1(p_org uuid, p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text) returns TABLE(rows_deleted bigint, rows_written bigint, clients_written bigint, data_version bigint)
     language plpgsql volatile as 'sha256:5218361719abf1c5431df8e024524a936d5807eba58ab4060e63b1c601d7c6a0';
@@ -897,7 +885,7 @@ create function public.analytics_secure_partition_v1(p_partition regclass) retur
     language plpgsql volatile as 'sha256:12a8a0502beca3200b3de9af76b58634f6549817ae2637659fe09a3f51df3c26';
 
 create function public.analytics_state_add_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text, p_keep_bookings text[] DEFAULT '{}'::text[], p_keep_payments text[] DEFAULT '{}'::text[]) returns bigint
-    language plpgsql volatile as 'sha256:60e9e04344221c8f7f151b5ea284572397609bcfcf68c067474239dc5bca6ab6';
+    language plpgsql volatile as 'sha256:3df50147f5783dd1f767f5aa40bb4bd4c4807e65c6d1f5393a562d458950e17a';
 
 create function public.analytics_state_events_v1(p_org uuid, p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone, p_queue text DEFAULT 'aggregate'::text, p_keep_bookings text[] DEFAULT '{}'::text[], p_keep_payments text[] DEFAULT '{}'::text[]) returns SETOF public.analytics_events
     language plpgsql stable as 'sha256:063fd898930a69b2dc5675807c797cdbcaf667bd8918c2532677b561d99762a0';

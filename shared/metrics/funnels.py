@@ -1,9 +1,9 @@
-"""The funnels, read from the materialized views: what became of bookings, inquiry-to-balance conversion, cohorts,
-lead-time distributions, and how fresh those views are.
+"""The funnels: what became of bookings, inquiry-to-balance conversion, cohorts, lead-time distributions.
 
-The views are read through their organization-filtered views and refreshed within seconds of a change
-(`freshness` says how stale they are). Every function takes the caller's connection and reads one
-organization only.
+Read through the organization-filtered views over the per-booking and per-client state that aggregate writes in
+each batch's transaction, so they are exact as soon as the batch commits (docs/aggregation.md, "live state").
+`freshness` lists materialized views still waiting for a refresh: none since that state replaced them. Every
+function takes the caller's connection and reads one organization only.
 
 API (all return pydantic models):
     bookings(conn, org_id, start, end) -> list[BookingStatus]              # cancellations, net bookings

@@ -1,5 +1,5 @@
-"""Recovery and refresh of what aggregate builds: reconcile and rebuild any window against the raw events (while
-events flow too), the CLI for both, and the debounced refresh of the views."""
+"""Recovery of what aggregate builds: reconcile and rebuild any window against the raw events (while events flow
+too), the CLI for both, and the funnel state that needs no refresh."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import psycopg
 import pytest
 
 from shared.aggregate import aggregation, recovery
-from shared.core import db, settings
+from shared.core import db
 from shared.metrics import funnels
-from shared.refresh import views as refresh
 from tests import factories, pipeline
 
 
@@ -77,41 +76,27 @@ def test_rebuild_while_events_still_wait_for_aggregate_counts_them_once(
     assert pipeline.rollup_events(conn, org.id) == {"inquiry.received": 5}
 
 
-def test_changed_inputs_queue_one_debounced_refresh_and_the_refresher_clears_the_staleness(
+def test_funnel_events_are_in_the_funnel_when_aggregate_commits_with_no_refresh_queued(
     ingest_app: Any,
     make_org: Callable[..., Any],
     conn: psycopg.Connection[Any],
 ) -> None:
     org = make_org()
-    for i in range(3):
-        pipeline.post_events(ingest_app, org.ingest_key, [factories.make_event("inquiry.received", client_id=f"c-{i}")])
+    now = datetime.now(UTC)
+    events = [
+        factories.make_event("inquiry.received", client_id=f"c-{i}", occurred_at=now - timedelta(hours=3 - i))
+        for i in range(3)
+    ]
+    events.append(factories.make_event("booking.confirmed", client_id="c-1", booking_id="b-1", occurred_at=now))
+    for event in events:
+        pipeline.post_events(ingest_app, org.ingest_key, [event])
         pipeline.validate_all()
         aggregation.drain(db.transaction)
-    assert pipeline.queue_length(conn, "refresh") == 1  # three batches, one (delayed) refresh request
-    with db.transaction() as c:
-        stale = funnels.freshness(c, org.id)
-    assert stale and all(v.pending and v.refreshed_at is None for v in stale)
-    assert conn.execute("select count(*) from analytics_client_funnel_mv").fetchone() == (0,)
-    version = conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone()
-    assert version is not None
-    outcome = refresh.run(db.transaction, force=True)
-    assert outcome.refreshed[0] == "analytics_booking_facts_mv" and outcome.organizations == 1
-    assert conn.execute("select data_version from organizations where id = %s", (org.id,)).fetchone() == (
-        version[0] + 1,
-    )  # the dashboard's cache key moves with the views
-    with db.transaction() as c:
-        fresh = funnels.freshness(c, org.id)
-        assert (
-            funnels.funnel(c, org.id, datetime.now(UTC) - timedelta(days=1), datetime.now(UTC)).stages[0].clients == 3
-        )
-    assert all(not v.pending and v.refreshed_at is not None and v.stale_seconds == 0 for v in fresh)
-    assert refresh.run(db.transaction).refreshed == []  # nothing changed, the safety interval has not passed
-    # Application actions are no input of the views: no refresh is requested for them.
-    conn.execute("select pgmq.purge_queue('refresh')")
-    pipeline.post_events(ingest_app, org.ingest_key, [factories.make_event("app.action")])
-    pipeline.validate_all()
-    aggregation.drain(db.transaction)
     assert pipeline.queue_length(conn, "refresh") == 0
+    with db.transaction() as c:
+        funnel = funnels.funnel(c, org.id, now - timedelta(days=1), now + timedelta(minutes=1))
+        assert funnels.freshness(c, org.id) == []  # no view is left to go stale
+    assert [s.clients for s in funnel.stages][:2] == [3, 1]
 
 
 def test_rebuild_and_reconcile_while_events_flow_never_lose_or_double_count(
@@ -193,30 +178,3 @@ def test_cli_reconcile_and_rebuild_report_and_repair(
     with pytest.raises(SystemExit):
         cli.main(["rebuild", "--org", str(org.id), "--from", "2026-11-01T00:00:00", "--to", "2026-11-02T00:00:00Z"])
     assert "needs a UTC offset" in capsys.readouterr().err
-
-
-def test_a_refresher_called_inside_the_debounce_period_waits_for_it_and_then_refreshes(
-    ingest_app: Any,
-    make_org: Callable[..., Any],
-    conn: psycopg.Connection[Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("REFRESH_DEBOUNCE_SECONDS", "1")
-    settings.clear_cache()
-    org = make_org()
-    refresh.run(db.transaction, force=True)  # the views are fresh: the safety schedule is not due
-    pipeline.post_events(ingest_app, org.ingest_key, [factories.make_event("inquiry.received", client_id="c-1")])
-    pipeline.validate_all()
-    aggregation.drain(db.transaction)
-    # Called at once (as a trigger on the insert of the delayed message would): no visible message yet.
-    outcome = refresh.run(db.transaction)
-    assert outcome.reason == "inputs changed" and outcome.messages == 0
-    assert outcome.refreshed and outcome.organizations == 1
-    assert conn.execute(
-        "select count(*) from analytics_client_funnel_mv where organization_id = %s", (org.id,)
-    ).fetchone() == (1,)
-    # The delayed message that asked for this refresh becomes visible later: a wake-up with nothing to do.
-    conn.execute("select pgmq.purge_queue('refresh')")
-    conn.execute("select pgmq.send('refresh', '{}'::jsonb)")
-    late = refresh.run(db.transaction)
-    assert (late.messages, late.refreshed) == (1, [])

@@ -332,3 +332,9 @@ def test_a_state_rebuild_after_retention_keeps_what_only_the_removed_events_knew
         r[0] for r in conn.execute("select client_id from analytics_clients where organization_id = %s", (org.id,))
     }
     assert clients == {"c-old"}
+    # a booking kept as history keeps its numbers but not the name of a client erased later
+    named = "select booking_id, client_id from analytics_bookings where organization_id = %s"
+    assert conn.execute(named, (org.id,)).fetchall() == [("b-old", "c-old")]
+    with db.transaction() as c:
+        erasure.erase_client(c, org.id, "c-old")
+    assert conn.execute(named, (org.id,)).fetchall() == [("b-old", None)]

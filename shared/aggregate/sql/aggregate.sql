@@ -26,6 +26,11 @@ select public.analytics_state_add_v1(null, %(ids)s::bigint[], %(from)s::timestam
 select public.analytics_rebuild_state_v1(%(organization_id)s, %(queue)s);
 
 -- name: forget_client_state
--- Removes erased clients' first-seen rows (a state rebuild keeps those older than every stored event as history).
+-- Removes erased clients' first-seen rows and their names on bookings (a state rebuild keeps rows older than every
+-- stored event as history).
+with unnamed as (
+  update public.analytics_bookings set client_id = null
+  where organization_id = %(organization_id)s and client_id = any(%(client_ids)s::text[])
+)
 delete from public.analytics_clients
 where organization_id = %(organization_id)s and client_id = any(%(client_ids)s::text[]);
