@@ -231,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     started = record.start()
     files = tempfile.mkdtemp(prefix="wsa-report-scale-")
     os.environ["REPORTS_LOCAL_DIR"] = files
+    os.environ["DB_STATEMENT_TIMEOUT_MS"] = "0"  # the views' refresh over every copied organization takes a while
     with scratch.database(args.server, "reports") as url:
         t0 = time.perf_counter()
         template, events = _template()
