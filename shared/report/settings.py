@@ -50,7 +50,7 @@ class ReportSettings(settings.CoreSettings):
     )
     reports_queue_retry_seconds: int = Field(
         default=300,
-        ge=0,
+        ge=1,
         description="How long a report whose generation failed stays on the queue before a worker tries it again.",
     )
     reports_public_base_url: str | None = Field(

@@ -183,6 +183,7 @@ def drain(
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[DrainOutcome, bool]:
     """Make reports until the queue has nothing visible or `budget` is spent; returns (totals, more_waiting).
-    A message this drain already tried and failed is not tried again by it (it waits for its retry time)."""
+    A message this drain already tried is not tried again by it: if its retry time passes while the drain runs,
+    the drain ends there and a later one (the next wake-up or the safety net) takes it and what follows."""
     seen: set[int] = set()
     return queues.drain_batches(lambda: run_one(transaction, now=now, seen=seen, sleep=sleep), budget)

@@ -17,7 +17,6 @@ from tests.integration.reports.support import BUCKET, SENDER, business_events, l
 def report_env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
     monkeypatch.setenv("REPORTS_LOCAL_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("REPORTS_RETRY_BASE_SECONDS", "0")
-    monkeypatch.setenv("REPORTS_QUEUE_RETRY_SECONDS", "0")  # a failed report is read again by the next drain
     monkeypatch.setenv("REPORTS_EMAIL_SENDER", f"WedSync Reports <{SENDER}>")
     monkeypatch.setenv("REPORTS_SES_REGION", "eu-west-2")
     monkeypatch.setenv("REPORTS_WEBHOOK_KEY", "test-webhook-key")

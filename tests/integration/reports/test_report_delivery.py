@@ -267,6 +267,8 @@ def test_a_generation_failure_is_recorded_and_retried_by_the_next_run(
     ).fetchone()
     assert row is not None and row[:3] == ("failed", "OSError: No space left on device", 1) and row[3] is None
     monkeypatch.setattr(storage, "put", real_put)
+    assert reports.run_due(db.transaction, now=LONDON_NOW).generated == 0  # its message waits for the retry time
+    conn.execute("update pgmq.q_reports set vt = now()")  # REPORTS_QUEUE_RETRY_SECONDS have passed
     outcome = reports.run_due(db.transaction, now=LONDON_NOW)
     assert outcome.generated == 1 and outcome.errors == []
     (rec,) = access.list_reports(conn, org.id)

@@ -4,6 +4,7 @@ without holding up the others."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from shared import report as reports
 from shared.core import db, settings
 from shared.report import content
+from shared.tools import cli
 from tests.integration.reports.support import LONDON_NOW, WEEK
 
 
@@ -130,6 +132,7 @@ def test_a_report_that_keeps_failing_is_dead_lettered_with_its_reason_and_the_ot
     business: Callable[..., Any],
     conn: psycopg.Connection[Any],
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("QUEUE_MAX_READS", "2")
     settings.clear_cache()
@@ -157,6 +160,8 @@ def test_a_report_that_keeps_failing_is_dead_lettered_with_its_reason_and_the_ot
         "select status, generation_error from analytics_reports where organization_id = %s", (poison.id,)
     ).fetchone() == ("failed", "ValueError: a rollup this report cannot read")
     assert _queued(conn) == [(str(poison.id), "weekly", WEEK.isoformat())]
+    assert reports.drain(db.transaction, now=LONDON_NOW)[0].messages == 0  # hidden until its retry time
+    conn.execute("update pgmq.q_reports set vt = now()")  # REPORTS_QUEUE_RETRY_SECONDS have passed
     second, _ = reports.drain(db.transaction, now=LONDON_NOW)
     assert (second.generated, second.deferred, second.dead) == (0, 0, 1)
     row = conn.execute(
@@ -170,3 +175,7 @@ def test_a_report_that_keeps_failing_is_dead_lettered_with_its_reason_and_the_ot
     assert reports.plan(db.transaction, now=LONDON_NOW).queued == 0  # a dead letter is not re-planned by itself
     (made,) = reports.access.list_reports(conn, healthy.id)
     assert made.status == "stored"
+    capsys.readouterr()
+    assert cli.main(["report", "--dead", "--json"]) == 0
+    (letter,) = json.loads(capsys.readouterr().out)["dead"]
+    assert letter["organization_id"] == str(poison.id) and "a rollup this report cannot read" in letter["last_error"]
