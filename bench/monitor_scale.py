@@ -1,6 +1,8 @@
-"""How long one monitor run (every check over every organization, plus the global checks) takes with 10,000
-organizations: generated intake counters, events in the hours volume compares, rollups made by the aggregation
-function itself from those events, and dead letters; not 10,000 real pipelines. Prints the figures for
+"""How long one monitor run (every check over every organization, the business alerts, the global checks, then
+incidents and notifications: what the monitor function's POST / runs) takes with 10,000 organizations:
+generated intake counters, events in the hours volume compares, rollups made by the aggregation function itself
+from those events, a year of daily inquiry and payment rollups and some reviews for the business alerts, and
+dead letters; not 10,000 real pipelines. Prints the figures for
 BENCHMARKS.md and writes them as JSON (bench/results/, or --json PATH).
 
     .venv/bin/python bench/monitor_scale.py --server postgresql://postgres@127.0.0.1:5432/postgres \
@@ -12,6 +14,8 @@ It creates a throwaway database on that server (dropped at the end); it never re
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import statistics
 import sys
 import time
@@ -27,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import record, scratch
 from shared.core import db
-from shared.monitor import checks, quality, reconciliation
+from shared.monitor import alerts, business, checks, quality, reconciliation
 
 # Per organization: two sources active every other hour for four days (the freshness rhythm), three events in
 # the last complete hour and in the same hour of each of the four previous weeks (volume), ten more over the
@@ -54,14 +58,32 @@ insert into analytics_events (id, organization_id, event_id, event_type, schema_
   stored_at, source, client_id)
 select k.id, k.organization_id, k.event_id, 'app.action', 1, k.occurred_at, k.occurred_at, k.occurred_at,
        (array['api', 'stripe'])[1 + k.id %% 2], 'client-' || (k.id %% 7)
-from analytics_event_keys k;
+from analytics_event_keys k where k.event_id not like '%%-r%%';
 
 insert into analytics_dead_letters (organization_id, source, stage, event_id, event_type, payload, reasons,
   fingerprint, first_seen_at, last_seen_at)
 select o.id, 'stripe', 'ingest', 'bad-' || g, 'payment.succeeded', jsonb_build_object('surprise', g),
        '[{"loc": ["surprise"], "msg": "Extra inputs are not permitted", "type": "extra_forbidden"}]',
        decode(md5(o.id::text || g), 'hex'), now() - g * interval '1 hour', now() - g * interval '1 hour'
-from organizations o, generate_series(1, 2) g
+from organizations o, generate_series(1, 2) g;
+
+insert into analytics_rollups_daily (organization_id, metric, day, events)
+select o.id, 'inquiry.received', current_date - d, 1 + (d + abs(hashtext(o.id::text))) %% 4
+from organizations o, generate_series(1, 420, 2) d;
+
+insert into analytics_rollups_daily (organization_id, metric, day, events)
+select o.id, m, current_date - d, case when m = 'payment.failed' then d %% 2 else 3 end
+from organizations o, unnest(array['payment.succeeded', 'payment.failed']) m, generate_series(1, 120, 3) d;
+
+insert into analytics_event_keys (organization_id, event_id, occurred_at)
+select o.id, o.id::text || '-r' || n, now() - n * interval '9 days'
+from organizations o, generate_series(1, 6) n;
+
+insert into analytics_events (id, organization_id, event_id, event_type, schema_version, occurred_at, received_at,
+  stored_at, source, client_id, properties)
+select k.id, k.organization_id, k.event_id, 'review.received', 1, k.occurred_at, k.occurred_at, k.occurred_at,
+       'api', 'client-' || (k.id %% 7), jsonb_build_object('review_id', k.event_id, 'rating', 3 + k.id %% 3)
+from analytics_event_keys k where k.event_id like '%%-r%%'
 """
 
 _AGGREGATE = """
@@ -105,6 +127,7 @@ def _per_check(scope: checks.Scope) -> dict[str, float]:
             ("rates", lambda: checks.rates(conn, scope, now)),
             ("schema_drift", lambda: checks.schema_drift(conn, scope, now)),
             ("reconciliation", lambda: reconciliation.reconcile(db.transaction, scope, now)),
+            *((name, functools.partial(alert, conn, now, None)) for name, alert in business.CHECKS.items()),
         )
         for name, check in timed:
             start = time.perf_counter()
@@ -124,17 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for _ in range(args.runs):
             start = time.perf_counter()
-            summary = quality.run(db.transaction)
+            summary = quality.run(db.transaction)  # what the monitor function's POST / runs, in this order
+            sent = alerts.process(db.transaction, summary)
             runs.append(time.perf_counter() - start)
         failing = sum(1 for r in summary.results if r.status == "fail")
         print(f"organizations {args.orgs}, events {events} (filled and aggregated in {fill:.1f} s)")
-        print(f"results per run {len(summary.results)} ({failing} failing)")
+        print(f"results per run {len(summary.results)} ({failing} failing); incidents of the last run {sent}")
         print("per check: " + ", ".join(f"{k} {v:.2f} s" for k, v in per_check.items()))
         print(
-            f"rest of a run (global checks, storing the results): {statistics.median(runs) - sum(per_check.values()):.2f} s"
+            "rest of a run (global checks, storing the results, incidents and notifications): "
+            f"{statistics.median(runs) - sum(per_check.values()):.2f} s"
         )
         print(
-            f"monitor run (all checks, all orgs, stored): median {statistics.median(runs):.2f} s "
+            f"monitor run (all checks and business alerts, all orgs, stored, incidents): median {statistics.median(runs):.2f} s "
             f"(runs {', '.join(f'{r:.2f}' for r in runs)}); goal under 30 s"
         )
         record.write(
@@ -146,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                 "fill_seconds": fill,
                 "results_per_run": len(summary.results),
                 "failing_results": failing,
+                "incidents_last_run": sent,
+                "load_average": list(os.getloadavg()),
                 "per_check_seconds": per_check,
                 "monitor_run_seconds": {"median": statistics.median(runs), "runs": runs},
             },

@@ -322,6 +322,28 @@ create policy analytics_quality_latest_own on public.analytics_quality_latest as
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_quality_latest to authenticated;
 
+create table public.analytics_report_plans (
+    organization_id uuid not null,
+    kind text not null,
+    period_start date not null,
+    state text default 'queued'::text not null,
+    planned_at timestamp with time zone default now() not null,
+    sends integer default 1 not null,
+    finished_at timestamp with time zone,
+    last_error text,
+    reasons jsonb,
+    payload jsonb,
+    constraint analytics_report_plans_kind_check CHECK (kind = ANY (ARRAY['weekly'::text, 'monthly'::text])),
+    constraint analytics_report_plans_organization_id_fkey FOREIGN KEY (organization_id) REFERENCES public.organizations(id) ON DELETE CASCADE,
+    constraint analytics_report_plans_pkey PRIMARY KEY (organization_id, kind, period_start),
+    constraint analytics_report_plans_state_check CHECK (state = ANY (ARRAY['queued'::text, 'done'::text, 'dead'::text]))
+);
+alter table public.analytics_report_plans enable row level security;
+CREATE INDEX analytics_report_plans_dead_idx ON public.analytics_report_plans USING btree (finished_at) WHERE (state = 'dead'::text);
+create policy analytics_report_plans_own on public.analytics_report_plans as permissive for select to authenticated
+    using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
+grant select on table public.analytics_report_plans to authenticated;
+
 create table public.analytics_reports (
     id uuid default gen_random_uuid() not null,
     organization_id uuid not null,
@@ -900,6 +922,9 @@ CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_ingest FOR EACH STATEMENT E
 
 select pgmq.create('refresh');
 CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_refresh FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('refresh');
+
+select pgmq.create('reports');
+CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_reports FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('reports');
 
 -- policies on realtime.messages (only where Realtime's schema exists)
 

@@ -189,6 +189,11 @@ def report_app() -> Any:
 
 
 @pytest.fixture(scope="session")
+def report_worker_app() -> Any:
+    return create_app(target="report_worker", source=str(ROOT / "functions/report/main.py")).test_client()
+
+
+@pytest.fixture(scope="session")
 def dashboard_app() -> Any:
     return create_app(target="dashboard", source=str(ROOT / "functions/dashboard/main.py")).test_client()
 

@@ -1,11 +1,16 @@
-"""report (cron-triggered function): generates, stores and delivers the reports that are due.
+"""report: plans the reports that are due (cron) and makes them (queue), fanned out per organization.
 
-Run hourly: each organization's week or month closes at midnight in its own zone, so its report goes out within
-the hour after. The run also finishes reports a previous run left half-done and retries failed deliveries
-(docs/reports.md). Calling it again in the same hour does nothing new.
+Two entry points, two deployed functions (deploy.yaml):
+- `report` (cron, hourly): each organization's week or month closes at midnight in its own zone, so its report
+  is due within the hour after. The run queues one message per due report on the `reports` queue, plus reports
+  a previous attempt left unfinished or undelivered; calling it again in the same hour queues nothing.
+- `report_worker` (queue `reports`): takes one message at a time and generates, stores and acks its report in
+  one transaction, then delivers it (docs/reports.md); many instances drain side by side.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import flask
 import functions_framework
@@ -16,16 +21,29 @@ from shared.core import http as web
 
 startup.refuse_unsafe_settings("REPORTS_WEBHOOK_KEY")  # signs report webhooks
 
-router = web.Router()
+planner = web.Router()
+workers = web.Router()
 
 
-@router.route("POST", "/")
+@planner.route("POST", "/")
 @web.invoked_only
-def post_run(request: flask.Request) -> flask.Response:
-    outcome = reports.run_due(db.transaction)
+def post_plan(request: flask.Request) -> flask.Response:
+    outcome = reports.plan(db.transaction)
     return web.json_response({**outcome.model_dump(mode="json"), "more": False})
+
+
+@workers.route("POST", "/")
+@web.invoked_only
+def post_drain(request: flask.Request) -> flask.Response:
+    totals, more = reports.drain(db.transaction, budget=timedelta(seconds=240))
+    return web.json_response({**vars(totals), "more": more})
 
 
 @functions_framework.http
 def report(request: flask.Request) -> flask.Response:
-    return router.dispatch(request)
+    return planner.dispatch(request)
+
+
+@functions_framework.http
+def report_worker(request: flask.Request) -> flask.Response:
+    return workers.dispatch(request)

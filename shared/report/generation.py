@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -138,6 +139,35 @@ def generate(
     Raises InvalidInput for a period that has not closed yet or invalid settings, NotFound for an unknown
     organization. Accepts a connection (everything in its transaction) or a transaction factory (db.transaction:
     each step commits on its own, which is what makes a crash recoverable)."""
+    made = produce(target, org_id, kind, period_start, deliver=deliver, regenerate=regenerate, now=now)
+    if made.owed:
+        return deliver_owed(_tx(target), made, sleep=sleep)
+    return made.record
+
+
+@dataclass(frozen=True)
+class Made:
+    """A report `produce` stored or found; `owed`: this caller holds its lease and must deliver it
+    (`deliver_owed`), which releases the lease."""
+
+    record: access.ReportRecord
+    owed: bool
+    org_name: str
+    settings: config.ReportSettings
+
+
+def produce(
+    target: ConnOrTransaction,
+    org_id: UUID,
+    kind: periods.Kind,
+    period_start: date,
+    *,
+    deliver: bool = True,
+    regenerate: bool = False,
+    now: datetime | None = None,
+) -> Made:
+    """Claims and stores the report as `generate` does, without delivering it: the report worker stores it in
+    the transaction that deletes its queue message, and delivers after that commits."""
     if kind not in periods.KINDS:
         raise errors.InvalidInput("kind must be weekly or monthly")
     transaction = _tx(target)
@@ -174,7 +204,7 @@ def generate(
                 dict_row,
             )
             if row is None:  # finished, or another run holds it
-                return _find(conn, org_id, kind, period.start)
+                return Made(_find(conn, org_id, kind, period.start), False, org.name, cfg)
     assert row is not None
     report_id: UUID = row["id"]
     try:
@@ -204,16 +234,28 @@ def generate(
             _produce(transaction, org, period, report_id)
         with transaction() as conn:
             rec = access.get(conn, org_id, report_id)
-        if deliver and rec.delivery_status in ("pending", "failed"):
-            dispatch.deliver(transaction, org.id, org.name, cfg, rec, sleep)
-        else:
-            with transaction() as conn:
+            owed = deliver and rec.delivery_status in ("pending", "failed")
+            if not owed:
                 conn.execute(queries.get("report_release"), {"id": report_id})
     except BaseException:
         log.exception("report %s of %s for %s failed", kind, org_id, period.code())
         raise
+    return Made(rec, owed, org.name, cfg)
+
+
+def deliver_owed(
+    transaction: Transaction, made: Made, *, sleep: Callable[[float], None] = time.sleep
+) -> access.ReportRecord:
+    """Deliver a report `produce` left owed (its lease held by this caller), record the outcome, release the
+    lease. A crash before the outcome is recorded leaves the lease to expire; the next plan queues it again."""
+    rec = made.record
+    try:
+        dispatch.deliver(transaction, rec.organization_id, made.org_name, made.settings, rec, sleep)
+    except BaseException:
+        log.exception("delivery of report %s failed", rec.id)
+        raise
     with transaction() as conn:
-        return access.get(conn, org_id, report_id)
+        return access.get(conn, rec.organization_id, rec.id)
 
 
 def _find(conn: Connection[Any], org_id: UUID, kind: str, start: date) -> access.ReportRecord:

@@ -1,27 +1,33 @@
-"""The scheduled run of the reports: every organization's reports for the periods that have just closed in its
-own zone, plus any report a previous run left unfinished or undelivered (what the hourly `report` cron runs).
+"""Planning the reports: every organization's reports for the periods that have just closed in its own zone,
+plus any report a previous attempt left unfinished or undelivered, queued one message each on the `reports`
+queue (what the hourly `report` cron runs); `report-worker` instances drain it (`worker`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from shared.core import db, errors
-from shared.report import config, content, generation, periods
+from shared.report import config, content, generation, periods, worker
 from shared.report import settings as report_settings
 
 log = logging.getLogger(__name__)
 
 
 class RunOutcome(BaseModel):
+    """A plan and an in-process drain of its queue (`run_due`)."""
+
     organizations: int = 0
+    queued: int = 0
+    dead: int = 0
     generated: int = 0
     delivered: int = 0
     delivery_failed: int = 0
@@ -30,14 +36,10 @@ class RunOutcome(BaseModel):
 
 
 def _due(transaction: generation.Transaction, now: datetime) -> Iterator[tuple[UUID, periods.Kind, date, str | None]]:
-    """(org, kind, period start, error) of every report the schedule owes at `now`, then unfinished ones."""
+    """(org, kind, period start, error) of every report whose period has just closed at `now`."""
     with transaction() as conn:
         orgs = db.fetch_all(conn, "report_organizations", None, content.Organization)
         firsts = {r["id"]: r["first_at"] for r in db.fetch_all(conn, "report_first_data_all", None, dict_row)}
-        s = report_settings.get()
-        unfinished = db.fetch_all(
-            conn, "report_unfinished", {"max_generation_attempts": s.reports_max_generation_attempts}, dict_row
-        )
     for org in orgs:
         org_id, tz = org.id, org.timezone
         try:
@@ -54,52 +56,79 @@ def _due(transaction: generation.Transaction, now: datetime) -> Iterator[tuple[U
             if first is None or first >= end:
                 continue  # no data yet by the period's end: an empty report would tell the owner nothing
             yield org_id, kind, period.start, None
-    for r in unfinished:
-        yield r["organization_id"], r["kind"], r["period_start"], None
 
 
-def run_due(
-    transaction: generation.Transaction, *, now: datetime | None = None, sleep: Callable[[float], None] = time.sleep
-) -> RunOutcome:
-    """The scheduled run: every organization's reports for the periods that have just closed in its own zone,
-    plus any report a previous run left unfinished or undelivered. One failure never stops the others."""
+class PlanOutcome(BaseModel):
+    """What one planning pass did: organizations looked at, reports due, messages queued, problems."""
+
+    organizations: int = 0
+    due: int = 0
+    queued: int = 0
+    errors: list[str] = Field(default_factory=list)
+
+
+def plan(transaction: generation.Transaction, *, now: datetime | None = None) -> PlanOutcome:
+    """What the hourly `report` cron runs: find every report due now (periods that have just closed in each
+    organization's zone, and reports a previous attempt left unfinished or undelivered) and queue one message
+    per report on the `reports` queue, in one statement. Idempotent: a report already planned is not queued
+    again (the plan row's key is the report's), so a second run in the same hour queues nothing."""
     now = now or datetime.now(UTC)
-    outcome = RunOutcome()
+    outcome = PlanOutcome()
     try:  # funnel and booking figures read the views: bring them up to date if a refresh is due
         from shared.refresh import views as refresh
 
         refresh.run(transaction)
     except Exception as exc:  # a failed refresh must not stop the reports; their data-quality line says so
         log.warning("view refresh before reports failed: %s", exc)
-    seen_orgs: set[UUID] = set()
-    done: set[tuple[UUID, str, date]] = set()
+    due: dict[tuple[UUID, str, date], bool] = {}
+    seen: set[UUID] = set()
     for org_id, kind, start, problem in _due(transaction, now):
-        seen_orgs.add(org_id)
+        seen.add(org_id)
         if problem:
             outcome.errors.append(f"organization {org_id}: {problem}")
             continue
-        if (org_id, kind, start) in done:
-            continue
-        done.add((org_id, kind, start))
-        with transaction() as conn:
-            found = db.fetch_one(
-                conn, "report_by_period", {"organization_id": org_id, "kind": kind, "period_start": start}, dict_row
-            )
-            before = (found["status"], found["delivery_status"], found["delivery_attempts"]) if found else None
-        try:
-            rec = generation.generate(transaction, org_id, kind, start, deliver=True, now=now, sleep=sleep)
-        except Exception as exc:
-            outcome.errors.append(f"organization {org_id} {kind} {start}: {exc.__class__.__name__}: {exc}")
-            continue
-        after = (rec.status, rec.delivery_status, rec.delivery_attempts)
-        if before is not None and tuple(before) == after:
-            outcome.unchanged += 1
-            continue
-        if before is None or before[0] != "stored":
-            outcome.generated += 1
-        if rec.delivery_status == "delivered" and (before is None or before[1] != "delivered"):
-            outcome.delivered += 1
-        elif rec.delivery_status == "failed":
-            outcome.delivery_failed += 1
-    outcome.organizations = len(seen_orgs)
+        due[(org_id, kind, start)] = False
+    for key in _unfinished(transaction):
+        due[key] = True  # owed a retry: queued again unless a message of it is still outstanding
+    rows = [
+        {"organization_id": str(o), "kind": k, "period_start": s.isoformat(), "retry": retry}
+        for (o, k, s), retry in due.items()
+    ]
+    with transaction() as conn:
+        queued = db.fetch_scalar(
+            conn, "report_plan", {"due": json.dumps(rows), "queue": report_settings.get().reports_queue}
+        )
+    outcome.organizations, outcome.due, outcome.queued = len(seen), len(rows), int(queued or 0)
     return outcome
+
+
+def _unfinished(transaction: generation.Transaction) -> list[tuple[UUID, str, date]]:
+    s = report_settings.get()
+    with transaction() as conn:
+        rows = db.fetch_all(
+            conn, "report_unfinished", {"max_generation_attempts": s.reports_max_generation_attempts}, dict_row
+        )
+    return [(r["organization_id"], r["kind"], r["period_start"]) for r in rows]
+
+
+def run_due(
+    transaction: generation.Transaction,
+    *,
+    now: datetime | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    budget: timedelta = timedelta(hours=1),
+) -> RunOutcome:
+    """Plan, then drain the queue in this process: what `wedsync-analytics report --due` and the tests run
+    (deployed, the cron plans and report-worker instances drain). One failure never stops the others."""
+    planned = plan(transaction, now=now)
+    drained, _ = worker.drain(transaction, budget=budget, now=now, sleep=sleep)
+    return RunOutcome(
+        organizations=planned.organizations,
+        queued=planned.queued,
+        generated=drained.generated,
+        delivered=drained.delivered,
+        delivery_failed=drained.delivery_failed,
+        unchanged=drained.unchanged,
+        dead=drained.dead,
+        errors=planned.errors + drained.errors,
+    )

@@ -44,6 +44,15 @@ class ReportSettings(settings.CoreSettings):
     reports_lease_seconds: int = Field(
         default=600, description="How long a run owns a report; a run that died is taken over after this."
     )
+    reports_queue: str = Field(
+        default="reports",
+        description="pgmq queue of planned reports, one message per report, drained by report-worker.",
+    )
+    reports_queue_retry_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="How long a report whose generation failed stays on the queue before a worker tries it again.",
+    )
     reports_public_base_url: str | None = Field(
         default=None, description="Base URL of the dashboard API, for file links in webhook bodies."
     )

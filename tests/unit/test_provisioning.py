@@ -138,9 +138,9 @@ def test_a_missing_operator_value_stops_it_before_anything_is_created(plan: Path
 
 
 def test_the_dashboard_gets_the_report_storage_and_the_jwks_url() -> None:
-    """GET /v1/reports/<id>?format=pdf reads what the report function stored, so it needs the same storage."""
+    """GET /v1/reports/<id>?format=pdf reads what the report worker stored, so it needs the same storage."""
     functions = deployment.load().functions
-    report, dashboard = functions["report"].env, functions["dashboard"].env
+    report, dashboard = functions["report-worker"].env, functions["dashboard"].env
     storage = {var for var in report if var.startswith("REPORTS_S3_")}
     assert {"REPORTS_S3_BUCKET", "REPORTS_S3_ENDPOINT_URL", "REPORTS_S3_REGION"} <= storage
     assert {var: dashboard.get(var) for var in storage} == {var: report[var] for var in storage}

@@ -39,7 +39,7 @@ def test_the_project_is_named_and_pinned_to_postgresql_15() -> None:
 
 def test_the_report_bucket_the_functions_use_is_declared_private() -> None:
     functions = deployment.load().functions
-    bucket = functions["report"].env["REPORTS_S3_BUCKET"].value
+    bucket = functions["report-worker"].env["REPORTS_S3_BUCKET"].value
     assert bucket is not None and functions["dashboard"].env["REPORTS_S3_BUCKET"].value == bucket
     assert _config()["storage"]["buckets"][bucket] == {"public": False}
     assert _config()["storage"]["s3_protocol"]["enabled"] is True  # the functions reach it through the S3 API

@@ -38,6 +38,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     from shared.report import config, content, delivery, periods
 
     try:
+        if args.dead:
+            from psycopg.rows import dict_row
+
+            with db.transaction() as conn:
+                letters = db.fetch_all(conn, "report_plans_dead", {"limit": args.limit}, dict_row)
+            emit(
+                {"dead": letters},
+                args.json,
+                [
+                    f"{d['organization_id']} {d['kind']} {d['period_start']} dead since {d['finished_at']:%Y-%m-%d %H:%M}"
+                    f": {d['last_error']}"
+                    for d in letters
+                ]
+                or ["no report is dead-lettered"],
+            )
+            return 0
         if args.due:
             outcome = reports.run_due(db.transaction)
             print(outcome.model_dump_json(indent=2))
@@ -111,7 +127,8 @@ def register(sub: Any) -> None:
     r.add_argument("--no-deliver", action="store_true", help="store only: send no email and no webhook")
     r.add_argument("--list", action="store_true", help="list the organization's reports")
     r.add_argument("--limit", type=int, default=50)
-    r.add_argument("--due", action="store_true", help="run what the hourly schedule runs, now")
+    r.add_argument("--due", action="store_true", help="plan the reports due now and make them in this process")
+    r.add_argument("--dead", action="store_true", help="list the reports the queue dead-lettered, with the reason")
     r.add_argument("--webhook-secret", action="store_true", help="print the organization's webhook signing secret")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_report)

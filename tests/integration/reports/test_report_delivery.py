@@ -177,8 +177,9 @@ def test_a_second_run_for_the_same_period_does_nothing_new(
         first = reports.run_due(db.transaction, now=LONDON_NOW)
         second = reports.run_due(db.transaction, now=LONDON_NOW + timedelta(minutes=59))
         assert len(hooks.calls) == 2  # the week of 9 Nov and October, once each
-    assert (first.generated, first.delivered) == (2, 2)
-    assert (second.generated, second.delivered, second.unchanged) == (0, 0, 2)
+    assert (first.queued, first.generated, first.delivered) == (2, 2, 2)
+    # the second plan finds both reports planned already: it queues nothing, so no worker touches them
+    assert (second.queued, second.generated, second.delivered, second.unchanged) == (0, 0, 0, 0)
     rows = conn.execute(
         "select kind, period_start, generation_attempts, delivery_attempts from analytics_reports "
         "where organization_id = %s order by kind",
@@ -266,6 +267,8 @@ def test_a_generation_failure_is_recorded_and_retried_by_the_next_run(
     ).fetchone()
     assert row is not None and row[:3] == ("failed", "OSError: No space left on device", 1) and row[3] is None
     monkeypatch.setattr(storage, "put", real_put)
+    assert reports.run_due(db.transaction, now=LONDON_NOW).generated == 0  # its message waits for the retry time
+    conn.execute("update pgmq.q_reports set vt = now()")  # REPORTS_QUEUE_RETRY_SECONDS have passed
     outcome = reports.run_due(db.transaction, now=LONDON_NOW)
     assert outcome.generated == 1 and outcome.errors == []
     (rec,) = access.list_reports(conn, org.id)

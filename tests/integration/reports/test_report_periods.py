@@ -191,9 +191,10 @@ def test_cli_regenerates_and_backfills_past_periods(
     assert "month must be 01 to 12" in capsys.readouterr().err
 
 
-def test_report_function_runs_due_reports_for_the_scheduler_only(
+def test_report_functions_plan_and_make_due_reports_for_the_scheduler_only(
     report_env: None,
     report_app: Any,
+    report_worker_app: Any,
     make_org: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
     conn: psycopg.Connection[Any],
@@ -204,10 +205,16 @@ def test_report_function_runs_due_reports_for_the_scheduler_only(
     monkeypatch.setenv("INVOKE_SECRET", "s3cret")
     settings.clear_cache()
     assert report_app.post("/").status_code == 401
+    assert report_worker_app.post("/").status_code == 401
     answer = report_app.post("/", headers={"Authorization": "Bearer s3cret"})
+    assert answer.status_code == 200
+    assert answer.json["queued"] == 1 and answer.json["more"] is False and answer.json["errors"] == []
+    assert conn.execute("select count(*) from analytics_reports").fetchone() == (0,)  # the cron only plans
+    answer = report_worker_app.post("/", headers={"Authorization": "Bearer s3cret"})
     assert answer.status_code == 200
     assert answer.json["generated"] == 1 and answer.json["more"] is False and answer.json["errors"] == []
     assert conn.execute("select count(*) from analytics_reports where status = 'stored'").fetchone() == (1,)
+    assert conn.execute("select count(*) from pgmq.q_reports").fetchone() == (0,)
 
 
 def test_generate_accepts_a_plain_connection_and_counts_upcoming_weddings_as_of_the_period_end(
