@@ -14,23 +14,25 @@ It creates a throwaway database on that server (dropped at the end); it never re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import conninfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import record, scratch
-from shared.core import db
+from shared.core import db, settings
 from shared.monitor import alerts, business, checks, quality, reconciliation
 
 # Per organization: two sources active every other hour for four days (the freshness rhythm), three events in
@@ -98,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--server", required=True, help="admin URL of a PostgreSQL server")
     parser.add_argument("--orgs", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the filled database (to measure it again)")
+    parser.add_argument("--database", help="measure a database kept by an earlier --keep run (no fill)")
+    parser.add_argument("--only", help="time only these checks (comma-separated names), no full runs")
     record.add_argument(parser)
     return parser
 
@@ -117,7 +122,32 @@ def _fill(url: str, orgs: int) -> tuple[float, int]:
     return time.perf_counter() - start, int(row[0])
 
 
-def _per_check(scope: checks.Scope) -> dict[str, float]:
+@contextlib.contextmanager
+def _database(args: argparse.Namespace) -> Iterator[str]:
+    """The throwaway database (dropped at the end unless --keep), or the kept one --database names."""
+    if args.database:
+        url = conninfo.make_conninfo(args.server, dbname=args.database)
+        os.environ["DATABASE_URL"] = url
+        settings.clear_cache()
+        try:
+            yield url
+        finally:
+            db.close_pools()
+        return
+    with scratch.database(args.server, "monitor", keep=args.keep) as url:
+        if args.keep:
+            print(f"- database {conninfo.conninfo_to_dict(url)['dbname']} kept (--database to reuse)", file=sys.stderr)
+        yield url
+
+
+def _count(url: str) -> int:
+    with psycopg.connect(url) as c:
+        row = c.execute("select count(*) from analytics_events").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _per_check(scope: checks.Scope, only: set[str] | None = None) -> dict[str, float]:
     now = datetime.now(UTC)
     took: dict[str, float] = {}
     with db.transaction() as conn:
@@ -130,6 +160,8 @@ def _per_check(scope: checks.Scope) -> dict[str, float]:
             *((name, functools.partial(alert, conn, now, None)) for name, alert in business.CHECKS.items()),
         )
         for name, check in timed:
+            if only is not None and name not in only:
+                continue
             start = time.perf_counter()
             check()
             took[name] = time.perf_counter() - start
@@ -139,11 +171,19 @@ def _per_check(scope: checks.Scope) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = record.start()
-    with scratch.database(args.server, "monitor") as url:
-        fill, events = _fill(url, args.orgs)
+    with _database(args) as url:
+        if args.database:
+            fill, events = 0.0, _count(url)
+        else:
+            fill, events = _fill(url, args.orgs)
         with psycopg.connect(url) as c:
             scope: dict[Any, str] = dict(c.execute("select id, timezone from organizations").fetchall())
-        per_check = _per_check(scope)
+        args.orgs = len(scope)
+        per_check = _per_check(scope, set(args.only.split(",")) if args.only else None)
+        if args.only:
+            print("per check: " + ", ".join(f"{k} {v:.2f} s" for k, v in per_check.items()))
+            print(f"load average {os.getloadavg()}")
+            return 0
         runs = []
         for _ in range(args.runs):
             start = time.perf_counter()

@@ -16,9 +16,10 @@ from shared.core import db, migrations, settings
 
 
 @contextmanager
-def database(server: str, label: str, *, migrate: bool = True) -> Iterator[str]:
+def database(server: str, label: str, *, migrate: bool = True, keep: bool = False) -> Iterator[str]:
     """Yield the URL of a new database `wsa_bench_<label>_<random>` on `server` (an admin URL); DATABASE_URL
-    names it until the block ends, then the pools close and the database is dropped."""
+    names it until the block ends, then the pools close and the database is dropped (unless `keep`: a benchmark
+    that measures the same data again)."""
     name = f"wsa_bench_{label}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as c:
         c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -31,5 +32,6 @@ def database(server: str, label: str, *, migrate: bool = True) -> Iterator[str]:
         yield url
     finally:
         db.close_pools()
-        with psycopg.connect(server, autocommit=True) as c:
-            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        if not keep:
+            with psycopg.connect(server, autocommit=True) as c:
+                c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

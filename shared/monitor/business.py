@@ -54,20 +54,69 @@ def _windows() -> list[_Window]:
     ]
 
 
+def _spans(buckets: list[int]) -> list[tuple[int, int]]:
+    """Sorted bucket numbers merged into contiguous [from, to) spans: the few index ranges the query reads."""
+    spans: list[tuple[int, int]] = []
+    for b in buckets:
+        if spans and spans[-1][1] == b:
+            spans[-1] = (spans[-1][0], b + 1)
+        else:
+            spans.append((b, b + 1))
+    return spans
+
+
 def _window_counts(
     conn: Connection[Any], now: datetime, org: UUID | None, roles: set[str], metrics: list[str]
-) -> dict[UUID, list[tuple[_Window, Any]]]:
+) -> dict[UUID, list[tuple[_Window, dict[str, Any]]]]:
+    """Per organization, each window of `roles` with its counts (inquiries, failed, succeeded), its days
+    [day_from, day_to) and whether it lies within the inquiry history (covered). The windows are whole weeks
+    back from the organization's today, so the query sums the rollups once per week (bucket) and each window
+    here adds up its weeks: one index range per organization rather than one per window."""
     windows = [w for w in _windows() if w.role in roles]
+    unit = math.gcd(*(w.shift for w in windows), *(w.length for w in windows))  # 7: every window is whole weeks
+    parts = [range(w.shift // unit, (w.shift + w.length) // unit) for w in windows]
+    spans = _spans(sorted({b for part in parts for b in part}))
     params = {
         "now": now,
         "organization_id": org,
         "metrics": metrics,
-        "shifts": [w.shift for w in windows],
-        "lengths": [w.length for w in windows],
+        "unit": unit,
+        "span_from": [a for a, _ in spans],
+        "span_to": [b for _, b in spans],
     }
-    counts: dict[UUID, list[tuple[_Window, Any]]] = {}
-    for row in db.fetch_all(conn, "business_window_counts", params, dict_row):
-        counts.setdefault(row["organization_id"], []).append((windows[int(row["k"]) - 1], row))
+    offsets = [(timedelta(days=w.shift + w.length), timedelta(days=w.shift)) for w in windows]
+    counts: dict[UUID, list[tuple[_Window, dict[str, Any]]]] = {}
+    for row in db.fetch_all(conn, "business_bucket_counts", params, dict_row):
+        today, first_day = row["today"], row["first_day"]
+        weeks = {
+            b: (i, f, s)
+            for b, i, f, s in zip(
+                row["buckets"] or [], row["inquiries"] or [], row["failed"] or [], row["succeeded"] or [], strict=True
+            )
+        }
+        rows = []
+        for w, part, (before_from, before_to) in zip(windows, parts, offsets, strict=True):
+            inquiries = failed = succeeded = 0
+            for b in part:
+                if b in weeks:
+                    i, f, s = weeks[b]
+                    inquiries, failed, succeeded = inquiries + i, failed + f, succeeded + s
+            day_from = today - before_from
+            covered = first_day is not None and day_from >= first_day
+            rows.append(
+                (
+                    w,
+                    {
+                        "day_from": day_from,
+                        "day_to": today - before_to,
+                        "covered": covered,
+                        "inquiries": inquiries,
+                        "failed": failed,
+                        "succeeded": succeeded,
+                    },
+                )
+            )
+        counts[row["organization_id"]] = rows
     return counts
 
 

@@ -1,36 +1,38 @@
 -- Named queries of the business alerts (docs/alerts.md): one query per alert over every organization, and the
 -- per-organization rules (thresholds, mutes).
 
--- name: business_window_counts
--- Per organization (one, or all when organization_id is null) and window k (days [today - shift - length,
--- today - shift) of its local calendar): inquiries, failed and succeeded payments from the daily rollups (of the
--- metrics asked for; the others are 0), and
--- whether the window lies within the organization's inquiry history (starts on or after its first inquiry day).
+-- name: business_bucket_counts
+-- Per organization (one, or all when organization_id is null): its local today, its first inquiry day, and the
+-- inquiries, failed and succeeded payments (of the metrics asked for; the others are 0) of each `unit`-day
+-- bucket b (days [today - (b + 1) * unit, today - b * unit)) within the spans [span_from, span_to) of buckets,
+-- as arrays (buckets with no rollup row are absent). The caller adds each window up from its buckets: one index
+-- range of the daily rollups per organization and span (a few), instead of one probe per window (40 per
+-- organization for inquiries, overlapping ones reading the same rows again) and a row per window.
 with orgs as materialized (
   select o.id, (%(now)s::timestamptz at time zone o.timezone)::date as today,
          (select min(d.day) from public.analytics_rollups_daily d
           where d.organization_id = o.id and d.metric = 'inquiry.received') as first_day
   from public.organizations o
   where %(organization_id)s::uuid is null or o.id = %(organization_id)s::uuid
-), windows as materialized (
-  select o.id, o.first_day, w.k, o.today - w.shift - w.length as day_from, o.today - w.shift as day_to
-  from orgs o
-  cross join unnest(%(shifts)s::int[], %(lengths)s::int[]) with ordinality as w(shift, length, k)
 )
--- One index range of the daily rollups per window (a lateral probe), so the cost grows with the windows read,
--- not with the product of windows and an organization's whole history.
-select w.id as organization_id, w.k, w.day_from, w.day_to,
-       coalesce(w.day_from >= w.first_day, false) as covered, c.inquiries, c.failed, c.succeeded
-from windows w
+select o.id as organization_id, o.today, o.first_day, c.buckets, c.inquiries, c.failed, c.succeeded
+from orgs o
 cross join lateral (
-  select coalesce(sum(r.events) filter (where r.metric = 'inquiry.received'), 0)::bigint as inquiries,
-         coalesce(sum(r.events) filter (where r.metric = 'payment.failed'), 0)::bigint as failed,
-         coalesce(sum(r.events) filter (where r.metric = 'payment.succeeded'), 0)::bigint as succeeded
-  from public.analytics_rollups_daily r
-  where r.organization_id = w.id and r.metric = any(%(metrics)s::text[])
-    and r.day >= w.day_from and r.day < w.day_to
+  select array_agg(x.b) as buckets, array_agg(x.inquiries) as inquiries, array_agg(x.failed) as failed,
+         array_agg(x.succeeded) as succeeded
+  from (
+    select (o.today - 1 - r.day) / %(unit)s as b,
+           coalesce(sum(r.events) filter (where r.metric = 'inquiry.received'), 0)::bigint as inquiries,
+           coalesce(sum(r.events) filter (where r.metric = 'payment.failed'), 0)::bigint as failed,
+           coalesce(sum(r.events) filter (where r.metric = 'payment.succeeded'), 0)::bigint as succeeded
+    from unnest(%(span_from)s::int[], %(span_to)s::int[]) as s(b_from, b_to)
+    join public.analytics_rollups_daily r
+      on r.organization_id = o.id and r.metric = any(%(metrics)s::text[])
+     and r.day >= o.today - s.b_to * %(unit)s and r.day < o.today - s.b_from * %(unit)s
+    group by 1
+  ) x
 ) c
-order by w.id, w.k;
+order by o.id;
 
 -- name: business_review_stats
 -- Per organization and period (recent: since recent_from; earlier: history_from to recent_from): how many
