@@ -9,7 +9,6 @@ failures and an hourly sample (`analytics_quality_checks`, pruned after QUALITY_
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import orjson
 from psycopg import Connection
 from pydantic import BaseModel, Field
 
@@ -120,7 +120,11 @@ def store(conn: Connection[Any], run_id: UUID, results: list[measurements.CheckR
         conn.execute(
             queries.get("quality_store_result"),
             {
-                "rows": json.dumps(rows, default=str),
+                # orjson: ~10x faster than json for a run's 140,000 results; dates and datetimes still go
+                # through str() as json's default=str wrote them, so the stored details read the same
+                "rows": orjson.dumps(
+                    rows, default=str, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+                ).decode(),
                 "sample_minutes": monitor_settings.get().quality_history_sample_minutes,
             },
         )

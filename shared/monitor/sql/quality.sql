@@ -11,11 +11,14 @@ where %(id)s::uuid is null or id = %(id)s::uuid
 order by created_at, id;
 
 -- name: quality_active_hours
--- Per organization and source, the hours in which events were stored (oldest first) and the newest stored_at:
--- looked for among the events of the newest active hour that occurred at most a day before it (so the probe
--- touches one or two partitions), else that hour's start (an hour of backfilled events only).
+-- Per organization and source, the hours in which events were stored (oldest first, as epoch seconds: the check
+-- only takes their differences, and 10,000 organizations' hours parse far faster as floats than as timestamps)
+-- and the newest stored_at: looked for among the events of the newest active hour that occurred at most a day
+-- before it (so the probe touches one or two partitions), else that hour's start (an hour of backfilled events
+-- only).
 with active as (
-  select organization_id, source, array_agg(bucket order by bucket) as hours, max(bucket) as last_hour
+  select organization_id, source, array_agg(date_part('epoch', bucket) order by bucket) as hours,
+         max(bucket) as last_hour
   from public.analytics_source_stats
   where organization_id = any(%(organizations)s::uuid[]) and bucket >= %(since)s and stored > 0
   group by organization_id, source
