@@ -138,41 +138,56 @@ def update_incidents(conn: Connection[Any], summary: quality.RunSummary, now: da
     covered = [str(o) for o in summary.organizations]
     failing = {(r.organization_id, r.check, r.subject): r for r in summary.results if r.status == "fail"}
     latest = {(r.organization_id, r.check, r.subject): r for r in summary.results}
-    opened = resolved = 0
     open_now = {
         (r["organization_id"], r["check_name"], r["subject"]): r["id"]
         for r in db.fetch_all(conn, "incidents_open", {"organizations": covered}, dict_row)
     }
-    for key, result in failing.items():
-        params = {
-            "organization_id": key[0],
-            "check_name": key[1],
-            "subject": key[2],
-            "status": result.status,
-            "value": result.value,
-            "threshold": result.threshold,
-            "message": result.message,
-            "now": now,
-        }
-        if key in open_now:
-            conn.execute(queries.get("incident_update"), {**params, "id": open_now[key]})
-        elif conn.execute(queries.get("incident_open"), params).fetchone() is not None:
-            opened += 1
-    for key, incident_id in open_now.items():
-        if key in failing:
-            continue
-        last = latest.get(key)
+    # One statement each for the updates, the openings and the resolutions: at 10,000 organizations a run has
+    # thousands of failures, and a round trip per incident cost more than the checks that found them.
+    still = [(open_now[key], r) for key, r in failing.items() if key in open_now]
+    new = [(key, r) for key, r in failing.items() if key not in open_now]
+    if still:
         conn.execute(
-            queries.get("incident_resolve"),
+            queries.get("incidents_update_many"),
             {
-                "id": incident_id,
                 "now": now,
-                "status": last.status if last else "pass",
-                "value": last.value if last else None,
-                "message": last.message if last else "no longer measured",
+                "ids": [i for i, _ in still],
+                "statuses": [r.status for _, r in still],
+                "values": [r.value for _, r in still],
+                "thresholds": [r.threshold for _, r in still],
+                "messages": [r.message for _, r in still],
             },
         )
-        resolved += 1
+    opened = 0
+    if new:
+        opened = len(
+            conn.execute(
+                queries.get("incidents_open_many"),
+                {
+                    "now": now,
+                    "organization_ids": [key[0] for key, _ in new],
+                    "check_names": [key[1] for key, _ in new],
+                    "subjects": [key[2] for key, _ in new],
+                    "statuses": [r.status for _, r in new],
+                    "values": [r.value for _, r in new],
+                    "thresholds": [r.threshold for _, r in new],
+                    "messages": [r.message for _, r in new],
+                },
+            ).fetchall()
+        )
+    gone = [(incident_id, latest.get(key)) for key, incident_id in open_now.items() if key not in failing]
+    if gone:
+        conn.execute(
+            queries.get("incidents_resolve_many"),
+            {
+                "now": now,
+                "ids": [i for i, _ in gone],
+                "statuses": [last.status if last else "pass" for _, last in gone],
+                "values": [last.value if last else None for _, last in gone],
+                "messages": [last.message if last else "no longer measured" for _, last in gone],
+            },
+        )
+    resolved = len(gone)
     return opened, resolved
 
 

@@ -201,28 +201,36 @@ from public.analytics_quality_incidents
 where resolved_at is null and organization_id = any(%(organizations)s::uuid[])
 for update;
 
--- name: incident_open
--- Opens an incident for a failing check (no-op if one is already open); returns its id when created.
+-- name: incidents_open_many
+-- Opens an incident for each failing check given (as parallel arrays, in order; no-op for one already open):
+-- one statement for a run's failures instead of one per failure. Returns the ids created.
 insert into public.analytics_quality_incidents
   (organization_id, check_name, subject, last_status, last_value, threshold, message, opened_at, last_checked_at)
-values (%(organization_id)s, %(check_name)s, %(subject)s, %(status)s, %(value)s, %(threshold)s, %(message)s,
-        %(now)s, %(now)s)
+select n.organization_id, n.check_name, n.subject, n.status, n.value, n.threshold, n.message, %(now)s, %(now)s
+from unnest(%(organization_ids)s::uuid[], %(check_names)s::text[], %(subjects)s::text[], %(statuses)s::text[],
+            %(values)s::double precision[], %(thresholds)s::double precision[], %(messages)s::text[])
+       with ordinality as n(organization_id, check_name, subject, status, value, threshold, message, ord)
+order by n.ord
 on conflict (organization_id, check_name, subject) where resolved_at is null do nothing
 returning id;
 
--- name: incident_update
--- Records the latest measurement of an open incident.
-update public.analytics_quality_incidents
-set last_status = %(status)s, last_value = %(value)s, threshold = %(threshold)s, message = %(message)s,
+-- name: incidents_update_many
+-- Records the latest measurement of open incidents (parallel arrays by incident id), in one statement.
+update public.analytics_quality_incidents i
+set last_status = u.status, last_value = u.value, threshold = u.threshold, message = u.message,
     last_checked_at = %(now)s
-where id = %(id)s;
+from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(values)s::double precision[],
+            %(thresholds)s::double precision[], %(messages)s::text[]) as u(id, status, value, threshold, message)
+where i.id = u.id;
 
--- name: incident_resolve
--- Resolves an open incident.
-update public.analytics_quality_incidents
-set resolved_at = %(now)s, last_status = %(status)s, last_value = %(value)s, message = %(message)s,
+-- name: incidents_resolve_many
+-- Resolves open incidents (parallel arrays by incident id) with their latest measurement, in one statement.
+update public.analytics_quality_incidents i
+set resolved_at = %(now)s, last_status = r.status, last_value = r.value, message = r.message,
     last_checked_at = %(now)s
-where id = %(id)s and resolved_at is null;
+from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(values)s::double precision[], %(messages)s::text[])
+       as r(id, status, value, message)
+where i.id = r.id and i.resolved_at is null;
 
 -- name: incidents_to_notify
 -- Incidents whose opening or resolution has not been notified yet, oldest first, locked against a parallel run.
