@@ -8,7 +8,9 @@ BENCHMARKS.md and writes them as JSON (bench/results/, or --json PATH).
     .venv/bin/python bench/monitor_scale.py --server postgresql://postgres@127.0.0.1:5432/postgres \
         [--orgs 10000] [--runs 2]
 
-It creates a throwaway database on that server (dropped at the end); it never restarts anything.
+It creates a throwaway database on that server (dropped at the end, or kept with --keep); it never restarts
+anything. `--database NAME` measures a kept database again without filling it, and `--only a,b` times just
+those checks (no full runs), so one change is re-measured in seconds.
 """
 
 from __future__ import annotations
