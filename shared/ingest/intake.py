@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from psycopg import Connection
+from psycopg import Connection, rows
 from pydantic import BaseModel, Field
 
 from shared.catalog import events, privacy
@@ -66,6 +67,12 @@ def _event_type(raw: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@dataclass(frozen=True)
+class _Queued:
+    known_ids: list[str]
+    msg_id: int | None
+
+
 def _queue_unless_known(
     one_trip: Callable[[], AbstractContextManager[Connection[Any]]],
     caller: apikeys.Caller,
@@ -87,10 +94,11 @@ def _queue_unless_known(
         "message": message.model_dump_json(),
     }
     with one_trip() as conn:
-        cursor = conn.execute(queries.get("queue_unless_known"), params)
-    row = cursor.fetchone()
-    assert row is not None
-    return not row[0]
+        cursor = conn.cursor(row_factory=rows.class_row(_Queued))
+        cursor.execute(queries.get("queue_unless_known"), params)
+    queued = cursor.fetchone()  # after the block: the pipeline delivered every result with the COMMIT's
+    assert queued is not None
+    return not queued.known_ids
 
 
 def accept(
