@@ -36,6 +36,21 @@ def test_a_good_single_event_is_queued_checked_by_the_short_path(
     assert [e["event_id"] for e in message["events"]] == [event["event_id"]]
 
 
+def test_an_all_good_request_never_opens_the_long_transaction(
+    make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
+) -> None:
+    org = make_org()
+    caller = apikeys.KeyCache().lookup(db.transaction, org.ingest_key)
+    assert caller is not None
+
+    def long_path() -> Any:
+        raise AssertionError("the all-good request took the long path")
+
+    result = intake.accept(long_path, caller, [make_event(), make_event()])
+    assert (result.accepted, result.duplicates, result.rejected) == (2, 0, [])
+    assert len(_queued(conn)) == 1
+
+
 def test_queue_unless_known_sends_nothing_when_an_event_is_already_stored(
     make_org: Callable[..., Any], make_event: Callable[..., Any], conn: psycopg.Connection[Any]
 ) -> None:
