@@ -2,7 +2,7 @@
 transactions, wall and CPU per event of this process, alternated rounds in one database.
 
 Run:  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/deep_queue.py [--messages N]
-It creates and drops its own database. Each round queues N single-event messages through the real ingest logic
+(without DATABASE_URL, an embedded throwaway server). It creates and drops its own database. Each round queues N single-event messages through the real ingest logic
 (one request's transaction each), then times `validation.drain` until the queue is empty.
 """
 
@@ -12,6 +12,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +24,7 @@ from psycopg import conninfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import record
-from shared.core import apikeys, db, migrations, organizations, settings
+from shared.core import apikeys, db, embedded, migrations, organizations, settings
 from shared.ingest import intake
 from shared.validate import validation
 from tests import factories
@@ -50,14 +51,18 @@ def _round(caller: apikeys.Caller, messages: int, deep_events: int) -> dict[str,
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=2000, help="single-event messages queued per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds of deep read off and on")
     record.add_argument(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     started = record.start()
-    server = os.environ["DATABASE_URL"]
+    server = os.environ.get("DATABASE_URL") or embedded.ensure_running(tempfile.mkdtemp(), throwaway=True)
     name = f"wsa_bench_deep_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"create database {name}")
