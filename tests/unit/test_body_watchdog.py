@@ -9,10 +9,21 @@ import time
 from shared.core import requestbody
 
 
+def _until_sleeping(watchdog: requestbody._Watchdog) -> None:
+    """Wait until the watchdog thread waits on its condition (CPython's Condition keeps its waiters)."""
+    for _ in range(10_000):
+        with watchdog._cond:
+            if getattr(watchdog._cond, "_waiters", None):
+                return
+        time.sleep(0.001)
+    raise AssertionError("the watchdog thread never went to sleep")
+
+
 def test_an_alarm_earlier_than_every_armed_one_still_fires_and_a_cancelled_one_never_does() -> None:
     watchdog = requestbody._Watchdog()
     late, early, cancelled = threading.Event(), threading.Event(), threading.Event()
-    watchdog.arm(time.monotonic() + 3600, late.set)  # the watchdog now sleeps for an hour
+    watchdog.arm(time.monotonic() + 3600, late.set)
+    _until_sleeping(watchdog)  # the watchdog now sleeps for an hour: only a notify wakes it sooner
     gone = watchdog.arm(time.monotonic() + 0.01, cancelled.set)
     assert watchdog.cancel(gone) is False
     watchdog.arm(time.monotonic() + 0.02, early.set)  # earlier than the hour: must wake it
