@@ -236,7 +236,6 @@ create table public.analytics_events (
 ) partition by RANGE (occurred_at);
 alter table public.analytics_events enable row level security;
 CREATE INDEX analytics_events_org_booking_idx ON ONLY public.analytics_events USING btree (organization_id, booking_id) WHERE (booking_id IS NOT NULL);
-CREATE INDEX analytics_events_org_client_idx ON ONLY public.analytics_events USING btree (organization_id, client_id) WHERE (client_id IS NOT NULL);
 CREATE INDEX analytics_events_org_source_stored_idx ON ONLY public.analytics_events USING btree (organization_id, source, stored_at);
 CREATE INDEX analytics_events_org_time_idx ON ONLY public.analytics_events USING btree (organization_id, occurred_at);
 CREATE INDEX analytics_events_org_type_time_idx ON ONLY public.analytics_events USING btree (organization_id, event_type, occurred_at);

@@ -69,6 +69,12 @@ class CoreSettings(BaseSettings):
         default=600, description="How far after its receipt an event's occurred_at may be."
     )
     queue_batch_size: int = Field(default=50, description="Messages a queue function reads per transaction.")
+    queue_deep_read_events: int = Field(
+        default=5000,
+        ge=0,
+        description="When validate's read comes back full (a deep queue), it reads more in the same transaction "
+        "until its messages hold this many events (0: never; one read of queue_batch_size messages).",
+    )
     queue_visibility_timeout_seconds: int = Field(
         default=30,
         description="How long a read message stays invisible to other workers if its reader neither commits nor rolls back.",

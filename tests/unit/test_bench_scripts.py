@@ -22,6 +22,7 @@ from shared.tools import runner
 SMALLEST: dict[str, list[str]] = {
     "api": ["--events", "1000", "--cold", "1", "--cached", "1", "--raw", "1"],
     "business_alerts": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--orgs", "1", "--repeat", "1"],
+    "deep_queue": ["--messages", "50", "--rounds", "1"],
     "export": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--events", "1000"],
     "fault_drill": ["--seconds", "5"],
     "freshness": ["--rates", "100", "--seconds", "1", "--throughput-events", "500"],

@@ -77,6 +77,17 @@ from pgmq.metrics(%(queue)s);
 select event_id from public.analytics_event_keys
 where organization_id = %(organization_id)s and event_id = any(%(event_ids)s::text[]);
 
+-- name: queue_unless_known
+-- Queues a message of events unless the organization already stores one of their ids; returns those ids (empty: sent).
+with known as (
+  select coalesce(array_agg(k.event_id), '{}') as ids from public.analytics_event_keys k
+  where k.organization_id = %(organization_id)s and k.event_id = any(%(event_ids)s::text[])
+)
+-- CASE runs the send only when no id is known (its subquery is evaluated lazily, when the branch is taken).
+select known.ids as known_ids,
+       case when cardinality(known.ids) = 0 then (select pgmq.send(%(queue)s, %(message)s::jsonb)) end as msg_id
+from known;
+
 -- name: incoming_events_create
 -- A staging table for one transaction's new events, filled by binary COPY (no JSON to build or to parse).
 create temporary table if not exists analytics_incoming_events (
