@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import re
 from datetime import UTC, datetime
@@ -118,8 +119,9 @@ def test_without_a_path_the_record_goes_to_bench_results_named_after_the_script_
     assert record.default_path("api", datetime(2026, 11, 29, 22, 43, 5, tzinfo=UTC)).name == "api-20261129T224305Z.json"
 
 
-def test_a_benchmarks_scratch_database_is_dropped_even_when_the_run_fails() -> None:
+def test_a_benchmarks_scratch_database_is_dropped_even_when_the_run_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     server = "postgresql://postgres@127.0.0.1:5432/postgres"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/the_callers")
     names: list[str] = []
     with pytest.raises(RuntimeError), scratch.database(server, "probe", migrate=False) as url:
         names.append(url.rsplit("dbname=", 1)[-1].split()[0])
@@ -128,3 +130,4 @@ def test_a_benchmarks_scratch_database_is_dropped_even_when_the_run_fails() -> N
         raise RuntimeError("the benchmark failed")
     with psycopg.connect(server) as c:
         assert c.execute("select count(*) from pg_database where datname = %s", names).fetchone() == (0,)
+    assert os.environ["DATABASE_URL"].endswith("/the_callers")  # the caller's database again, not the dropped one
