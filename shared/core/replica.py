@@ -71,6 +71,9 @@ class _Replica:
         with self._lock:
             if now < self._down_until:
                 return "replica_unreachable"
+            # The primary first: a replica that has replayed up to the position the primary had a moment ago
+            # vouches for that moment, so a caught-up replica serves from the first request on.
+            self._sample_primary(now, max_lag)
             try:
                 replayed = self._replay_position(now)
             except errors.PipelineError as exc:
@@ -78,7 +81,6 @@ class _Replica:
                 return "replica_unreachable"
             if replayed is None:  # not a standby (a URL of the primary itself): it has all it serves
                 return datetime.now(UTC)
-            self._sample_primary(now, max_lag)
             fresh = [wall for _, wall, position in self._primary if position <= replayed]
         if not fresh or (datetime.now(UTC) - fresh[-1]).total_seconds() > max_lag:
             return "replica_lagging"
