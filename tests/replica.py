@@ -56,7 +56,7 @@ class StreamingReplica:
         self.primary_url = admin_url
         with psycopg.connect(admin_url, autocommit=True) as conn:
             self._settings = {
-                name: str(conn.execute(f"show {name}").fetchone()[0])  # type: ignore[index]
+                name: str(conn.execute("select current_setting(%s)", [name]).fetchone()[0])  # type: ignore[index]
                 for name in (*_AT_LEAST_PRIMARY, "data_directory", "server_version_num")
             }
         self._bin = _bindir(int(self._settings["server_version_num"]) // 10000)

@@ -47,6 +47,11 @@ def _from_replica(dashboard_app: Any, path: str, bearer: str | None, **params: s
         time.sleep(0.05)
 
 
+def _lag_bound(monkeypatch: pytest.MonkeyPatch, seconds: str) -> None:
+    monkeypatch.setenv("DATABASE_READ_MAX_LAG_SECONDS", seconds)
+    settings.clear_cache()
+
+
 def _count(answer: Any) -> int:
     return int(value(answer.json, "inquiries")["value"])
 
@@ -143,8 +148,6 @@ def test_a_replica_paused_past_the_lag_bound_never_answers_newer_and_the_primary
     dashboard_app: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("DATABASE_READ_MAX_LAG_SECONDS", "1")
-    settings.clear_cache()
     org = make_org()
     bearer = token(org.id)
     params = {"from": "2026-06-01", "to": "2026-06-30"}
@@ -157,6 +160,7 @@ def test_a_replica_paused_past_the_lag_bound_never_answers_newer_and_the_primary
     written_at = datetime.now(UTC)
     post(ingest_app, org.ingest_key, _inquiries(make_event, 4, start=3))
     drain()
+    _lag_bound(monkeypatch, "1")  # a short bound, so that the paused replica is soon past it
     deadline = time.monotonic() + 60
     while True:
         answer = get(dashboard_app, "/v1/metrics/overview", bearer, None, **params)
@@ -170,6 +174,7 @@ def test_a_replica_paused_past_the_lag_bound_never_answers_newer_and_the_primary
     assert answer.headers["X-Read-Fallback"] == "replica_lagging"
     assert _count(answer) == 7 and answer.headers["ETag"] != before.headers["ETag"]
     assert replica.counts().get("replica_lagging", 0) >= 1
+    _lag_bound(monkeypatch, "10")
     read_replica.resume()
     read_replica.wait_caught_up()
     caught_up = _from_replica(dashboard_app, "/v1/metrics/overview", bearer, **params)
