@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -54,6 +54,16 @@ class Snapshot:
     fallback: Fallback | None = None
 
 
+def vouched(samples: Iterable[tuple[float, datetime, int]], replayed: int) -> datetime | None:
+    """The newest instant whose primary WAL position (samples: monotonic time, wall clock, position; oldest
+    first) a replica that has replayed up to `replayed` has reached; None when it is behind every sample."""
+    found = None
+    for _, wall, position in samples:
+        if position <= replayed:
+            found = wall
+    return found
+
+
 class _Replica:
     """What this process knows of one replica: the primary's recent WAL positions and the replica's replay."""
 
@@ -81,10 +91,10 @@ class _Replica:
                 return "replica_unreachable"
             if replayed is None:  # not a standby (a URL of the primary itself): it has all it serves
                 return datetime.now(UTC)
-            fresh = [wall for _, wall, position in self._primary if position <= replayed]
-        if not fresh or (datetime.now(UTC) - fresh[-1]).total_seconds() > max_lag:
+            as_of = vouched(self._primary, replayed)
+        if as_of is None or (datetime.now(UTC) - as_of).total_seconds() > max_lag:
             return "replica_lagging"
-        return fresh[-1]
+        return as_of
 
     def down(self, exc: Exception) -> None:
         with self._lock:
