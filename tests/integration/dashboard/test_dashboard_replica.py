@@ -25,6 +25,13 @@ PATHS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _unlimited(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests ask as fast as they can: the per-caller request rate is not what they test."""
+    monkeypatch.setenv("DASHBOARD_RATE_PER_SECOND", "0")
+    settings.clear_cache()
+
+
 def _inquiries(make_event: Callable[..., dict[str, Any]], n: int, start: int = 0) -> list[dict[str, Any]]:
     return [
         make_event(
