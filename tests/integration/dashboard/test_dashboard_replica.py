@@ -115,7 +115,7 @@ def test_etag_and_numbers_come_from_one_snapshot_while_the_primary_is_written(
 
     def write() -> None:
         try:
-            for i in range(1, 16):  # one aggregate batch (one data version) per inquiry
+            for i in range(1, 31):  # one aggregate batch (one data version) per inquiry
                 post(ingest_app, org.ingest_key, _inquiries(make_event, 1, start=i))
                 drain()
         except BaseException as exc:
