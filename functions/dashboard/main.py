@@ -135,7 +135,9 @@ def _answer(
         return web.problem(400, "invalid_query", str(exc))
     except errors.NotFound as exc:
         return web.problem(404, "not_found", str(exc))
-    except (errors.DatabaseUnavailable, errors.DatabaseTimeout) as exc:
+    # DatabaseConflict: on a read replica, a query replay had to cancel ("conflict with recovery"); asked again,
+    # it is answered.
+    except (errors.DatabaseUnavailable, errors.DatabaseTimeout, errors.DatabaseConflict) as exc:
         return web.problem(
             503,
             "unavailable",
