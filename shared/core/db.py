@@ -130,12 +130,20 @@ def pool(url: str | None = None) -> ConnectionPool[Connection[Any]]:
 
 
 @contextlib.contextmanager
-def transaction(url: str | None = None, *, local: Mapping[str, str] | None = None) -> Iterator[Connection[Any]]:
+def transaction(
+    url: str | None = None,
+    *,
+    local: Mapping[str, str] | None = None,
+    snapshot: bool = False,
+    wait: float | None = None,
+) -> Iterator[Connection[Any]]:
     """A pooled connection inside one transaction, committed on success; driver errors become ours.
 
     The transaction starts by setting its `timeouts()` (a statement past the limit is cancelled and raises
     DatabaseTimeout; a transaction left idle past its limit loses its connection) and any further `local`
-    settings (the dashboard's role and claims), all in one statement.
+    settings (the dashboard's role and claims), all in one statement. With `snapshot` it is READ ONLY and
+    REPEATABLE READ: every statement sees the one snapshot taken by the first, so values read together (an
+    answer's version and its numbers) agree. `wait` bounds the wait for a pooled connection (default 30 s).
     """
     limits = timeouts()
     values = {
@@ -144,8 +152,8 @@ def transaction(url: str | None = None, *, local: Mapping[str, str] | None = Non
         **(local or {}),
     }
     try:
-        with pool(url).connection() as conn:
-            with conn.transaction():
+        with pool(url).connection(timeout=wait) as conn:
+            with _snapshot_mode(conn, snapshot), conn.transaction():
                 set_locals(conn, values)
                 yield conn
             _returned_at[conn] = time.monotonic()
@@ -176,6 +184,21 @@ def sent_together(url: str | None = None) -> Iterator[Connection[Any]]:
             _returned_at[conn] = time.monotonic()
     except psycopg.Error as exc:
         raise errors.from_driver(exc) from exc
+
+
+@contextlib.contextmanager
+def _snapshot_mode(conn: Connection[Any], on: bool) -> Iterator[None]:
+    # The mode goes into the BEGIN psycopg sends (one round trip, pooler-safe: it lasts one transaction) and is
+    # taken off the pooled connection again, so the next borrower gets an ordinary transaction.
+    if not on:
+        yield
+        return
+    conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+    try:
+        yield
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            conn.isolation_level, conn.read_only = None, None
 
 
 def close_pools() -> None:

@@ -37,6 +37,17 @@ class CoreSettings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL. Unset: an embedded server under WEDSYNC_DATA_DIR."
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of a read replica for the dashboard's answers and reports' numbers (writes stay "
+        "on DATABASE_URL). Unset: every read goes to DATABASE_URL. docs/scaling.md, 'Read replica'.",
+    )
+    database_read_max_lag_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="A replica further behind the primary than this (measured by WAL position) is not read: the "
+        "primary answers instead.",
+    )
     wedsync_data_dir: str = Field(default=".data", description="Where the embedded PostgreSQL keeps its files.")
     wedsync_env: Literal["development", "production"] = Field(
         default="development",

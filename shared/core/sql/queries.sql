@@ -156,3 +156,11 @@ set received = analytics_source_stats.received + excluded.received,
 -- name: ensure_event_partitions
 -- Creates the monthly event partitions from a month on; returns how many it created.
 select public.analytics_ensure_event_partitions_v1(%(from)s::date, %(months)s) as created;
+
+-- name: wal_insert_position
+-- The primary's WAL insert position in bytes: every transaction committed before this call lies at or below it.
+select (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint;
+
+-- name: wal_replay_position
+-- Whether this server is a standby, and the WAL position in bytes it has replayed (null on a primary).
+select pg_is_in_recovery() as standby, (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint as replayed;
