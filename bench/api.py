@@ -155,8 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cold", type=int, default=30, help="cold requests per endpoint")
     parser.add_argument("--cached", type=int, default=200, help="cached requests per endpoint")
     parser.add_argument("--raw", type=int, default=5, help="raw GROUP BY runs per question")
-    parser.add_argument("--keep", action="store_true", help="keep the database (to measure it again)")
-    parser.add_argument("--database", help="measure a database kept by an earlier --keep run (no build)")
+    parser.add_argument(
+        "--keep",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="build into database NAME (a random name without one) and keep it, to measure it again with --reuse",
+    )
+    parser.add_argument(
+        "--reuse",
+        "--database",
+        dest="database",
+        metavar="NAME",
+        help="measure the database an earlier --keep run built (no build; pending migrations are applied first)",
+    )
+    parser.add_argument("--build-only", action="store_true", help="with --keep: build the database, measure nothing")
     record.add_argument(parser)
     return parser
 
@@ -165,7 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     started = record.start()
     admin = os.environ["DATABASE_URL"]
-    name = args.database or f"wsa_bench_api_{uuid.uuid4().hex[:6]}"
+    if args.build_only and args.keep is None:
+        raise SystemExit("--build-only needs --keep NAME")
+    name = args.database or args.keep or f"wsa_bench_api_{uuid.uuid4().hex[:6]}"
     if not args.database:
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -174,10 +189,13 @@ def main(argv: list[str] | None = None) -> None:
     settings.clear_cache()
     try:
         figures, baseline = _run(url, args)
+        if args.build_only:
+            print(f"- database {name} built and kept; measure it with --reuse {name}", file=sys.stderr)
+            return
         record.write("api", args, figures, baseline=baseline, database_url=admin, started=started, path=args.json)
     finally:
         db.close_pools()
-        if not args.keep and not args.database:
+        if args.keep is None and not args.database:
             with psycopg.connect(admin, autocommit=True) as c:
                 c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
@@ -185,6 +203,7 @@ def main(argv: list[str] | None = None) -> None:
 def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
     """Build (or reuse) the database and measure it; returns the figures and the raw GROUP BY baseline."""
     if args.database:
+        migrations.migrate(url)  # a database kept before a schema change gets it the way production would
         with db.transaction() as c:
             orgs = [
                 organizations.create(
@@ -201,9 +220,14 @@ def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
         endpoints, raw = _measure(url, orgs, args)
         return {"build": {"kept_database": args.database}, "endpoints": endpoints}, {"raw_group_by": raw}
     orgs, build = build_database(url, args.events)
+    if args.build_only:
+        return {"build": build}, {}
     endpoints, raw = _measure(url, orgs, args)
-    if args.keep:
-        print(f"- database {url} kept", file=sys.stderr)
+    if args.keep is not None:
+        print(
+            f"- database {url} kept; measure it again with --reuse {conninfo.conninfo_to_dict(url)['dbname']}",
+            file=sys.stderr,
+        )
     return {"build": build, "endpoints": endpoints}, {"raw_group_by": raw}
 
 
@@ -261,9 +285,12 @@ def build_database(url: str, events: int) -> tuple[list[Any], Figures]:
     t0 = time.perf_counter()
     refresh.run(db.transaction, force=True)
     t_refresh = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    settle(url)
+    t_settle = time.perf_counter() - t0
     print(
         f"# {events:,} events: insert {t_insert:.1f} s, rebuild rollups {t_rebuild:.1f} s, "
-        f"refresh views {t_refresh:.1f} s; measured organization: {shares[0]:,} events, "
+        f"refresh views {t_refresh:.1f} s, vacuum and analyze {t_settle:.1f} s; measured organization: {shares[0]:,} events, "
         f"{rollups[0] if rollups else 0:,} rollup rows",
         flush=True,
     )
@@ -273,10 +300,26 @@ def build_database(url: str, events: int) -> tuple[list[Any], Figures]:
         "insert_seconds": t_insert,
         "rebuild_seconds": t_rebuild,
         "refresh_seconds": t_refresh,
+        "settle_seconds": t_settle,
         "measured_organization_events": shares[0],
         "measured_organization_rollup_rows": rollups[0] if rollups else 0,
     }
     return orgs, build
+
+
+def settle(url: str) -> None:
+    """Do what autovacuum would have done long before anyone reads a production database (this machine's clusters
+    run with autovacuum off): statistics for every table, and a vacuum of everything but the event store, whose
+    visibility map lets the rollups and views be read index-only. Without it the planner guessed one row for the
+    daily tier (never analyzed) and sorted where it should hash."""
+    with psycopg.connect(url, autocommit=True) as c:
+        c.execute("analyze")
+        names = c.execute(
+            "select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = 'public' and c.relkind in ('r', 'm') and c.relname not like 'analytics_events%'"
+        ).fetchall()
+        for (name,) in names:
+            c.execute(sql.SQL("vacuum {}").format(sql.SQL(name)))
 
 
 def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> tuple[Figures, Figures]:
