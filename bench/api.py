@@ -35,7 +35,7 @@ from psycopg import conninfo, sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import record
-from bench.apibuild import build_database, rebuild_state, settle
+from bench.apibuild import build_database, rebuild_state, refresh_views, settle
 from shared.core import apikeys, db, migrations, organizations, settings
 from shared.dashboard import answercache
 from shared.metrics import timeframes
@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--settle",
         action="store_true",
-        help="with --reuse: first build the booking and client state and vacuum/analyze (for a database kept by an"
-        " older version of this script, which did neither)",
+        help="with --reuse: first build the booking and client state, refresh the views and vacuum/analyze (for a"
+        " database kept by an older version of this script, or one whose build stopped after the rollups)",
     )
     record.add_argument(parser)
     return parser
@@ -171,8 +171,9 @@ def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
         if args.settle:
             t0 = time.perf_counter()
             rebuild_state(url)
+            refresh_views()
             settle(url)
-            print(f"# state rebuilt, vacuumed and analyzed in {time.perf_counter() - t0:.1f} s", flush=True)
+            print(f"# state rebuilt, views refreshed, vacuumed and analyzed in {time.perf_counter() - t0:.1f} s")
         with db.transaction() as c:
             orgs = [
                 organizations.create(
