@@ -107,6 +107,7 @@ create table public.analytics_bookings (
 );
 alter table public.analytics_bookings enable row level security;
 CREATE INDEX analytics_bookings_booked ON public.analytics_bookings USING btree (organization_id, confirmed_at) WHERE (confirmed_at IS NOT NULL);
+CREATE INDEX analytics_bookings_cancelled ON public.analytics_bookings USING btree (organization_id, cancelled_at) WHERE ((cancelled_at IS NOT NULL) AND (confirmed_at IS NOT NULL));
 CREATE INDEX analytics_bookings_client ON public.analytics_bookings USING btree (organization_id, client_id) WHERE (confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_first ON public.analytics_bookings USING btree (organization_id, first_confirmed_at) WHERE (first_confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_wedding ON public.analytics_bookings USING btree (organization_id, wedding_date) WHERE (confirmed_at IS NOT NULL);

@@ -11,7 +11,7 @@ import flask
 import functions_framework
 from pydantic import BaseModel
 
-from shared.core import errors, ratelimit, startup
+from shared.core import errors, heap, ratelimit, startup
 from shared.core import http as web
 from shared.dashboard import (
     answers,
@@ -355,3 +355,6 @@ def dashboard(request: flask.Request) -> flask.Response:
     if request.method == "OPTIONS":
         return _cors(request, flask.Response(status=204, headers={"Allow": "GET, OPTIONS"}))
     return _cors(request, router.dispatch(request))
+
+
+heap.freeze_startup_objects()  # last: everything imported and registered above is never garbage (see heap.py)
