@@ -53,6 +53,10 @@ def read(conn: Connection[Any], queue: str, *, visibility_timeout: int, quantity
     return db.fetch_all(conn, "queue_read", {"queue": queue, "vt": visibility_timeout, "qty": quantity}, QueueMessage)
 
 
+# The largest message (in events) of each queue's last `read_deep` in this process: it sizes the next first read.
+_largest_seen: dict[str, int] = {}
+
+
 def read_deep(
     conn: Connection[Any],
     queue: str,
@@ -71,9 +75,15 @@ def read_deep(
     size of the largest message read so far, so a transaction holds at most `max_events` events unless a later
     message is larger than every earlier one (at worst one ordinary read's worth over: what a single read could
     always hold). The reads share the transaction: a rollback returns every message to the queue at once.
+
+    The first read, too, asks for no more messages than `max_events` holds at the size of the largest message of
+    this queue's previous read in this process: a queue of large messages (batches of hundreds of events) is read
+    a few messages at a time instead of `quantity` at once, so one transaction does not grow to hundreds of
+    thousands of events (under load such a transaction ran into the statement timeout and was retried whole).
     """
-    batch = read(conn, queue, visibility_timeout=visibility_timeout, quantity=quantity)
-    asked, got = quantity, batch
+    first = quantity if max_events <= 0 else min(quantity, max(1, max_events // _largest_seen.get(queue, 1)))
+    batch = read(conn, queue, visibility_timeout=visibility_timeout, quantity=first)
+    asked, got = first, batch
     events = sum(events_in(m) for m in batch)
     largest = max((events_in(m) for m in batch), default=1)
     while len(got) == asked and events < max_events:
@@ -84,6 +94,8 @@ def read_deep(
         batch += got
         events += sum(events_in(m) for m in got)
         largest = max([largest, *(events_in(m) for m in got)])
+    if batch:
+        _largest_seen[queue] = largest
     return batch
 
 

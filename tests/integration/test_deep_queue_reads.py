@@ -112,3 +112,28 @@ def test_aggregate_reads_a_deep_queue_in_one_transaction_and_counts_each_event_o
     outcome = aggregation.run_batch(db.transaction)
     assert (outcome.messages, outcome.events) == (6, 30)
     assert aggregation.run_batch(db.transaction).messages == 0
+
+
+def test_after_a_read_of_large_messages_the_next_transaction_starts_with_as_many_as_the_event_limit_holds(
+    make_org: Callable[..., Any],
+    make_event: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    org = make_org()
+    caller = apikeys.KeyCache().lookup(db.transaction, org.ingest_key)
+    assert caller is not None
+    for _ in range(24):  # batches of 8 events: what batching senders make
+        intake.accept(db.transaction, caller, [make_event() for _ in range(8)])
+
+    def read(quantity: int) -> list[int]:
+        with db.transaction() as c:
+            batch = queues.read_deep(
+                c, "ingest", visibility_timeout=30, quantity=quantity, max_events=20, events_in=validation._events_in
+            )
+            return [validation._events_in(m) for m in batch]  # committed: these stay hidden for 30 s
+
+    monkeypatch.setattr(queues, "_largest_seen", {})
+    assert read(10) == [8] * 10  # nothing known yet: one ordinary read, over the limit as a single read may be
+    # 14 more are visible, but the queue's messages are known to hold 8 events: 20 // 8 = 2 messages, then
+    # (20 - 16) // 8 = 0 more.
+    assert read(10) == [8, 8]
