@@ -875,6 +875,9 @@ create function public.analytics_partman_schema_v1() returns name
 create function public.analytics_pending_event_ids_v1(p_org uuid, p_queue text DEFAULT 'aggregate'::text) returns TABLE(id bigint)
     language plpgsql stable as 'sha256:8ba9a4ba87155c59f4bf70647fa33ca3f35e03e8cbc659d56eac9af7e8f80f19';
 
+create function public.analytics_plan_retention_v1(p_queue text, p_orgs uuid[], p_befores timestamp with time zone[], p_stored_before timestamp with time zone) returns bigint
+    language plpgsql volatile as 'sha256:b4494691fe96092d7ea0b7f01932d2ec1cc685230a17e95da0b4fad66b42a888';
+
 create function public.analytics_publish_change_v1(p_org uuid, p_payload jsonb) returns void
     language plpgsql volatile as 'sha256:2fde3a848892fbb65f9fe18b52f6861ad29fd89ea3ff8c13ef18d8bf1dc1dea5';
 
@@ -925,6 +928,9 @@ CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_refresh FOR EACH STATEMENT 
 
 select pgmq.create('reports');
 CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_reports FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('reports');
+
+select pgmq.create('retention');
+CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_retention FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('retention');
 
 -- policies on realtime.messages (only where Realtime's schema exists)
 
