@@ -881,6 +881,9 @@ create function public.analytics_plan_retention_v1(p_queue text, p_orgs uuid[], 
 create function public.analytics_publish_change_v1(p_org uuid, p_payload jsonb) returns void
     language plpgsql volatile as 'sha256:2fde3a848892fbb65f9fe18b52f6861ad29fd89ea3ff8c13ef18d8bf1dc1dea5';
 
+create function public.analytics_queue_alerts_v1(p_queue text) returns bigint
+    language plpgsql volatile as 'sha256:054e26804bd93abd2ae9abbf909d25b9a227e43692cbf1dff40caa7b400da17f';
+
 create function public.analytics_queue_wake_v1() returns trigger
     language plpgsql volatile as 'sha256:1c81120d5ed48408ecb435066a73dac122fa99c1dd5227661512595aeca1dc34';
 
@@ -919,6 +922,9 @@ create function public.analytics_state_events_v1(p_org uuid, p_ids bigint[], p_f
 
 select pgmq.create('aggregate');
 CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_aggregate FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('aggregate');
+
+select pgmq.create('alerts');
+CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_alerts FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('alerts');
 
 select pgmq.create('ingest');
 CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_ingest FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('ingest');
