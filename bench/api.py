@@ -1,9 +1,8 @@
 """Dashboard API latency: every endpoint cold (answer cache cleared) and cached, next to the same question asked
 as a GROUP BY over the raw events, at a given number of stored events.
 
-Builds a throwaway database, writes the events straight into analytics_events with one INSERT ... SELECT over
-generate_series per chunk (no HTTP, no queues), builds the rollups with the recovery path
-(`analytics_rebuild_v1`, one call per organization) and refreshes the materialized views, then calls the
+Builds a throwaway database (bench/apibuild.py: events written straight into analytics_events, rollups and
+booking/client state rebuilt, views refreshed, vacuumed and analyzed), then calls the
 dashboard function in-process through the functions-framework test client (so: routing, auth with a read key,
 RLS transaction, metric layer, JSON; no network). Half of the events belong to the measured organization, the
 rest to four others (RLS has to filter them out). Events are spread over the last 365 days.
@@ -11,7 +10,11 @@ rest to four others (RLS has to filter them out). Events are spread over the las
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/api.py --events 1000000
 
 Prints a Markdown table for BENCHMARKS.md, writes the figures (the raw GROUP BYs as the baseline), with commit, date
-and machine, as JSON (bench/results/, or --json PATH), and drops the database (unless --keep).
+and machine, as JSON (bench/results/, or --json PATH), and drops the database, unless kept: build a large one once
+and measure it again later (say on a quiet machine) with
+
+    ... bench/api.py --events 10000000 --keep wsa_bench_api_10m --build-only
+    ... bench/api.py --reuse wsa_bench_api_10m
 """
 
 from __future__ import annotations
@@ -32,57 +35,12 @@ from psycopg import conninfo, sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import record
+from bench.apibuild import build_database, rebuild_state, refresh_views, settle
 from shared.core import apikeys, db, migrations, organizations, settings
 from shared.dashboard import answercache
 from shared.metrics import timeframes
-from shared.refresh import views as refresh
 
 Figures = dict[str, Any]
-
-TYPES = (
-    ["inquiry.received"] * 3
-    + ["client.created"] * 2
-    + ["email.sent"] * 3
-    + ["email.delivered"] * 2
-    + ["email.opened"] * 2
-    + ["notification.sent"] * 2
-    + ["form.started"] * 2
-    + [
-        "form.submitted",
-        "booking.confirmed",
-        "payment.succeeded",
-        "payment.refunded",
-        "review.received",
-        "journey.started",
-        "app.action",
-        "app.action",
-    ]
-)
-
-GENERATE = """
-insert into public.analytics_events (id, organization_id, event_id, event_type, schema_version, occurred_at,
-  received_at, stored_at, source, client_id, booking_id, amount_minor, currency, properties)
-select nextval('public.analytics_events_id_seq'), %(org)s, 'bench-' || g, t.type, 1,
-       %(end)s::timestamptz - ((g * 7919) %% (%(days)s * 86400)) * interval '1 second', now(), now(), 'api',
-       'c-' || (g %% %(clients)s),
-       case when t.type in ('booking.confirmed', 'payment.succeeded', 'payment.refunded')
-            then 'b-' || (g %% %(clients)s) end,
-       case when t.type in ('booking.confirmed', 'payment.succeeded', 'payment.refunded')
-            then 1000 + (g %% 500) * 100 end,
-       case when t.type in ('booking.confirmed', 'payment.succeeded', 'payment.refunded')
-            then (array['GBP', 'EUR'])[1 + g %% 2] end,
-       jsonb_build_object(
-         'lead_source', (array['instagram', 'google', 'referral', 'wedding_wire', 'other'])[1 + g %% 5],
-         'channel', (array['web_form', 'email', 'phone'])[1 + g %% 3],
-         'package', (array['full_day', 'half_day', 'elopement'])[1 + g %% 3],
-         'kind', (array['deposit', 'instalment', 'balance'])[1 + g %% 3], 'method', 'card',
-         'template', (array['welcome', 'reminder', 'follow_up', 'thanks'])[1 + g %% 4], 'campaign', '',
-         'form_id', 'f-' || (g %% 3), 'journey_id', 'j-' || (g %% 2), 'platform', 'google',
-         'rating', 1 + g %% 5, 'nps', g %% 11, 'action', 'open_client', 'user_id', 'u-' || (g %% 4),
-         'wedding_date', (date '2027-01-01' + (g %% 365)::int)::text)
-from generate_series(%(first)s::bigint, %(last)s::bigint) g
-cross join lateral (select (%(types)s::text[])[1 + ((g * 2654435761) %% %(ntypes)s)] as type) t
-"""
 
 RAW: dict[str, str] = {
     "overview": """select event_type, count(*), sum(amount_minor), count(distinct client_id)
@@ -155,8 +113,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cold", type=int, default=30, help="cold requests per endpoint")
     parser.add_argument("--cached", type=int, default=200, help="cached requests per endpoint")
     parser.add_argument("--raw", type=int, default=5, help="raw GROUP BY runs per question")
-    parser.add_argument("--keep", action="store_true", help="keep the database (to measure it again)")
-    parser.add_argument("--database", help="measure a database kept by an earlier --keep run (no build)")
+    parser.add_argument(
+        "--keep",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="build into database NAME (a random name without one) and keep it, to measure it again with --reuse",
+    )
+    parser.add_argument(
+        "--reuse",
+        "--database",
+        dest="database",
+        metavar="NAME",
+        help="measure the database an earlier --keep run built (no build; pending migrations are applied first)",
+    )
+    parser.add_argument("--build-only", action="store_true", help="with --keep: build the database, measure nothing")
+    parser.add_argument(
+        "--settle",
+        action="store_true",
+        help="with --reuse: first build the booking and client state, refresh the views and vacuum/analyze (for a"
+        " database kept by an older version of this script, or one whose build stopped after the rollups)",
+    )
     record.add_argument(parser)
     return parser
 
@@ -165,7 +142,9 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     started = record.start()
     admin = os.environ["DATABASE_URL"]
-    name = args.database or f"wsa_bench_api_{uuid.uuid4().hex[:6]}"
+    if args.build_only and args.keep is None:
+        raise SystemExit("--build-only needs --keep NAME")
+    name = args.database or args.keep or f"wsa_bench_api_{uuid.uuid4().hex[:6]}"
     if not args.database:
         with psycopg.connect(admin, autocommit=True) as c:
             c.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -174,10 +153,13 @@ def main(argv: list[str] | None = None) -> None:
     settings.clear_cache()
     try:
         figures, baseline = _run(url, args)
+        if args.build_only:
+            print(f"- database {name} built and kept; measure it with --reuse {name}", file=sys.stderr)
+            return
         record.write("api", args, figures, baseline=baseline, database_url=admin, started=started, path=args.json)
     finally:
         db.close_pools()
-        if not args.keep and not args.database:
+        if args.keep is None and not args.database:
             with psycopg.connect(admin, autocommit=True) as c:
                 c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
@@ -185,6 +167,13 @@ def main(argv: list[str] | None = None) -> None:
 def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
     """Build (or reuse) the database and measure it; returns the figures and the raw GROUP BY baseline."""
     if args.database:
+        migrations.migrate(url)  # a database kept before a schema change gets it the way production would
+        if args.settle:
+            t0 = time.perf_counter()
+            rebuild_state(url)
+            refresh_views()
+            settle(url)
+            print(f"# state rebuilt, views refreshed, vacuumed and analyzed in {time.perf_counter() - t0:.1f} s")
         with db.transaction() as c:
             orgs = [
                 organizations.create(
@@ -201,82 +190,15 @@ def _run(url: str, args: argparse.Namespace) -> tuple[Figures, Figures]:
         endpoints, raw = _measure(url, orgs, args)
         return {"build": {"kept_database": args.database}, "endpoints": endpoints}, {"raw_group_by": raw}
     orgs, build = build_database(url, args.events)
+    if args.build_only:
+        return {"build": build}, {}
     endpoints, raw = _measure(url, orgs, args)
-    if args.keep:
-        print(f"- database {url} kept", file=sys.stderr)
+    if args.keep is not None:
+        print(
+            f"- database {url} kept; measure it again with --reuse {conninfo.conninfo_to_dict(url)['dbname']}",
+            file=sys.stderr,
+        )
     return {"build": build, "endpoints": endpoints}, {"raw_group_by": raw}
-
-
-def build_database(url: str, events: int) -> tuple[list[Any], Figures]:
-    """Migrate the empty database at `url`, write `events` events for five organizations (half for the first, the
-    measured one), build their rollups and refresh the views; the organizations and the build's figures."""
-    migrations.migrate(url)
-    with db.transaction() as c:
-        orgs = [
-            organizations.create(
-                c,
-                organizations.NewOrganization(
-                    name=f"Bench {i}", timezone="Europe/London" if i else "Asia/Kathmandu", currency="GBP"
-                ),
-            )
-            for i in range(5)
-        ]
-    shares = [events // 2] + [events // 8] * 4
-    end = datetime.now(UTC) - timedelta(minutes=15)
-    t0 = time.perf_counter()
-    first = 1
-    with psycopg.connect(url, autocommit=True) as c:
-        c.execute("set synchronous_commit = off")
-        for org, share in zip(orgs, shares, strict=True):
-            for lo in range(first, first + share, 1_000_000):
-                hi = min(lo + 1_000_000, first + share) - 1
-                c.execute(
-                    GENERATE,
-                    {
-                        "org": org.id,
-                        "end": end,
-                        "days": 365,
-                        "clients": max(share // 20, 1),
-                        "first": lo,
-                        "last": hi,
-                        "types": TYPES,
-                        "ntypes": len(TYPES),
-                    },
-                )
-            first += share
-        c.execute("analyze public.analytics_events")
-    t_insert = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with psycopg.connect(url, autocommit=True) as c:
-        for org in orgs:
-            c.execute(
-                "select * from public.analytics_rebuild_v1(%s, %s, %s, 'aggregate')",
-                (org.id, end - timedelta(days=366), end + timedelta(days=1)),
-            )
-        rollups = c.execute(
-            "select count(*) from public.analytics_rollups where organization_id = %s", (orgs[0].id,)
-        ).fetchone()
-        c.execute("analyze public.analytics_rollups; analyze public.analytics_active_clients")
-    t_rebuild = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    refresh.run(db.transaction, force=True)
-    t_refresh = time.perf_counter() - t0
-    print(
-        f"# {events:,} events: insert {t_insert:.1f} s, rebuild rollups {t_rebuild:.1f} s, "
-        f"refresh views {t_refresh:.1f} s; measured organization: {shares[0]:,} events, "
-        f"{rollups[0] if rollups else 0:,} rollup rows",
-        flush=True,
-    )
-
-    build = {
-        "events": events,
-        "insert_seconds": t_insert,
-        "rebuild_seconds": t_rebuild,
-        "refresh_seconds": t_refresh,
-        "measured_organization_events": shares[0],
-        "measured_organization_rollup_rows": rollups[0] if rollups else 0,
-    }
-    return orgs, build
 
 
 def _measure(url: str, orgs: list[Any], args: argparse.Namespace) -> tuple[Figures, Figures]:

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -54,7 +55,29 @@ def _wait_stored(url: str, expected: int, timeout: float = 600) -> float:
     raise TimeoutError(f"only part of {expected} events were stored")
 
 
-def run_http(url: str, ingest_url: str, key: str, batch: int, total: int, clients: int) -> dict[str, Any]:
+def _group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (a function's gunicorn arbiter and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ..., utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _cpu_now(groups: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by this process (the load generator) and by each function's process group."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"load_generator": usage.ru_utime + usage.ru_stime} | {n: _group_cpu_seconds(g) for n, g in groups.items()}
+
+
+def run_http(
+    url: str, ingest_url: str, key: str, batch: int, total: int, clients: int, groups: dict[str, int] | None = None
+) -> dict[str, Any]:
     events = _events(total, f"b{batch}-{uuid.uuid4().hex[:6]}")
     batches = [events[i : i + batch] for i in range(0, total, batch)]
     with psycopg.connect(url, autocommit=True) as conn:
@@ -70,12 +93,15 @@ def run_http(url: str, ingest_url: str, key: str, batch: int, total: int, client
         latencies.append(time.perf_counter() - t0)
         assert not report.failed and report.retries == 0, report.failed
 
+    cpu_before = _cpu_now(groups or {})
     start = time.monotonic()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(post, batches))
     acked = time.monotonic()
+    cpu_sent = _cpu_now({})
     client.close()
     stored = _wait_stored(url, before + total)
+    cpu_after = _cpu_now(groups or {})
     return {
         "batch": batch,
         "events": total,
@@ -84,6 +110,12 @@ def run_http(url: str, ingest_url: str, key: str, batch: int, total: int, client
         "end_to_end_eps": total / (stored - start),
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) >= 100 else max(latencies) * 1000,
+        # CPU per request, in us, of the load generator (this process, while sending) and each function's
+        # processes (until the events were stored); PostgreSQL's share is what the 2 cores had left.
+        "cpu_us_per_request": {
+            n: (cpu_after[n] - cpu_before[n]) * 1e6 / len(batches) for n in cpu_before if n != "load_generator"
+        }
+        | {"load_generator": (cpu_sent["load_generator"] - cpu_before["load_generator"]) * 1e6 / len(batches)},
     }
 
 
@@ -145,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the event counts")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
+        "--batches", type=int, nargs="+", default=[1, 100, 1000], help="events per request; one run each"
+    )
+    parser.add_argument(
         "--whole-pipeline",
         action="store_true",
         help="run every function of deploy.yaml on this machine (aggregation, views, cron) while measuring; by "
@@ -175,11 +210,20 @@ def main(argv: list[str] | None = None) -> None:
         if not args.whole_pipeline:
             spec = spec.model_copy(update={"functions": {n: spec.functions[n] for n in ("ingest", "validate")}})
         pipeline = runner.start(url, spec=spec)
+        groups = {n: f.process.pid for n, f in pipeline.functions.items()}  # each started in its own session
+        totals = {1: 2_000, 100: 50_000, 1000: 100_000}
         try:
             results = [
-                run_http(url, pipeline.url("ingest"), org.ingest_key, 1, int(2_000 * args.scale), args.clients),
-                run_http(url, pipeline.url("ingest"), org.ingest_key, 100, int(50_000 * args.scale), args.clients),
-                run_http(url, pipeline.url("ingest"), org.ingest_key, 1000, int(100_000 * args.scale), args.clients),
+                run_http(
+                    url,
+                    pipeline.url("ingest"),
+                    org.ingest_key,
+                    batch,
+                    int(totals.get(batch, 100 * batch) * args.scale),
+                    args.clients,
+                    groups,
+                )
+                for batch in args.batches
             ]
         finally:
             pipeline.stop()
@@ -193,12 +237,17 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} cores, PostgreSQL at {'DATABASE_URL' if os.environ.get('DATABASE_URL') else 'embedded'}, "
         f"{'the whole pipeline' if args.whole_pipeline else 'ingest and validate'} running"
     )
-    print("| batch | events | HTTP 202 ev/s | end-to-end ev/s (stored) | request p50 ms | request p99 ms |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| batch | events | HTTP 202 ev/s | end-to-end ev/s (stored) | request p50 ms | request p99 ms | "
+        "CPU us/request: load generator / ingest / validate |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for r in results:
+        cpu = r["cpu_us_per_request"]
         print(
             f"| {r['batch']} | {r['events']} | {r['ingest_eps']:,.0f} | {r['end_to_end_eps']:,.0f} | "
-            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+            f"{cpu['load_generator']:,.0f} / {cpu.get('ingest', 0):,.0f} / {cpu.get('validate', 0):,.0f} |"
         )
     print(f"| COPY baseline | {int(100_000 * args.scale)} | | {copy_eps:,.0f} | | |")
     record.write(

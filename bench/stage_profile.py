@@ -42,6 +42,7 @@ STEPS: dict[str, list[tuple[str, str, str]]] = {
         ("judge each event (hostile JSON walk)", "shared/ingest/document.py", "judge"),
         ("catalog check and pseudonyms (pydantic-core)", "shared/catalog/events.py", "check_batch"),
         ("transaction: known keys, queue send, commit", "shared/core/db.py", "transaction"),
+        ("one-round-trip transaction (all-good request)", "shared/ingest/intake.py", "_queue_unless_known"),
         ("known keys query", "shared/core/db.py", "fetch_scalars"),
         ("queue send (incl. message JSON)", "shared/core/queues.py", "send"),
         ("message JSON (pydantic dump)", "shared/core/queues.py", "_encode"),

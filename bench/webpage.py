@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import api as api_bench
-from bench import record, scratch
+from bench import apibuild, record, scratch
 from shared.core import settings
 from shared.tools import deployment, runner, signin
 from tests.e2e.webpage import browser
@@ -138,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     with scratch.database(admin, "page", migrate=False) as url:
         os.environ["DB_STATEMENT_TIMEOUT_MS"] = "900000"  # building 1 M events on a busy machine: minutes
         settings.clear_cache()
-        orgs, build = api_bench.build_database(url, args.events)
+        orgs, build = apibuild.build_database(url, args.events)
         del os.environ["DB_STATEMENT_TIMEOUT_MS"]  # the dashboard runs with its own limits
         settings.clear_cache()
         figures = {"build": build, **measure(url, orgs[0].read_key, args.runs)}

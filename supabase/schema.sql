@@ -107,6 +107,7 @@ create table public.analytics_bookings (
 );
 alter table public.analytics_bookings enable row level security;
 CREATE INDEX analytics_bookings_booked ON public.analytics_bookings USING btree (organization_id, confirmed_at) WHERE (confirmed_at IS NOT NULL);
+CREATE INDEX analytics_bookings_cancelled ON public.analytics_bookings USING btree (organization_id, cancelled_at) WHERE ((cancelled_at IS NOT NULL) AND (confirmed_at IS NOT NULL));
 CREATE INDEX analytics_bookings_client ON public.analytics_bookings USING btree (organization_id, client_id) WHERE (confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_first ON public.analytics_bookings USING btree (organization_id, first_confirmed_at) WHERE (first_confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_wedding ON public.analytics_bookings USING btree (organization_id, wedding_date) WHERE (confirmed_at IS NOT NULL);
@@ -236,7 +237,6 @@ create table public.analytics_events (
 ) partition by RANGE (occurred_at);
 alter table public.analytics_events enable row level security;
 CREATE INDEX analytics_events_org_booking_idx ON ONLY public.analytics_events USING btree (organization_id, booking_id) WHERE (booking_id IS NOT NULL);
-CREATE INDEX analytics_events_org_client_idx ON ONLY public.analytics_events USING btree (organization_id, client_id) WHERE (client_id IS NOT NULL);
 CREATE INDEX analytics_events_org_source_stored_idx ON ONLY public.analytics_events USING btree (organization_id, source, stored_at);
 CREATE INDEX analytics_events_org_time_idx ON ONLY public.analytics_events USING btree (organization_id, occurred_at);
 CREATE INDEX analytics_events_org_type_time_idx ON ONLY public.analytics_events USING btree (organization_id, event_type, occurred_at);
@@ -875,8 +875,14 @@ create function public.analytics_partman_schema_v1() returns name
 create function public.analytics_pending_event_ids_v1(p_org uuid, p_queue text DEFAULT 'aggregate'::text) returns TABLE(id bigint)
     language plpgsql stable as 'sha256:8ba9a4ba87155c59f4bf70647fa33ca3f35e03e8cbc659d56eac9af7e8f80f19';
 
+create function public.analytics_plan_retention_v1(p_queue text, p_orgs uuid[], p_befores timestamp with time zone[], p_stored_before timestamp with time zone) returns bigint
+    language plpgsql volatile as 'sha256:b4494691fe96092d7ea0b7f01932d2ec1cc685230a17e95da0b4fad66b42a888';
+
 create function public.analytics_publish_change_v1(p_org uuid, p_payload jsonb) returns void
     language plpgsql volatile as 'sha256:2fde3a848892fbb65f9fe18b52f6861ad29fd89ea3ff8c13ef18d8bf1dc1dea5';
+
+create function public.analytics_queue_alerts_v1(p_queue text) returns bigint
+    language plpgsql volatile as 'sha256:054e26804bd93abd2ae9abbf909d25b9a227e43692cbf1dff40caa7b400da17f';
 
 create function public.analytics_queue_wake_v1() returns trigger
     language plpgsql volatile as 'sha256:1c81120d5ed48408ecb435066a73dac122fa99c1dd5227661512595aeca1dc34';
@@ -917,6 +923,9 @@ create function public.analytics_state_events_v1(p_org uuid, p_ids bigint[], p_f
 select pgmq.create('aggregate');
 CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_aggregate FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('aggregate');
 
+select pgmq.create('alerts');
+CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_alerts FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('alerts');
+
 select pgmq.create('ingest');
 CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_ingest FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('ingest');
 
@@ -925,6 +934,9 @@ CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_refresh FOR EACH STATEMENT 
 
 select pgmq.create('reports');
 CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_reports FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('reports');
+
+select pgmq.create('retention');
+CREATE TRIGGER analytics_wake AFTER INSERT ON pgmq.q_retention FOR EACH STATEMENT EXECUTE FUNCTION public.analytics_queue_wake_v1('retention');
 
 -- policies on realtime.messages (only where Realtime's schema exists)
 

@@ -25,9 +25,10 @@ import redis
 from functions_framework import create_app
 from psycopg import conninfo
 
-from shared.core import db, embedded, migrations, organizations, settings
+from shared.core import db, embedded, migrations, organizations, replica, settings
 from shared.tools import runner
 from tests import factories
+from tests.replica import StreamingReplica
 from tests.supabase import database as supabase_database
 
 ROOT = runner.ROOT
@@ -263,3 +264,30 @@ def redis_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             process.kill()
             process.wait()
         say(f"redis: stopped the redis-server started for the tests (pid {process.pid})")
+
+
+@pytest.fixture(scope="session")
+def streaming_replica(server_url: str) -> Iterator[StreamingReplica]:
+    """A real hot standby of the test server (`pg_basebackup -R` to a free port, started with pg_ctl), made once
+    for the tests that ask for it and stopped and removed after them (tests/replica.py)."""
+    standby = StreamingReplica(server_url)
+    try:
+        yield standby.start()
+    finally:
+        standby.remove()
+
+
+@pytest.fixture
+def read_replica(
+    database_url: str, streaming_replica: StreamingReplica, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StreamingReplica]:
+    """DATABASE_READ_URL points at this test's database on the streaming replica, which has caught up with its
+    creation; afterwards the replica is replaying and running again, whatever the test did to it."""
+    streaming_replica.wait_caught_up()
+    monkeypatch.setenv("DATABASE_READ_URL", streaming_replica.url(database_url))
+    settings.clear_cache()
+    replica.forget()
+    yield streaming_replica
+    streaming_replica.start_again()
+    streaming_replica.resume()
+    replica.forget()

@@ -11,7 +11,7 @@ import flask
 import functions_framework
 from pydantic import BaseModel
 
-from shared.core import errors, ratelimit, startup
+from shared.core import errors, heap, ratelimit, startup
 from shared.core import http as web
 from shared.dashboard import (
     answers,
@@ -135,7 +135,9 @@ def _answer(
         return web.problem(400, "invalid_query", str(exc))
     except errors.NotFound as exc:
         return web.problem(404, "not_found", str(exc))
-    except (errors.DatabaseUnavailable, errors.DatabaseTimeout) as exc:
+    # DatabaseConflict: on a read replica, a query replay had to cancel ("conflict with recovery"); asked again,
+    # it is answered.
+    except (errors.DatabaseUnavailable, errors.DatabaseTimeout, errors.DatabaseConflict) as exc:
         return web.problem(
             503,
             "unavailable",
@@ -149,6 +151,7 @@ def _answer(
     }
     if served.etag:
         headers["ETag"] = served.etag
+    headers.update(_read_headers(served))
     if fmt == "csv":
         name = csvexport.filename(request.path, *(served.days or (None, None)))
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -160,6 +163,16 @@ def _answer(
     )
     response.headers.update(headers)
     return response
+
+
+def _read_headers(served: serving.Served) -> dict[str, str]:
+    """Which server's snapshot gave the answer's version, and the data's as-of (docs/scaling.md, 'Read replica')."""
+    headers: dict[str, str] = {"X-Read-Source": served.source}
+    if served.as_of is not None:
+        headers["X-Data-As-Of"] = served.as_of.isoformat(timespec="milliseconds")
+    if served.fallback is not None:
+        headers["X-Read-Fallback"] = served.fallback
+    return headers
 
 
 @router.route("GET", "/v1/metrics")
@@ -325,7 +338,9 @@ def _cors(request: flask.Request, response: flask.Response) -> flask.Response:
     allowed = [o.strip() for o in dashboard_settings.get().dashboard_cors_origins.split(",") if o.strip()]
     if origin and ("*" in allowed or origin in allowed):
         response.headers["Access-Control-Allow-Origin"] = "*" if "*" in allowed else origin
-        response.headers["Access-Control-Expose-Headers"] = "ETag, X-Cache, Retry-After"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "ETag, X-Cache, Retry-After, X-Read-Source, X-Data-As-Of, X-Read-Fallback"
+        )
         if request.method == "OPTIONS":
             response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = "Authorization, If-None-Match"
@@ -340,3 +355,6 @@ def dashboard(request: flask.Request) -> flask.Response:
     if request.method == "OPTIONS":
         return _cors(request, flask.Response(status=204, headers={"Allow": "GET, OPTIONS"}))
     return _cors(request, router.dispatch(request))
+
+
+heap.freeze_startup_objects()  # last: everything imported and registered above is never garbage (see heap.py)

@@ -118,13 +118,21 @@ def _finish(conn: Connection[Any], batch: list[queues.QueueMessage]) -> BatchOut
     return BatchOutcome(messages=len(batch), events=events, organizations=orgs, dead_messages=len(dead))
 
 
-def _read(conn: Connection[Any]) -> list[queues.QueueMessage]:
+def _ids_in(msg: queues.QueueMessage) -> int:
+    found = msg.message.get("ids") if isinstance(msg.message, dict) else None
+    return len(found) if isinstance(found, list) else 1
+
+
+def _read(conn: Connection[Any], *, deep: bool = True) -> list[queues.QueueMessage]:
+    """A batch of messages; deeper (up to AGGREGATE_DEEP_READ_EVENTS events) while the queue is deep."""
     cfg = aggregate_settings.get()
-    return queues.read(
+    return queues.read_deep(
         conn,
         cfg.aggregate_queue,
         visibility_timeout=cfg.queue_visibility_timeout_seconds,
         quantity=cfg.aggregate_batch_size,
+        max_events=cfg.aggregate_deep_read_events if deep else 0,
+        events_in=_ids_in,
     )
 
 
@@ -148,7 +156,7 @@ def _run_isolated(transaction: Transaction) -> BatchOutcome:
     that meets a transient error stays on the queue for a later read. A lost connection ends the whole batch."""
     outcome = BatchOutcome()
     with transaction() as conn:
-        for msg in _read(conn):
+        for msg in _read(conn, deep=False):
             try:
                 with conn.transaction():
                     outcome.add(_finish(conn, [msg]))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -70,6 +72,24 @@ def _configure(conn: Connection[Any]) -> None:
     conn.prepare_threshold = None
 
 
+# When each pooled connection last ended a transaction well: one just used is not probed again (see
+# _check_unless_fresh). Stamped by transaction() and sent_together(), not by the pool's reset hook, which would
+# hand every returned connection to a worker thread before it can be lent again.
+_returned_at: weakref.WeakKeyDictionary[Connection[Any], float] = weakref.WeakKeyDictionary()
+_FRESH_SECONDS = 1.0
+
+
+def _check_unless_fresh(conn: Connection[Any]) -> None:
+    """The pool's health probe (an empty query, one round trip) before lending a connection, skipped for one
+    handed back less than a second ago: it answered then, and on a busy function the probe was one round trip
+    in six of ingest's request. If the server dropped it in that second, the transaction fails with a transient
+    error (the caller answers 503 and the client retries) and the pool discards it."""
+    returned = _returned_at.get(conn)
+    if returned is not None and time.monotonic() - returned < _FRESH_SECONDS:
+        return
+    ConnectionPool.check_connection(conn)
+
+
 def database_url() -> str:
     """The URL of the database: DATABASE_URL, or the embedded server started on first use."""
     configured = settings.get_settings().database_url
@@ -101,7 +121,7 @@ def pool(url: str | None = None) -> ConnectionPool[Connection[Any]]:
                 max_size=settings.get_settings().db_pool_max_size,
                 kwargs={"prepare_threshold": None},
                 configure=_configure,
-                check=ConnectionPool.check_connection,
+                check=_check_unless_fresh,
                 open=True,
                 name="wedsync",
             )
@@ -110,12 +130,20 @@ def pool(url: str | None = None) -> ConnectionPool[Connection[Any]]:
 
 
 @contextlib.contextmanager
-def transaction(url: str | None = None, *, local: Mapping[str, str] | None = None) -> Iterator[Connection[Any]]:
+def transaction(
+    url: str | None = None,
+    *,
+    local: Mapping[str, str] | None = None,
+    snapshot: bool = False,
+    wait: float | None = None,
+) -> Iterator[Connection[Any]]:
     """A pooled connection inside one transaction, committed on success; driver errors become ours.
 
     The transaction starts by setting its `timeouts()` (a statement past the limit is cancelled and raises
     DatabaseTimeout; a transaction left idle past its limit loses its connection) and any further `local`
-    settings (the dashboard's role and claims), all in one statement.
+    settings (the dashboard's role and claims), all in one statement. With `snapshot` it is READ ONLY and
+    REPEATABLE READ: every statement sees the one snapshot taken by the first, so values read together (an
+    answer's version and its numbers) agree. `wait` bounds the wait for a pooled connection (default 30 s).
     """
     limits = timeouts()
     values = {
@@ -124,11 +152,53 @@ def transaction(url: str | None = None, *, local: Mapping[str, str] | None = Non
         **(local or {}),
     }
     try:
-        with pool(url).connection() as conn, conn.transaction():
-            set_locals(conn, values)
-            yield conn
+        with pool(url).connection(timeout=wait) as conn:
+            with _snapshot_mode(conn, snapshot), conn.transaction():
+                set_locals(conn, values)
+                yield conn
+            _returned_at[conn] = time.monotonic()
     except psycopg.Error as exc:
         raise errors.from_driver(exc) from exc
+
+
+@contextlib.contextmanager
+def sent_together(url: str | None = None) -> Iterator[Connection[Any]]:
+    """One transaction sent to the server in one round trip: BEGIN, the `timeouts()`, the caller's statements and
+    COMMIT travel as one pipeline, and their results arrive when the block ends (read them after it).
+
+    For the short, hot transactions where waiting for the server between statements costs more than the work
+    (ingest's single events). A statement's result cannot steer the statements after it; a failed one rolls
+    everything back and raises here, and a failed COMMIT raises too, so leaving the block means committed
+    (synchronous_commit as configured: durable). COPY cannot run inside (libpq has no COPY in pipeline mode).
+    """
+    limits = timeouts()
+    values = {
+        "statement_timeout": str(limits.statement_ms),
+        "idle_in_transaction_session_timeout": str(limits.idle_in_transaction_ms),
+    }
+    try:
+        with pool(url).connection() as conn:
+            with conn.pipeline(), conn.transaction():
+                set_locals(conn, values)
+                yield conn
+            _returned_at[conn] = time.monotonic()
+    except psycopg.Error as exc:
+        raise errors.from_driver(exc) from exc
+
+
+@contextlib.contextmanager
+def _snapshot_mode(conn: Connection[Any], on: bool) -> Iterator[None]:
+    # The mode goes into the BEGIN psycopg sends (one round trip, pooler-safe: it lasts one transaction) and is
+    # taken off the pooled connection again, so the next borrower gets an ordinary transaction.
+    if not on:
+        yield
+        return
+    conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+    try:
+        yield
+    finally:
+        with contextlib.suppress(psycopg.Error):
+            conn.isolation_level, conn.read_only = None, None
 
 
 def close_pools() -> None:

@@ -53,6 +53,52 @@ def read(conn: Connection[Any], queue: str, *, visibility_timeout: int, quantity
     return db.fetch_all(conn, "queue_read", {"queue": queue, "vt": visibility_timeout, "qty": quantity}, QueueMessage)
 
 
+# The largest message (in events) of each queue's last `read_deep` in this process: it sizes the next first read.
+_largest_seen: dict[str, int] = {}
+
+
+def read_deep(
+    conn: Connection[Any],
+    queue: str,
+    *,
+    visibility_timeout: int,
+    quantity: int,
+    max_events: int,
+    events_in: Callable[[QueueMessage], int],
+) -> list[QueueMessage]:
+    """Read `quantity` messages; while each read comes back full (the queue is deep) and the messages so far
+    hold fewer than `max_events` events, read more in the same transaction.
+
+    A deep queue of small messages (single events) is then processed in a few large transactions instead of
+    many small ones: one commit, one aggregate hand-off and one delete for thousands of events. Each further
+    read asks for at most `quantity` messages and for no more than the events still allowed would fill at the
+    size of the largest message read so far, so a transaction holds at most `max_events` events unless a later
+    message is larger than every earlier one (at worst one ordinary read's worth over: what a single read could
+    always hold). The reads share the transaction: a rollback returns every message to the queue at once.
+
+    The first read, too, asks for no more messages than `max_events` holds at the size of the largest message of
+    this queue's previous read in this process: a queue of large messages (batches of hundreds of events) is read
+    a few messages at a time instead of `quantity` at once, so one transaction does not grow to hundreds of
+    thousands of events (under load such a transaction ran into the statement timeout and was retried whole).
+    """
+    first = quantity if max_events <= 0 else min(quantity, max(1, max_events // _largest_seen.get(queue, 1)))
+    batch = read(conn, queue, visibility_timeout=visibility_timeout, quantity=first)
+    asked, got = first, batch
+    events = sum(events_in(m) for m in batch)
+    largest = max((events_in(m) for m in batch), default=1)
+    while len(got) == asked and events < max_events:
+        asked = min(quantity, (max_events - events) // max(largest, 1))
+        if asked < 1:
+            break
+        got = read(conn, queue, visibility_timeout=visibility_timeout, quantity=asked)
+        batch += got
+        events += sum(events_in(m) for m in got)
+        largest = max([largest, *(events_in(m) for m in got)])
+    if batch:
+        _largest_seen[queue] = largest
+    return batch
+
+
 def delete(conn: Connection[Any], queue: str, msg_ids: list[int]) -> list[int]:
     """Delete processed messages inside the caller's transaction."""
     if not msg_ids:

@@ -57,7 +57,10 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():  # also after a fork: threads do not survive it
                 self._thread = threading.Thread(target=self._run, name="body-deadlines", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0] is alarm:
+                # Wake the watchdog only when its next deadline moved earlier; with one timeout for every
+                # request a new alarm is almost never first, and waking it per request cost a thread switch.
+                self._cond.notify()
         return alarm
 
     def cancel(self, alarm: _Alarm) -> bool:

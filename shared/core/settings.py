@@ -37,6 +37,17 @@ class CoreSettings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="PostgreSQL URL. Unset: an embedded server under WEDSYNC_DATA_DIR."
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL of a read replica for the dashboard's answers and reports' numbers (writes stay "
+        "on DATABASE_URL). Unset: every read goes to DATABASE_URL. docs/scaling.md, 'Read replica'.",
+    )
+    database_read_max_lag_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="A replica further behind the primary than this (measured by WAL position) is not read: the "
+        "primary answers instead.",
+    )
     wedsync_data_dir: str = Field(default=".data", description="Where the embedded PostgreSQL keeps its files.")
     wedsync_env: Literal["development", "production"] = Field(
         default="development",
@@ -69,6 +80,12 @@ class CoreSettings(BaseSettings):
         default=600, description="How far after its receipt an event's occurred_at may be."
     )
     queue_batch_size: int = Field(default=50, description="Messages a queue function reads per transaction.")
+    queue_deep_read_events: int = Field(
+        default=5000,
+        ge=0,
+        description="When validate's read comes back full (a deep queue), it reads more in the same transaction "
+        "until its messages hold this many events (0: never; one read of queue_batch_size messages).",
+    )
     queue_visibility_timeout_seconds: int = Field(
         default=30,
         description="How long a read message stays invisible to other workers if its reader neither commits nor rolls back.",

@@ -131,8 +131,10 @@ def open_stream(viewer: auth.Viewer, last_event_id: str | None = None) -> Iterat
 
 
 def _version(viewer: auth.Viewer) -> int | None:
-    with serving.as_viewer(viewer) as conn:
-        version = db.fetch_scalar(conn, "dashboard_live_version")
+    # Read where the answers are read (the replica when it may serve): a change is announced once the server
+    # that will answer the dashboard's next question has it.
+    with serving.read_as_viewer(viewer) as snap:
+        version = db.fetch_scalar(snap.conn, "dashboard_live_version")
     return None if version is None else int(version)
 
 

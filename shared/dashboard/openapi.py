@@ -14,6 +14,21 @@ from pydantic.json_schema import models_json_schema
 from shared.core import http as web
 from shared.dashboard import csvexport, routes
 
+READ_HEADERS: dict[str, Any] = {
+    "X-Read-Source": {
+        "schema": {"type": "string", "enum": ["primary", "replica"]},
+        "description": "The database server whose snapshot gave the answer's version (docs/scaling.md)",
+    },
+    "X-Data-As-Of": {
+        "schema": {"type": "string", "format": "date-time"},
+        "description": "Everything the primary database had committed at this instant is in the answer",
+    },
+    "X-Read-Fallback": {
+        "schema": {"type": "string", "enum": ["replica_lagging", "replica_unreachable"]},
+        "description": "Present when a read replica is configured but the primary answered, and why",
+    },
+}
+
 
 def document(
     endpoints: list[routes.Endpoint], *, title: str = "WedSync Analytics dashboard API", version: str = "1"
@@ -66,6 +81,7 @@ def document(
                 responses["200"]["headers"] = {
                     "ETag": {"schema": {"type": "string"}, "description": "Changes with the organization's data"},
                     "Cache-Control": {"schema": {"type": "string"}},
+                    **READ_HEADERS,
                 }
                 responses["304"] = {"description": "Not modified: the If-None-Match ETag is current"}
         if e.query.model_fields:

@@ -7,6 +7,10 @@ Guarantees:
   queue depths (not tenant data); see docs/dashboard.md.
 * An answer is identified by (organization, data version, last view refresh, normalised question); the ETag is
   derived from it, so a cached answer or a 304 is never stale.
+* The version and the numbers are read in one read-only REPEATABLE READ snapshot, on the read replica when
+  DATABASE_READ_URL is set and the replica is fresh enough (`shared.core.replica`), else on the primary: an
+  ETag never names data newer (or older) than the numbers it comes with. `Served` says which server answered
+  and the data's as-of.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from pydantic import BaseModel
 
-from shared.core import db
+from shared.core import db, replica
 from shared.dashboard import answercache, auth, questions
 
 
@@ -47,6 +51,13 @@ def as_viewer(viewer: auth.Viewer) -> Iterator[Connection[Any]]:
     """One transaction as role `authenticated` with the viewer's claims: RLS applies to every read."""
     with db.transaction(local=_viewer_locals(viewer)) as conn:
         yield conn
+
+
+@contextlib.contextmanager
+def read_as_viewer(viewer: auth.Viewer) -> Iterator[replica.Snapshot]:
+    """As `as_viewer`, but one read-only snapshot that a read replica may serve (see `shared.core.replica`)."""
+    with replica.snapshot(_viewer_locals(viewer)) as snap:
+        yield snap
 
 
 def _viewer_locals(viewer: auth.Viewer) -> dict[str, str]:
@@ -80,6 +91,9 @@ class Served:
     etag: str | None
     cache: str  # "memory", "redis", "miss" or "none"
     days: tuple[date, date] | None = None  # the window's first and last local day, when the question has one
+    source: replica.Source = "primary"  # the server whose snapshot gave the version (and the numbers, unless cached)
+    as_of: datetime | None = None  # everything the primary had committed then is in that snapshot
+    fallback: replica.Fallback | None = None  # why the primary served although a replica is configured
 
 
 def to_json(answer: BaseModel, tz: ZoneInfo) -> bytes:
@@ -104,14 +118,15 @@ def serve(
     """Answer `query` for the viewer: 304 when the client's ETag is current, a cached body when there is one,
     otherwise compute it (in the same RLS transaction that read the version), `render` it and cache it.
     The representation (json, csv) is part of the cache key, so each has its own ETag."""
-    with as_viewer(viewer) as conn:
+    with read_as_viewer(viewer) as snap:
+        conn = snap.conn
         org = state(conn)
         if isinstance(query, questions.Window):
             query._span = questions.resolve(query, org.tz, getattr(query, "interval", None))
         normal = json.dumps({"path": path, **query.model_dump(mode="json", by_alias=True)}, sort_keys=True)
         days = _local_days(query.span, org.tz) if isinstance(query, questions.Window) else None
         if not cacheable:
-            return Served(200, render(compute(conn, org, query), org.tz), None, "none", days)
+            return _served(snap, 200, render(compute(conn, org, query), org.tz), None, "none", days)
         # Relative defaults ("last 30 days") are resolved before keying, so the key changes at local midnight.
         window = (
             f"{query.span.start.isoformat()}/{query.span.end.isoformat()}"
@@ -125,13 +140,19 @@ def serve(
         if if_none_match and (
             etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")] or if_none_match.strip() == "*"
         ):
-            return Served(304, b"", etag, "none", days)
+            return _served(snap, 304, b"", etag, "none", days)
         hit = answercache.cache.get(k)
         if hit is not None:
-            return Served(200, hit[0], etag, hit[1], days)
+            return _served(snap, 200, hit[0], etag, hit[1], days)
         body = render(compute(conn, org, query), org.tz)
     answercache.cache.put(k, body)
-    return Served(200, body, etag, "miss", days)
+    return _served(snap, 200, body, etag, "miss", days)
+
+
+def _served(
+    snap: replica.Snapshot, status: int, body: bytes, etag: str | None, cache: str, days: tuple[date, date] | None
+) -> Served:
+    return Served(status, body, etag, cache, days, snap.source, snap.as_of, snap.fallback)
 
 
 def _local_days(span: questions.Span, tz: ZoneInfo) -> tuple[date, date]:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from psycopg import Connection
+from psycopg import Connection, rows
 from pydantic import BaseModel, Field
 
 from shared.catalog import events, privacy
-from shared.core import apikeys, db, deadletters, queues, stats
+from shared.core import apikeys, db, deadletters, queries, queues, stats
 from shared.ingest import document
 from shared.ingest import settings as ingest_settings
 
@@ -66,6 +67,40 @@ def _event_type(raw: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@dataclass(frozen=True)
+class _Queued:
+    known_ids: list[str]
+    msg_id: int | None
+
+
+def _queue_unless_known(
+    one_trip: Callable[[], AbstractContextManager[Connection[Any]]],
+    caller: apikeys.Caller,
+    source: str,
+    now: datetime,
+    accepted: list[dict[str, Any]],
+    queue: str,
+) -> bool:
+    """Queue the events in one round trip (BEGIN, the send, COMMIT sent together) unless one of them is already
+    stored; True if they were queued (committed). False leaves nothing queued: the caller takes the long path,
+    which counts the duplicates and queues the rest."""
+    message = IngestMessage(
+        organization_id=caller.organization_id, source=source, received_at=now, events=accepted, checked=True
+    )
+    params = {
+        "organization_id": caller.organization_id,
+        "event_ids": [e["event_id"] for e in accepted],
+        "queue": queue,
+        "message": message.model_dump_json(),
+    }
+    with one_trip() as conn:
+        cursor = conn.cursor(row_factory=rows.class_row(_Queued))
+        cursor.execute(queries.get("queue_unless_known"), params)
+    queued = cursor.fetchone()  # after the block: the pipeline delivered every result with the COMMIT's
+    assert queued is not None
+    return not queued.known_ids
+
+
 def accept(
     transaction: Callable[[], AbstractContextManager[Connection[Any]]],
     caller: apikeys.Caller,
@@ -73,8 +108,13 @@ def accept(
     *,
     source: str = FIRST_PARTY_SOURCE,
     now: datetime | None = None,
+    one_trip: Callable[[], AbstractContextManager[Connection[Any]]] = db.sent_together,
 ) -> IngestResult:
     """Check each event, queue the good ones and dead-letter the rest, all in one transaction.
+
+    The common request (all good, none repeated) runs that transaction through `one_trip`, whose statements
+    and COMMIT are sent together; anything else, or a request with an event already stored, through
+    `transaction`.
 
     `raw_events` may hold `document.Unsafe` items: events already refused while reading the body, which are
     dead-lettered with their reasons like any other rejection.
@@ -132,6 +172,11 @@ def accept(
         seen.add(event["event_id"])
         accepted.append(event)
 
+    if accepted and not letters and not duplicates:
+        # The common request (every event good, none repeated): its whole transaction in one round trip.
+        queued = _queue_unless_known(one_trip, caller, source, now, accepted, cfg.ingest_queue)
+        if queued:
+            return IngestResult(accepted=len(accepted), duplicates=0, rejected=[])
     tally = stats.Tally()
     with transaction() as conn:
         if accepted:

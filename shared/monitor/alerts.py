@@ -1,7 +1,9 @@
 """Alerts: a failing check opens an incident and notifies once; its recovery resolves it and notifies once more.
 
 State lives in `analytics_quality_incidents` (one open incident per organization, check and subject).
-Notifications go out after the state change commits, by signed webhook and/or email (Amazon SES); each
+Notifications go out after the state change commits, by signed webhook and/or email (Amazon SES): the run
+queues one `alerts` message per incident due, in the transaction that changes the incidents, and alert-worker
+instances deliver one incident per transaction (a slow receiver holds one incident, never the run). Each
 channel's delivery is recorded, so a failed channel is retried on the next run without repeating the
 channels that already succeeded. Receivers can drop a rare repeat (a crash between send and record) by the
 `X-WedSync-Delivery` header, which is stable per incident, state and channel.
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -26,7 +28,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.core import db, queries
+from shared.core import db, queries, queues
 from shared.monitor import alertrules, measurements, quality
 from shared.monitor import settings as monitor_settings
 
@@ -210,50 +212,105 @@ class _Unnotified:
     deliveries: dict[str, Any]
 
 
-def notify_pending(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> int:
-    """Send every notification not delivered yet (this run's and earlier failed ones); returns how many."""
+def _notify(conn: Connection[Any], incident: _Unnotified, muted: set[tuple[UUID, str]]) -> int:
+    """Send what is due of one incident (its opening, then its resolution) and record it; returns how many sent."""
     sent = 0
+    due: list[State] = []
+    if incident.opened_notified_at is None:
+        due.append("opened")
+    if incident.resolved_at is not None and incident.resolved_notified_at is None:
+        due.append("resolved")
+    targets, secret = _recipients(conn, incident.organization_id)
+    if (incident.organization_id, incident.check_name) in muted:
+        targets = AlertSettings()  # muted: recorded as notified, nothing sent, never sent later
+    for state in due:
+        note = Notification(
+            incident_id=incident.id,
+            state=state,
+            organization_id=incident.organization_id,
+            check=incident.check_name,
+            subject=incident.subject,
+            status=incident.last_status,
+            value=incident.last_value,
+            threshold=incident.threshold,
+            message=incident.message,
+            opened_at=incident.opened_at,
+            resolved_at=incident.resolved_at if state == "resolved" else None,
+        )
+        done, errors = _deliver(note, targets, secret, incident.deliveries)
+        sent += sum(1 for k in done if k.startswith(state))
+        complete = not errors
+        conn.execute(
+            queries.get("incident_notified"),
+            {
+                "id": incident.id,
+                "what": state,
+                "complete": complete,
+                "now": datetime.now(UTC),
+                "deliveries": json.dumps(done),
+                "error": "; ".join(errors)[:1000] or None,
+            },
+        )
+        if not complete:
+            break  # never announce a recovery before the failure reached everyone
+    return sent
+
+
+def queue_due(conn: Connection[Any]) -> int:
+    """Queue one `alerts` message per incident still to notify (none twice), in the caller's transaction."""
+    return int(db.fetch_scalar(conn, "alerts_queue_due", {"queue": monitor_settings.get().alerts_queue}) or 0)
+
+
+@dataclass
+class AlertDrain:
+    """What an alert-worker drain did."""
+
+    messages: int = 0
+    notifications: int = 0
+
+    def add(self, other: AlertDrain) -> None:
+        self.messages += other.messages
+        self.notifications += other.notifications
+
+
+def notify_one(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> AlertDrain:
+    """Deliver one queued incident in one transaction with its message: the incident row is locked while its
+    channels are called, its deliveries recorded and the message deleted. A channel that failed is recorded as
+    such and retried when the next monitor run queues the incident again (a delivered channel is never repeated)."""
+    cfg = monitor_settings.get()
     with transaction() as conn:
-        muted = alertrules.muted(conn, datetime.now(UTC))
-        for incident in db.fetch_all(conn, "incidents_to_notify", None, _Unnotified):
-            due: list[State] = []
-            if incident.opened_notified_at is None:
-                due.append("opened")
-            if incident.resolved_at is not None and incident.resolved_notified_at is None:
-                due.append("resolved")
-            targets, secret = _recipients(conn, incident.organization_id)
-            if (incident.organization_id, incident.check_name) in muted:
-                targets = AlertSettings()  # muted: recorded as notified, nothing sent, never sent later
-            for state in due:
-                note = Notification(
-                    incident_id=incident.id,
-                    state=state,
-                    organization_id=incident.organization_id,
-                    check=incident.check_name,
-                    subject=incident.subject,
-                    status=incident.last_status,
-                    value=incident.last_value,
-                    threshold=incident.threshold,
-                    message=incident.message,
-                    opened_at=incident.opened_at,
-                    resolved_at=incident.resolved_at if state == "resolved" else None,
-                )
-                done, errors = _deliver(note, targets, secret, incident.deliveries)
-                sent += sum(1 for k in done if k.startswith(state))
-                complete = not errors
-                conn.execute(
-                    queries.get("incident_notified"),
-                    {
-                        "id": incident.id,
-                        "what": state,
-                        "complete": complete,
-                        "now": datetime.now(UTC),
-                        "deliveries": json.dumps(done),
-                        "error": "; ".join(errors)[:1000] or None,
-                    },
-                )
-                if not complete:
-                    break  # never announce a recovery before the failure reached everyone
+        batch = queues.read(conn, cfg.alerts_queue, visibility_timeout=cfg.queue_visibility_timeout_seconds, quantity=1)
+        if not batch:
+            return AlertDrain()
+        msg = batch[0]
+        sent = 0
+        raw = msg.message.get("incident_id") if isinstance(msg.message, dict) else None
+        if isinstance(raw, int):
+            incident = db.fetch_one(conn, "incident_to_notify", {"id": raw}, _Unnotified)
+            if incident is not None:  # else: notified already, or another worker holds it
+                sent = _notify(conn, incident, alertrules.muted(conn, datetime.now(UTC)))
+        else:
+            log.error("alerts message %s is not an incident: %s", msg.msg_id, msg.message)
+        queues.delete(conn, cfg.alerts_queue, [msg.msg_id])
+    return AlertDrain(messages=1, notifications=sent)
+
+
+def drain(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]], *, budget: timedelta = timedelta(seconds=50)
+) -> tuple[AlertDrain, bool]:
+    """Run `notify_one` until the queue is empty or the budget is spent; returns (totals, more_waiting)."""
+    return queues.drain_batches(lambda: notify_one(transaction), budget)
+
+
+def notify_pending(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> int:
+    """Queue and send, in this process, every notification not delivered yet (this run's and earlier failed
+    ones); returns how many were sent. In production the monitor only queues and alert-worker sends."""
+    with transaction() as conn:
+        queue_due(conn)
+    sent, more = 0, True
+    while more:
+        drained, more = drain(transaction)
+        sent += drained.notifications
     return sent
 
 
@@ -289,10 +346,16 @@ def process(
     transaction: Callable[[], AbstractContextManager[Connection[Any]]],
     summary: quality.RunSummary,
     now: datetime | None = None,
+    *,
+    deliver: bool = True,
 ) -> dict[str, int]:
-    """Update incidents from a run (one transaction), then send what is due; returns counts."""
+    """Update incidents from a run and queue the notifications due (one transaction); then, with `deliver`,
+    send them in this process (the CLI, local runs). The monitor function passes deliver=False: alert-worker
+    instances send them. Returns counts."""
     if summary.skipped:
-        return {"opened": 0, "resolved": 0, "notifications": 0}
+        return {"opened": 0, "resolved": 0, "queued": 0, "notifications": 0}
     with transaction() as conn:
         opened, resolved = update_incidents(conn, summary, now or datetime.now(UTC))
-    return {"opened": opened, "resolved": resolved, "notifications": notify_pending(transaction)}
+        queued = queue_due(conn)
+    sent = notify_pending(transaction) if deliver else 0
+    return {"opened": opened, "resolved": resolved, "queued": queued, "notifications": sent}

@@ -3,7 +3,8 @@ everything else that grows with traffic is kept per a documented retention (docs
 
 Whole monthly partitions of analytics_events are dropped when every organization's retention allows it (the
 partition ends before the OLDEST cutoff, i.e. the longest retention); otherwise rows are deleted per
-organization in batches, each its own transaction. Rollups keep the history. Events of organizations that no
+organization in batches by `retention-worker` instances, one `retention` queue message per organization
+(retention_jobs.py), each batch its own transaction. Rollups keep the history. Events of organizations that no
 longer exist expire after the default retention.
 
 Partitions are made by pg_partman where it manages the table (supabase/migrations/20261130090000_partman.sql),
@@ -34,6 +35,7 @@ from psycopg.rows import dict_row
 from pydantic import BaseModel, Field
 
 from shared.core import db, errors
+from shared.monitor import retention_jobs
 from shared.monitor import settings as monitor_settings
 
 
@@ -50,6 +52,9 @@ class RetentionReport(BaseModel):
     rows_in_dropped_partitions: int = 0
     rows_deleted: dict[UUID, int] = Field(default_factory=dict)
     keys_pruned: int = Field(default=0, description="Idempotency keys past their event's retention and re-sends")
+    organizations_queued: int = Field(
+        default=0, description="Organizations queued for retention-worker (rows and keys past their cutoff)"
+    )
     dead_letters_deleted: int = 0
     source_stats_deleted: int = 0
     cron_runs_deleted: int | None = Field(default=None, description="None where pg_cron is not installed")
@@ -73,10 +78,11 @@ def cutoffs(conn: Connection[Any], now: datetime) -> dict[UUID, datetime]:
     }
 
 
-def run(
+def plan(
     transaction: Callable[[], AbstractContextManager[Connection[Any]]], *, now: datetime | None = None
 ) -> RetentionReport:
-    """Apply every organization's retention; safe to run again at any time (it only removes what is due)."""
+    """What the daily cron runs: partition maintenance, whole partitions dropped, the global prunes, and one
+    `retention` message per organization for `retention-worker` (retention_jobs.py) to delete its rows and keys."""
     cfg = monitor_settings.get()
     now = now or datetime.now(UTC)
     default_cutoff = now - timedelta(days=cfg.retention_default_days)
@@ -86,6 +92,7 @@ def run(
     with transaction() as conn:
         per_org = cutoffs(conn, now)
         orphans = set(db.fetch_scalars(conn, "retention_orphan_organizations", {"before": default_cutoff}))
+        key_orgs = set(db.fetch_scalars(conn, "retention_key_organizations"))
         partitions = db.fetch_all(conn, "quality_partitions", None, _Partition)
     report = RetentionReport(cutoffs=per_org, partition_manager=manager, partitions_created=created)
     oldest_cutoff = min([*per_org.values(), default_cutoff])
@@ -104,14 +111,28 @@ def run(
                 continue
             report.partitions_dropped.append(name)
             report.rows_in_dropped_partitions += int(dropped) if dropped is not None else 0
-    targets = {**per_org, **dict.fromkeys(orphans, default_cutoff)}
-    for org, cutoff in sorted(targets.items(), key=lambda kv: str(kv[0])):
-        deleted = _drain(transaction, "retention_delete_batch", {"organization_id": org, "before": cutoff})
-        if deleted:
-            report.rows_deleted[org] = deleted
+    bound_growth(transaction, report, now)
+    # Organizations that no longer exist (events or keys left) expire by the default retention.
+    targets = {**dict.fromkeys(orphans | key_orgs, default_cutoff), **per_org}
     with transaction() as conn:
-        key_orgs = set(db.fetch_scalars(conn, "retention_key_organizations"))
-    bound_growth(transaction, report, {**dict.fromkeys(key_orgs, default_cutoff), **per_org}, now)
+        report.organizations_queued = retention_jobs.plan(
+            conn, targets, now - timedelta(days=cfg.idempotency_resend_days)
+        )
+    return report
+
+
+def run(
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]], *, now: datetime | None = None
+) -> RetentionReport:
+    """Plan, then drain the organizations' retention in this process (the CLI, and local runs); safe to run again
+    at any time (it only removes what is due)."""
+    report = plan(transaction, now=now)
+    more = True
+    while more:
+        drained, more = retention_jobs.drain(transaction)
+        for org, n in drained.rows_deleted.items():
+            report.rows_deleted[org] = report.rows_deleted.get(org, 0) + n
+        report.keys_pruned += drained.keys_pruned
     return report
 
 
@@ -130,18 +151,12 @@ def _drain(
 
 
 def bound_growth(
-    transaction: Callable[[], AbstractContextManager[Connection[Any]]],
-    report: RetentionReport,
-    key_cutoffs: dict[UUID, datetime],
-    now: datetime,
+    transaction: Callable[[], AbstractContextManager[Connection[Any]]], report: RetentionReport, now: datetime
 ) -> None:
-    """Prune idempotency keys (per organization, below its raw-event cutoff and out of the re-send window), old
-    dead letters, old intake counters and pg_cron's run history; adds the counts to `report`."""
+    """Prune old dead letters, old intake counters and pg_cron's run history (each one statement over every
+    organization, in batches); adds the counts to `report`. Idempotency keys are pruned per organization by
+    retention-worker (retention_jobs.py), below the organization's raw-event cutoff and out of the re-send window."""
     cfg = monitor_settings.get()
-    stored_before = now - timedelta(days=cfg.idempotency_resend_days)
-    for org, cutoff in sorted(key_cutoffs.items(), key=lambda kv: str(kv[0])):
-        params = {"organization_id": org, "before": cutoff, "stored_before": stored_before}
-        report.keys_pruned += _drain(transaction, "retention_prune_keys", params)
     for states, days in (
         (["pending", "failed"], cfg.retention_dead_letters_days),
         (["replayed", "discarded"], cfg.retention_dead_letters_resolved_days),

@@ -107,6 +107,14 @@ class MonitorSettings(settings.CoreSettings):
         default=730, description="Business alerts: how far before the recent reviews the review history reaches."
     )
     retention_default_days: int = Field(default=730, description="Raw-event retention when an org sets none.")
+    alerts_queue: str = Field(
+        default="alerts",
+        description="pgmq queue of incident notifications (the monitor run queues them, alert-worker delivers).",
+    )
+    retention_queue: str = Field(
+        default="retention",
+        description="pgmq queue of per-organization retention work (the daily run plans, retention-worker deletes).",
+    )
     retention_batch_size: int = Field(
         default=10_000, description="Rows deleted per statement when retention cannot drop a whole partition."
     )

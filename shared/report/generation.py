@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +27,7 @@ from psycopg import Connection
 from psycopg.rows import dict_row
 from pydantic import BaseModel
 
-from shared.core import db, errors, queries
+from shared.core import db, errors, queries, replica, settings
 from shared.report import access, config, content, dispatch, periods, render, storage, text
 from shared.report import settings as report_settings
 
@@ -85,11 +85,27 @@ def _filename(org: _Org, period: periods.Period, fmt: str) -> str:
     return f"{slug}-{period.kind}-report-{period.code()}.{fmt}"
 
 
+def _numbers(transaction: Transaction, org_id: UUID) -> AbstractContextManager[Connection[Any]]:
+    """Where a report's numbers are read: with DATABASE_READ_URL set, one read-only snapshot that the replica serves
+    when fresh enough (else the primary); unset, the caller's transaction as before. The report's own rows are
+    always written through `transaction`, i.e. the primary."""
+    if not settings.get_settings().database_read_url:
+        return transaction()
+    return _replica_numbers(org_id)
+
+
+@contextlib.contextmanager
+def _replica_numbers(org_id: UUID) -> Iterator[Connection[Any]]:
+    with replica.snapshot() as snap:
+        log.info("report numbers of %s read from the %s (as of %s)", org_id, snap.source, snap.as_of.isoformat())
+        yield snap.conn
+
+
 def _produce(transaction: Transaction, org: _Org, period: periods.Period, report_id: UUID) -> None:
     """Builds, renders and stores the files, then records them; a failure is recorded and re-raised."""
     started = time.monotonic()
     try:
-        with transaction() as conn:
+        with _numbers(transaction, org.id) as conn:
             data = content.build(conn, org.id, period)
         rendered = render.render(data)
         files: dict[str, dict[str, Any]] = {}

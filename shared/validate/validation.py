@@ -277,8 +277,15 @@ def _finish(conn: Connection[Any], batch: list[queues.QueueMessage], work: _Work
     )
 
 
+def _events_in(msg: queues.QueueMessage) -> int:
+    """How many events a queue message carries (a batch of events, or one webhook delivery or oddity)."""
+    found = msg.message.get("events") if isinstance(msg.message, dict) else None
+    return len(found) if isinstance(found, list) else 1
+
+
 def run_batch(transaction: Callable[[], AbstractContextManager[Connection[Any]]]) -> BatchOutcome:
-    """Process one batch from the ingest queue in one transaction; an empty queue gives `messages == 0`.
+    """Process one batch from the ingest queue in one transaction; an empty queue gives `messages == 0`. When
+    the queue is deep the batch grows up to QUEUE_DEEP_READ_EVENTS events (`queues.read_deep`).
 
     A transient error (connection lost, timeout, deadlock, a deploy half done) propagates: the transaction,
     read included, rolls back, so the batch is read again later and its read count is not raised. If the database
@@ -288,11 +295,13 @@ def run_batch(transaction: Callable[[], AbstractContextManager[Connection[Any]]]
     cfg = settings.get_settings()
     try:
         with transaction() as conn:
-            batch = queues.read(
+            batch = queues.read_deep(
                 conn,
                 cfg.ingest_queue,
                 visibility_timeout=cfg.queue_visibility_timeout_seconds,
                 quantity=cfg.queue_batch_size,
+                max_events=cfg.queue_deep_read_events,
+                events_in=_events_in,
             )
             if not batch:
                 return BatchOutcome()

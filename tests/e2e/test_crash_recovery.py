@@ -49,7 +49,8 @@ def _start_validate(database_url: str) -> runner.RunningFunction:
         spec,
         database_url,
         runner.free_port(),
-        {"QUEUE_BATCH_SIZE": "10", "QUEUE_VISIBILITY_TIMEOUT_SECONDS": "2"},
+        # Reads of 10 messages, more of them in the same transaction while the queue is deep, up to 500 events.
+        {"QUEUE_BATCH_SIZE": "10", "QUEUE_DEEP_READ_EVENTS": "500", "QUEUE_VISIBILITY_TIMEOUT_SECONDS": "2"},
     )
     runner.wait_ready(fn)
     return fn
@@ -90,7 +91,8 @@ def test_worker_killed_mid_batch_leaves_nothing_lost_or_duplicated(
             ).fetchone()
             worker.kill()
             blocker.rollback()
-        assert free is not None and free[0] == 30 - 10  # it really was holding a batch of 10 when killed
+        # It really was holding a deep batch when killed: reads of 10, 10 and 5 messages of 20 events (500).
+        assert free is not None and free[0] == 30 - 25
         worker = _start_validate(database_url)
         answer = requests.post(worker.url + "/", timeout=120)
         while answer.json()["more"]:

@@ -72,7 +72,14 @@ def test_two_aggregate_processes_draining_one_queue_count_every_event_once(
     orgs = [make_org(name=f"Studio {i}") for i in range(2)]
     spec = deployment.load().functions["aggregate"]
     workers = [
-        runner.start_function(f"aggregate-{i}", spec, database_url, runner.free_port(), {"AGGREGATE_BATCH_SIZE": "3"})
+        runner.start_function(
+            f"aggregate-{i}",
+            spec,
+            database_url,
+            runner.free_port(),
+            # deep reads of 3 + 3 messages of 5 events: many small transactions, so the processes interleave
+            {"AGGREGATE_BATCH_SIZE": "3", "AGGREGATE_DEEP_READ_EVENTS": "30"},
+        )
         for i in range(2)
     ]
     try:

@@ -110,6 +110,7 @@ def test_two_workers_draining_one_queue_at_once_count_every_event_exactly_once(
             pipeline.validate_all()  # one aggregate message per post
             sent += len(batch)
     monkeypatch.setenv("AGGREGATE_BATCH_SIZE", "2")
+    monkeypatch.setenv("AGGREGATE_DEEP_READ_EVENTS", "40")  # deep reads of 2 + 2 messages: the workers interleave
     settings.clear_cache()
     assert pipeline.queue_length(conn, "aggregate") == 36
     failures: list[BaseException] = []

@@ -177,3 +177,34 @@ def test_the_check_command_prints_every_result_and_exits_1_when_a_check_fails(
     text = capsys.readouterr().out
     assert "FAIL" in text and "reconciliation" in text and "queue_age" in text
     assert "incidents opened 1" in text
+
+
+@responses.activate
+def test_the_monitor_function_queues_notifications_and_the_alert_worker_delivers_each_incident_once(
+    aws: None, make_org: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions_framework import create_app
+
+    from shared.tools import runner
+
+    responses.add(responses.POST, HOOK, status=200)
+    orgs = [make_org(alerts={"webhook_url": HOOK}) for _ in range(3)]
+    for org in orgs:
+        _set_reconcile(conn, org.id, 1)
+    monkeypatch.setenv("INVOKE_SECRET", "cron-secret")
+    settings.clear_cache()
+    auth = {"Authorization": "Bearer cron-secret"}
+    source = str(runner.ROOT / "functions/monitor/main.py")
+    worker = create_app(target="alert_worker", source=source).test_client()
+    assert worker.post("/").status_code == 401
+    for _ in range(2):  # a second run queues nothing twice while the first run's messages wait
+        ran = create_app(target="monitor", source=source).test_client().post("/", headers=auth)
+        assert ran.status_code == 200 and ran.json["alerts"]["notifications"] == 0
+    assert _hook_calls(HOOK) == []  # the run only queued
+    queued = conn.execute("select count(*) from pgmq.q_alerts").fetchone()
+    assert queued == (3,)
+    drained = worker.post("/", headers=auth)
+    assert drained.status_code == 200 and drained.json == {"messages": 3, "notifications": 3, "more": False}
+    bodies = [json.loads(c.request.body) for c in _hook_calls(HOOK)]
+    assert sorted(b["organization_id"] for b in bodies) == sorted(str(o.id) for o in orgs)
+    assert worker.post("/", headers=auth).json["messages"] == 0

@@ -305,7 +305,7 @@ def test_an_erasure_waits_for_a_validate_batch_holding_the_clients_events_and_th
     assert conn.execute("select count(*) from analytics_event_keys").fetchone() == (0,)
 
 
-def test_the_retention_function_runs_for_the_scheduler_only(
+def test_the_retention_functions_run_for_the_scheduler_only_the_cron_plans_and_the_worker_deletes(
     make_org: Callable[..., Any], conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from functions_framework import create_app
@@ -317,8 +317,13 @@ def test_the_retention_function_runs_for_the_scheduler_only(
     store_events(conn, org.id, occurred_at=datetime.now(UTC) - timedelta(days=45), n=2)
     monkeypatch.setenv("INVOKE_SECRET", "cron-secret")
     settings.clear_cache()
-    app = create_app(target="retention_run", source=str(runner.ROOT / "functions/retention/main.py")).test_client()
-    assert app.post("/").status_code == 401
-    answer = app.post("/", headers={"Authorization": "Bearer cron-secret"})
-    assert answer.status_code == 200 and answer.json["rows_deleted"] == {str(org.id): 2}
+    source = str(runner.ROOT / "functions/retention/main.py")
+    cron = create_app(target="retention_run", source=source).test_client()
+    worker = create_app(target="retention_worker", source=source).test_client()
+    assert cron.post("/").status_code == 401 and worker.post("/").status_code == 401
+    planned = cron.post("/", headers={"Authorization": "Bearer cron-secret"})
+    assert planned.status_code == 200 and planned.json["organizations_queued"] >= 1
+    assert conn.execute("select count(*) from analytics_events").fetchone() == (2,)  # the cron only planned
+    drained = worker.post("/", headers={"Authorization": "Bearer cron-secret"})
+    assert drained.status_code == 200 and drained.json["rows_deleted"] == 2 and drained.json["more"] is False
     assert conn.execute("select count(*) from analytics_events").fetchone() == (0,)

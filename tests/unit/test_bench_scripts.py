@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import re
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from shared.tools import runner
 SMALLEST: dict[str, list[str]] = {
     "api": ["--events", "1000", "--cold", "1", "--cached", "1", "--raw", "1"],
     "business_alerts": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--orgs", "1", "--repeat", "1"],
+    "deep_queue": ["--messages", "50", "--rounds", "1"],
     "export": ["--server", "postgresql://postgres@127.0.0.1:5432/postgres", "--events", "1000"],
     "fault_drill": ["--seconds", "5"],
     "freshness": ["--rates", "100", "--seconds", "1", "--throughput-events", "500"],
@@ -46,7 +48,8 @@ SMALLEST: dict[str, list[str]] = {
 
 
 def test_every_bench_script_is_listed_with_its_smallest_options() -> None:
-    scripts = {path.stem for path in (runner.ROOT / "bench").glob("*.py")} - {"__init__", "record", "scratch"}
+    helpers = {"__init__", "record", "scratch", "apibuild"}  # apibuild: the database bench/api.py builds
+    scripts = {path.stem for path in (runner.ROOT / "bench").glob("*.py")} - helpers
     assert scripts == set(SMALLEST)
 
 
@@ -117,8 +120,9 @@ def test_without_a_path_the_record_goes_to_bench_results_named_after_the_script_
     assert record.default_path("api", datetime(2026, 11, 29, 22, 43, 5, tzinfo=UTC)).name == "api-20261129T224305Z.json"
 
 
-def test_a_benchmarks_scratch_database_is_dropped_even_when_the_run_fails() -> None:
+def test_a_benchmarks_scratch_database_is_dropped_even_when_the_run_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     server = "postgresql://postgres@127.0.0.1:5432/postgres"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/the_callers")
     names: list[str] = []
     with pytest.raises(RuntimeError), scratch.database(server, "probe", migrate=False) as url:
         names.append(url.rsplit("dbname=", 1)[-1].split()[0])
@@ -127,3 +131,4 @@ def test_a_benchmarks_scratch_database_is_dropped_even_when_the_run_fails() -> N
         raise RuntimeError("the benchmark failed")
     with psycopg.connect(server) as c:
         assert c.execute("select count(*) from pg_database where datname = %s", names).fetchone() == (0,)
+    assert os.environ["DATABASE_URL"].endswith("/the_callers")  # the caller's database again, not the dropped one

@@ -77,6 +77,17 @@ from pgmq.metrics(%(queue)s);
 select event_id from public.analytics_event_keys
 where organization_id = %(organization_id)s and event_id = any(%(event_ids)s::text[]);
 
+-- name: queue_unless_known
+-- Queues a message of events unless the organization already stores one of their ids; returns those ids (empty: sent).
+with known as (
+  select coalesce(array_agg(k.event_id), '{}') as ids from public.analytics_event_keys k
+  where k.organization_id = %(organization_id)s and k.event_id = any(%(event_ids)s::text[])
+)
+-- CASE runs the send only when no id is known (its subquery is evaluated lazily, when the branch is taken).
+select known.ids as known_ids,
+       case when cardinality(known.ids) = 0 then (select pgmq.send(%(queue)s, %(message)s::jsonb)) end as msg_id
+from known;
+
 -- name: incoming_events_create
 -- A staging table for one transaction's new events, filled by binary COPY (no JSON to build or to parse).
 create temporary table if not exists analytics_incoming_events (
@@ -145,3 +156,11 @@ set received = analytics_source_stats.received + excluded.received,
 -- name: ensure_event_partitions
 -- Creates the monthly event partitions from a month on; returns how many it created.
 select public.analytics_ensure_event_partitions_v1(%(from)s::date, %(months)s) as created;
+
+-- name: wal_insert_position
+-- The primary's WAL insert position in bytes: every transaction committed before this call lies at or below it.
+select (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint;
+
+-- name: wal_replay_position
+-- Whether this server is a standby, and the WAL position in bytes it has replayed (null on a primary).
+select pg_is_in_recovery() as standby, (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint as replayed;

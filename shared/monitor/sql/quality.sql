@@ -241,6 +241,18 @@ where opened_notified_at is null or (resolved_at is not null and resolved_notifi
 order by id
 for update skip locked;
 
+-- name: incident_to_notify
+-- One incident whose opening or resolution has not been notified yet, locked (none when another worker has it).
+select id, organization_id, check_name, subject, opened_at, resolved_at, last_status, last_value, threshold,
+       message, opened_notified_at, resolved_notified_at, deliveries
+from public.analytics_quality_incidents
+where id = %(id)s and (opened_notified_at is null or (resolved_at is not null and resolved_notified_at is null))
+for update skip locked;
+
+-- name: alerts_queue_due
+-- Queues one `alerts` message per incident still to notify unless one waits; returns how many.
+select public.analytics_queue_alerts_v1(%(queue)s) as queued;
+
 -- name: incident_notified
 -- Records the channels delivered for an incident's opening or resolution, and whether all of them were.
 update public.analytics_quality_incidents

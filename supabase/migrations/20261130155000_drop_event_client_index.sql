@@ -1,0 +1,17 @@
+-- The event store loses analytics_events_org_client_idx (organization_id, client_id): every insert paid for it
+-- and no query needs it (issue 17; evidence in docs/_bench_notes/ingestperf.md).
+--
+-- Every statement that reads analytics_events (the named queries of shared/**/sql and the functions of the
+-- migrations) was listed and explained. Only one could use this index: erasure_client_pseudonyms (a client's
+-- pseudonyms, at an erasure request). The erasure's next statement, erasure_delete_events, scans every event
+-- of the organization anyway (it looks for the client's id or pseudonyms as any value of any event), so without
+-- the index the erasure reads the organization's events twice instead of once plus a probe: a rare, operator-
+-- started job. The rollups read events by id (the primary key), the booking state by booking
+-- (analytics_events_org_booking_idx), the views scan; none filters on client_id. On a 1M-event database built
+-- by bench/api.py the index had 0 scans (pg_stat_user_indexes) while the others had hundreds to millions.
+-- Server time of an insert into analytics_events, median of 5 alternated rounds (load average ~10): 71.7 us per
+-- row with the index, 41.8 without.
+--
+-- Dropping the partitioned index drops it on every partition; pg_partman and analytics_ensure_event_partitions_v1
+-- create new partitions with the parent's indexes, so none comes back.
+drop index if exists public.analytics_events_org_client_idx;
