@@ -6,7 +6,6 @@ queue (what the hourly `report` cron runs); `report-worker` instances drain it (
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -18,8 +17,6 @@ from pydantic import BaseModel, Field
 from shared.core import db, errors
 from shared.report import config, content, generation, periods, worker
 from shared.report import settings as report_settings
-
-log = logging.getLogger(__name__)
 
 
 class RunOutcome(BaseModel):
@@ -74,12 +71,6 @@ def plan(transaction: generation.Transaction, *, now: datetime | None = None) ->
     again (the plan row's key is the report's), so a second run in the same hour queues nothing."""
     now = now or datetime.now(UTC)
     outcome = PlanOutcome()
-    try:  # funnel and booking figures read the views: bring them up to date if a refresh is due
-        from shared.refresh import views as refresh
-
-        refresh.run(transaction)
-    except Exception as exc:  # a failed refresh must not stop the reports; their data-quality line says so
-        log.warning("view refresh before reports failed: %s", exc)
     due: dict[tuple[UUID, str, date], bool] = {}
     seen: set[UUID] = set()
     for org_id, kind, start, problem in _due(transaction, now):
