@@ -33,7 +33,7 @@ import wedsync_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import record, scratch
+from bench import cpu, record, scratch
 from shared.aggregate import aggregation
 from shared.core import db, organizations
 from shared.tools import deployment, runner
@@ -79,6 +79,12 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+# The poller's own load is kept small: until 2026-11-30 it asked for both queues' depth and the rollups every 5 ms,
+# which cost PostgreSQL about a sixth of a core at 10,000 events/s (pg_stat_statements), on the cores measured.
+POLL_EVERY = 0.01  # seconds between looks at the rollups: the resolution of a freshness figure
+DEPTH_EVERY = 0.1  # seconds between queue depth samples
+
+
 class Watcher(threading.Thread):
     """Polls the rollups for the batches posted so far and records when each first became visible."""
 
@@ -87,33 +93,57 @@ class Watcher(threading.Thread):
         self.url, self.org = url, org
         self.accepted: dict[str, float] = {}
         self.visible: dict[str, float] = {}
+        self.occurred: dict[str, datetime] = {}  # when each request's marker event occurred (its rollup bucket)
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.max_depth: dict[str, int] = {"ingest": 0, "aggregate": 0}
+        # (monotonic time, ingest depth, aggregate depth), every DEPTH_EVERY seconds: when a backlog starts.
+        self.depths: list[tuple[float, int, int]] = []
 
     def run(self) -> None:
-        since = datetime.now(UTC) - timedelta(minutes=20)
-        with psycopg.connect(self.url, autocommit=True) as conn:
+        with psycopg.connect(self.url, autocommit=True, application_name="bench-poller") as conn:
             while not self.stop.is_set():
                 with self.lock:
                     waiting = [k for k in self.accepted if k not in self.visible]
                 if waiting:
+                    # One primary-key probe per waiting request (its marker's bucket and action): the cost follows
+                    # what is waiting, not how many requests the run has made so far (a scan of every marker row
+                    # of the last minutes, polled 100 times a second, grew into a large share of a core).
                     rows = conn.execute(
-                        "select distinct dim1 from analytics_rollups where organization_id = %s and "
-                        "metric = 'app.action' and bucket >= %s and dim1 = any(%s)",
-                        (self.org, since, waiting),
+                        "select w.d from unnest(%s::timestamptz[], %s::text[]) as w(t, d) where exists ("
+                        "select from analytics_rollups r where r.organization_id = %s and r.metric = 'app.action' "
+                        "and r.bucket = analytics_bucket_v1(w.t) and r.dim1 = w.d)",
+                        ([self.occurred[k] for k in waiting], waiting, self.org),
                     ).fetchall()
                     now = time.monotonic()
                     with self.lock:
                         for (key,) in rows:
                             self.visible.setdefault(key, now)
-                for queue in self.max_depth:
-                    depth = conn.execute("select queue_length from pgmq.metrics(%s)", (queue,)).fetchone()
-                    self.max_depth[queue] = max(self.max_depth[queue], int(depth[0]) if depth else 0)
-                time.sleep(0.005)
+                if not self.depths or time.monotonic() - self.depths[-1][0] >= DEPTH_EVERY:
+                    sample = {}
+                    for queue in self.max_depth:
+                        depth = conn.execute("select queue_length from pgmq.metrics(%s)", (queue,)).fetchone()
+                        sample[queue] = int(depth[0]) if depth else 0
+                        self.max_depth[queue] = max(self.max_depth[queue], sample[queue])
+                    self.depths.append((time.monotonic(), sample["ingest"], sample["aggregate"]))
+                time.sleep(POLL_EVERY)
 
 
-def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float, batch_size: int) -> dict[str, Any]:
+def _cpu(groups: dict[str, int], postmaster: int | None) -> dict[str, float]:
+    found = {"bench process": cpu.this_process_seconds()} | {n: cpu.group_seconds(g) for n, g in groups.items()}
+    return found | ({"postgresql": cpu.server_seconds(postmaster)} if postmaster else {})
+
+
+def run_load(
+    ingest: str,
+    key: str,
+    watcher: Watcher,
+    rate: int,
+    seconds: float,
+    batch_size: int,
+    groups: dict[str, int] | None = None,
+    postmaster: int | None = None,
+) -> dict[str, Any]:
     """Post `rate` events/s for `seconds`, in requests of `batch_size` events, on a fixed schedule."""
     # One attempt per request, as before the client: a request that fails counts as an error, never retried.
     client = wedsync_client.Client(ingest, key, attempts=1, timeout=30)
@@ -134,8 +164,12 @@ def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float,
             errors += 1
             return
         with watcher.lock:
+            watcher.occurred[f"bench_{base + n}"] = now
             watcher.accepted[f"bench_{base + n}"] = at
 
+    server_before = _server_counters(watcher.url)
+    cpu_before = _cpu(groups or {}, postmaster)
+    backends_before = cpu.backend_seconds(watcher.url) if postmaster else {}
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=16) as pool:
         for n in range(total):
@@ -147,6 +181,7 @@ def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float,
                 late += 1
             pool.submit(send, n)
     sent_seconds = time.monotonic() - start
+    server_after = _server_counters(watcher.url)
     depth_while_sending = dict(watcher.max_depth)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -154,10 +189,15 @@ def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float,
             if len(watcher.visible) >= len(watcher.accepted):
                 break
         time.sleep(0.05)
+    cpu_after, done = _cpu(groups or {}, postmaster), time.monotonic()
+    by_backend = cpu.backend_seconds_by_name(backends_before, cpu.backend_seconds(watcher.url)) if postmaster else {}
     with watcher.lock:
         keys = [k for k in watcher.accepted if k.startswith("bench_") and int(k[6:]) >= base]
         lat = [watcher.visible[k] - watcher.accepted[k] for k in keys if k in watcher.visible]
         missing = len(keys) - len(lat)
+        timeline = _timeline(
+            start, sent_seconds, [(watcher.accepted[k], watcher.visible.get(k)) for k in keys], watcher
+        )
     return {
         "rate": rate,
         "achieved": round(len(keys) * batch_size / sent_seconds),
@@ -172,7 +212,62 @@ def run_load(ingest: str, key: str, watcher: Watcher, rate: int, seconds: float,
         "max": max(lat),
         "mean": statistics.fmean(lat),
         "max_queue_depth": depth_while_sending,
+        # What the server did while the load ran: WAL written per event, and checkpoints started (by time or
+        # because max_wal_size filled up: a checkpoint's full-page writes and flushing compete with the load).
+        "server": {
+            "wal_bytes_per_event": (server_after["wal"] - server_before["wal"]) / max(1, len(keys) * batch_size),
+            "checkpoints_timed": server_after["timed"] - server_before["timed"],
+            "checkpoints_requested": server_after["requested"] - server_before["requested"],
+        },
+        "timeline": timeline,
+        # CPU per event of each part, from the first request until every event was visible (or the wait ended);
+        # "bench process" is the load generator, the poller and the local queue dispatchers. Two cores give 200 us
+        # per event at 10,000 events/s: what the parts add up to says whether a rate can be sustained at all.
+        "cpu_us_per_event": {
+            n: round((cpu_after[n] - cpu_before[n]) * 1e6 / max(1, len(keys) * batch_size), 1) for n in cpu_before
+        },
+        # PostgreSQL's share by whose connection it worked for (the rest of "postgresql" is its background
+        # processes: WAL writer, checkpointer, autovacuum, and backends that ended during the run).
+        "postgresql_us_per_event_by_connection": {
+            n: round(v * 1e6 / max(1, len(keys) * batch_size), 1) for n, v in sorted(by_backend.items())
+        },
+        "cores_busy": round(sum(cpu_after[n] - cpu_before[n] for n in cpu_before) / (done - start), 2),
     }
+
+
+def _server_counters(url: str) -> dict[str, int]:
+    """The cluster's WAL position and checkpoint counters (cluster-wide: meaningful on a server nothing else loads)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "select pg_current_wal_insert_lsn() - '0/0'::pg_lsn, checkpoints_timed, checkpoints_req "
+            "from pg_stat_bgwriter"
+        ).fetchone()
+    assert row is not None
+    return {"wal": int(row[0]), "timed": int(row[1]), "requested": int(row[2])}
+
+
+def _timeline(
+    start: float, seconds: float, latencies: list[tuple[float, float | None]], watcher: Watcher, step: float = 5.0
+) -> list[dict[str, Any]]:
+    """Per `step` seconds of the load, by when requests were answered: how many, their p99 freshness, and the
+    deepest each queue got: shows when a backlog starts, not only that there was one."""
+    windows = []
+    t = 0.0
+    while t < seconds:
+        lo, hi = start + t, start + t + step
+        lat = [v - a for a, v in latencies if lo <= a < hi and v is not None]
+        depths = [(i, g) for at, i, g in watcher.depths if lo <= at < hi]
+        windows.append(
+            {
+                "from_second": t,
+                "requests": len(lat),
+                "p99_ms": round(_percentile(lat, 0.99) * 1000) if lat else None,
+                "max_depth_ingest": max((i for i, _ in depths), default=0),
+                "max_depth_aggregate": max((g for _, g in depths), default=0),
+            }
+        )
+        t += step
+    return windows
 
 
 def throughput(url: str, org: organizations.CreatedOrganization, events: int) -> dict[str, Any]:
@@ -241,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         results = []
         pipeline = runner.start(url, poll_seconds=1.0)
+        groups = {n: f.process.pid for n, f in pipeline.functions.items()}  # each started in its own session
+        postmaster = cpu.server_pid(url)
         watcher = Watcher(url, org.id)
         watcher.start()
         try:
@@ -248,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
             for rate in args.rates:
                 batch = args.batch or max(1, min(1000, rate // 20))
                 watcher.max_depth = {"ingest": 0, "aggregate": 0}
-                result = run_load(pipeline.url("ingest"), org.ingest_key, watcher, rate, args.seconds, batch)
+                result = run_load(
+                    pipeline.url("ingest"), org.ingest_key, watcher, rate, args.seconds, batch, groups, postmaster
+                )
                 results.append(result)
                 print(json.dumps(result), flush=True)
         finally:
@@ -267,6 +366,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {r['rate']} | {r['achieved']} | {r['batch']} | {r['requests']} | {r['p50'] * 1000:.0f} | "
                 f"{r['p95'] * 1000:.0f} | {r['p99'] * 1000:.0f} | {r['max'] * 1000:.0f} | {r['missing']} | "
                 f"{r['max_queue_depth']['ingest']} / {r['max_queue_depth']['aggregate']} |"
+            )
+        for r in results:
+            server = r["server"]
+            print(
+                f"\n{r['rate']} events/s: WAL {server['wal_bytes_per_event']:,.0f} bytes per event, checkpoints "
+                f"{server['checkpoints_timed']} timed / {server['checkpoints_requested']} requested (WAL full); "
+                f"CPU us per event {r['cpu_us_per_event']}, of PostgreSQL's by connection "
+                f"{r['postgresql_us_per_event_by_connection']}, cores busy {r['cores_busy']}; "
+                "per 5 s (from second: requests, p99 ms, max depth ingest/aggregate): "
+                + ", ".join(
+                    f"{w['from_second']:.0f}: {w['requests']}, {w['p99_ms']}, "
+                    f"{w['max_depth_ingest']}/{w['max_depth_aggregate']}"
+                    for w in r["timeline"]
+                )
             )
         print(
             f"\naggregate alone: {tp['events']} events in {tp['messages']} messages, {tp['seconds']:.2f} s, "

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from psycopg import conninfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import record
+from bench import cpu, record
 from shared.core import db, embedded, migrations, organizations
 from shared.tools import deployment, runner
 from tests import factories
@@ -55,24 +54,9 @@ def _wait_stored(url: str, expected: int, timeout: float = 600) -> float:
     raise TimeoutError(f"only part of {expected} events were stored")
 
 
-def _group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every live process in a process group (a function's gunicorn arbiter and workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended while we looked
-            continue
-        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ..., utime (12), stime (13)
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
 def _cpu_now(groups: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by this process (the load generator) and by each function's process group."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"load_generator": usage.ru_utime + usage.ru_stime} | {n: _group_cpu_seconds(g) for n, g in groups.items()}
+    return {"load_generator": cpu.this_process_seconds()} | {n: cpu.group_seconds(g) for n, g in groups.items()}
 
 
 def run_http(

@@ -76,13 +76,22 @@ def _events(n: int, prefix: str) -> list[dict[str, Any]]:
     return [factories.make_event(kinds[i % len(kinds)], event_id=f"{prefix}-{i}") for i in range(n)]
 
 
-def _measured(run: Callable[[], None], events: int) -> tuple[dict[str, Any], pstats.Stats]:
+def _wal_position(url: str) -> int:
+    """The server's current WAL insert position in bytes (cluster-wide: run on a server nothing else writes to)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        (lsn,) = conn.execute("select pg_current_wal_insert_lsn() - '0/0'::pg_lsn").fetchone()  # type: ignore[misc]
+    return int(lsn)
+
+
+def _measured(url: str, run: Callable[[], None], events: int) -> tuple[dict[str, Any], pstats.Stats]:
     profile = cProfile.Profile()
+    wal0 = _wal_position(url)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     profile.enable()
     run()
     profile.disable()
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    wal = _wal_position(url) - wal0
     stats = pstats.Stats(profile)
     figures = {
         "events": events,
@@ -92,6 +101,8 @@ def _measured(run: Callable[[], None], events: int) -> tuple[dict[str, Any], pst
         "cpu_us_per_event": cpu / events * 1e6,
         "waiting_us_per_event": max(wall - cpu, 0.0) / events * 1e6,
         "events_per_second": events / wall,
+        # Write-ahead log per event: what a sustained load costs the disk and the checkpoints (docs/scaling.md).
+        "wal_bytes_per_event": wal / events,
     }
     return figures, stats
 
@@ -159,7 +170,7 @@ def profile_stages(url: str, events: int, batch: int, top: int) -> dict[str, Any
 
     results: dict[str, Any] = {}
     for stage, run in (("ingest", ingest), ("validate", validate), ("aggregate", aggregate)):
-        figures, stats = _measured(run, events)
+        figures, stats = _measured(url, run, events)
         results[stage] = {**figures, "steps": _steps(stage, stats, events), "top": _top(stats, events, top)}
     return results
 
@@ -194,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"## {stage}: {r['events']} events, {r['events_per_second']:,.0f} ev/s in this process; per event "
             f"wall {r['wall_us_per_event']:.1f} us, CPU {r['cpu_us_per_event']:.1f} us, waiting "
-            f"{r['waiting_us_per_event']:.1f} us"
+            f"{r['waiting_us_per_event']:.1f} us, WAL {r['wal_bytes_per_event']:,.0f} bytes"
         )
         print("| step | us/event (cumulative) | calls |\n|---|---|---|")
         for s in r["steps"]:

@@ -107,6 +107,9 @@ def start_function(
     """Serve one function with functions-framework (gunicorn) on 127.0.0.1:port."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # libpq names each connection after its function (pg_stat_activity.application_name): who holds which
+    # connection, and what each stage costs the server (bench/cpu.py).
+    env.setdefault("PGAPPNAME", f"wedsync-{name}")
     command = [
         sys.executable,
         "-m",
