@@ -20,7 +20,6 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,7 @@ import wedsync_client
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import cpu, record, scratch
+from bench import watcher as watcher_mod
 from shared.aggregate import aggregation
 from shared.core import db, organizations
 from shared.tools import deployment, runner
@@ -74,61 +74,6 @@ def _mixed(batch: int, i: int, when: datetime) -> dict[str, Any]:
     }
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-# The poller's own load is kept small: until 2026-11-30 it asked for both queues' depth and the rollups every 5 ms,
-# which cost PostgreSQL about a sixth of a core at 10,000 events/s (pg_stat_statements), on the cores measured.
-POLL_EVERY = 0.01  # seconds between looks at the rollups: the resolution of a freshness figure
-DEPTH_EVERY = 0.1  # seconds between queue depth samples
-
-
-class Watcher(threading.Thread):
-    """Polls the rollups for the batches posted so far and records when each first became visible."""
-
-    def __init__(self, url: str, org: uuid.UUID) -> None:
-        super().__init__(daemon=True)
-        self.url, self.org = url, org
-        self.accepted: dict[str, float] = {}
-        self.visible: dict[str, float] = {}
-        self.occurred: dict[str, datetime] = {}  # when each request's marker event occurred (its rollup bucket)
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.max_depth: dict[str, int] = {"ingest": 0, "aggregate": 0}
-        # (monotonic time, ingest depth, aggregate depth), every DEPTH_EVERY seconds: when a backlog starts.
-        self.depths: list[tuple[float, int, int]] = []
-
-    def run(self) -> None:
-        with psycopg.connect(self.url, autocommit=True, application_name="bench-poller") as conn:
-            while not self.stop.is_set():
-                with self.lock:
-                    waiting = [k for k in self.accepted if k not in self.visible]
-                if waiting:
-                    # One primary-key probe per waiting request (its marker's bucket and action): the cost follows
-                    # what is waiting, not how many requests the run has made so far (a scan of every marker row
-                    # of the last minutes, polled 100 times a second, grew into a large share of a core).
-                    rows = conn.execute(
-                        "select w.d from unnest(%s::timestamptz[], %s::text[]) as w(t, d) where exists ("
-                        "select from analytics_rollups r where r.organization_id = %s and r.metric = 'app.action' "
-                        "and r.bucket = analytics_bucket_v1(w.t) and r.dim1 = w.d)",
-                        ([self.occurred[k] for k in waiting], waiting, self.org),
-                    ).fetchall()
-                    now = time.monotonic()
-                    with self.lock:
-                        for (key,) in rows:
-                            self.visible.setdefault(key, now)
-                if not self.depths or time.monotonic() - self.depths[-1][0] >= DEPTH_EVERY:
-                    sample = {}
-                    for queue in self.max_depth:
-                        depth = conn.execute("select queue_length from pgmq.metrics(%s)", (queue,)).fetchone()
-                        sample[queue] = int(depth[0]) if depth else 0
-                        self.max_depth[queue] = max(self.max_depth[queue], sample[queue])
-                    self.depths.append((time.monotonic(), sample["ingest"], sample["aggregate"]))
-                time.sleep(POLL_EVERY)
-
-
 def _cpu(groups: dict[str, int], postmaster: int | None) -> dict[str, float]:
     found = {"bench process": cpu.this_process_seconds()} | {n: cpu.group_seconds(g) for n, g in groups.items()}
     return found | ({"postgresql": cpu.server_seconds(postmaster)} if postmaster else {})
@@ -137,7 +82,7 @@ def _cpu(groups: dict[str, int], postmaster: int | None) -> dict[str, float]:
 def run_load(
     ingest: str,
     key: str,
-    watcher: Watcher,
+    watcher: watcher_mod.Watcher,
     rate: int,
     seconds: float,
     batch_size: int,
@@ -167,7 +112,7 @@ def run_load(
             watcher.occurred[f"bench_{base + n}"] = now
             watcher.accepted[f"bench_{base + n}"] = at
 
-    server_before = _server_counters(watcher.url)
+    server_before = watcher_mod.server_counters(watcher.url)
     cpu_before = _cpu(groups or {}, postmaster)
     backends_before = cpu.backend_seconds(watcher.url) if postmaster else {}
     start = time.monotonic()
@@ -181,7 +126,7 @@ def run_load(
                 late += 1
             pool.submit(send, n)
     sent_seconds = time.monotonic() - start
-    server_after = _server_counters(watcher.url)
+    server_after = watcher_mod.server_counters(watcher.url)
     depth_while_sending = dict(watcher.max_depth)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -195,7 +140,7 @@ def run_load(
         keys = [k for k in watcher.accepted if k.startswith("bench_") and int(k[6:]) >= base]
         lat = [watcher.visible[k] - watcher.accepted[k] for k in keys if k in watcher.visible]
         missing = len(keys) - len(lat)
-        timeline = _timeline(
+        timeline = watcher_mod.timeline(
             start, sent_seconds, [(watcher.accepted[k], watcher.visible.get(k)) for k in keys], watcher
         )
     return {
@@ -206,9 +151,9 @@ def run_load(
         "errors": errors,
         "late_sends": late,
         "missing": missing,
-        "p50": _percentile(lat, 0.50),
-        "p95": _percentile(lat, 0.95),
-        "p99": _percentile(lat, 0.99),
+        "p50": watcher_mod.percentile(lat, 0.50),
+        "p95": watcher_mod.percentile(lat, 0.95),
+        "p99": watcher_mod.percentile(lat, 0.99),
         "max": max(lat),
         "mean": statistics.fmean(lat),
         "max_queue_depth": depth_while_sending,
@@ -233,41 +178,6 @@ def run_load(
         },
         "cores_busy": round(sum(cpu_after[n] - cpu_before[n] for n in cpu_before) / (done - start), 2),
     }
-
-
-def _server_counters(url: str) -> dict[str, int]:
-    """The cluster's WAL position and checkpoint counters (cluster-wide: meaningful on a server nothing else loads)."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "select pg_current_wal_insert_lsn() - '0/0'::pg_lsn, checkpoints_timed, checkpoints_req "
-            "from pg_stat_bgwriter"
-        ).fetchone()
-    assert row is not None
-    return {"wal": int(row[0]), "timed": int(row[1]), "requested": int(row[2])}
-
-
-def _timeline(
-    start: float, seconds: float, latencies: list[tuple[float, float | None]], watcher: Watcher, step: float = 5.0
-) -> list[dict[str, Any]]:
-    """Per `step` seconds of the load, by when requests were answered: how many, their p99 freshness, and the
-    deepest each queue got: shows when a backlog starts, not only that there was one."""
-    windows = []
-    t = 0.0
-    while t < seconds:
-        lo, hi = start + t, start + t + step
-        lat = [v - a for a, v in latencies if lo <= a < hi and v is not None]
-        depths = [(i, g) for at, i, g in watcher.depths if lo <= at < hi]
-        windows.append(
-            {
-                "from_second": t,
-                "requests": len(lat),
-                "p99_ms": round(_percentile(lat, 0.99) * 1000) if lat else None,
-                "max_depth_ingest": max((i for i, _ in depths), default=0),
-                "max_depth_aggregate": max((g for _, g in depths), default=0),
-            }
-        )
-        t += step
-    return windows
 
 
 def throughput(url: str, org: organizations.CreatedOrganization, events: int) -> dict[str, Any]:
@@ -340,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = runner.start(url)
         groups = {n: f.process.pid for n, f in pipeline.functions.items()}  # each started in its own session
         postmaster = cpu.server_pid(url)
-        watcher = Watcher(url, org.id)
+        watcher = watcher_mod.Watcher(url, org.id)
         watcher.start()
         try:
             time.sleep(2)

@@ -222,6 +222,7 @@ def _start(design: str, url: str) -> tuple[Any, str]:
 
 def run_design(design: str, url: str, org: Any, args: argparse.Namespace) -> dict[str, Any]:
     from bench import freshness
+    from bench import watcher as poller
 
     running, ingest_url = _start(design, url)
     figures: dict[str, Any] = {}
@@ -234,7 +235,7 @@ def run_design(design: str, url: str, org: Any, args: argparse.Namespace) -> dic
             )
             print(design, json.dumps(result), flush=True)
         figures["rollups"] = rollup_totals(url)
-        watcher = freshness.Watcher(url, org.id)
+        watcher = poller.Watcher(url, org.id)
         watcher.start()
         try:
             for rate in args.rates:
