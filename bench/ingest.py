@@ -54,13 +54,21 @@ def _wait_stored(url: str, expected: int, timeout: float = 600) -> float:
     raise TimeoutError(f"only part of {expected} events were stored")
 
 
-def _cpu_now(groups: dict[str, int]) -> dict[str, float]:
+def _cpu_now(groups: dict[str, int], postmaster: int | None = None) -> dict[str, float]:
     """CPU seconds used so far by this process (the load generator) and by each function's process group."""
-    return {"load_generator": cpu.this_process_seconds()} | {n: cpu.group_seconds(g) for n, g in groups.items()}
+    found = {"load_generator": cpu.this_process_seconds()} | {n: cpu.group_seconds(g) for n, g in groups.items()}
+    return found | ({"postgresql": cpu.server_seconds(postmaster)} if postmaster else {})
 
 
 def run_http(
-    url: str, ingest_url: str, key: str, batch: int, total: int, clients: int, groups: dict[str, int] | None = None
+    url: str,
+    ingest_url: str,
+    key: str,
+    batch: int,
+    total: int,
+    clients: int,
+    groups: dict[str, int] | None = None,
+    postmaster: int | None = None,
 ) -> dict[str, Any]:
     events = _events(total, f"b{batch}-{uuid.uuid4().hex[:6]}")
     batches = [events[i : i + batch] for i in range(0, total, batch)]
@@ -77,7 +85,7 @@ def run_http(
         latencies.append(time.perf_counter() - t0)
         assert not report.failed and report.retries == 0, report.failed
 
-    cpu_before = _cpu_now(groups or {})
+    cpu_before = _cpu_now(groups or {}, postmaster)
     start = time.monotonic()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(post, batches))
@@ -85,7 +93,7 @@ def run_http(
     cpu_sent = _cpu_now({})
     client.close()
     stored = _wait_stored(url, before + total)
-    cpu_after = _cpu_now(groups or {})
+    cpu_after = _cpu_now(groups or {}, postmaster)
     return {
         "batch": batch,
         "events": total,
@@ -206,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
                     int(totals.get(batch, 100 * batch) * args.scale),
                     args.clients,
                     groups,
+                    cpu.server_pid(url),
                 )
                 for batch in args.batches
             ]
@@ -223,15 +232,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "| batch | events | HTTP 202 ev/s | end-to-end ev/s (stored) | request p50 ms | request p99 ms | "
-        "CPU us/request: load generator / ingest / validate |"
+        "CPU us/request: load generator / ingest / validate / PostgreSQL |"
     )
     print("|---|---|---|---|---|---|---|")
     for r in results:
-        cpu = r["cpu_us_per_request"]
+        used = r["cpu_us_per_request"]
         print(
             f"| {r['batch']} | {r['events']} | {r['ingest_eps']:,.0f} | {r['end_to_end_eps']:,.0f} | "
             f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{cpu['load_generator']:,.0f} / {cpu.get('ingest', 0):,.0f} / {cpu.get('validate', 0):,.0f} |"
+            f"{used['load_generator']:,.0f} / {used.get('ingest', 0):,.0f} / {used.get('validate', 0):,.0f} / "
+            f"{used.get('postgresql', 0):,.0f} |"
         )
     print(f"| COPY baseline | {int(100_000 * args.scale)} | | {copy_eps:,.0f} | | |")
     record.write(
