@@ -29,14 +29,23 @@ from shared.catalog import currencies, privacy
 
 SCHEMA_VERSION: Literal[1] = 1
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_DEFAULT_SKEW = timedelta(minutes=10)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,24}$")
 # RFC 3339 date-time; the offset may be left out, and then the organization's time zone applies.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})?$")
 
 
+# A slug that is already in its normal form (most are): nothing to rewrite.
+_NORMAL_SLUG = re.compile(r"[a-z0-9][a-z0-9_.]{0,63}")
+_SEPARATORS = re.compile(r"[\s-]+")
+
+
 def _slug(value: str) -> str:
-    normalised = re.sub(r"[\s-]+", "_", value.strip().lower())
+    if _NORMAL_SLUG.fullmatch(value):
+        return value
+    normalised = _SEPARATORS.sub("_", value.strip().lower())
     if not _SLUG.match(normalised):
         raise ValueError("must be a short name: letters, digits, '_', '.', '-' (1 to 64 characters)")
     return normalised
@@ -50,7 +59,7 @@ def _currency(value: str) -> str:
 
 
 def _email(value: str) -> str:
-    if privacy.PSEUDONYM.match(value) or re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+    if privacy.PSEUDONYM.match(value) or _EMAIL.fullmatch(value):
         return value
     raise ValueError("must be an email address")
 
@@ -80,7 +89,7 @@ def _no_personal_data(value: str, info: ValidationInfo) -> str:
 
 def _no_email(value: str) -> str:
     """Identifiers are often long digit strings, so only email addresses are looked for in them."""
-    if privacy.find(value, (), phones=False):
+    if "@" in value and privacy.find(value, (), phones=False):
         raise ValueError("must not hold personal data (an email address found): use an opaque id")
     return value
 
@@ -155,7 +164,7 @@ class EventBase(Model):
         # that tzinfo for its offset each time, several times the cost of the whole conversion.
         value = value.astimezone(UTC)
         now: datetime = context.get("now") or datetime.now(UTC)
-        skew: timedelta = context.get("max_future_skew") or timedelta(minutes=10)
+        skew: timedelta = context.get("max_future_skew") or _DEFAULT_SKEW
         if value > now + skew:
             raise ValueError(f"must not be more than {int(skew.total_seconds())} seconds in the future")
         if value < _EARLIEST:

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import hypothesis
 import pytest
 from pydantic import ValidationError
 
-from shared.catalog import currencies, events, privacy
+from shared.catalog import currencies, envelope, events, privacy
 from shared.core import queries
 from shared.tools import cli
 from tests import factories
@@ -300,3 +302,25 @@ def test_a_missing_migrations_folder_is_an_error_not_an_empty_schema(tmp_path: A
     monkeypatch.setenv("WEDSYNC_MIGRATIONS_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match="WEDSYNC_MIGRATIONS_DIR"):
         migrations.discover()
+
+
+def _slug_by_rewriting(value: str) -> str | None:
+    """The slug rule as written before its fast path: strip, lower-case, runs of spaces and '-' become '_'."""
+    normalised = re.sub(r"[\s-]+", "_", value.strip().lower())
+    return normalised if re.match(r"^[a-z0-9][a-z0-9_.-]{0,63}$", normalised) else None
+
+
+@hypothesis.given(
+    hypothesis.strategies.one_of(
+        hypothesis.strategies.text(alphabet="abcXYZ019_.- \t\n-", max_size=70),
+        hypothesis.strategies.from_regex(r"[a-z0-9][a-z0-9_.]{0,70}", fullmatch=True),
+        hypothesis.strategies.text(max_size=70),
+    )
+)
+def test_a_slug_is_kept_or_normalised_exactly_as_by_rewriting_it(value: str) -> None:
+    expected = _slug_by_rewriting(value)
+    try:
+        got: str | None = envelope._slug(value)
+    except ValueError:
+        got = None
+    assert got == expected
