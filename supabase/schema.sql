@@ -820,7 +820,7 @@ create function public.analytics_adopt_partman_v1() returns text
     language plpgsql volatile as 'sha256:5b50c805ed7abbd7e2f510145097b7ad0396bf43b14d9e2559069c966816834c';
 
 create function public.analytics_aggregate_events_v1(p_ids bigint[], p_from timestamp with time zone, p_to timestamp with time zone) returns TABLE(organization_id uuid, events bigint, data_version bigint, views_pending boolean)
-    language plpgsql volatile as 'sha256:759ba78b994a2c15f37f878334cd9099ec96ecf48eb7648b4673ec572a0de586';
+    language plpgsql volatile as 'sha256:15755eb82dc49d7830468bd9068d695dedf3130ae9f458cb2aea561640c1adef';
 
 create function public.analytics_bucket_v1(p_at timestamp with time zone) returns timestamp with time zone
     language sql immutable parallel safe as 'sha256:1affb88bf6d323282e6ceff8703ca628828726b7a8906489f7a5a0f729c11473';
