@@ -23,12 +23,14 @@ again as (
 planned as (
   select * from fresh union all select * from again
 )
-select count(*) from pgmq.send_batch(
-  %(queue)s,
-  coalesce((select array_agg(jsonb_build_object('organization_id', organization_id, 'kind', kind,
-                                                'period_start', period_start)
-                             order by period_start, organization_id, kind)
-            from planned), '{}'::jsonb[]));
+-- Nothing planned sends nothing: newer pgmq refuses an empty batch (its SQL-only build, used with the embedded
+-- server, checks; 1.4.4 does not), and CASE only evaluates the send when there is something to send.
+select case when m.msgs is null then 0 else (select count(*) from pgmq.send_batch(%(queue)s, m.msgs)) end as count
+from (
+  select array_agg(jsonb_build_object('organization_id', organization_id, 'kind', kind, 'period_start', period_start)
+                   order by period_start, organization_id, kind) as msgs
+  from planned
+) m;
 
 -- name: report_plan_done
 -- Marks a planned report as made (in the worker's transaction, with the queue delete).
