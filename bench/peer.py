@@ -80,7 +80,8 @@ def peer_ingest(request: flask.Request) -> flask.Response:
             stored = eventstore.store(conn, rows)
     except errors.PipelineError as exc:
         return web.problem(503, "unavailable", str(exc)[:200])
-    return web.json_response({"accepted": len(stored), "duplicates": len(raws) - len(stored)}, 202)
+    accepted = sum(len(g.ids) for g in stored)
+    return web.json_response({"accepted": accepted, "duplicates": len(raws) - accepted}, 202)
 
 
 def _events(n: int, prefix: str) -> list[dict[str, Any]]:

@@ -61,14 +61,15 @@ def row(event: dict[str, Any], organization_id: UUID, currency: str, source: str
 
 
 @dataclass(frozen=True)
-class StoredRow:
-    """An event `store` inserted (one not stored before)."""
+class StoredGroup:
+    """The events `store` inserted (those not stored before) of one organization and source: their ids and the
+    span of their occurred_at. Grouped by the database, so a batch of thousands comes back as a few rows."""
 
-    id: int
     organization_id: UUID
-    event_type: str
-    occurred_at: datetime
     source: str
+    ids: list[int]
+    occurred_from: datetime
+    occurred_to: datetime
 
 
 def _values(rows: Sequence[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
@@ -98,12 +99,13 @@ def _values(rows: Sequence[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
         )
 
 
-def store(conn: Connection[Any], rows: Sequence[dict[str, Any]]) -> list[StoredRow]:
-    """Store the rows whose (organization, event id) is new, in the caller's transaction; returns those.
+def store(conn: Connection[Any], rows: Sequence[dict[str, Any]]) -> list[StoredGroup]:
+    """Store the rows whose (organization, event id) is new, in the caller's transaction; returns those, grouped
+    by organization and source.
 
     Rows must not repeat an (organization, event id) among themselves."""
     if not rows:
         return []
     conn.execute(queries.get("incoming_events_create"))
     db.copy_rows(conn, "incoming_events_copy", [t for _, t in COLUMNS], _values(rows))
-    return db.fetch_all(conn, "incoming_events_store", None, StoredRow)
+    return db.fetch_all(conn, "incoming_events_store", None, StoredGroup)

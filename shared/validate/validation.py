@@ -232,12 +232,12 @@ def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
     """Insert the batch's rows; returns (stored, duplicates) and queues the stored ids for aggregation."""
     cfg = settings.get_settings()
     unique = _first_occurrences(work.rows)
-    stored_rows = eventstore.store(conn, unique)
+    groups = eventstore.store(conn, unique)
     stored_keys: dict[tuple[str, str], int] = defaultdict(int)
-    by_org: dict[UUID, list[tuple[int, datetime]]] = defaultdict(list)
-    for stored in stored_rows:
-        by_org[stored.organization_id].append((stored.id, stored.occurred_at))
-        stored_keys[(str(stored.organization_id), stored.source)] += 1
+    by_org: dict[UUID, list[eventstore.StoredGroup]] = defaultdict(list)
+    for group in groups:
+        by_org[group.organization_id].append(group)
+        stored_keys[(str(group.organization_id), group.source)] += len(group.ids)
     attempted: dict[tuple[str, str], int] = defaultdict(int)
     received_at: dict[tuple[str, str], str] = {}
     for row in work.rows:
@@ -253,14 +253,15 @@ def _store(conn: Connection[Any], work: _Work) -> tuple[int, int]:
         [
             contracts.StoredEvents(
                 organization_id=org,
-                ids=[pk for pk, _ in items],
-                occurred_from=min(t for _, t in items),
-                occurred_to=max(t for _, t in items),
+                ids=[pk for g in found for pk in g.ids],
+                occurred_from=min(g.occurred_from for g in found),
+                occurred_to=max(g.occurred_to for g in found),
             )
-            for org, items in sorted(by_org.items())
+            for org, found in sorted(by_org.items())
         ],
     )
-    return len(stored_rows), len(work.rows) - len(stored_rows)
+    stored = sum(len(g.ids) for g in groups)
+    return stored, len(work.rows) - stored
 
 
 def _finish(conn: Connection[Any], batch: list[queues.QueueMessage], work: _Work) -> BatchOutcome:

@@ -103,7 +103,8 @@ copy pg_temp.analytics_incoming_events (organization_id, event_id, event_type, s
 
 -- name: incoming_events_store
 -- Moves the staged events into the event store, each not seen before (keys claimed in key order so concurrent
--- writers never deadlock), leaving the staging table empty; returns what was stored.
+-- writers never deadlock), leaving the staging table empty; returns what was stored, per organization and
+-- source: the new ids and the span of their occurred_at (one row per group, not per event).
 with input as (
   delete from pg_temp.analytics_incoming_events returning *
 ), claimed as (
@@ -111,13 +112,18 @@ with input as (
   select organization_id, event_id, occurred_at from input order by organization_id, event_id
   on conflict do nothing
   returning organization_id, event_id, id
+), stored as (
+  insert into public.analytics_events (id, organization_id, event_id, event_type, schema_version, occurred_at,
+    received_at, source, client_id, booking_id, amount_minor, currency, properties)
+  select c.id, i.organization_id, i.event_id, i.event_type, i.schema_version, i.occurred_at, i.received_at,
+    i.source, i.client_id, i.booking_id, i.amount_minor, i.currency, i.properties
+  from input i join claimed c using (organization_id, event_id)
+  returning id, organization_id, occurred_at, source
 )
-insert into public.analytics_events (id, organization_id, event_id, event_type, schema_version, occurred_at,
-  received_at, source, client_id, booking_id, amount_minor, currency, properties)
-select c.id, i.organization_id, i.event_id, i.event_type, i.schema_version, i.occurred_at, i.received_at,
-  i.source, i.client_id, i.booking_id, i.amount_minor, i.currency, i.properties
-from input i join claimed c using (organization_id, event_id)
-returning id, organization_id, event_type, occurred_at, source;
+select organization_id, source, array_agg(id) as ids, min(occurred_at) as occurred_from,
+       max(occurred_at) as occurred_to
+from stored
+group by organization_id, source;
 
 -- name: record_dead_letters
 -- Keeps rejected payloads with every reason; a repeat of the same payload counts as another attempt, with the
