@@ -77,16 +77,20 @@ def _rates(conn: Connection[Any]) -> home.ReadRates:
     """Reads exchange rates owner-side: `fx_rates` is the pipeline's reference data, not a tenant's rows."""
 
     def read(pairs: Iterable[tuple[str, date]]) -> dict[tuple[str, date], fx.Rate | None]:
+        wanted = set(pairs)
+        if not wanted:  # nothing to convert (all money in the home currency): no role switch, no read
+            return {}
         with serving.owner_side(conn):
-            return fx.lookup(conn, pairs)
+            return fx.lookup(conn, wanted)
 
     return read
 
 
 def overview(conn: Connection[Any], org: serving.OrgState, q: questions.OverviewQuery) -> Overview:
     span = q.span
-    now = rollups.totals(conn, org.id, span.start, span.end)
-    before = rollups.totals(conn, org.id, span.previous_start, span.previous_end)
+    zone = timeframes.load_org(conn, org.id)
+    now = rollups.totals(conn, org.id, span.start, span.end, org=zone)
+    before = rollups.totals(conn, org.id, span.previous_start, span.previous_end, org=zone)
     out: list[Change] = []
     for name, values in now.metrics.items():
         unit = registry.REGISTRY[name].unit
@@ -108,7 +112,9 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
                     change_ratio=ratio,
                 )
             )
-    zone = timeframes.load_org(conn, org.id)
+    home_now, home_before = home.metrics_over(
+        conn, zone, [(span.start, span.end), (span.previous_start, span.previous_end)], _rates(conn)
+    )
     return Overview(
         timezone=org.tz.key,
         start=span.start,
@@ -117,8 +123,8 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
         previous_end=span.previous_end,
         compare=q.compare,
         metrics=out,
-        home_currency=home.metrics(conn, zone, span.start, span.end, _rates(conn)),
-        home_currency_previous=home.metrics(conn, zone, span.previous_start, span.previous_end, _rates(conn)),
+        home_currency=home_now,
+        home_currency_previous=home_before,
     )
 
 
@@ -154,11 +160,12 @@ def funnel(conn: Connection[Any], org: serving.OrgState, q: questions.FunnelQuer
 
 def revenue(conn: Connection[Any], org: serving.OrgState, q: questions.RevenueQuery) -> RevenueAnswer:
     span = q.span
+    zone = timeframes.load_org(conn, org.id)
     return RevenueAnswer(
         start=span.start,
         end=span.end,
-        currencies=rollups.revenue(conn, org.id, span.start, span.end),
-        home_currency=home.revenue(conn, org.id, span.start, span.end, _rates(conn)),
+        currencies=rollups.revenue(conn, org.id, span.start, span.end, org=zone),
+        home_currency=home.revenue(conn, org.id, span.start, span.end, _rates(conn), org=zone),
     )
 
 
