@@ -19,7 +19,6 @@ convert(rows, home, read_rates) -> Converted.
 from __future__ import annotations
 
 import bisect
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
