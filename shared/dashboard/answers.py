@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from shared.core import queues
 from shared.dashboard import auth, questions, serving, sharelinks
 from shared.dashboard import settings as dashboard_settings
-from shared.metrics import funnels, fx, home, registry, rollups, timeframes, weddings
+from shared.metrics import funnels, fx, home, registry, rollups, weddings
 from shared.report import access
 
 
@@ -80,7 +80,8 @@ def _rates(conn: Connection[Any]) -> home.ReadRates:
         wanted = set(pairs)
         if not wanted:  # nothing to convert (all money in the home currency): no role switch, no read
             return {}
-        with serving.owner_side(conn):
+        # One pipeline: the role switch travels with the read, the switch back with the commit of the pipeline.
+        with conn.pipeline(), serving.owner_side(conn):
             return fx.lookup(conn, wanted)
 
     return read
@@ -88,7 +89,7 @@ def _rates(conn: Connection[Any]) -> home.ReadRates:
 
 def overview(conn: Connection[Any], org: serving.OrgState, q: questions.OverviewQuery) -> Overview:
     span = q.span
-    zone = timeframes.load_org(conn, org.id)
+    zone = org.zone
     now = rollups.totals(conn, org.id, span.start, span.end, org=zone)
     before = rollups.totals(conn, org.id, span.previous_start, span.previous_end, org=zone)
     out: list[Change] = []
@@ -131,12 +132,13 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
 def timeseries(conn: Connection[Any], org: serving.OrgState, q: questions.TimeseriesQuery) -> rollups.Timeseries:
     span = q.span
     if q.currency == "home":
-        zone = timeframes.load_org(conn, org.id)
-        return home.timeseries(conn, zone, q.metric, q.interval, span.start, span.end, _rates(conn))
-    answer = rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
+        return home.timeseries(conn, org.zone, q.metric, q.interval, span.start, span.end, _rates(conn))
+    answer = rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end, org=org.zone)
     if q.compare is None:
         return answer
-    before = rollups.timeseries(conn, org.id, q.metric, q.interval, span.previous_start, span.previous_end)
+    before = rollups.timeseries(
+        conn, org.id, q.metric, q.interval, span.previous_start, span.previous_end, org=org.zone
+    )
     return answer.model_copy(
         update={
             "comparison": before.series,
@@ -148,7 +150,7 @@ def timeseries(conn: Connection[Any], org: serving.OrgState, q: questions.Timese
 
 def breakdown(conn: Connection[Any], org: serving.OrgState, q: questions.BreakdownQuery) -> rollups.Breakdown:
     span = q.span
-    return rollups.breakdown(conn, org.id, q.metric, q.by, span.start, span.end)
+    return rollups.breakdown(conn, org.id, q.metric, q.by, span.start, span.end, org=org.zone)
 
 
 def funnel(conn: Connection[Any], org: serving.OrgState, q: questions.FunnelQuery) -> FunnelAnswer:
@@ -160,7 +162,7 @@ def funnel(conn: Connection[Any], org: serving.OrgState, q: questions.FunnelQuer
 
 def revenue(conn: Connection[Any], org: serving.OrgState, q: questions.RevenueQuery) -> RevenueAnswer:
     span = q.span
-    zone = timeframes.load_org(conn, org.id)
+    zone = org.zone
     return RevenueAnswer(
         start=span.start,
         end=span.end,
@@ -189,12 +191,11 @@ def organization(viewer: auth.Viewer) -> serving.Compute:
     """The organization's calendar for this viewer (never cached: it names the caller's rights and today)."""
 
     def compute(conn: Connection[Any], org: serving.OrgState, q: questions.NoQuery) -> Organization:
-        found = timeframes.load_org(conn, org.id)
         opened = sharelinks.PANELS if viewer.panels is None else viewer.panels
         return Organization(
             timezone=org.tz.key,
             today=datetime.now(UTC).astimezone(org.tz).date(),
-            week_start=found.week_start,
+            week_start=org.week_start,
             currency=org.currency,
             signed_in_as=viewer.via,
             admin="admin" in viewer.scopes,

@@ -221,15 +221,23 @@ def _label(tz: ZoneInfo, interval: timeframes.Interval, key: datetime) -> dateti
 
 
 def timeseries(
-    conn: Connection[Any], org_id: UUID, metric: str, interval: timeframes.Interval, start: datetime, end: datetime
+    conn: Connection[Any],
+    org_id: UUID,
+    metric: str,
+    interval: timeframes.Interval,
+    start: datetime,
+    end: datetime,
+    *,
+    org: timeframes.Org | None = None,
 ) -> Timeseries:
     """One point per hour, day, week (the organization's) or month of [start, end) in its zone, empty periods
-    filled (0, or null for ratios with no denominator); money metrics give one series per currency."""
+    filled (0, or null for ratios with no denominator); money metrics give one series per currency. `org`: the
+    organization already loaded (saves a read)."""
     timeframes.check_window(start, end)
     if interval not in ("hour", "day", "week", "month"):
         raise errors.InvalidInput("interval must be one of hour, day, week, month")
     m = registry.get(metric)
-    org = timeframes.load_org(conn, org_id)
+    org = org or timeframes.load_org(conn, org_id)
     keys = timeframes.periods(org.tz, interval, start, end, org.week_start)
     if len(keys) > timeframes.MAX_POINTS:
         raise errors.InvalidInput(f"more than {timeframes.MAX_POINTS} {interval}s: use a longer interval")
@@ -263,14 +271,24 @@ def timeseries(
     )
 
 
-def breakdown(conn: Connection[Any], org_id: UUID, metric: str, by: str, start: datetime, end: datetime) -> Breakdown:
-    """The metric per value of one of its dimensions (see `Metric.dimensions`), largest first."""
+def breakdown(
+    conn: Connection[Any],
+    org_id: UUID,
+    metric: str,
+    by: str,
+    start: datetime,
+    end: datetime,
+    *,
+    org: timeframes.Org | None = None,
+) -> Breakdown:
+    """The metric per value of one of its dimensions (see `Metric.dimensions`), largest first. `org`: the
+    organization already loaded (saves a read)."""
     timeframes.check_window(start, end)
     m = registry.get(metric)
     if by not in m.dimensions:
         allowed = ", ".join(sorted(m.dimensions)) or "none"
         raise errors.InvalidInput(f"{metric} cannot be broken down by {by!r}; allowed: {allowed}")
-    org = timeframes.load_org(conn, org_id)
+    org = org or timeframes.load_org(conn, org_id)
     collected = _collect(conn, org, [m], "all", start, end, m.dimensions[by])
     rows = [
         BreakdownRow(key=key, currency=cur or None, value=_evaluate(m, sums))

@@ -2,8 +2,10 @@
 -- claims set, so row-level security applies on top of every organization filter written here.
 
 -- name: dashboard_state
--- The caller's organization (found by row-level security alone), its data version, zone, currency, last refresh.
-select o.id, o.data_version, o.timezone, o.currency,
+-- The caller's organization (found by row-level security alone), its data version, zone, currency, last refresh,
+-- and what the metric layer needs of it (home currency, first day of the week: as `organization_zone` reads them).
+select o.id, o.data_version, o.timezone, o.currency, coalesce(o.home_currency, o.currency) as home_currency,
+       o.settings #>> '{reports,week_start}' as week_start,
        (select max(r.refreshed_at) from public.analytics_view_refreshes r where r.organization_id = o.id) as refreshed_at
 from public.organizations o
 where o.id = public.analytics_request_org();
