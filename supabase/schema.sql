@@ -106,9 +106,9 @@ create table public.analytics_bookings (
     constraint analytics_bookings_pkey PRIMARY KEY (organization_id, booking_id)
 );
 alter table public.analytics_bookings enable row level security;
-CREATE INDEX analytics_bookings_booked_cover ON public.analytics_bookings USING btree (organization_id, confirmed_at) INCLUDE (currency, value_minor, cancelled_at) WHERE (confirmed_at IS NOT NULL);
+CREATE INDEX analytics_bookings_booked ON public.analytics_bookings USING btree (organization_id, confirmed_at) WHERE (confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_cancelled ON public.analytics_bookings USING btree (organization_id, cancelled_at) WHERE ((cancelled_at IS NOT NULL) AND (confirmed_at IS NOT NULL));
-CREATE INDEX analytics_bookings_client_cover ON public.analytics_bookings USING btree (organization_id, client_id) INCLUDE (confirmed_at, first_deposit_at, first_balance_at) WHERE (confirmed_at IS NOT NULL);
+CREATE INDEX analytics_bookings_client ON public.analytics_bookings USING btree (organization_id, client_id) WHERE (confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_first ON public.analytics_bookings USING btree (organization_id, first_confirmed_at) WHERE (first_confirmed_at IS NOT NULL);
 CREATE INDEX analytics_bookings_wedding ON public.analytics_bookings USING btree (organization_id, wedding_date) WHERE (confirmed_at IS NOT NULL);
 create policy analytics_bookings_own on public.analytics_bookings as permissive for select to authenticated
@@ -154,7 +154,7 @@ create table public.analytics_clients (
 );
 alter table public.analytics_clients enable row level security;
 CREATE INDEX analytics_clients_first ON public.analytics_clients USING btree (organization_id, first_seen_at);
-CREATE INDEX analytics_clients_inquiry_cover ON public.analytics_clients USING btree (organization_id, first_inquiry_at) INCLUDE (client_id) WHERE (first_inquiry_at IS NOT NULL);
+CREATE INDEX analytics_clients_inquiry ON public.analytics_clients USING btree (organization_id, first_inquiry_at) WHERE (first_inquiry_at IS NOT NULL);
 create policy analytics_clients_own on public.analytics_clients as permissive for select to authenticated
     using ((organization_id = ( SELECT public.analytics_request_org() AS analytics_request_org)));
 grant select on table public.analytics_clients to authenticated;
