@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from shared.core import queues
 from shared.dashboard import auth, questions, serving, sharelinks
 from shared.dashboard import settings as dashboard_settings
-from shared.metrics import funnels, fx, home, registry, rollups, timeframes, weddings
+from shared.metrics import funnels, fx, home, registry, rollups, weddings
 from shared.report import access
 
 
@@ -77,16 +77,21 @@ def _rates(conn: Connection[Any]) -> home.ReadRates:
     """Reads exchange rates owner-side: `fx_rates` is the pipeline's reference data, not a tenant's rows."""
 
     def read(pairs: Iterable[tuple[str, date]]) -> dict[tuple[str, date], fx.Rate | None]:
-        with serving.owner_side(conn):
-            return fx.lookup(conn, pairs)
+        wanted = set(pairs)
+        if not wanted:  # nothing to convert (all money in the home currency): no role switch, no read
+            return {}
+        # One pipeline: the role switch travels with the read, the switch back with the commit of the pipeline.
+        with conn.pipeline(), serving.owner_side(conn):
+            return fx.lookup(conn, wanted)
 
     return read
 
 
 def overview(conn: Connection[Any], org: serving.OrgState, q: questions.OverviewQuery) -> Overview:
     span = q.span
-    now = rollups.totals(conn, org.id, span.start, span.end)
-    before = rollups.totals(conn, org.id, span.previous_start, span.previous_end)
+    zone = org.zone
+    now = rollups.totals(conn, org.id, span.start, span.end, org=zone)
+    before = rollups.totals(conn, org.id, span.previous_start, span.previous_end, org=zone)
     out: list[Change] = []
     for name, values in now.metrics.items():
         unit = registry.REGISTRY[name].unit
@@ -108,7 +113,9 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
                     change_ratio=ratio,
                 )
             )
-    zone = timeframes.load_org(conn, org.id)
+    home_now, home_before = home.metrics_over(
+        conn, zone, [(span.start, span.end), (span.previous_start, span.previous_end)], _rates(conn)
+    )
     return Overview(
         timezone=org.tz.key,
         start=span.start,
@@ -117,20 +124,21 @@ def overview(conn: Connection[Any], org: serving.OrgState, q: questions.Overview
         previous_end=span.previous_end,
         compare=q.compare,
         metrics=out,
-        home_currency=home.metrics(conn, zone, span.start, span.end, _rates(conn)),
-        home_currency_previous=home.metrics(conn, zone, span.previous_start, span.previous_end, _rates(conn)),
+        home_currency=home_now,
+        home_currency_previous=home_before,
     )
 
 
 def timeseries(conn: Connection[Any], org: serving.OrgState, q: questions.TimeseriesQuery) -> rollups.Timeseries:
     span = q.span
     if q.currency == "home":
-        zone = timeframes.load_org(conn, org.id)
-        return home.timeseries(conn, zone, q.metric, q.interval, span.start, span.end, _rates(conn))
-    answer = rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end)
+        return home.timeseries(conn, org.zone, q.metric, q.interval, span.start, span.end, _rates(conn))
+    answer = rollups.timeseries(conn, org.id, q.metric, q.interval, span.start, span.end, org=org.zone)
     if q.compare is None:
         return answer
-    before = rollups.timeseries(conn, org.id, q.metric, q.interval, span.previous_start, span.previous_end)
+    before = rollups.timeseries(
+        conn, org.id, q.metric, q.interval, span.previous_start, span.previous_end, org=org.zone
+    )
     return answer.model_copy(
         update={
             "comparison": before.series,
@@ -142,7 +150,7 @@ def timeseries(conn: Connection[Any], org: serving.OrgState, q: questions.Timese
 
 def breakdown(conn: Connection[Any], org: serving.OrgState, q: questions.BreakdownQuery) -> rollups.Breakdown:
     span = q.span
-    return rollups.breakdown(conn, org.id, q.metric, q.by, span.start, span.end)
+    return rollups.breakdown(conn, org.id, q.metric, q.by, span.start, span.end, org=org.zone)
 
 
 def funnel(conn: Connection[Any], org: serving.OrgState, q: questions.FunnelQuery) -> FunnelAnswer:
@@ -154,11 +162,12 @@ def funnel(conn: Connection[Any], org: serving.OrgState, q: questions.FunnelQuer
 
 def revenue(conn: Connection[Any], org: serving.OrgState, q: questions.RevenueQuery) -> RevenueAnswer:
     span = q.span
+    zone = org.zone
     return RevenueAnswer(
         start=span.start,
         end=span.end,
-        currencies=rollups.revenue(conn, org.id, span.start, span.end),
-        home_currency=home.revenue(conn, org.id, span.start, span.end, _rates(conn)),
+        currencies=rollups.revenue(conn, org.id, span.start, span.end, org=zone),
+        home_currency=home.revenue(conn, org.id, span.start, span.end, _rates(conn), org=zone),
     )
 
 
@@ -182,12 +191,11 @@ def organization(viewer: auth.Viewer) -> serving.Compute:
     """The organization's calendar for this viewer (never cached: it names the caller's rights and today)."""
 
     def compute(conn: Connection[Any], org: serving.OrgState, q: questions.NoQuery) -> Organization:
-        found = timeframes.load_org(conn, org.id)
         opened = sharelinks.PANELS if viewer.panels is None else viewer.panels
         return Organization(
             timezone=org.tz.key,
             today=datetime.now(UTC).astimezone(org.tz).date(),
-            week_start=found.week_start,
+            week_start=org.week_start,
             currency=org.currency,
             signed_in_as=viewer.via,
             admin="admin" in viewer.scopes,

@@ -11,6 +11,7 @@ RateUsed, Unconverted, Conversion.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -67,20 +68,27 @@ class Rate:
 
 def lookup(conn: Connection[Any], pairs: Iterable[tuple[str, date]]) -> dict[tuple[str, date], Rate | None]:
     """The rate last published on or before each (currency, local day); None when none ever was. Whether it is
-    recent enough is `usable`'s question. Reads `fx_rates`, which only the pipeline's own role may read."""
+    recent enough is `usable`'s question. Reads `fx_rates`, which only the pipeline's own role may read: each
+    currency's rates over the days asked about (plus the one before them) in one statement, so the read grows with
+    the rates published, not with the days asked about."""
     wanted = sorted(set(pairs))
     if not wanted:
         return {}
+    days = [d for _, d in wanted]
     rows = db.fetch_all(
         conn,
-        "fx_rates_on",
-        {"currencies": [c for c, _ in wanted], "days": [d for _, d in wanted]},
+        "fx_rates_during",
+        {"currencies": sorted({c for c, _ in wanted}), "first": min(days), "last": max(days)},
         dict_row,
     )
-    found: dict[tuple[str, date], Rate | None] = dict.fromkeys(wanted)
-    for r in rows:
-        if r["rate_date"] is not None:
-            found[(r["currency"], r["day"])] = Rate(r["currency"], r["rate_date"], Decimal(r["per_eur"]))
+    published: dict[str, list[Rate]] = {}
+    for r in sorted(rows, key=lambda r: (r["currency"], r["rate_date"])):
+        published.setdefault(r["currency"], []).append(Rate(r["currency"], r["rate_date"], Decimal(r["per_eur"])))
+    found: dict[tuple[str, date], Rate | None] = {}
+    for currency, day in wanted:
+        rates = published.get(currency, [])
+        at = bisect.bisect_right(rates, day, key=lambda x: x.rate_date)
+        found[(currency, day)] = rates[at - 1] if at else None
     return found
 
 

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
@@ -120,26 +121,59 @@ def convert(rows: Iterable[DayAmount], home: str, read_rates: ReadRates) -> Conv
     out = Converted(home)
     rates = read_rates({(c, r.day) for r in rows if r.currency != home for c in (r.currency, home)})
     used: set[fx.Rate] = set()
+    # Integer amounts summed per (metric, rate pair) first: the exact rational sum is then made once per metric
+    # over the distinct factors, not once per day (see `_exact_sum`).
+    pending: dict[tuple[str, str, fx.Rate, fx.Rate], int] = defaultdict(int)
     for r in rows:
         if r.currency == home:
             out.events[r.metric] += r.events
-            out.amounts[r.metric] += r.amount_minor
+            pending[(r.metric, home, _UNIT, _UNIT)] += r.amount_minor
             continue
         mine, theirs = rates.get((r.currency, r.day)), rates.get((home, r.day))
         if mine is None or theirs is None or not (fx.usable(mine, r.day) and fx.usable(theirs, r.day)):
-            left = out.left.setdefault(r.currency, Left(_reason(r.currency, home, r.day, rates)))
+            left = out.left.get(r.currency) or out.left.setdefault(
+                r.currency, Left(_reason(r.currency, home, r.day, rates))
+            )
             left.amounts[r.metric] += r.amount_minor
             left.days.add(r.day)
             continue
         used.update((mine, theirs))
-        scale = Fraction(10) ** (currencies.exponent(home) - currencies.exponent(r.currency))
         out.events[r.metric] += r.events
-        out.amounts[r.metric] += r.amount_minor * scale * Fraction(theirs.per_eur) / Fraction(mine.per_eur)
+        pending[(r.metric, r.currency, mine, theirs)] += r.amount_minor
+    terms: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for (metric, currency, mine, theirs), amount in pending.items():
+        num, den = (
+            (1, 1)
+            if mine is _UNIT
+            else _factor(currencies.exponent(home) - currencies.exponent(currency), mine, theirs)
+        )
+        terms[metric].append((amount * num, den))
+    for metric, parts in terms.items():
+        out.amounts[metric] += _exact_sum(parts)
     out.rates = [
         RateUsed(currency=x.currency, rate_date=x.rate_date, per_eur=str(x.per_eur))
         for x in sorted(used, key=lambda x: (x.currency, x.rate_date))
     ]
     return out
+
+
+_UNIT = fx.Rate("", date.min, Decimal(1))  # the home currency's own money: converted by 1
+
+
+def _factor(exponent: int, mine: fx.Rate, theirs: fx.Rate) -> tuple[int, int]:
+    """10**exponent * theirs / mine as an integer numerator and denominator (not reduced)."""
+    tn, td = theirs.per_eur.as_integer_ratio()
+    mn, md = mine.per_eur.as_integer_ratio()
+    return tn * md * 10 ** max(exponent, 0), td * mn * 10 ** max(-exponent, 0)
+
+
+def _exact_sum(parts: list[tuple[int, int]]) -> Fraction:
+    """The exact sum of the fractions n/d, added pairwise in a balanced tree without reducing and reduced once at
+    the end: adding Fractions one by one reduces an ever longer denominator at every step."""
+    while len(parts) > 1:
+        paired = [(a * d + c * b, b * d) for (a, b), (c, d) in zip(parts[::2], parts[1::2], strict=False)]
+        parts = paired + parts[-1:] if len(parts) % 2 else paired
+    return Fraction(*parts[0])
 
 
 @dataclass(frozen=True)
@@ -160,17 +194,26 @@ def daily(
 ) -> list[DayAmount]:
     """The rollup sums of some sources per local day and currency over [start, end), from both tiers."""
     params = timeframes.split(org.tz, "day", start, end).params(org, "day")
-    rows = db.fetch_all(conn, "rollup_sums", {**params, "metrics": sources, "dim1": False, "dim2": False}, _DayRow)
+    rows = db.fetch_all(
+        conn, "rollup_sums", {**params, "metrics": sources, "dim1": False, "dim2": False, "dim2_sources": []}, _DayRow
+    )
     return [DayAmount(r.period.date(), r.metric, r.currency, r.events, r.amount_minor) for r in rows]
 
 
 def revenue(
-    conn: Connection[Any], org_id: UUID, start: datetime, end: datetime, read_rates: ReadRates | None = None
+    conn: Connection[Any],
+    org_id: UUID,
+    start: datetime,
+    end: datetime,
+    read_rates: ReadRates | None = None,
+    *,
+    org: timeframes.Org | None = None,
 ) -> HomeRevenue:
     """Gross, refunds and net of [start, end) in the organization's home currency. `read_rates` reads the rates
-    (default: `fx.lookup` on this connection, which must be allowed to read `fx_rates`)."""
+    (default: `fx.lookup` on this connection, which must be allowed to read `fx_rates`); `org`: the organization
+    already loaded (saves a read)."""
     timeframes.check_window(start, end)
-    org = timeframes.load_org(conn, org_id)
+    org = org or timeframes.load_org(conn, org_id)
     rows = daily(conn, org, [_PAYMENTS, _REFUNDS], start, end)
     done = convert(rows, org.home_currency, read_rates or (lambda pairs: fx.lookup(conn, pairs)))
     gross, refunds = done.amounts[_PAYMENTS], done.amounts[_REFUNDS]
@@ -228,16 +271,32 @@ def metrics(
     conn: Connection[Any], org: timeframes.Org, start: datetime, end: datetime, read_rates: ReadRates
 ) -> HomeMetrics:
     """Every money metric of [start, end) in the organization's home currency."""
+    return metrics_over(conn, org, [(start, end)], read_rates)[0]
+
+
+def metrics_over(
+    conn: Connection[Any], org: timeframes.Org, windows: list[tuple[datetime, datetime]], read_rates: ReadRates
+) -> list[HomeMetrics]:
+    """`metrics` of each window, with the rates of all of them read at once."""
     wanted = money_metrics()
     sources = sorted({s for m in wanted for s in m.sources})
-    rows = daily(conn, org, sources, start, end)
-    done = convert(rows, org.home_currency, read_rates)
-    return HomeMetrics(
-        currency=org.home_currency,
-        values={m.name: _value(m, done) for m in sorted(wanted, key=lambda m: m.name)},
-        rates=done.rates,
-        not_convertible=_unconverted(done),
+    home = org.home_currency
+    days = [daily(conn, org, sources, start, end) for start, end in windows]
+    rates = read_rates(
+        {(c, r.day) for rows in days for r in rows if r.currency and r.currency != home for c in (r.currency, home)}
     )
+    out = []
+    for rows in days:
+        done = convert(rows, home, lambda _: rates)
+        out.append(
+            HomeMetrics(
+                currency=home,
+                values={m.name: _value(m, done) for m in sorted(wanted, key=lambda m: m.name)},
+                rates=done.rates,
+                not_convertible=_unconverted(done),
+            )
+        )
+    return out
 
 
 def timeseries(

@@ -137,18 +137,22 @@ def _collect(
 ) -> dict[tuple[Any, str, str, str], _Sums]:
     """Rollup sums keyed by (period, metric name, breakdown key, currency)."""
     sources = sorted({s for m in metrics for s in m.sources})
-    dim2 = by == "dim2" or any(p.dim2 is not None for m in metrics for p in (*m.plus, *m.minus, *m.over))
-    rows = _sums(conn, org, sources, interval, start, end, dim1=by == "dim1", dim2=dim2)
+    # dim2 is read only for the sources a part filters on (nps: review.nps), unless it is the breakdown.
+    split = sorted({p.source for m in metrics for p in (*m.plus, *m.minus, *m.over) if p.dim2 is not None})
+    rows = _sums(conn, org, sources, interval, start, end, dim1=by == "dim1", dim2=by == "dim2", dim2_sources=split)
+    using: dict[str, list[registry.Metric]] = defaultdict(list)
+    for metric in metrics:
+        for source in metric.sources:
+            using[source].append(metric)
     out: dict[tuple[Any, str, str, str], _Sums] = defaultdict(dict)
     for r in rows:
         cols = {"dim1": r.dim1, "dim2": r.dim2, "currency": r.currency}
-        for metric in metrics:
-            if r.metric not in metric.sources:
-                continue
+        fields = (int(r.events), int(r.amount_minor), int(r.value_sum), int(r.value_count))
+        for metric in using[r.metric]:
             key = (r.period, metric.name, cols[by] if by else "", r.currency if metric.per_currency else "")
             slot = out[key].setdefault((r.metric, r.dim2), dict.fromkeys(_FIELDS, 0))
-            for name in _FIELDS:
-                slot[name] += int(getattr(r, name))
+            for name, value in zip(_FIELDS, fields, strict=True):
+                slot[name] += value
     return out
 
 
@@ -171,18 +175,26 @@ def _sums(
     *,
     dim1: bool = True,
     dim2: bool = True,
+    dim2_sources: list[str] | None = None,
 ) -> list[_SumRow]:
     """The summed rollup rows of both tiers; a dimension not asked for is summed over in SQL (returned as ''),
-    which keeps long series small."""
+    which keeps long series small; `dim2_sources` keep their dim2 even when `dim2` is false."""
     params = timeframes.split(org.tz, interval, start, end).params(org, interval)
-    return db.fetch_all(conn, "rollup_sums", {**params, "metrics": sources, "dim1": dim1, "dim2": dim2}, _SumRow)
+    return db.fetch_all(
+        conn,
+        "rollup_sums",
+        {**params, "metrics": sources, "dim1": dim1, "dim2": dim2, "dim2_sources": dim2_sources or []},
+        _SumRow,
+    )
 
 
-def totals(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> Totals:
+def totals(
+    conn: Connection[Any], org_id: UUID, start: datetime, end: datetime, *, org: timeframes.Org | None = None
+) -> Totals:
     """Every registered metric over [start, end); money metrics one value per currency seen (or the
-    organization's currency with 0 when none)."""
+    organization's currency with 0 when none). `org`: the organization already loaded (saves a read)."""
     timeframes.check_window(start, end)
-    org = timeframes.load_org(conn, org_id)
+    org = org or timeframes.load_org(conn, org_id)
     summable = [m for m in registry.REGISTRY.values() if m is not registry.ACTIVE_CLIENTS]
     collected = _collect(conn, org, summable, "all", start, end, None)
     result: dict[str, list[Value]] = {}
@@ -209,15 +221,23 @@ def _label(tz: ZoneInfo, interval: timeframes.Interval, key: datetime) -> dateti
 
 
 def timeseries(
-    conn: Connection[Any], org_id: UUID, metric: str, interval: timeframes.Interval, start: datetime, end: datetime
+    conn: Connection[Any],
+    org_id: UUID,
+    metric: str,
+    interval: timeframes.Interval,
+    start: datetime,
+    end: datetime,
+    *,
+    org: timeframes.Org | None = None,
 ) -> Timeseries:
     """One point per hour, day, week (the organization's) or month of [start, end) in its zone, empty periods
-    filled (0, or null for ratios with no denominator); money metrics give one series per currency."""
+    filled (0, or null for ratios with no denominator); money metrics give one series per currency. `org`: the
+    organization already loaded (saves a read)."""
     timeframes.check_window(start, end)
     if interval not in ("hour", "day", "week", "month"):
         raise errors.InvalidInput("interval must be one of hour, day, week, month")
     m = registry.get(metric)
-    org = timeframes.load_org(conn, org_id)
+    org = org or timeframes.load_org(conn, org_id)
     keys = timeframes.periods(org.tz, interval, start, end, org.week_start)
     if len(keys) > timeframes.MAX_POINTS:
         raise errors.InvalidInput(f"more than {timeframes.MAX_POINTS} {interval}s: use a longer interval")
@@ -251,14 +271,24 @@ def timeseries(
     )
 
 
-def breakdown(conn: Connection[Any], org_id: UUID, metric: str, by: str, start: datetime, end: datetime) -> Breakdown:
-    """The metric per value of one of its dimensions (see `Metric.dimensions`), largest first."""
+def breakdown(
+    conn: Connection[Any],
+    org_id: UUID,
+    metric: str,
+    by: str,
+    start: datetime,
+    end: datetime,
+    *,
+    org: timeframes.Org | None = None,
+) -> Breakdown:
+    """The metric per value of one of its dimensions (see `Metric.dimensions`), largest first. `org`: the
+    organization already loaded (saves a read)."""
     timeframes.check_window(start, end)
     m = registry.get(metric)
     if by not in m.dimensions:
         allowed = ", ".join(sorted(m.dimensions)) or "none"
         raise errors.InvalidInput(f"{metric} cannot be broken down by {by!r}; allowed: {allowed}")
-    org = timeframes.load_org(conn, org_id)
+    org = org or timeframes.load_org(conn, org_id)
     collected = _collect(conn, org, [m], "all", start, end, m.dimensions[by])
     rows = [
         BreakdownRow(key=key, currency=cur or None, value=_evaluate(m, sums))
@@ -277,10 +307,13 @@ class CurrencyRevenue(BaseModel):
     by_kind_minor: dict[str, int] = Field(description="Gross per kind: deposit, instalment, balance, other")
 
 
-def revenue(conn: Connection[Any], org_id: UUID, start: datetime, end: datetime) -> list[CurrencyRevenue]:
-    """Gross, refunds and net per currency (never converted or summed across currencies), gross by kind."""
+def revenue(
+    conn: Connection[Any], org_id: UUID, start: datetime, end: datetime, *, org: timeframes.Org | None = None
+) -> list[CurrencyRevenue]:
+    """Gross, refunds and net per currency (never converted or summed across currencies), gross by kind.
+    `org`: the organization already loaded (saves a read)."""
     timeframes.check_window(start, end)
-    org = timeframes.load_org(conn, org_id)
+    org = org or timeframes.load_org(conn, org_id)
     rows = _sums(conn, org, ["payment.succeeded", "payment.refunded"], "all", start, end, dim2=False)
     acc: dict[str, dict[str, Any]] = {}
     for r in rows:

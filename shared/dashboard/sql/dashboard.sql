@@ -2,8 +2,10 @@
 -- claims set, so row-level security applies on top of every organization filter written here.
 
 -- name: dashboard_state
--- The caller's organization (found by row-level security alone), its data version, zone, currency, last refresh.
-select o.id, o.data_version, o.timezone, o.currency,
+-- The caller's organization (found by row-level security alone), its data version, zone, currency, last refresh,
+-- and what the metric layer needs of it (home currency, first day of the week: as `organization_zone` reads them).
+select o.id, o.data_version, o.timezone, o.currency, coalesce(o.home_currency, o.currency) as home_currency,
+       o.settings #>> '{reports,week_start}' as week_start,
        (select max(r.refreshed_at) from public.analytics_view_refreshes r where r.organization_id = o.id) as refreshed_at
 from public.organizations o
 where o.id = public.analytics_request_org();
@@ -43,8 +45,13 @@ where organization_id = %(organization_id)s and replay_state = 'pending';
 
 -- name: dashboard_newest_event
 -- The newest occurred_at among the organization's stored events and the newest rollup bucket (per metric
--- through the primary key, so it stays an index probe per metric however many rows there are).
-select (select max(occurred_at) from public.analytics_events where organization_id = %(organization_id)s)
+-- through the primary key, so it stays an index probe per metric however many rows there are). The newest event
+-- is an ORDER BY ... LIMIT 1, not max(): the same index probe per partition, but max() over a partitioned table
+-- is planned twice (as an aggregate and as the probe), which cost more than the probe itself.
+select (select e.occurred_at from public.analytics_events e
+        where e.organization_id = %(organization_id)s and e.occurred_at is not null
+        order by e.occurred_at desc
+        limit 1)
          as newest_event_at,
        (select max(b) from unnest(%(metrics)s::text[]) m (metric)
           cross join lateral (select max(bucket) as b from public.analytics_rollups r

@@ -1,17 +1,19 @@
 -- Exchange rates for home-currency totals (public.fx_rates: ECB reference rates, units per 1 EUR). Not tenant
 -- data: the dashboard runs these owner-side.
 
--- name: fx_rates_on
--- For each (currency, local day): the ECB rate last published on or before that day; nulls when there is none.
-select q.currency, q.day, r.rate_date, r.per_eur
-from unnest(%(currencies)s::text[], %(days)s::date[]) as q (currency, day)
-left join lateral (
-  select f.rate_date, f.per_eur
-  from public.fx_rates f
-  where f.currency = q.currency and f.rate_date <= q.day
-  order by f.rate_date desc
-  limit 1
-) r on true;
+-- name: fx_rates_during
+-- Per currency: every rate published from first to last (inclusive), and the last one published before first.
+select q.currency, f.rate_date, f.per_eur
+from unnest(%(currencies)s::text[]) as q (currency)
+cross join lateral (
+  (select b.rate_date, b.per_eur from public.fx_rates b
+   where b.currency = q.currency and b.rate_date < %(first)s::date
+   order by b.rate_date desc
+   limit 1)
+  union all
+  (select d.rate_date, d.per_eur from public.fx_rates d
+   where d.currency = q.currency and d.rate_date >= %(first)s::date and d.rate_date <= %(last)s::date)
+) f;
 
 -- name: fx_rates_coverage
 -- Per currency: how many publication days are loaded, the first and the last.

@@ -20,7 +20,7 @@ from public.organizations where id = %(organization_id)s;
 -- hours the UTC instant the local hour starts (a repeated DST hour stays two hours), otherwise the local start
 -- of the day, week or month (naive local time; weeks start week_shift days before Monday, the organization's
 -- week start); null for 'all'. dim1/dim2 false: that column is summed
--- over (returned as ''). The sources bookings.made, bookings.cancelled and clients.first_seen come from the
+-- over (returned as ''), except dim2 of the sources in dim2_sources (a metric filters on it). The sources bookings.made, bookings.cancelled and clients.first_seen come from the
 -- booking and client state (each booking or client once), by the bucket of the moment that counts.
 -- An empty 15-minute part (a window of whole days) is cut by a condition on the parameters alone, which the
 -- planner evaluates once before the scan: otherwise it still descended the index once per metric (30 for
@@ -33,7 +33,8 @@ select case %(interval)s
                          coalesce(day::timestamp, t at time zone %(tz)s) + make_interval(days => %(week_shift)s))
               - make_interval(days => %(week_shift)s)
        end as period,
-       metric, case when %(dim1)s then dim1 else '' end as dim1, case when %(dim2)s then dim2 else '' end as dim2,
+       metric, case when %(dim1)s then dim1 else '' end as dim1,
+       case when %(dim2)s or metric = any(%(dim2_sources)s::text[]) then dim2 else '' end as dim2,
        currency, sum(events)::bigint as events, sum(amount_minor)::bigint as amount_minor,
        sum(value_sum)::bigint as value_sum, sum(value_count)::bigint as value_count
 from (
