@@ -69,6 +69,25 @@ def _group_cpu_seconds(pgid: int) -> float:
     return total / tick
 
 
+def _postgres_cpu_seconds(conn: psycopg.Connection[Any]) -> float:
+    """User + system CPU so far of the PostgreSQL backends serving this database (the functions' pools), other
+    than the asking one; the server's shared processes (WAL writer, checkpointer) are not counted."""
+    pids = [
+        pid
+        for (pid,) in conn.execute(
+            "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"
+        )
+    ]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # not on this machine, or the backend ended while we looked
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_now(groups: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by this process (the load generator) and by each function's process group."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -93,7 +112,8 @@ def run_http(
         latencies.append(time.perf_counter() - t0)
         assert not report.failed and report.retries == 0, report.failed
 
-    cpu_before = _cpu_now(groups or {})
+    monitor = psycopg.connect(url, autocommit=True)
+    cpu_before = _cpu_now(groups or {}) | {"postgres": _postgres_cpu_seconds(monitor)}
     start = time.monotonic()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(post, batches))
@@ -101,7 +121,8 @@ def run_http(
     cpu_sent = _cpu_now({})
     client.close()
     stored = _wait_stored(url, before + total)
-    cpu_after = _cpu_now(groups or {})
+    cpu_after = _cpu_now(groups or {}) | {"postgres": _postgres_cpu_seconds(monitor)}
+    monitor.close()
     return {
         "batch": batch,
         "events": total,
@@ -110,8 +131,8 @@ def run_http(
         "end_to_end_eps": total / (stored - start),
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) >= 100 else max(latencies) * 1000,
-        # CPU per request, in us, of the load generator (this process, while sending) and each function's
-        # processes (until the events were stored); PostgreSQL's share is what the 2 cores had left.
+        # CPU per request, in us, of the load generator (this process, while sending), each function's processes
+        # and the PostgreSQL backends serving the bench's database (until the events were stored).
         "cpu_us_per_request": {
             n: (cpu_after[n] - cpu_before[n]) * 1e6 / len(batches) for n in cpu_before if n != "load_generator"
         }
@@ -239,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         "| batch | events | HTTP 202 ev/s | end-to-end ev/s (stored) | request p50 ms | request p99 ms | "
-        "CPU us/request: load generator / ingest / validate |"
+        "CPU us/request: load generator / ingest / validate / PostgreSQL |"
     )
     print("|---|---|---|---|---|---|---|")
     for r in results:
@@ -247,7 +268,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"| {r['batch']} | {r['events']} | {r['ingest_eps']:,.0f} | {r['end_to_end_eps']:,.0f} | "
             f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-            f"{cpu['load_generator']:,.0f} / {cpu.get('ingest', 0):,.0f} / {cpu.get('validate', 0):,.0f} |"
+            f"{cpu['load_generator']:,.0f} / {cpu.get('ingest', 0):,.0f} / {cpu.get('validate', 0):,.0f} / "
+            f"{cpu['postgres']:,.0f} |"
         )
     print(f"| COPY baseline | {int(100_000 * args.scale)} | | {copy_eps:,.0f} | | |")
     record.write(
