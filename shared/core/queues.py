@@ -129,19 +129,32 @@ class _Outcome(Protocol):
 OutcomeT = TypeVar("OutcomeT", bound=_Outcome)
 
 
-def drain_batches(run_batch: Callable[[], OutcomeT], budget: timedelta) -> tuple[OutcomeT, bool]:
+def drain_batches(
+    run_batch: Callable[[], OutcomeT],
+    budget: timedelta,
+    *,
+    gather: timedelta = timedelta(0),
+    full: Callable[[OutcomeT], bool] | None = None,
+) -> tuple[OutcomeT, bool]:
     """Run `run_batch` until it finds the queue empty or `budget` is spent; returns (totals, more_waiting).
 
     Every queue function drains this way: its caller (the database trigger, the scheduler, the local
     dispatcher) calls again while `more_waiting` is true.
+
+    With `gather`, a batch that was not `full` (the queue held less than one read: messages arriving one by one)
+    is followed by a pause of `gather` before the next read, so what arrives meanwhile shares one transaction
+    instead of taking one each; each message waits at most `gather` longer. A full batch is followed at once.
     """
     deadline = time.monotonic() + budget.total_seconds()
-    totals = run_batch()
-    while totals.messages:
-        if time.monotonic() >= deadline:
+    totals = last = run_batch()
+    while last.messages:
+        left = deadline - time.monotonic()
+        if left <= 0:
             return totals, True
-        outcome = run_batch()
-        if not outcome.messages:
+        if gather and full is not None and not full(last):
+            time.sleep(min(gather.total_seconds(), left))
+        last = run_batch()
+        if not last.messages:
             break
-        totals.add(outcome)
+        totals.add(last)
     return totals, False

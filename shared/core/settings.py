@@ -86,6 +86,15 @@ class CoreSettings(BaseSettings):
         description="When validate's read comes back full (a deep queue), it reads more in the same transaction "
         "until its messages hold this many events (0: never; one read of queue_batch_size messages).",
     )
+    queue_gather_ms: int = Field(
+        default=20,
+        ge=0,
+        le=1000,
+        description="When validate's read did not come back full (messages arriving one by one), it waits this "
+        "long before its next read, so the messages that arrive meanwhile share one transaction instead of one "
+        "each; a message waits at most this much longer (0: read again at once). A drain still ends at the first "
+        "read that finds the queue empty.",
+    )
     queue_visibility_timeout_seconds: int = Field(
         default=30,
         description="How long a read message stays invisible to other workers if its reader neither commits nor rolls back.",

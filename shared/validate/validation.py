@@ -345,14 +345,22 @@ def drain(
     *,
     budget: timedelta = timedelta(seconds=20),
 ) -> tuple[BatchOutcome, bool]:
-    """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting)."""
+    """Run batches until the queue is empty or the time budget is spent; returns (totals, more_waiting). While
+    messages arrive one by one, each read waits QUEUE_GATHER_MS after a read that did not come back full, so they
+    share transactions (`queues.drain_batches`)."""
     global _partitions_checked
     today = datetime.now(UTC).date()
     if _partitions_checked != today:
         with transaction() as conn:
             ensure_partitions(conn, today)
         _partitions_checked = today
-    return queues.drain_batches(lambda: run_batch(transaction), budget)
+    cfg = settings.get_settings()
+    return queues.drain_batches(
+        lambda: run_batch(transaction),
+        budget,
+        gather=timedelta(milliseconds=cfg.queue_gather_ms),
+        full=lambda outcome: outcome.messages >= cfg.queue_batch_size,
+    )
 
 
 def ensure_partitions(conn: Connection[Any], today: date | None = None, months_ahead: int = 12) -> int:

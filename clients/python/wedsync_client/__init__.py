@@ -1,6 +1,6 @@
 """WedSync Analytics sender client: batches events to `POST /v1/events` and never loses or doubles one.
 
-Needs only `requests` and the standard library, so any Python service can install it without the pipeline's
+Needs only the standard library, so any Python service can install it without the pipeline's
 server dependencies.
 """
 

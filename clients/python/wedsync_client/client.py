@@ -9,18 +9,21 @@ that was in fact kept is counted as a duplicate, never stored twice.
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from wedsync_client import events as build
-from wedsync_client import outcome, policy
+from wedsync_client import outcome, policy, transport
 
 DEFAULT_ATTEMPTS = 10
+# What an attempt that got no answer raises: every socket, TLS and tunnel error, and an answer cut short.
+NO_ANSWER: tuple[type[Exception], ...] = (OSError, http.client.HTTPException)
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ class _Attempt:
 
 
 class Client:
-    """A blocking client for one ingest URL and key; safe to share between threads (a session per thread)."""
+    """A blocking client for one ingest URL and key; safe to share between threads (a kept-alive connection per
+    thread, `transport.Connection`)."""
 
     def __init__(
         self,
@@ -78,26 +82,28 @@ class Client:
         self.endpoint = url.rstrip("/") + "/v1/events"
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.attempts, self.backoff, self.timeout, self.sleep = attempts, backoff or policy.Backoff(), timeout, sleep
+        transport.Connection(self.endpoint, self.headers, timeout)  # a URL it cannot send to fails here, not later
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        # Each thread's connection, to close them all; a thread's connection goes when the thread ends.
+        self._connections: weakref.WeakSet[transport.Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
+    def _connection(self) -> transport.Connection:
+        connection: transport.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = transport.Connection(self.endpoint, self.headers, self.timeout)
             with self._lock:
-                self._sessions.append(session)
-        return session
+                self._connections.add(connection)
+        return connection
 
     def request(self, body: bytes) -> Answer:
-        """One attempt: the answer, or a `requests.RequestException` when none came."""
-        answer = self._session().post(self.endpoint, data=body, headers=self.headers, timeout=self.timeout)
+        """One attempt: the answer, or one of `NO_ANSWER` (an `OSError`) when none came."""
+        reply = self._connection().post(body)
         try:
-            parsed: Any = answer.json()
+            parsed: Any = json.loads(reply.body)
         except ValueError:
-            parsed = answer.text
-        return Answer(answer.status_code, policy.retry_after(answer.headers.get("Retry-After")), parsed)
+            parsed = reply.body.decode("utf-8", "replace")
+        return Answer(reply.status, policy.retry_after(reply.retry_after), parsed)
 
     def post(self, events: list[dict[str, Any]]) -> outcome.Report:
         """Send these events as one request (at most 1000, 1 MiB) until ingest settles it; see the module doc."""
@@ -109,7 +115,7 @@ class Client:
         while True:
             try:
                 answer: Answer | Exception = self.request(body)
-            except requests.RequestException as exc:
+            except NO_ANSWER as exc:
                 answer = exc
             settled = attempt.settle(answer)
             if isinstance(settled, outcome.Report):
@@ -117,11 +123,12 @@ class Client:
             self.sleep(settled)
 
     def close(self) -> None:
-        """Close the connections of every thread that sent; the client can still send afterwards."""
+        """Close the connections of every thread that sent; the client can still send afterwards (each thread's
+        next request connects again)."""
         with self._lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+            connections = list(self._connections)
+        for connection in connections:
+            connection.close()
 
 
 class AsyncClient:
@@ -140,7 +147,7 @@ class AsyncClient:
         while True:
             try:
                 answer: Answer | Exception = await asyncio.to_thread(self.sync.request, body)
-            except requests.RequestException as exc:
+            except NO_ANSWER as exc:
                 answer = exc
             settled = attempt.settle(answer)
             if isinstance(settled, outcome.Report):
