@@ -77,6 +77,8 @@ class Connection:
     """POSTs to one URL over one kept-alive connection. Not for sharing between threads: one per thread."""
 
     def __init__(self, url: str, headers: dict[str, str], timeout: float) -> None:
+        self._sock: socket.socket | None = None
+        self._reader: BinaryIO | None = None
         self.target, self.timeout = _target(url), timeout
         target = self.target
         # Through a plain HTTP proxy the request names the whole URL; through a tunnel (https), only the path.
@@ -91,8 +93,6 @@ class Connection:
         }
         lines = [f"POST {request_target} HTTP/1.1", *(f"{k}: {v}" for k, v in fixed.items()), "Content-Length: "]
         self._head = "\r\n".join(lines).encode("latin-1")
-        self._sock: socket.socket | None = None
-        self._reader: BinaryIO | None = None
 
     def post(self, body: bytes) -> Reply:
         """One request and its whole answer; raises `OSError` when no whole answer came (the connection is then
@@ -109,6 +109,10 @@ class Connection:
         if not keep:
             self.close()
         return reply
+
+    def __del__(self) -> None:
+        # A thread's connection is dropped with the thread (its `threading.local`), often without `close()`.
+        self.close()
 
     def close(self) -> None:
         sock, reader, self._sock, self._reader = self._sock, self._reader, None, None
