@@ -90,3 +90,10 @@ def backend_seconds_by_name(
         start = before[pid][1] if pid in before and before[pid][0] == name else 0.0
         used[name] = used.get(name, 0.0) + seconds - start
     return used
+
+
+def snapshot(groups: dict[str, int], postmaster: int | None, *, this_process: str) -> dict[str, float]:
+    """CPU seconds so far of this process (named `this_process`), of each function's process group and, when its
+    postmaster is known, of the PostgreSQL server ("postgresql"): two snapshots give what a run cost each part."""
+    found = {this_process: this_process_seconds()} | {n: group_seconds(g) for n, g in groups.items()}
+    return found | ({"postgresql": server_seconds(postmaster)} if postmaster else {})

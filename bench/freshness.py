@@ -74,11 +74,6 @@ def _mixed(batch: int, i: int, when: datetime) -> dict[str, Any]:
     }
 
 
-def _cpu(groups: dict[str, int], postmaster: int | None) -> dict[str, float]:
-    found = {"bench process": cpu.this_process_seconds()} | {n: cpu.group_seconds(g) for n, g in groups.items()}
-    return found | ({"postgresql": cpu.server_seconds(postmaster)} if postmaster else {})
-
-
 def run_load(
     ingest: str,
     key: str,
@@ -113,7 +108,7 @@ def run_load(
             watcher.accepted[f"bench_{base + n}"] = at
 
     server_before = watcher_mod.server_counters(watcher.url)
-    cpu_before = _cpu(groups or {}, postmaster)
+    cpu_before = cpu.snapshot(groups or {}, postmaster, this_process="bench process")
     backends_before = cpu.backend_seconds(watcher.url) if postmaster else {}
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -134,7 +129,7 @@ def run_load(
             if len(watcher.visible) >= len(watcher.accepted):
                 break
         time.sleep(0.05)
-    cpu_after, done = _cpu(groups or {}, postmaster), time.monotonic()
+    cpu_after, done = cpu.snapshot(groups or {}, postmaster, this_process="bench process"), time.monotonic()
     by_backend = cpu.backend_seconds_by_name(backends_before, cpu.backend_seconds(watcher.url)) if postmaster else {}
     with watcher.lock:
         keys = [k for k in watcher.accepted if k.startswith("bench_") and int(k[6:]) >= base]

@@ -54,12 +54,6 @@ def _wait_stored(url: str, expected: int, timeout: float = 600) -> float:
     raise TimeoutError(f"only part of {expected} events were stored")
 
 
-def _cpu_now(groups: dict[str, int], postmaster: int | None = None) -> dict[str, float]:
-    """CPU seconds used so far by this process (the load generator) and by each function's process group."""
-    found = {"load_generator": cpu.this_process_seconds()} | {n: cpu.group_seconds(g) for n, g in groups.items()}
-    return found | ({"postgresql": cpu.server_seconds(postmaster)} if postmaster else {})
-
-
 def run_http(
     url: str,
     ingest_url: str,
@@ -85,15 +79,15 @@ def run_http(
         latencies.append(time.perf_counter() - t0)
         assert not report.failed and report.retries == 0, report.failed
 
-    cpu_before = _cpu_now(groups or {}, postmaster)
+    cpu_before = cpu.snapshot(groups or {}, postmaster, this_process="load_generator")
     start = time.monotonic()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(post, batches))
     acked = time.monotonic()
-    cpu_sent = _cpu_now({})
+    cpu_sent = cpu.snapshot({}, None, this_process="load_generator")
     client.close()
     stored = _wait_stored(url, before + total)
-    cpu_after = _cpu_now(groups or {}, postmaster)
+    cpu_after = cpu.snapshot(groups or {}, postmaster, this_process="load_generator")
     return {
         "batch": batch,
         "events": total,
